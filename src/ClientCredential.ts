@@ -1,0 +1,190 @@
+/**
+ * How a confidential client proves its identity to the authority: a secret, a certificate
+ * (PEM or PFX), a pre-signed assertion, or an Effect that produces one.
+ *
+ * A `ClientCredential` is plain data. `CredentialSigner.layer(credential)` turns it into the
+ * service that adds client authentication to token requests. Secret-bearing fields accept a
+ * string or a `Redacted<string>` and are always kept `Redacted` inside.
+ *
+ * @since 0.1.0
+ */
+import type { Effect } from "effect"
+import { Redacted } from "effect"
+
+/**
+ * A value that may hold a secret: a plain string or a `Redacted` one.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SecretInput = string | Redacted.Redacted<string>
+
+/**
+ * A client secret, sent as `client_secret` in the form body.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Secret {
+  readonly _tag: "Secret"
+  readonly secret: Redacted.Redacted<string>
+}
+
+/**
+ * A PEM private key with its certificate's thumbprint or the certificate itself; requests
+ * carry a signed `private_key_jwt` assertion.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Certificate {
+  readonly _tag: "Certificate"
+  readonly privateKey: Redacted.Redacted<string>
+  /** SHA-1 thumbprint, hex (any case, colons or spaces allowed). */
+  readonly thumbprint?: string | undefined
+  /** SHA-256 thumbprint, hex (any case, colons or spaces allowed). */
+  readonly thumbprintSha256?: string | undefined
+  /** One PEM certificate or a chain, leaf first; sent as `x5c` when given. */
+  readonly publicCertificate?: string | undefined
+  readonly passphrase?: Redacted.Redacted<string> | undefined
+}
+
+/**
+ * A PKCS#12 (PFX) file or its bytes holding the private key and certificate.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Pfx {
+  readonly _tag: "Pfx"
+  readonly path?: string | undefined
+  readonly bytes?: Uint8Array | undefined
+  readonly passphrase?: Redacted.Redacted<string> | undefined
+  /** Send the certificate (`x5c`) for Subject Name/Issuer authentication. */
+  readonly sendCertificateChain?: boolean | undefined
+}
+
+/**
+ * A client assertion signed elsewhere, sent as is.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Assertion {
+  readonly _tag: "Assertion"
+  readonly assertion: Redacted.Redacted<string>
+}
+
+/**
+ * An Effect producing a client assertion, run for each token request (workload identity
+ * federation, projected service-account tokens, another identity provider).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AssertionProvider {
+  readonly _tag: "AssertionProvider"
+  readonly provide: Effect.Effect<string | Redacted.Redacted<string>, unknown>
+}
+
+/**
+ * A file holding a federated token (the `AZURE_FEDERATED_TOKEN_FILE` convention), re-read when
+ * it changes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FederatedTokenFile {
+  readonly _tag: "FederatedTokenFile"
+  readonly path: string
+}
+
+/**
+ * Every kind of client credential.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ClientCredential = Secret | Certificate | Pfx | Assertion | AssertionProvider | FederatedTokenFile
+
+const redact = (s: SecretInput): Redacted.Redacted<string> => (Redacted.isRedacted(s) ? s : Redacted.make(s))
+
+/**
+ * A client secret.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { ClientCredential } from "effect-msal"
+ * const credential = ClientCredential.secret(Redacted.make("s3cret"))
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const secret = (value: SecretInput): ClientCredential => ({ _tag: "Secret", secret: redact(value) })
+
+/**
+ * A certificate credential from a PEM private key (PKCS#8, PKCS#1 or encrypted PKCS#8).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const certificate = (options: {
+  readonly privateKey: SecretInput
+  readonly thumbprint?: string | undefined
+  readonly thumbprintSha256?: string | undefined
+  readonly publicCertificate?: string | undefined
+  readonly passphrase?: SecretInput | undefined
+}): ClientCredential => ({
+  _tag: "Certificate",
+  privateKey: redact(options.privateKey),
+  thumbprint: options.thumbprint,
+  thumbprintSha256: options.thumbprintSha256,
+  publicCertificate: options.publicCertificate,
+  passphrase: options.passphrase === undefined ? undefined : redact(options.passphrase)
+})
+
+/**
+ * A certificate credential from a PKCS#12 (PFX) file or its bytes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const pfx = (
+  options:
+    & ({ readonly path: string; readonly bytes?: undefined } | { readonly bytes: Uint8Array; readonly path?: undefined })
+    & { readonly passphrase?: SecretInput | undefined; readonly sendCertificateChain?: boolean | undefined }
+): ClientCredential => ({
+  _tag: "Pfx",
+  path: options.path,
+  bytes: options.bytes,
+  passphrase: options.passphrase === undefined ? undefined : redact(options.passphrase),
+  sendCertificateChain: options.sendCertificateChain
+})
+
+/**
+ * A pre-signed client assertion (a JWT), sent as `client_assertion`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const assertion = (value: SecretInput): ClientCredential => ({ _tag: "Assertion", assertion: redact(value) })
+
+/**
+ * A client assertion produced by an Effect for each token request.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const assertionProvider = (
+  provide: Effect.Effect<string | Redacted.Redacted<string>, unknown>
+): ClientCredential => ({ _tag: "AssertionProvider", provide })
+
+/**
+ * A client assertion read from a file (for example a Kubernetes projected service-account
+ * token), re-read when the file changes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const federatedTokenFile = (path: string): ClientCredential => ({ _tag: "FederatedTokenFile", path })

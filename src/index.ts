@@ -1,0 +1,22 @@
+/**
+ * effect-msal: OAuth 2.0 tokens for confidential clients from Microsoft Entra ID, as Effects.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as AuthenticationResult from "./AuthenticationResult.js"
+/** @since 0.1.0 */
+export * as CacheEntry from "./CacheEntry.js"
+/** @since 0.1.0 */
+export * as ClientCredential from "./ClientCredential.js"
+/** @since 0.1.0 */
+export * as ConfidentialClient from "./ConfidentialClient.js"
+/** @since 0.1.0 */
+export * as CredentialSigner from "./CredentialSigner.js"
+/** @since 0.1.0 */
+export * as MsalError from "./MsalError.js"
+/** @since 0.1.0 */
+export * as TestAuthority from "./TestAuthority.js"
+/** @since 0.1.0 */
+export * as TokenCache from "./TokenCache.js"
