@@ -24,7 +24,7 @@
 import { HttpClient } from "@effect/platform"
 import type { Duration, Scope } from "effect"
 import { Context, Effect, Layer } from "effect"
-import * as internal from "./internal/testAuthority.js"
+import * as internal from "./internal/testAuthority/index.js"
 
 /**
  * How the authority behaves unless a scripted response says otherwise.

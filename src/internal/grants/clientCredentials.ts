@@ -1,0 +1,185 @@
+import { Clock, Effect, Option, Predicate } from "effect"
+import type * as CacheEntry from "../../CacheEntry.js"
+import type { ClientCredentialsRequest, Service } from "../../ConfidentialClient.js"
+import { InvalidRequest } from "../../MsalError.js"
+import type * as Authority from "../authority.js"
+import * as Cache from "../cacheKey.js"
+import * as Claims from "../claims.js"
+import type { ClientContext } from "../context.js"
+import { fromEither, resultOf } from "../context.js"
+import * as Scopes from "../scopes.js"
+import * as TokenRequest from "../tokenRequest.js"
+import type * as TokenResponse from "../tokenResponse.js"
+
+/** Tokens with less than this left are not served from the cache (MSAL's 5-minute rule). @internal */
+export const EXPIRY_BUFFER_SECONDS = 300
+/** After a failed background refresh, wait this long before the next one for the same key. @internal */
+export const BACKGROUND_RETRY_MILLIS = 30_000
+
+/** An app token entry for a token response, with times from the moment the request was sent. @internal */
+export const appTokenEntry = (
+  endpoints: Authority.Endpoints,
+  clientId: string,
+  scopes: ReadonlyArray<string>,
+  token: TokenResponse.TokenResponse,
+  requestedAtMillis: number
+): CacheEntry.AccessToken => {
+  const now = Math.floor(requestedAtMillis / 1000)
+  const expiresIn = token.expires_in ?? (token.expires_on !== undefined ? token.expires_on - now : 600)
+  const target = token.scope === undefined || token.scope.trim().length === 0
+    ? scopes.join(" ")
+    : Array.from(new Set(token.scope.trim().split(/\s+/))).sort().join(" ")
+  return {
+    credential_type: "AccessToken",
+    secret: token.access_token,
+    home_account_id: "",
+    environment: endpoints.environment,
+    client_id: clientId,
+    realm: endpoints.realm,
+    target,
+    token_type: token.token_type ?? "Bearer",
+    cached_at: now,
+    expires_on: now + expiresIn,
+    extended_expires_on: now + (token.ext_expires_in ?? expiresIn),
+    ...(token.refresh_in === undefined ? {} : { refresh_on: now + token.refresh_in })
+  }
+}
+
+/** `acquireTokenForClient` and `removeTokensForClient`. @internal */
+export const make = (
+  ctx: ClientContext
+): Pick<Service, "acquireTokenForClient" | "removeTokensForClient"> => {
+  const { cache, clientId, flights } = ctx
+  const backgroundNotBefore = new Map<string, number>()
+
+  /** A usable app token: by key, else a cached superset of the scopes in the same partition. */
+  const lookup = (query: Cache.AccessTokenQuery, key: string, scopes: ReadonlyArray<string>, now: number) =>
+    Effect.gen(function*() {
+      const exact = yield* cache.get("AccessToken", key)
+      if (Option.isSome(exact) && exact.value.expires_on - now >= EXPIRY_BUFFER_SECONDS) return exact
+      const candidates = yield* cache.list("AccessToken", Cache.accessTokenPartition(query))
+      let best: CacheEntry.AccessToken | undefined
+      const expired: Array<string> = []
+      for (const e of candidates) {
+        if (e.expires_on < now) expired.push(Cache.keyOf("AccessToken", e))
+        else if (
+          e.expires_on - now >= EXPIRY_BUFFER_SECONDS && Scopes.isSubset(scopes, e.target) &&
+          (best === undefined || e.expires_on > best.expires_on)
+        ) best = e
+      }
+      if (expired.length > 0) {
+        yield* cache.modify(expired.map((k) => ({ _tag: "Remove", section: "AccessToken", key: k })))
+      }
+      return Option.fromNullable(best)
+    })
+
+  const fetch = (
+    endpoints: Authority.Endpoints,
+    scopes: ReadonlyArray<string>,
+    claims: string | undefined,
+    reason: TokenRequest.RefreshReason
+  ) =>
+    Effect.gen(function*() {
+      const auth = yield* ctx.clientAuth(endpoints)
+      const correlationId = crypto.randomUUID()
+      const requestedAt = yield* Clock.currentTimeMillis
+      const token = yield* ctx.send({
+        endpoint: endpoints.tokenEndpoint,
+        clientId,
+        grant: { grant_type: "client_credentials", scope: scopes.join(" "), claims },
+        auth,
+        headers: ctx.headers,
+        correlationId,
+        apiId: TokenRequest.ApiId.acquireTokenForClient,
+        reason
+      }, requestedAt)
+      const entry = appTokenEntry(endpoints, clientId, scopes, token, requestedAt)
+      yield* cache.modify([
+        { _tag: "Put", section: "AccessToken", entry },
+        { _tag: "Put", section: "AppMetadata", entry: { client_id: clientId, environment: endpoints.environment } }
+      ])
+      return resultOf(entry, "identity_provider", correlationId)
+    })
+
+  /** Refreshes an aging token off the request path; on failure the cached token stays. */
+  const refreshInBackground = (endpoints: Authority.Endpoints, entry: CacheEntry.AccessToken, now: number) =>
+    Effect.suspend(() => {
+      const key = Cache.keyOf("AccessToken", entry)
+      if (flights.isRunning(key) || (backgroundNotBefore.get(key) ?? 0) > now * 1000) return Effect.void
+      return flights.run(key, fetch(endpoints, entry.target.split(" "), undefined, 4)).pipe(
+        Effect.tap(() => Effect.sync(() => backgroundNotBefore.delete(key))),
+        Effect.tapError((error) =>
+          Effect.flatMap(Clock.currentTimeMillis, (t) =>
+            Effect.sync(() => backgroundNotBefore.set(key, t + BACKGROUND_RETRY_MILLIS)).pipe(
+              Effect.zipRight(Effect.logWarning("background token refresh failed; the cached token is still served", {
+                error: error._tag,
+                message: error.message
+              })),
+              Effect.zipRight(Effect.annotateCurrentSpan("msal.background_refresh_error", error._tag))
+            ))
+        ),
+        Effect.ignore,
+        Effect.withSpan("ConfidentialClient.backgroundRefresh"),
+        Effect.forkIn(ctx.scope),
+        Effect.asVoid
+      )
+    })
+
+  const acquireTokenForClient = Effect.fn("ConfidentialClient.acquireTokenForClient")(
+    function*(request: ClientCredentialsRequest) {
+      if (!Predicate.isRecord(request)) {
+        return yield* new InvalidRequest({ description: "the request must be an object with scopes" })
+      }
+      const scopes = yield* fromEither(Scopes.normalize(request.scopes))
+      const claims = yield* fromEither(Claims.merge(ctx.options.clientCapabilities, request.claims))
+      const endpoints = yield* ctx.endpointsFor(request.tenant)
+      const query: Cache.AccessTokenQuery = {
+        homeAccountId: null,
+        environment: endpoints.environment,
+        clientId,
+        realm: endpoints.realm
+      }
+      const key = Cache.accessTokenKey(query, scopes.join(" "))
+      yield* Effect.annotateCurrentSpan({ "msal.grant": "client_credentials", "msal.tenant": endpoints.realm })
+      if (request.claims !== undefined) {
+        yield* Effect.annotateCurrentSpan("msal.cache", "bypass")
+        return yield* flights.run(`${key}\u0000${claims}`, fetch(endpoints, scopes, claims, 1))
+      }
+      const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+      const cached = yield* lookup(query, key, scopes, now)
+      if (Option.isSome(cached)) {
+        const entry = cached.value
+        const aging = entry.refresh_on !== undefined && entry.refresh_on < now
+        yield* Effect.annotateCurrentSpan("msal.cache", aging ? "aging" : "hit")
+        if (aging) yield* refreshInBackground(endpoints, entry, now)
+        return resultOf(entry, "cache")
+      }
+      yield* Effect.annotateCurrentSpan("msal.cache", "miss")
+      const stale = yield* cache.get("AccessToken", key)
+      const reason = Option.isSome(stale) ? 3 : 2
+      return yield* flights.run(
+        key,
+        // a flight that finished between our lookup and now has already stored the token
+        Effect.flatMap(
+          lookup(query, key, scopes, now),
+          Option.match({
+            onSome: (entry) => Effect.succeed(resultOf(entry, "cache")),
+            onNone: () => fetch(endpoints, scopes, undefined, reason)
+          })
+        )
+      )
+    }
+  )
+
+  const removeTokensForClient = Effect.fn("ConfidentialClient.removeTokensForClient")(function*() {
+    const environments = new Set(Cache.aliasesOf(ctx.authority.host))
+    const tokens = yield* cache.list("AccessToken")
+    const mine = tokens.filter((t) =>
+      t.client_id === clientId && (t.home_account_id ?? "") === "" && t.user_assertion_hash === undefined &&
+      environments.has(t.environment.toLowerCase())
+    )
+    yield* cache.modify(mine.map((t) => ({ _tag: "Remove", section: "AccessToken", key: Cache.keyOf("AccessToken", t) })))
+  })
+
+  return { acquireTokenForClient, removeTokensForClient }
+}

@@ -1,0 +1,65 @@
+import { Effect } from "effect"
+import type { IssuedToken } from "../../TestAuthority.js"
+import type { GrantHandler } from "./grant.js"
+import { authenticateClient, fail } from "./grant.js"
+import { appToken, json } from "./responses.js"
+
+/** `grant_type=client_credentials`: an app token for `<resource>/.default` scopes. @internal */
+export const clientCredentials: GrantHandler = (ctx) => {
+  const { form, settings, tenant } = ctx
+  const denied = authenticateClient(ctx)
+  if (denied !== undefined) return Effect.succeed(denied)
+  const clientId = form.client_id ?? ""
+  const scopes = (form.scope ?? "").split(" ").filter((s) => s.length > 0)
+  if (scopes.length === 0) {
+    return Effect.succeed(fail(ctx, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'."))
+  }
+  const bad = scopes.find((s) => !s.endsWith("/.default"))
+  if (bad !== undefined) {
+    return Effect.succeed(fail(ctx, 400, "invalid_scope", 1002012, `The provided value for scope ${bad} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`))
+  }
+  const now = Math.floor(ctx.nowMillis / 1000)
+  const sequence = ctx.nextSequence()
+  const resource = scopes[0]!.slice(0, -"/.default".length)
+  const accessToken = appToken({
+    aud: resource,
+    iss: `https://sts.windows.net/${tenant}/`,
+    iat: now,
+    nbf: now,
+    exp: now + settings.expiresIn,
+    aio: "E2ZgYJj0test",
+    app_displayname: "effect-msal test app",
+    appid: clientId,
+    appidacr: "1",
+    idp: `https://sts.windows.net/${tenant}/`,
+    idtyp: "app",
+    oid: crypto.randomUUID(),
+    rh: "0.AAAA",
+    roles: ["Test.Read.All"],
+    sub: clientId,
+    tid: tenant,
+    uti: `at-${sequence}`,
+    ver: "1.0",
+    ...(form.claims === undefined ? {} : { xms_cc: ["CP1"] })
+  })
+  const issued: IssuedToken = {
+    accessToken,
+    sequence,
+    grantType: "client_credentials",
+    clientId,
+    tenant,
+    scopes,
+    expiresIn: settings.expiresIn,
+    ...(form.claims === undefined ? {} : { claims: form.claims })
+  }
+  return Effect.as(
+    ctx.recordIssued(issued),
+    json(200, {
+      token_type: "Bearer",
+      expires_in: settings.expiresIn,
+      ext_expires_in: settings.extExpiresIn ?? settings.expiresIn,
+      ...(settings.refreshIn === undefined ? {} : { refresh_in: settings.refreshIn }),
+      access_token: accessToken
+    })
+  )
+}
