@@ -102,11 +102,16 @@ export const make = (
     })
 
   /** Refreshes an aging token off the request path; on failure the cached token stays. */
-  const refreshInBackground = (endpoints: Authority.Endpoints, entry: CacheEntry.AccessToken, now: number) =>
+  const refreshInBackground = (
+    endpoints: Authority.Endpoints,
+    entry: CacheEntry.AccessToken,
+    claims: string | undefined,
+    now: number
+  ) =>
     Effect.suspend(() => {
       const key = Cache.keyOf("AccessToken", entry)
       if (flights.isRunning(key) || (backgroundNotBefore.get(key) ?? 0) > now * 1000) return Effect.void
-      return flights.run(key, fetch(endpoints, entry.target.split(" "), undefined, 4)).pipe(
+      return flights.run(key, fetch(endpoints, entry.target.split(" "), claims, 4)).pipe(
         Effect.tap(() => Effect.sync(() => backgroundNotBefore.delete(key))),
         Effect.tapError((error) =>
           Effect.flatMap(Clock.currentTimeMillis, (t) =>
@@ -151,7 +156,7 @@ export const make = (
         const entry = cached.value
         const aging = entry.refresh_on !== undefined && entry.refresh_on < now
         yield* Effect.annotateCurrentSpan("msal.cache", aging ? "aging" : "hit")
-        if (aging) yield* refreshInBackground(endpoints, entry, now)
+        if (aging) yield* refreshInBackground(endpoints, entry, claims, now)
         return resultOf(entry, "cache")
       }
       yield* Effect.annotateCurrentSpan("msal.cache", "miss")
@@ -164,7 +169,7 @@ export const make = (
           lookup(query, key, scopes, now),
           Option.match({
             onSome: (entry) => Effect.succeed(resultOf(entry, "cache")),
-            onNone: () => fetch(endpoints, scopes, undefined, reason)
+            onNone: () => fetch(endpoints, scopes, claims, reason)
           })
         )
       )
