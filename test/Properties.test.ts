@@ -1,0 +1,94 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Either, FastCheck as fc, Redacted, Schema } from "effect"
+import { CacheEntry, TokenCache } from "effect-msal"
+import * as Scopes from "../src/internal/scopes.js"
+
+const scope = fc.stringMatching(/^[A-Za-z0-9:/._-]{1,40}$/)
+const scopeList = fc.array(scope, { minLength: 1, maxLength: 8 })
+
+describe("scope normalisation", () => {
+  it.prop("sorted, unique, the same set, and independent of order", [scopeList], ([scopes]) => {
+    const normal = Either.getOrThrow(Scopes.normalize(scopes))
+    expect([...normal]).toEqual([...new Set(scopes)].sort())
+    const reversed = Either.getOrThrow(Scopes.normalize([...scopes].reverse()))
+    expect(reversed).toEqual(normal)
+    expect(Either.getOrThrow(Scopes.normalize(normal))).toEqual(normal)
+  })
+
+  it.prop("anything with an empty or blank scope is rejected", [scopeList, fc.constantFrom("", " ", "a b", "\t")], ([scopes, bad]) => {
+    const result = Scopes.normalize([...scopes, bad])
+    expect(Either.isLeft(result) && result.left._tag).toBe("InvalidRequest")
+  })
+
+  it.prop("a list is a subset of its own target, case-insensitively", [scopeList], ([scopes]) => {
+    const normal = Either.getOrThrow(Scopes.normalize(scopes))
+    expect(Scopes.isSubset(normal.map((s) => s.toUpperCase()), normal.join(" "))).toBe(true)
+  })
+})
+
+const epoch = fc.integer({ min: 0, max: 4_000_000_000 })
+const word = fc.stringMatching(/^[a-z0-9.]{1,20}$/)
+const accessToken: fc.Arbitrary<CacheEntry.AccessToken> = fc.record({
+  credential_type: fc.constant("AccessToken" as const),
+  secret: fc.string({ minLength: 1 }).map((s) => Redacted.make(s)),
+  home_account_id: fc.constantFrom("", "uid.utid"),
+  environment: fc.constantFrom("login.microsoftonline.com", "login.windows.net", "login.microsoftonline.us"),
+  client_id: fc.uuid(),
+  realm: word,
+  target: scopeList.map((s) => [...new Set(s)].sort().join(" ")),
+  token_type: fc.constant("Bearer"),
+  cached_at: epoch,
+  expires_on: epoch,
+  extended_expires_on: epoch
+})
+
+const plain = (e: CacheEntry.AccessToken) => ({ ...e, secret: Redacted.value(e.secret) })
+
+describe("cache keys", () => {
+  it.prop("the key ignores case and folds host aliases", [accessToken], ([e]) => {
+    const key = CacheEntry.keyOf("AccessToken", e)
+    const shouted = { ...e, realm: e.realm.toUpperCase(), target: e.target.toUpperCase(), environment: e.environment.toUpperCase() }
+    expect(CacheEntry.keyOf("AccessToken", shouted)).toBe(key)
+    if (e.environment === "login.microsoftonline.com") {
+      expect(CacheEntry.keyOf("AccessToken", { ...e, environment: "sts.windows.net" })).toBe(key)
+    }
+  })
+
+  it.prop("tokens differing in client, realm, account, scopes or user assertion have different keys", [accessToken, accessToken], ([a, b]) => {
+    const same = a.client_id === b.client_id && a.realm === b.realm && a.target.toLowerCase() === b.target.toLowerCase() &&
+      a.home_account_id === b.home_account_id &&
+      (a.environment === b.environment || (a.environment !== "login.microsoftonline.us" && b.environment !== "login.microsoftonline.us"))
+    expect(CacheEntry.keyOf("AccessToken", a) === CacheEntry.keyOf("AccessToken", b)).toBe(same)
+    expect(CacheEntry.keyOf("AccessToken", { ...a, user_assertion_hash: "abc" })).not.toBe(
+      CacheEntry.keyOf("AccessToken", { ...a, user_assertion_hash: "ABC" })
+    )
+  })
+
+  it.prop("tokens that differ only in scopes share a partition; other tenants do not", [accessToken, scopeList], ([e, other]) => {
+    const sibling = { ...e, target: [...new Set(other)].sort().join(" ") }
+    expect(CacheEntry.partitionOf("AccessToken", sibling)).toBe(CacheEntry.partitionOf("AccessToken", e))
+    expect(CacheEntry.partitionOf("AccessToken", { ...e, realm: `${e.realm}x` })).not.toBe(CacheEntry.partitionOf("AccessToken", e))
+  })
+})
+
+describe("cache entries", () => {
+  it.prop("an access token survives encode → JSON → decode", [accessToken], ([e]) => {
+    const schema = CacheEntry.AccessToken
+    const wire = JSON.parse(JSON.stringify(Schema.encodeSync(schema)(e)))
+    expect(typeof wire.expires_on).toBe("string")
+    expect(typeof wire.secret).toBe("string")
+    expect(plain(Schema.decodeUnknownSync(schema)(wire))).toEqual(plain(e))
+  })
+
+  it.effect.prop("a cache survives serialize → deserialize, unknown fields included", [fc.array(accessToken, { maxLength: 20 })], ([entries]) =>
+    Effect.gen(function*() {
+      const cache = yield* TokenCache.TokenCache
+      yield* cache.modify(entries.map((entry) => ({ _tag: "Put" as const, section: "AccessToken" as const, entry: { ...entry, x_extra: { n: 1 } } })))
+      const json = yield* TokenCache.serialize
+      const before = (yield* cache.list("AccessToken")).map(plain)
+      yield* TokenCache.deserialize(json)
+      const after = (yield* cache.list("AccessToken")).map(plain)
+      expect(after).toEqual(before)
+      expect(yield* TokenCache.serialize).toBe(json)
+    }).pipe(Effect.provide(TokenCache.layerMemory())), { fastCheck: { numRuns: 50 } })
+})
