@@ -1,0 +1,16 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { execFile } from "node:child_process"
+import { promisify } from "node:util"
+
+describe("npm start", () => {
+  it.live("the demo runs against the embedded authority and exits 0", () =>
+    Effect.promise(() => promisify(execFile)(process.execPath, ["--import", "tsx", "src/bin/demo.ts"], { timeout: 30_000 })).pipe(
+      Effect.map(({ stdout }) => {
+        expect(stdout).toContain("from the cache")
+        expect(stdout).toContain("100 callers got 1 token from 1 request")
+        expect(stdout).toContain("ServerError invalid_scope")
+        expect(stdout).not.toContain("demo-secret")
+      })
+    ), 60_000)
+})
