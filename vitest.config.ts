@@ -7,6 +7,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^effect-msal$/, replacement: `${src}index.ts` },
+      { find: /^effect-msal\/promise$/, replacement: `${src}Promise.ts` },
       { find: /^effect-msal\/(.*)$/, replacement: `${src}$1.ts` }
     ]
   },

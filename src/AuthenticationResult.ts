@@ -4,6 +4,24 @@
  * @since 0.1.0
  */
 import type { Redacted } from "effect"
+import { Schema } from "effect"
+
+/**
+ * An account known to the cache (the seed's account dict), as a Schema so that a web app can
+ * keep it in its session and pass it back to `acquireTokenSilent`.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Account = Schema.Struct({
+  /** `uid.utid` from `client_info`, or the ID token's `sub` (ADFS). */
+  homeAccountId: Schema.String,
+  environment: Schema.String,
+  /** The realm: the tenant the account signed in to. */
+  tenantId: Schema.String,
+  username: Schema.String,
+  localAccountId: Schema.String
+})
 
 /**
  * An account known to the cache (the seed's account dict).
@@ -11,15 +29,7 @@ import type { Redacted } from "effect"
  * @since 0.1.0
  * @category models
  */
-export interface Account {
-  /** `uid.utid` from `client_info`, or the ID token's `sub` (ADFS). */
-  readonly homeAccountId: string
-  readonly environment: string
-  /** The realm: the tenant the account signed in to. */
-  readonly tenantId: string
-  readonly username: string
-  readonly localAccountId: string
-}
+export interface Account extends Schema.Schema.Type<typeof Account> {}
 
 /**
  * A token and what is known about it. `accessToken` (and `idToken`) are `Redacted`: they print

@@ -65,6 +65,23 @@ export interface Pfx {
 }
 
 /**
+ * A file holding a private key and its certificate: PEM (the key and certificate blocks in
+ * one file, as `AZURE_CLIENT_CERTIFICATE_PATH` allows) or PKCS#12. It is read when the
+ * signer is built, on the `reloadEvery` schedule and after an `invalid_client` answer, so a
+ * certificate replaced on disk is picked up without rebuilding the client.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CertificateFile {
+  readonly _tag: "CertificateFile"
+  readonly path: string
+  readonly passphrase?: Redacted.Redacted<string> | undefined
+  /** Send the certificate chain (`x5c`) for Subject Name/Issuer authentication. */
+  readonly sendCertificateChain?: boolean | undefined
+}
+
+/**
  * A client assertion signed elsewhere, sent as is.
  *
  * @since 0.1.0
@@ -105,7 +122,14 @@ export interface FederatedTokenFile {
  * @since 0.1.0
  * @category models
  */
-export type ClientCredential = Secret | Certificate | Pfx | Assertion | AssertionProvider | FederatedTokenFile
+export type ClientCredential =
+  | Secret
+  | Certificate
+  | Pfx
+  | CertificateFile
+  | Assertion
+  | AssertionProvider
+  | FederatedTokenFile
 
 const redact = (s: SecretInput): Redacted.Redacted<string> => (Redacted.isRedacted(s) ? s : Redacted.make(s))
 
@@ -126,6 +150,19 @@ export const secret = (value: SecretInput): ClientCredential => ({ _tag: "Secret
 /**
  * A certificate credential from a PEM private key (PKCS#8, PKCS#1 or encrypted PKCS#8).
  *
+ * Give the certificate's `thumbprint` (SHA-1) or `thumbprintSha256` in hex (any case; colons
+ * and spaces allowed), or its `publicCertificate` to derive them from; with
+ * `publicCertificate` the chain is also sent as `x5c` (Subject Name/Issuer authentication).
+ * Entra authorities get PS256 with `x5t#S256` when a SHA-256 thumbprint is known; ADFS and
+ * generic OIDC authorities get RS256 with `x5t`; a given SHA-1 `thumbprint` always means
+ * RS256. The key must be RSA, at least 2048 bits.
+ *
+ * @example
+ * ```ts
+ * import { ClientCredential } from "effect-msal"
+ * declare const keyPem: string, certPem: string
+ * const credential = ClientCredential.certificate({ privateKey: keyPem, publicCertificate: certPem })
+ * ```
  * @since 0.1.0
  * @category constructors
  */
@@ -145,8 +182,18 @@ export const certificate = (options: {
 })
 
 /**
- * A certificate credential from a PKCS#12 (PFX) file or its bytes.
+ * A certificate credential from a PKCS#12 (PFX) file or its bytes, as written by OpenSSL 3
+ * (PBES2/AES), `openssl pkcs12 -legacy` (3DES/RC2) or a Windows certificate export. The key
+ * and the certificate matching it are taken from the file and the thumbprints derived;
+ * `sendCertificateChain: true` sends the certificate and the issuers found in the file as
+ * `x5c`. A file given by `path` is read again on the signer's `reloadEvery` schedule and after
+ * an `invalid_client` answer.
  *
+ * @example
+ * ```ts
+ * import { ClientCredential } from "effect-msal"
+ * const credential = ClientCredential.pfx({ path: "/etc/secrets/app.pfx", passphrase: "changeit" })
+ * ```
  * @since 0.1.0
  * @category constructors
  */
@@ -163,6 +210,31 @@ export const pfx = (
 })
 
 /**
+ * A certificate credential from a file holding a PEM private key and its certificate (the
+ * `AZURE_CLIENT_CERTIFICATE_PATH` convention) or a PKCS#12 file; the format is detected
+ * from the content. The file is read again on the signer's `reloadEvery` schedule and after
+ * an `invalid_client` answer.
+ *
+ * @example
+ * ```ts
+ * import { ClientCredential } from "effect-msal"
+ * const credential = ClientCredential.certificateFile({ path: "/etc/secrets/app.pem", sendCertificateChain: true })
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const certificateFile = (options: {
+  readonly path: string
+  readonly passphrase?: SecretInput | undefined
+  readonly sendCertificateChain?: boolean | undefined
+}): ClientCredential => ({
+  _tag: "CertificateFile",
+  path: options.path,
+  passphrase: options.passphrase === undefined ? undefined : redact(options.passphrase),
+  sendCertificateChain: options.sendCertificateChain
+})
+
+/**
  * A pre-signed client assertion (a JWT), sent as `client_assertion`.
  *
  * @since 0.1.0
@@ -171,7 +243,8 @@ export const pfx = (
 export const assertion = (value: SecretInput): ClientCredential => ({ _tag: "Assertion", assertion: redact(value) })
 
 /**
- * A client assertion produced by an Effect for each token request.
+ * A client assertion produced by an Effect for each token request; its failure becomes a
+ * `CredentialError` carrying the cause. Cache inside the Effect if producing one is costly.
  *
  * @since 0.1.0
  * @category constructors

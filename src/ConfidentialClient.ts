@@ -29,12 +29,14 @@
  * @since 0.1.0
  */
 import type { HttpClient } from "@effect/platform"
-import type { Duration, Effect, Scope } from "effect"
+import type { ConfigError, Duration, Effect, Redacted, Scope } from "effect"
 import { Context, Layer } from "effect"
-import type { AuthenticationResult } from "./AuthenticationResult.js"
-import type { CredentialSigner } from "./CredentialSigner.js"
+import type { AuthCodeFlow } from "./AuthCodeFlow.js"
+import type { Account, AuthenticationResult } from "./AuthenticationResult.js"
+import type { CredentialSigner, Options as SignerOptions } from "./CredentialSigner.js"
 import * as internal from "./internal/client.js"
-import type { AuthorityError, InvalidRequest, MsalError } from "./MsalError.js"
+import * as internalConfig from "./internal/config.js"
+import type { AuthorityError, CredentialError, InvalidRequest, MsalError } from "./MsalError.js"
 import type { TokenCache } from "./TokenCache.js"
 
 /**
@@ -48,20 +50,94 @@ import type { TokenCache } from "./TokenCache.js"
 export interface Options {
   /** The application (client) id. */
   readonly clientId: string
-  /** Defaults to `https://login.microsoftonline.com/common`. */
+  /**
+   * The Microsoft Entra authority: `https://<host>/<tenant>` (tenant id or domain, `common`,
+   * `organizations`, `consumers`; any cloud, see `Authority`), B2C
+   * (`https://<tenant>.b2clogin.com/<tenant>.onmicrosoft.com/<policy>`, also `/tfp/`), CIAM
+   * (`https://<tenant>.ciamlogin.com[/<tenant>]`) or AD FS (`https://<host>/adfs`). https
+   * only. Defaults to `https://login.microsoftonline.com/common`.
+   */
   readonly authority?: string | undefined
+  /**
+   * Any OpenID Connect provider instead of `authority` (not both): its issuer URL, whose
+   * `/.well-known/openid-configuration` is read at the first request. The document's
+   * `issuer` must match. https only, except that plain http is accepted on 127.0.0.1,
+   * localhost and [::1], for development and tests.
+   */
+  readonly oidcAuthority?: string | undefined
+  /**
+   * `false` skips instance discovery for Entra hosts that are not well known (as does
+   * `instanceDiscovery: false`). Default true.
+   */
+  readonly validateAuthority?: boolean | undefined
+  /**
+   * `false` never asks Microsoft's instance discovery whether an authority host is known:
+   * for private clouds and custom domains. Default true.
+   */
+  readonly instanceDiscovery?: boolean | undefined
+  /**
+   * The Azure region whose regional endpoint (ESTS-R) serves `acquireTokenForClient`: a
+   * region name (`"westus2"`), `"discover"` (the `REGION_NAME` environment variable, else the
+   * instance metadata service, asked once per client), or `false` (never). Absent: the
+   * `MSAL_FORCE_REGION` environment variable, if set. Invalid names are ignored with a
+   * warning. Other grants always use the global endpoint.
+   */
+  readonly azureRegion?: string | false | undefined
+  /** How long `azureRegion: "discover"` waits for the instance metadata service. Default 2 seconds. */
+  readonly azureRegionTimeout?: Duration.DurationInput | undefined
   /** Capabilities the client declares (for example `["CP1"]`), sent as `xms_cc` in `claims`. */
   readonly clientCapabilities?: ReadonlyArray<string> | undefined
   /** Claims merged last into signed client assertions. */
   readonly clientClaims?: Readonly<Record<string, unknown>> | undefined
+  /**
+   * Reserved scopes the user flows must not add, for example `["offline_access"]` for an app
+   * that wants no refresh tokens. `openid` cannot be excluded.
+   */
+  readonly excludeScopes?: ReadonlyArray<string> | undefined
+  /**
+   * How long an auth-code flow stays redeemable after `initiateAuthCodeFlow`; an older flow
+   * fails with `AuthCodeFlowError` `"FlowExpired"`. Default 10 minutes.
+   */
+  readonly authCodeFlowLifetime?: Duration.DurationInput | undefined
   /** Sent as `x-app-name`. */
   readonly appName?: string | undefined
   /** Sent as `x-app-ver`. */
   readonly appVersion?: string | undefined
   /** The longest a token request may take, all attempts included. Default 30 seconds. */
   readonly timeout?: Duration.DurationInput | undefined
+  /** The longest one attempt may take before it is abandoned (and maybe retried). Default 10 seconds. */
+  readonly attemptTimeout?: Duration.DurationInput | undefined
+  /**
+   * Retries of token requests after transport failures, timeouts, 408, 429 and 5xx:
+   * exponential backoff with jitter, or the authority's `Retry-After`. `false` turns them off.
+   * Authorization codes and refresh tokens are only re-sent when no answer came back.
+   */
+  readonly retry?: RetryOptions | false | undefined
+  /**
+   * When the authority sends no `refresh_in`, refresh in the background once this fraction
+   * of the token's lifetime has passed (for example `0.5`). By default only the authority's
+   * `refresh_in` starts background refreshes.
+   */
+  readonly refreshLifetimeFraction?: number | undefined
   /** Allow personal data (user names, object ids) in log lines. Default false. */
   readonly enablePiiLog?: boolean | undefined
+}
+
+/**
+ * How token requests are retried.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RetryOptions {
+  /** Attempts in all, the first included. Default 3. */
+  readonly maxAttempts?: number | undefined
+  /** The first backoff delay, doubled at each retry (with ±20% jitter). Default 200 ms. */
+  readonly baseDelay?: Duration.DurationInput | undefined
+  /** The longest backoff delay. Default 5 seconds. */
+  readonly maxDelay?: Duration.DurationInput | undefined
+  /** A longer `Retry-After` is not waited for: the error is returned at once. Default 10 seconds. */
+  readonly maxRetryAfter?: Duration.DurationInput | undefined
 }
 
 /**
@@ -77,6 +153,143 @@ export interface ClientCredentialsRequest {
   readonly claims?: string | undefined
   /** Acquire the token in this tenant instead of the authority's (multi-tenant apps). */
   readonly tenant?: string | undefined
+}
+
+/**
+ * An on-behalf-of request (the seed's `acquire_token_on_behalf_of`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface OnBehalfOfRequest {
+  /** The access token the caller presented to this API (a JWT whose audience is this app). */
+  readonly userAssertion: string | Redacted.Redacted<string>
+  /** Downstream scopes; `openid`, `profile` and `offline_access` are added (see `excludeScopes`). */
+  readonly scopes: ReadonlyArray<string>
+  /** A claims challenge (JSON); it bypasses the cache. */
+  readonly claims?: string | undefined
+}
+
+/**
+ * The start of a sign-in (the seed's `initiate_auth_code_flow`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AuthCodeFlowRequest {
+  readonly scopes: ReadonlyArray<string>
+  /** Where the authority sends the browser back; must be registered for the app. */
+  readonly redirectUri?: string | undefined
+  /** Defaults to a cryptographically random value. */
+  readonly state?: string | undefined
+  /** `login`, `none`, `consent`, `select_account`, `create`. */
+  readonly prompt?: string | undefined
+  readonly loginHint?: string | undefined
+  readonly domainHint?: string | undefined
+  /** A claims challenge (JSON). */
+  readonly claims?: string | undefined
+  /** Seconds since the user last authenticated beyond which the authority must ask again. */
+  readonly maxAge?: number | undefined
+  /** How the authority returns the code: in the query (default) or as a form POST. */
+  readonly responseMode?: "query" | "form_post" | undefined
+}
+
+/**
+ * The redirect of a sign-in (the seed's `acquire_token_by_auth_code_flow`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AuthCodeFlowRedirect {
+  /** The flow `initiateAuthCodeFlow` returned. */
+  readonly flow: AuthCodeFlow
+  /** The parameters the redirect carried (its query, or its form body for `form_post`). */
+  readonly response: URLSearchParams | Readonly<Record<string, unknown>>
+  /** A subset of the flow's scopes to redeem the code for (one resource). */
+  readonly scopes?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * A code redemption without a flow (the seed's `acquire_token_by_authorization_code`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AuthorizationCodeRequest {
+  readonly code: string | Redacted.Redacted<string>
+  readonly scopes: ReadonlyArray<string>
+  readonly redirectUri?: string | undefined
+  /** The nonce sent in the authorize URL; the ID token must carry it. */
+  readonly nonce?: string | undefined
+  readonly claims?: string | undefined
+}
+
+/**
+ * An authorize URL without PKCE (the seed's `get_authorization_request_url`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AuthorizationUrlRequest {
+  readonly scopes: ReadonlyArray<string>
+  readonly redirectUri?: string | undefined
+  readonly state?: string | undefined
+  readonly nonce?: string | undefined
+  readonly prompt?: string | undefined
+  readonly loginHint?: string | undefined
+  readonly domainHint?: string | undefined
+  readonly claims?: string | undefined
+}
+
+/**
+ * A refresh-token redemption (the seed's `acquire_token_by_refresh_token`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RefreshTokenRequest {
+  readonly refreshToken: string | Redacted.Redacted<string>
+  readonly scopes: ReadonlyArray<string>
+}
+
+/**
+ * A password sign-in (the seed's `acquire_token_by_username_password`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UsernamePasswordRequest {
+  readonly username: string
+  readonly password: string | Redacted.Redacted<string>
+  readonly scopes: ReadonlyArray<string>
+  readonly claims?: string | undefined
+}
+
+/**
+ * A silent acquisition for a signed-in account (the seed's `acquire_token_silent`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SilentRequest {
+  readonly scopes: ReadonlyArray<string>
+  /** An account from `getAccounts` or from a result's `account`. */
+  readonly account: Account
+  /** Skip the cached access token and redeem a refresh token. */
+  readonly forceRefresh?: boolean | undefined
+  /** A claims challenge (JSON); it skips the cached access token. */
+  readonly claims?: string | undefined
+}
+
+/**
+ * A filter for `getAccounts`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AccountsRequest {
+  /** Only accounts with this user name (case-insensitive). */
+  readonly username?: string | undefined
 }
 
 /**
@@ -97,6 +310,76 @@ export interface Service {
    * Removes the application's own tokens (not users') from the cache, in every tenant.
    */
   readonly removeTokensForClient: () => Effect.Effect<void, MsalError>
+  /**
+   * A token for a downstream API on behalf of the user whose token (`userAssertion`) the
+   * caller received (a middle-tier API). Tokens are cached per assertion (by its SHA-256):
+   * the same assertion and scopes again are served from the cache; when the access token has
+   * expired, the refresh token of that exchange is redeemed instead of re-sending the
+   * assertion. Concurrent identical calls share one request.
+   *
+   * @see https://learn.microsoft.com/entra/identity-platform/v2-oauth2-on-behalf-of-flow
+   */
+  readonly acquireTokenOnBehalfOf: (request: OnBehalfOfRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  /**
+   * Starts a sign-in (web apps): the URL to send the browser to, and the state the redirect
+   * is checked against (PKCE verifier, nonce, `state`). Keep the flow (a cookie, the
+   * session) with `Schema.encode(AuthCodeFlow.AuthCodeFlow)`; it expires after
+   * `authCodeFlowLifetime`.
+   *
+   * @see https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow
+   */
+  readonly initiateAuthCodeFlow: (request: AuthCodeFlowRequest) => Effect.Effect<AuthCodeFlow, MsalError>
+  /**
+   * Completes a sign-in: checks the redirect against the flow (state, scopes, error, code, in
+   * that order, fail-closed), redeems the code with the PKCE verifier, and checks the ID token
+   * (audience, issuer, lifetime, nonce, `auth_time` against `maxAge`) before anything is
+   * cached.
+   */
+  readonly acquireTokenByAuthCodeFlow: (request: AuthCodeFlowRedirect) => Effect.Effect<AuthenticationResult, MsalError>
+  /**
+   * Redeems an authorization code obtained without `initiateAuthCodeFlow`, with no PKCE and
+   * no state check.
+   *
+   * @deprecated Deprecated in the seed as well: use `initiateAuthCodeFlow` and
+   * `acquireTokenByAuthCodeFlow`, which add PKCE, state and nonce checks.
+   */
+  readonly acquireTokenByAuthorizationCode: (request: AuthorizationCodeRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  /**
+   * The authorize URL for a sign-in, without PKCE.
+   *
+   * @deprecated Deprecated in the seed as well: use `initiateAuthCodeFlow`.
+   */
+  readonly getAuthorizationRequestUrl: (request: AuthorizationUrlRequest) => Effect.Effect<string, MsalError>
+  /**
+   * Redeems a refresh token obtained elsewhere (a migration into this cache); the tokens and
+   * the account are cached.
+   */
+  readonly acquireTokenByRefreshToken: (request: RefreshTokenRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  /**
+   * Signs a managed (not federated) user in with a password (ROPC).
+   *
+   * @deprecated Deprecated in the seed as well: it cannot do multi-factor authentication or
+   * federation; prefer the auth-code flow.
+   */
+  readonly acquireTokenByUsernamePassword: (request: UsernamePasswordRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  /**
+   * A token for a signed-in account from the cache: a cached access token with at least five
+   * minutes left (refreshed first once past `refresh_on`, falling back to it if the refresh
+   * fails), else a refresh token of the account (family refresh tokens included). Fails with
+   * `TokenNotFound` when the cache holds nothing usable, and with `ServerError` (see its
+   * `classification`) when the refresh was refused.
+   */
+  readonly acquireTokenSilent: (request: SilentRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  /**
+   * The accounts in the cache for this authority's cloud, one per home account; optionally
+   * only those with this user name (case-insensitive).
+   */
+  readonly getAccounts: (request?: AccountsRequest) => Effect.Effect<ReadonlyArray<Account>, MsalError>
+  /**
+   * Signs an account out of the cache: its access tokens, ID tokens and account entries, and
+   * the refresh tokens of this client (or its family).
+   */
+  readonly removeAccount: (account: Account) => Effect.Effect<void, MsalError>
 }
 
 /**
@@ -131,3 +414,45 @@ export const layer = (
   options: Options
 ): Layer.Layer<ConfidentialClient, AuthorityError | InvalidRequest, HttpClient.HttpClient | TokenCache | CredentialSigner> =>
   Layer.scoped(ConfidentialClient, make(options))
+
+/**
+ * What `layerConfig` takes from code rather than from the environment: every option but the
+ * client id and the authority, plus the signer's options.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ConfigOptions extends Omit<Options, "clientId" | "authority" | "oidcAuthority"> {
+  readonly signer?: SignerOptions | undefined
+}
+
+/**
+ * The client and its signer from the environment variables Azure tooling uses:
+ * `AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_AUTHORITY_HOST` (default
+ * `https://login.microsoftonline.com`), one credential — `AZURE_CLIENT_SECRET`,
+ * `AZURE_CLIENT_CERTIFICATE_PATH` (PEM or PKCS#12, with `AZURE_CLIENT_CERTIFICATE_PASSWORD`
+ * and `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN`) or `AZURE_FEDERATED_TOKEN_FILE` — and
+ * `MSAL_FORCE_REGION`. Variables are read through `Config`, so any `ConfigProvider` works. A
+ * missing, malformed or conflicting variable fails the layer with a `ConfigError` naming it.
+ *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Layer } from "effect"
+ * import { ConfidentialClient, TokenCache } from "effect-msal"
+ *
+ * const MsalLive = ConfidentialClient.layerConfig({ appName: "billing-worker" }).pipe(
+ *   Layer.provide(TokenCache.layerMemory()),
+ *   Layer.provide(FetchHttpClient.layer)
+ * )
+ * ```
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  options?: ConfigOptions
+): Layer.Layer<
+  ConfidentialClient,
+  ConfigError.ConfigError | AuthorityError | InvalidRequest | CredentialError,
+  HttpClient.HttpClient | TokenCache
+> => internalConfig.layerConfig(options)

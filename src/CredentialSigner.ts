@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import type { Effect, Redacted, Scope } from "effect"
+import type { Duration, Effect, Redacted, Scope } from "effect"
 import { Context, Layer } from "effect"
 import type { ClientCredential } from "./ClientCredential.js"
 import * as internal from "./internal/signer.js"
@@ -29,9 +29,11 @@ export type AuthorityKind = "Entra" | "Adfs" | "Oidc"
  * @category models
  */
 export interface AuthContext {
+  /** The application (client) id: `iss` and `sub` of a signed assertion. */
   readonly clientId: string
   /** The token endpoint: the `aud` of a signed assertion. */
   readonly tokenEndpoint: string
+  /** Decides the algorithm and thumbprint header of a signed assertion. */
   readonly authorityKind: AuthorityKind
   /** Extra claims merged last into a signed assertion (the seed's `client_claims`). */
   readonly clientClaims?: Readonly<Record<string, unknown>> | undefined
@@ -46,6 +48,9 @@ export interface AuthContext {
 export type ClientAuthFields = Readonly<Record<string, Redacted.Redacted<string>>>
 
 /**
+ * The signer service: client-authentication fields per request, and a way to read the
+ * credential again.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -60,32 +65,67 @@ export interface Service {
 }
 
 /**
+ * How the signer treats its credential source.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * Check a credential file (`pfx({ path })`, `certificateFile`) this often and, when its
+   * content changed, sign with the new key from the next request on. A file that cannot be
+   * read or parsed at that moment is logged and the previous key stays in use. Without this
+   * option the file is read again only by `reload` (after an `invalid_client` answer).
+   * Federated token files need no schedule: they are checked on each request.
+   */
+  readonly reloadEvery?: Duration.DurationInput | undefined
+}
+
+/**
+ * The signer service tag.
+ *
  * @since 0.1.0
  * @category tags
  */
 export class CredentialSigner extends Context.Tag("effect-msal/CredentialSigner")<CredentialSigner, Service>() {}
 
 /**
- * Builds the signer for a credential. Bad input (an empty secret, an unreadable key) fails
- * here, when the layer is built, not at the first request.
+ * Builds the signer for a credential. Bad input fails here, when the layer is built, not at
+ * the first request: an empty secret or assertion; an unreadable, corrupt or non-RSA key; a
+ * wrong or missing passphrase; a PFX without a key or certificate; a key that does not match
+ * its certificate; an RSA key under 2048 bits; a certificate credential with neither a
+ * thumbprint nor a certificate. Messages never contain key material or passphrases.
+ *
+ * A signed assertion (`iss` = `sub` = client id, `aud` = token endpoint, `iat`, `nbf`, `exp` =
+ * now + 10 minutes, a random `jti`, then `clientClaims`) is reused for the same audience
+ * until less than a minute of it remains. Time comes from `Clock`. The schedule of
+ * `options.reloadEvery` runs in a fiber tied to the scope.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: (credential: ClientCredential) => Effect.Effect<Service, CredentialError, Scope.Scope> =
-  internal.make
+export const make = (
+  credential: ClientCredential,
+  options?: Options
+): Effect.Effect<Service, CredentialError, Scope.Scope> => internal.make(credential, options)
 
 /**
- * The signer for a credential, as a layer.
+ * The signer for a credential, as a layer (see `make`).
  *
  * @example
  * ```ts
  * import { Redacted } from "effect"
  * import { ClientCredential, CredentialSigner } from "effect-msal"
  * const SignerLive = CredentialSigner.layer(ClientCredential.secret(Redacted.make("s3cret")))
+ *
+ * // A PFX on disk, checked every hour and re-read at once after `invalid_client`.
+ * const Rotating = CredentialSigner.layer(
+ *   ClientCredential.pfx({ path: "/etc/secrets/app.pfx", passphrase: Redacted.make("changeit") }),
+ *   { reloadEvery: "1 hour" }
+ * )
  * ```
  * @since 0.1.0
  * @category layers
  */
-export const layer = (credential: ClientCredential): Layer.Layer<CredentialSigner, CredentialError> =>
-  Layer.scoped(CredentialSigner, make(credential))
+export const layer = (credential: ClientCredential, options?: Options): Layer.Layer<CredentialSigner, CredentialError> =>
+  Layer.scoped(CredentialSigner, make(credential, options))

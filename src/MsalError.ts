@@ -56,7 +56,28 @@ export class ServerError extends Schema.TaggedError<ServerError>("effect-msal/Se
     const description = this.errorDescription === undefined ? "" : `: ${firstLine(this.errorDescription)}`
     return `${this.error} (HTTP ${this.status})${description}`
   }
+  /**
+   * What the user can do about a failed silent acquisition, from `suberror` (the seed's
+   * `classification`): `""` when nothing but a new sign-in helps (`bad_token`,
+   * `token_expired`, `protection_policy_required`, `client_mismatch`,
+   * `device_authentication_failed`), otherwise the suberror itself (for example
+   * `basic_action`, `consent_required`); `undefined` without a suberror.
+   *
+   * @since 0.1.0
+   */
+  get classification(): string | undefined {
+    if (this.suberror === undefined) return undefined
+    return SILENT_SUBERRORS.has(this.suberror) ? "" : this.suberror
+  }
 }
+
+const SILENT_SUBERRORS: ReadonlySet<string> = new Set([
+  "bad_token",
+  "token_expired",
+  "protection_policy_required",
+  "client_mismatch",
+  "device_authentication_failed"
+])
 
 /**
  * The request did not get a usable answer: a transport failure, a timeout, a 5xx status, or a

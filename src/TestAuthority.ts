@@ -25,6 +25,7 @@ import { HttpClient } from "@effect/platform"
 import type { Duration, Scope } from "effect"
 import { Context, Effect, Layer } from "effect"
 import * as internal from "./internal/testAuthority/index.js"
+import * as internalUsers from "./internal/testAuthority/users.js"
 
 /**
  * How the authority behaves unless a scripted response says otherwise.
@@ -46,6 +47,107 @@ export interface Settings {
    * when absent, any client id with a non-empty secret or an assertion is accepted.
    */
   readonly clients?: Readonly<Record<string, { readonly secret?: string | undefined }>> | undefined
+  /** The users who can sign in (authorize, password, on-behalf-of). Default `defaultUsers`. */
+  readonly users?: ReadonlyArray<TestUser> | undefined
+  /**
+   * Claims merged last into every ID token, to make it fail a check (another `aud`, `iss`,
+   * `nonce`, an old `auth_time`, …); a claim set to `undefined` is left out.
+   */
+  readonly idTokenClaims?: Readonly<Record<string, unknown>> | undefined
+  /** Answer every refresh with a new refresh token, as Entra does. Default true. */
+  readonly rotateRefreshTokens?: boolean | undefined
+  /**
+   * Clients of the family of client ids (FOCI): their answers carry `foci: "1"` and each
+   * may redeem the others' refresh tokens. Default none.
+   */
+  readonly familyClients?: ReadonlyArray<string> | undefined
+  /** Return `client_info` when asked, as Entra does; `false` answers like AD FS. Default true. */
+  readonly clientInfo?: boolean | undefined
+  /** Hosts that instance discovery rejects with `invalid_instance` (HTTP 400). Default none. */
+  readonly invalidInstances?: ReadonlyArray<string> | undefined
+  /**
+   * The alias groups of instance discovery's `metadata`. Default: the public, China and US
+   * Government clouds; a host in no group is answered as a group of its own.
+   */
+  readonly aliasGroups?: ReadonlyArray<AliasGroup> | undefined
+  /** The `issuer` of every OpenID Connect discovery document, instead of the authority's own. */
+  readonly issuer?: string | undefined
+  /** Tenant ids by tenant name, advertised in discovery documents' endpoints (default: the name). */
+  readonly tenantIds?: Readonly<Record<string, string>> | undefined
+  /**
+   * The Azure region the instance metadata service (`GET /metadata/instance/compute`)
+   * answers. Absent: IMDS is unreachable (the connection breaks).
+   */
+  readonly imdsLocation?: string | undefined
+  /**
+   * Scripted answers for GET requests, by `host/path` (`login.microsoftonline.com/common/discovery/instance`)
+   * or by path alone; they replace the built-in discovery and IMDS answers.
+   */
+  readonly getResponses?: Readonly<Record<string, ScriptedResponse>> | undefined
+  /** Hosts whose every request fails with a broken connection (for example a regional host). */
+  readonly unreachableHosts?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * A group of hosts that are aliases of one another, as instance discovery describes them.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AliasGroup {
+  readonly preferredNetwork: string
+  readonly preferredCache: string
+  readonly aliases: ReadonlyArray<string>
+}
+
+/**
+ * A user of the test authority's directory.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TestUser {
+  /** The sign-in name (`preferred_username`). */
+  readonly username: string
+  /** Needed for the password grant only. */
+  readonly password?: string | undefined
+  readonly displayName?: string | undefined
+  /** The user's object id (`oid`, and `uid` of `client_info`). */
+  readonly objectId: string
+  /** The user's home tenant id (`tid`, and `utid` of `client_info`). */
+  readonly tenantId: string
+  /** A federated account: user-realm discovery says so and the password grant refuses it. */
+  readonly federated?: boolean | undefined
+}
+
+/**
+ * How a sign-in at the authorize endpoint goes, for `authorize`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AuthorizeOptions {
+  /** Who signs in. Default: the user named by `login_hint`, else the first user. */
+  readonly user?: string | undefined
+  /** Instead of a code, redirect with this OAuth error (for example `access_denied`). */
+  readonly error?: string | undefined
+  readonly errorDescription?: string | undefined
+}
+
+/**
+ * The access token a front end received for a user, as an API would receive it: the
+ * `userAssertion` of an on-behalf-of call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UserAssertionOptions {
+  /** The client id of the API the token is for (its `aud`). */
+  readonly audience: string
+  /** Default: the first user. */
+  readonly user?: string | undefined
+  /** Seconds from now until it expires. Default 3600. */
+  readonly expiresIn?: number | undefined
 }
 
 /**
@@ -77,7 +179,20 @@ export interface ScriptedResponse {
   readonly headers?: Readonly<Record<string, string>> | undefined
   /** Answer after this long instead of the configured latency. */
   readonly delay?: Duration.DurationInput | undefined
+  /**
+   * Break the connection instead of answering (`"disconnect"`), or after the status line and
+   * half of the body (`"disconnectDuringBody"`).
+   */
+  readonly fault?: Fault | undefined
 }
+
+/**
+ * A transport failure the authority can simulate.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Fault = "disconnect" | "disconnectDuringBody"
 
 /**
  * A token the authority issued.
@@ -95,6 +210,8 @@ export interface IssuedToken {
   readonly scopes: ReadonlyArray<string>
   readonly expiresIn: number
   readonly claims?: string | undefined
+  /** The user the token was issued for (user grants). */
+  readonly username?: string | undefined
 }
 
 /**
@@ -117,6 +234,8 @@ export interface IncomingRequest {
  * @category models
  */
 export interface OutgoingResponse {
+  /** Break the connection instead of answering normally. */
+  readonly fault?: Fault | undefined
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
   readonly body: string
@@ -151,7 +270,25 @@ export interface Service {
   readonly enqueue: (...responses: ReadonlyArray<ScriptedResponse>) => Effect.Effect<void>
   /** Forgets recorded requests, issued tokens and queued answers. */
   readonly reset: Effect.Effect<void>
+  /**
+   * Signs a user in at an authorize URL (what `initiateAuthCodeFlow` returns) without a
+   * browser, and returns the URL the browser would be redirected to: `redirect_uri` with
+   * `code`, `state` and `client_info`, or with `error`. The served authority shows the same
+   * sign-in as an HTML page at `GET …/oauth2/v2.0/authorize`.
+   */
+  readonly authorize: (authUri: string, options?: AuthorizeOptions) => Effect.Effect<string>
+  /** A user's access token for an API: the incoming assertion of an on-behalf-of call. */
+  readonly userAssertion: (options: UserAssertionOptions) => Effect.Effect<string>
 }
+
+/**
+ * The users of the directory unless `Settings.users` says otherwise: two managed users of
+ * one tenant and a federated one.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defaultUsers: ReadonlyArray<TestUser> = internalUsers.DEFAULT_USERS
 
 /**
  * @since 0.1.0

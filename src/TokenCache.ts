@@ -1,17 +1,29 @@
 /**
- * Where tokens are kept: the `TokenCache` service and its in-memory layer.
+ * Where tokens are kept: the `TokenCache` service and its stores.
  *
  * Entries are those of the MSAL unified cache schema (see `CacheEntry`). Every lookup a grant
  * makes is by a computed key (O(1) in the number of cached tokens); the superset-of-scopes
  * fallback scans one partition (client, environment, tenant, account), never the whole cache.
  * The interface is effectful so that file and distributed stores can implement it.
  *
+ * | store | for | shared between |
+ * | --- | --- | --- |
+ * | `layerMemory` | one process (the default) | fibers of one process |
+ * | `layerFile` | CLIs, jobs, a few processes on one machine | processes sharing one file |
+ * | `layerRedis` | many instances of a service | machines sharing one Redis |
+ * | `layerHooks` | a store of your own (MSAL cache-plugin style) | whatever your hooks share |
+ *
+ * See `docs/caches.md` for the guarantees and failure behaviour of each.
+ *
  * @since 0.1.0
  */
-import type { Option } from "effect"
+import type { Duration, Option, Redacted } from "effect"
 import { Context, Effect, Layer } from "effect"
 import type { Entries, Section } from "./CacheEntry.js"
+import * as hooks from "./internal/cacheHooks.js"
+import * as file from "./internal/fileCache.js"
 import * as memory from "./internal/memoryCache.js"
+import type * as redis from "./internal/redisCache.js"
 import * as serialization from "./internal/serialization.js"
 import type { CacheError } from "./MsalError.js"
 
@@ -55,6 +67,15 @@ export interface Service {
   readonly snapshot: Effect.Effect<Snapshot, CacheError>
   /** Replaces everything in the cache. */
   readonly restore: (snapshot: Snapshot) => Effect.Effect<void, CacheError>
+  /**
+   * Present on stores shared between processes (file, Redis): runs `effect` while holding a
+   * short lock named `key` shared by every process using the store, so that N processes that
+   * miss the same token send one request. Waiting for the lock is bounded; when the lock
+   * cannot be had in time (or the store fails), `effect` runs anyway, unlocked.
+   *
+   * A grant calls it around "look up again, else fetch and store", keyed by the cache key.
+   */
+  readonly withLock?: <A, E, R>(key: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
 
 /**
@@ -64,35 +85,216 @@ export interface Service {
 export class TokenCache extends Context.Tag("effect-msal/TokenCache")<TokenCache, Service>() {}
 
 /**
- * An in-memory cache, private to one process.
+ * Which MSAL a serialised cache is written for. Both read one schema; `"msal-node"` (the
+ * default) writes app tokens with `home_account_id: ""` and a camelCase `userAssertionHash`
+ * beside `user_assertion_hash`; `"msal-python"` writes `home_account_id: null` and the public
+ * cloud's environment as `login.microsoftonline.com`. Reading accepts either.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Format = serialization.Format
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemoryOptions {
+  /**
+   * The most entries kept, all sections together (default 100,000). When a write goes past
+   * it, expired access tokens are dropped first, then the least recently used entries (a
+   * read that finds an entry counts as a use). `Infinity` for no bound.
+   */
+  readonly maxEntries?: number | undefined
+}
+
+/**
+ * The default `maxEntries` of the in-memory cache: 100,000.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEFAULT_MAX_ENTRIES: number = memory.DEFAULT_MAX_ENTRIES
+
+/**
+ * An in-memory cache, private to one process, bounded (see `MemoryOptions`).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory: () => Effect.Effect<Service> = memory.make
+export const makeMemory: (options?: MemoryOptions) => Effect.Effect<Service> = memory.make
 
 /**
- * An in-memory cache, private to one process.
+ * An in-memory cache, private to one process, bounded (see `MemoryOptions`).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory = (): Layer.Layer<TokenCache> => Layer.effect(TokenCache, makeMemory())
+export const layerMemory = (options?: MemoryOptions): Layer.Layer<TokenCache> =>
+  Layer.effect(TokenCache, makeMemory(options))
 
 /**
- * The cache in the MSAL unified JSON format.
+ * A 256-bit AES key for encryption at rest, with the id stored beside each ciphertext so
+ * that keys can be rotated.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EncryptionKey {
+  /** Stored in clear with every ciphertext; never the key itself. */
+  readonly id: string
+  /** 32 bytes, or their base64 encoding. */
+  readonly key: Redacted.Redacted<Uint8Array | string>
+}
+
+/**
+ * AES-256-GCM encryption at rest: new data is encrypted with `key`; data written under an
+ * older key is still read when that key is in `previousKeys`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Encryption {
+  readonly key: EncryptionKey
+  readonly previousKeys?: ReadonlyArray<EncryptionKey> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface FileOptions extends MemoryOptions {
+  /** The format the file is written in (default `"msal-node"`). */
+  readonly format?: Format | undefined
+  /** How long to wait for the file's lock before failing with `CacheError` (default 10 seconds). */
+  readonly lockTimeout?: Duration.DurationInput | undefined
+  /** A lock older than this is taken over even when its owner may be alive (default 30 seconds). */
+  readonly staleLockAfter?: Duration.DurationInput | undefined
+  /** Encrypts the file (the MSAL format is then inside the envelope). */
+  readonly encryption?: Encryption | undefined
+}
+
+/**
+ * A cache kept in a file shared by the processes of one machine (see `docs/caches.md`).
+ *
+ * Loaded when the layer is built; served from memory; written (atomically, mode 0600) only
+ * after a change, as a read-modify-write under a cross-process lock so that processes sharing
+ * the file lose none of each other's tokens. A file that cannot be read is moved aside, logged
+ * and replaced by an empty cache. Provides `withLock` (per-key lock files).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFile = (path: string, options?: FileOptions): Layer.Layer<TokenCache, CacheError> =>
+  Layer.scoped(TokenCache, file.make(path, options ?? {}))
+
+/**
+ * The part of a Redis client (an `ioredis` `Redis` or `Cluster`) the Redis store uses.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RedisClient = redis.RedisClient
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RedisOptions {
+  /** A `redis://` URL: the layer opens an ioredis client and closes it with its scope. */
+  readonly url?: string | undefined
+  /** A client you own (not closed by the layer). One of `url` and `client` is required. */
+  readonly client?: RedisClient | undefined
+  /** Prefix of every key (default `"msal:"`): one prefix per application. */
+  readonly prefix?: string | undefined
+  /** TTL of entries that do not expire by themselves (refresh tokens, accounts; default 90 days). */
+  readonly defaultTtl?: Duration.DurationInput | undefined
+  /** How long a cross-instance lock is held at most (default 30 seconds). */
+  readonly lockTtl?: Duration.DurationInput | undefined
+  /** How long `withLock` waits for another instance's lock (default 15 seconds). */
+  readonly lockWait?: Duration.DurationInput | undefined
+  /** Encrypts every value. */
+  readonly encryption?: Encryption | undefined
+}
+
+/**
+ * A cache in Redis, shared by many instances on many machines (see `docs/caches.md`): one
+ * Redis key per entry with a TTL from its expiry, a set per partition so that every lookup is
+ * one round trip, refresh tokens written with compare-and-set, and `withLock` for a
+ * cross-instance single-flight. The `ioredis` module is loaded only when this layer is built.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerRedis = (options: RedisOptions): Layer.Layer<TokenCache, CacheError> =>
+  Layer.scoped(
+    TokenCache,
+    Effect.flatMap(Effect.promise(() => import("./internal/redisCache.js")), (m) => m.make(options))
+  )
+
+/**
+ * One access to the cache, as seen by `CacheHooks`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Access = hooks.Access
+
+/**
+ * Hooks around every access to a cache, as MSAL's cache plugins: `beforeAccess` typically
+ * loads the serialised cache from your store (`access.deserialize`) and `afterAccess` saves it
+ * when `access.changed` (`access.serialize()`).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class CacheHooks extends Context.Tag("effect-msal/TokenCache/CacheHooks")<CacheHooks, {
+  readonly beforeAccess: (access: Access) => Effect.Effect<void, CacheError>
+  readonly afterAccess: (access: Access) => Effect.Effect<void, CacheError>
+}>() {}
+
+/**
+ * An in-memory cache whose every access runs the `CacheHooks` service around it.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerHooks = (options?: MemoryOptions): Layer.Layer<TokenCache, never, CacheHooks> =>
+  Layer.effect(
+    TokenCache,
+    Effect.flatMap(Effect.all([makeMemory(options), CacheHooks]), ([inner, h]) => Effect.succeed(hooks.wrap(inner, h)))
+  )
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface SerializeOptions {
+  /** Default `"msal-node"`. */
+  readonly format?: Format | undefined
+}
+
+/**
+ * The cache in the MSAL unified JSON format, written for `format` (see `Format`).
  *
  * @since 0.1.0
  * @category serialization
  */
-export const serialize: Effect.Effect<string, CacheError, TokenCache> = Effect.flatMap(
-  TokenCache,
-  (cache) => Effect.map(cache.snapshot, serialization.encode)
-)
+export const serializeWith = (options?: SerializeOptions): Effect.Effect<string, CacheError, TokenCache> =>
+  Effect.flatMap(TokenCache, (cache) => Effect.map(cache.snapshot, (s) => serialization.encode(s, options?.format)))
 
 /**
- * Replaces the cache's content with a cache in the MSAL unified JSON format. Empty input is
- * an empty cache; malformed input fails with `CacheError` and changes nothing.
+ * The cache in the MSAL unified JSON format, as msal-node writes it (see `serializeWith`).
+ *
+ * @since 0.1.0
+ * @category serialization
+ */
+export const serialize: Effect.Effect<string, CacheError, TokenCache> = serializeWith()
+
+/**
+ * Replaces the cache's content with a cache in the MSAL unified JSON format, as written by
+ * this library, msal-node or MSAL Python. Empty input is an empty cache; malformed input
+ * fails with `CacheError` and changes nothing. Unknown sections and fields are kept.
  *
  * @since 0.1.0
  * @category serialization

@@ -5,7 +5,11 @@
  */
 
 /** @since 0.1.0 */
+export * as AuthCodeFlow from "./AuthCodeFlow.js"
+/** @since 0.1.0 */
 export * as AuthenticationResult from "./AuthenticationResult.js"
+/** @since 0.1.0 */
+export * as Authority from "./Authority.js"
 /** @since 0.1.0 */
 export * as CacheEntry from "./CacheEntry.js"
 /** @since 0.1.0 */
@@ -14,6 +18,8 @@ export * as ClientCredential from "./ClientCredential.js"
 export * as ConfidentialClient from "./ConfidentialClient.js"
 /** @since 0.1.0 */
 export * as CredentialSigner from "./CredentialSigner.js"
+/** @since 0.1.0 */
+export * as HttpCache from "./HttpCache.js"
 /** @since 0.1.0 */
 export * as MsalError from "./MsalError.js"
 /** @since 0.1.0 */

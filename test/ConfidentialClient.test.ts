@@ -234,7 +234,7 @@ describe("refresh_in and background refresh", () => {
       yield* settle
       const latest = yield* acquire({ scopes: [GRAPH] })
       expect(Redacted.value(latest.accessToken)).toBe((yield* issuedTokens)[1])
-    }).pipe(Effect.provide(testLayer({ authority: { expiresIn: 3600, refreshIn: 1800 } }))))
+    }).pipe(Effect.provide(testLayer({ client: { retry: false }, authority: { expiresIn: 3600, refreshIn: 1800 } }))))
 
   it.effect("an aging token that reaches the 5-minute buffer is fetched in the foreground", () =>
     Effect.gen(function*() {
@@ -548,7 +548,7 @@ describe("errors", () => {
         expect(error.message).not.toContain("AT-secret-value")
         expect(JSON.stringify(error)).not.toContain("AT-secret-value")
         expect((yield* Effect.flatMap(TokenCache.TokenCache, (c) => c.list("AccessToken"))).length).toBe(0)
-      }).pipe(Effect.provide(testLayer())))
+      }).pipe(Effect.provide(testLayer({ client: { retry: false } }))))
   }
 
   it.effect("accepts expires_in as a numeric string, as Entra's v1 endpoints send it", () =>
@@ -566,7 +566,7 @@ describe("errors", () => {
           Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("connect ECONNREFUSED") }))
         )
       )
-      const layer = ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY }).pipe(
+      const layer = ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, retry: false }).pipe(
         Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
         Layer.provide(TokenCache.layerMemory()),
         Layer.provide(refusing)

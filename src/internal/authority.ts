@@ -5,25 +5,66 @@ import { AuthorityError, InvalidRequest } from "../MsalError.js"
 /** The default authority of the seed. @internal */
 export const DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common"
 
-/** Entra hosts whose endpoints are known without a discovery request. @internal */
-export const WELL_KNOWN_HOSTS: ReadonlySet<string> = new Set([
-  "login.microsoftonline.com",
-  "login.microsoftonline.us",
-  "login-us.microsoftonline.com",
-  "login.chinacloudapi.cn",
-  "login.microsoft.com",
-  "login.windows.net",
-  "sts.windows.net"
-])
+/** The host that answers instance discovery for every cloud (PROTOCOL.md §1.3). @internal */
+export const INSTANCE_DISCOVERY_HOST = "login.microsoftonline.com"
+
+/**
+ * Microsoft clouds and their authority hosts. Hosts of one cloud are aliases of each other;
+ * the first is the one the cloud constants name. @internal
+ */
+export const HOSTS_BY_CLOUD: Readonly<Record<string, ReadonlyArray<string>>> = {
+  Public: ["login.microsoftonline.com", "login.microsoft.com", "login.windows.net", "sts.windows.net"],
+  China: ["login.chinacloudapi.cn", "login.partner.microsoftonline.cn"],
+  Germany: ["login.microsoftonline.de"],
+  UsGovernment: ["login.microsoftonline.us", "login.usgovcloudapi.net"],
+  UsAlternate: ["login-us.microsoftonline.com"],
+  Bleu: ["login.sovcloud-identity.fr"],
+  Delos: ["login.sovcloud-identity.de"],
+  GovSingapore: ["login.sovcloud-identity.sg"]
+}
+
+/** Hosts that only identify a cloud for the issuer check; they never skip instance discovery. */
+const EXTRA_HOSTS_BY_CLOUD: Readonly<Record<string, ReadonlyArray<string>>> = {
+  Ppe: ["login.windows-ppe.net", "sts.windows-ppe.net", "login.microsoft-ppe.com"],
+  Public: ["ciamlogin.com"]
+}
+
+const CLOUD_OF_HOST: ReadonlyMap<string, string> = new Map(
+  [...Object.entries(HOSTS_BY_CLOUD), ...Object.entries(EXTRA_HOSTS_BY_CLOUD)].flatMap(([cloud, hosts]) =>
+    hosts.map((h) => [h, cloud] as const)
+  )
+)
+
+/** Entra hosts whose endpoints are known without any request. @internal */
+export const WELL_KNOWN_HOSTS: ReadonlySet<string> = new Set(Object.values(HOSTS_BY_CLOUD).flat())
+
+const B2C_SUFFIXES = [".b2clogin.com", ".b2clogin.cn", ".b2clogin.us", ".b2clogin.de"]
+const CIAM_SUFFIX = ".ciamlogin.com"
+/** A DNS label: the shape of a region prefix in a host name. */
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
+
+/**
+ * The form of an authority: an Entra tenant (any cloud), Azure AD B2C, Entra External ID
+ * (CIAM), AD FS, or a generic OpenID Connect provider. @internal
+ */
+export type Form = "Aad" | "B2C" | "Ciam" | "Adfs" | "Oidc"
 
 /** A parsed authority. @internal */
 export interface Authority {
-  /** `https://host[:port]/tenant`, as given (without extra segments, query or fragment). */
+  /** The canonical URL: origin and path segments, no query, no trailing slash. */
   readonly url: string
+  /** `scheme://host[:port]` */
   readonly origin: string
-  /** The lower-cased host name: the cache `environment`. */
+  /** The lower-cased host name (no port). */
   readonly host: string
+  /** The path segments after the host; a path-less CIAM authority gets its derived tenant. */
+  readonly segments: ReadonlyArray<string>
+  /** Which segment is the tenant (-1: none, as for a path-less generic OIDC issuer). */
+  readonly tenantIndex: number
   readonly tenant: string
+  /** The query of the input (`?x=1` or ""), kept on the OIDC discovery URL as MSAL does. */
+  readonly query: string
+  readonly form: Form
   readonly kind: AuthorityKind
 }
 
@@ -31,75 +72,287 @@ export interface Authority {
 export interface Endpoints {
   readonly tokenEndpoint: string
   readonly authorizationEndpoint: string
-  /** The cache `environment`: the central host. */
+  /** The cache `environment`: the central host (never a regional one). */
   readonly environment: string
   /** The cache `realm`: the tenant. */
   readonly realm: string
   readonly kind: AuthorityKind
+  readonly form: Form
+  /** Hosts that are one environment with `environment` (from instance discovery). */
+  readonly aliases: ReadonlyArray<string>
+  readonly deviceAuthorizationEndpoint?: string | undefined
 }
 
-const ACCEPTED =
-  "An authority is an https URL with a tenant segment, such as https://login.microsoftonline.com/<tenant id or domain>, " +
-  "https://login.microsoftonline.com/organizations or https://<tenant>.ciamlogin.com"
-
 /** @internal */
-export const parse = (input: string): Either.Either<Authority, AuthorityError> => {
-  let url: URL
+export const ACCEPTED_FORMS = "Accepted forms: https://login.microsoftonline.com/<tenant id or domain> " +
+  "(or common, organizations, consumers; or the host of another cloud, such as login.microsoftonline.us), " +
+  "https://<tenant>.b2clogin.com/<tenant>.onmicrosoft.com/<policy> (also with /tfp/), " +
+  "https://<tenant>.ciamlogin.com[/<tenant>], https://<adfs host>/adfs, " +
+  "or any OpenID Connect issuer through the oidcAuthority option."
+
+const fail = (authority: string, description: string) =>
+  Either.left(new AuthorityError({ authority, description: `${description} ${ACCEPTED_FORMS}` }))
+
+/** 127.0.0.1, localhost or [::1]: plain http is accepted there for generic OIDC only. @internal */
+export const isLoopback = (hostname: string): boolean =>
+  hostname === "127.0.0.1" || hostname === "localhost" || hostname === "[::1]" || hostname === "::1"
+
+const parseUrl = (input: unknown): Either.Either<URL, AuthorityError> => {
+  if (typeof input !== "string" || input.trim().length === 0) {
+    return fail(String(input), "The authority must be a non-empty https URL.")
+  }
   try {
-    url = new URL(input)
+    return Either.right(new URL(input.trim()))
   } catch {
-    return Either.left(new AuthorityError({ authority: input, description: `Not a URL. ${ACCEPTED}` }))
+    return fail(input, "The authority is not a URL.")
   }
-  if (url.protocol !== "https:") {
-    return Either.left(new AuthorityError({ authority: input, description: `The authority must use https. ${ACCEPTED}` }))
+}
+
+const segmentsOf = (url: URL): Array<string> => url.pathname.split("/").filter((s) => s.length > 0)
+
+const build = (
+  url: URL,
+  segments: ReadonlyArray<string>,
+  tenantIndex: number,
+  form: Form
+): Authority => {
+  const tenant = tenantIndex < 0 ? "" : segments[tenantIndex] ?? ""
+  const kind: AuthorityKind = form === "Adfs" ? "Adfs" : form === "Oidc" ? "Oidc" : "Entra"
+  const path = segments.length === 0 ? "" : `/${segments.join("/")}`
+  return {
+    url: `${url.origin}${path}`,
+    origin: url.origin,
+    host: url.hostname.toLowerCase(),
+    segments,
+    tenantIndex,
+    tenant,
+    query: url.search,
+    form,
+    kind
   }
-  const host = url.hostname.toLowerCase()
-  const segments = url.pathname.split("/").filter((s) => s.length > 0)
-  let tenant = segments[0]
-  if (tenant === undefined && host.endsWith(".ciamlogin.com")) {
-    tenant = `${host.slice(0, -".ciamlogin.com".length)}.onmicrosoft.com`
+}
+
+/**
+ * Parses an Entra authority (the `authority` option): an https URL whose first path segment
+ * is the tenant, except on `*.ciamlogin.com`, where the tenant defaults to
+ * `<subdomain>.onmicrosoft.com`. Extra segments, the query and the fragment do not change
+ * the tenant. @internal
+ */
+export const parse = (input: string): Either.Either<Authority, AuthorityError> =>
+  Either.flatMap(parseUrl(input), (url) => {
+    if (url.protocol !== "https:") return fail(input, "The authority must be an https URL.")
+    if (url.username !== "" || url.password !== "") return fail(input, "The authority must not carry credentials.")
+    const host = url.hostname.toLowerCase()
+    const segments = segmentsOf(url)
+    if (host.endsWith(CIAM_SUFFIX)) {
+      const derived = segments.length === 0 ? [`${host.slice(0, -CIAM_SUFFIX.length)}.onmicrosoft.com`] : segments
+      return Either.right(build(url, derived, 0, "Ciam"))
+    }
+    const first = segments[0]
+    if (first === undefined) {
+      return fail(input, "The authority has no tenant segment (https://<host>/<tenant>).")
+    }
+    if (first.toLowerCase() === "adfs") return Either.right(build(url, segments, 0, "Adfs"))
+    const tfp = first.toLowerCase() === "tfp"
+    const isB2c = B2C_SUFFIXES.some((s) => host.endsWith(s)) ||
+      (segments.length === 2 && segments[1]!.toLowerCase().startsWith("b2c_")) ||
+      (tfp && segments.length >= 3)
+    if (isB2c) {
+      if (tfp && segments[1] === undefined) {
+        return fail(input, "A /tfp/ authority needs a tenant after /tfp/.")
+      }
+      return Either.right(build(url, segments, tfp ? 1 : 0, "B2C"))
+    }
+    return Either.right(build(url, segments, 0, "Aad"))
+  })
+
+/**
+ * Parses a generic OpenID Connect issuer (the `oidcAuthority` option). https is required,
+ * except on a loopback host (127.0.0.1, localhost, [::1]), where plain http is accepted for
+ * development and tests: nothing leaves the machine there. @internal
+ */
+export const parseOidc = (input: string): Either.Either<Authority, AuthorityError> =>
+  Either.flatMap(parseUrl(input), (url) => {
+    const secure = url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname))
+    if (!secure) {
+      return fail(input, "The OIDC authority must be an https URL (plain http only on 127.0.0.1, localhost or [::1]).")
+    }
+    if (url.username !== "" || url.password !== "") return fail(input, "The authority must not carry credentials.")
+    const segments = segmentsOf(url)
+    const isAdfs = segments[0]?.toLowerCase() === "adfs"
+    return Either.right({ ...build(url, segments, segments.length === 0 ? -1 : 0, "Oidc"), ...(isAdfs ? { kind: "Adfs" as const } : {}) })
+  })
+
+/**
+ * The authority of the client options: `authority` or `oidcAuthority` (not both), defaulting
+ * to `https://login.microsoftonline.com/common`. @internal
+ */
+export const fromOptions = (options: {
+  readonly authority?: string | undefined
+  readonly oidcAuthority?: string | undefined
+}): Either.Either<Authority, AuthorityError> => {
+  if (options.authority !== undefined && options.oidcAuthority !== undefined) {
+    return fail(options.oidcAuthority, "Pass either authority or oidcAuthority, not both.")
   }
-  if (tenant === undefined) {
-    return Either.left(new AuthorityError({ authority: input, description: `The authority has no tenant segment. ${ACCEPTED}` }))
-  }
-  const kind: AuthorityKind = tenant.toLowerCase() === "adfs" && !host.endsWith(".ciamlogin.com") ? "Adfs" : "Entra"
-  return Either.right({ url: `${url.origin}/${tenant}`, origin: url.origin, host, tenant, kind })
+  return options.oidcAuthority !== undefined
+    ? parseOidc(options.oidcAuthority)
+    : parse(options.authority ?? DEFAULT_AUTHORITY)
 }
 
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/
 
-/** The same authority for another tenant (the `tenant` request override). @internal */
+/**
+ * The same authority for another tenant (the `tenant` request override): the tenant segment
+ * is replaced for every Entra form (tenants of any cloud, B2C, CIAM). AD FS and generic OIDC
+ * authorities have no tenants. @internal
+ */
 export const withTenant = (
   authority: Authority,
   tenant: string | undefined
 ): Either.Either<Authority, InvalidRequest> => {
   if (tenant === undefined || tenant === authority.tenant) return Either.right(authority)
-  if (!TENANT.test(tenant)) {
+  if (typeof tenant !== "string" || !TENANT.test(tenant)) {
     return Either.left(
       new InvalidRequest({ field: "tenant", description: "a tenant is a tenant id (GUID) or a domain name" })
     )
   }
-  if (authority.kind !== "Entra") {
+  if (authority.kind !== "Entra" || authority.tenantIndex < 0) {
     return Either.left(
       new InvalidRequest({ field: "tenant", description: "the tenant can only be overridden for Entra authorities" })
     )
   }
-  return Either.right({ ...authority, url: `${authority.origin}/${tenant}`, tenant })
+  const segments = authority.segments.map((s, i) => i === authority.tenantIndex ? tenant : s)
+  return Either.right({ ...authority, segments, tenant, url: `${authority.origin}/${segments.join("/")}` })
 }
 
-/** Endpoints known without discovery, for the well-known Entra hosts. @internal */
-export const wellKnownEndpoints = (authority: Authority): Either.Either<Endpoints, AuthorityError> =>
-  WELL_KNOWN_HOSTS.has(authority.host) && authority.kind === "Entra"
-    ? Either.right({
-      tokenEndpoint: `${authority.url}/oauth2/v2.0/token`,
-      authorizationEndpoint: `${authority.url}/oauth2/v2.0/authorize`,
+/** True when endpoints are known without any request (well-known Entra hosts). @internal */
+export const isWellKnown = (authority: Authority): boolean =>
+  authority.form === "Aad" && WELL_KNOWN_HOSTS.has(authority.host)
+
+/** Endpoints known without discovery, for Entra tenants on well-known hosts. @internal */
+export const wellKnownEndpoints = (authority: Authority): Endpoints | undefined =>
+  isWellKnown(authority)
+    ? {
+      tokenEndpoint: `${authority.origin}/${authority.tenant}/oauth2/v2.0/token`,
+      authorizationEndpoint: `${authority.origin}/${authority.tenant}/oauth2/v2.0/authorize`,
       environment: authority.host,
       realm: authority.tenant,
-      kind: authority.kind
-    })
-    : Either.left(
-      new AuthorityError({
-        authority: authority.url,
-        description: "This host is not a well-known Entra host, and authority discovery is not supported yet"
-      })
-    )
+      kind: authority.kind,
+      form: authority.form,
+      aliases: HOSTS_BY_CLOUD[CLOUD_OF_HOST.get(authority.host) ?? ""] ?? [authority.host]
+    }
+    : undefined
+
+/**
+ * Whether instance discovery runs: for Entra tenants on hosts that are not well known, unless
+ * `validateAuthority` or `instanceDiscovery` is false (PROTOCOL.md §1.3). B2C, CIAM, AD FS and
+ * generic OIDC authorities are known to the developer and never checked. @internal
+ */
+export const needsInstanceDiscovery = (
+  authority: Authority,
+  switches: { readonly validateAuthority?: boolean | undefined; readonly instanceDiscovery?: boolean | undefined }
+): boolean =>
+  authority.form === "Aad" && !WELL_KNOWN_HOSTS.has(authority.host) &&
+  switches.validateAuthority !== false && switches.instanceDiscovery !== false
+
+/**
+ * The instance discovery request: `api-version=1.1`, which answers both the tenant discovery
+ * endpoint and the alias metadata in one GET. @internal
+ */
+export const instanceDiscoveryUrl = (authority: Authority): string => {
+  const authorize = `https://${authority.host}/${authority.segments.join("/")}/oauth2/v2.0/authorize`
+  return `https://${INSTANCE_DISCOVERY_HOST}/common/discovery/instance?api-version=1.1&authorization_endpoint=${
+    encodeURIComponent(authorize)
+  }`
+}
+
+/**
+ * The OpenID Connect discovery URL (PROTOCOL.md §1.2): the path plus `/v2.0` for Entra
+ * forms, without it for AD FS; a generic OIDC issuer plus `/.well-known/openid-configuration`.
+ * The query of the authority is kept. @internal
+ */
+export const openIdConfigurationUrl = (authority: Authority): string => {
+  const path = authority.segments.length === 0 ? "" : `/${authority.segments.join("/")}`
+  const version = authority.form === "Adfs" || authority.form === "Oidc" ? "" : "/v2.0"
+  return `${authority.origin}${path}${version}/.well-known/openid-configuration${authority.query}`
+}
+
+/** The cloud of a Microsoft host, or of `{region}.{host}`; undefined for other hosts. @internal */
+export const cloudOf = (host: string): string | undefined => {
+  const lower = host.toLowerCase()
+  const direct = CLOUD_OF_HOST.get(lower)
+  if (direct !== undefined) return direct
+  const dot = lower.indexOf(".")
+  if (dot <= 0) return undefined
+  return LABEL.test(lower.slice(0, dot)) ? CLOUD_OF_HOST.get(lower.slice(dot + 1)) : undefined
+}
+
+const hostOf = (url: URL): string => url.hostname.toLowerCase()
+
+/**
+ * The issuer check of a generic OIDC authority's discovery document, in the order of the
+ * newest MSAL: exact match (trailing slash aside); same scheme and host; a CIAM issuer whose
+ * tenant is the authority's; a known Microsoft host in the authority's cloud (any cloud for
+ * a custom domain); a region-shaped prefix on the authority's host; a B2C host. @internal
+ */
+export const isValidIssuer = (issuer: string | undefined, authorityUrl: string): boolean => {
+  if (issuer === undefined || issuer.length === 0) return false
+  if (issuer.replace(/\/+$/, "") === authorityUrl.replace(/\/+$/, "")) return true
+  let iss: URL
+  let auth: URL
+  try {
+    iss = new URL(issuer)
+    auth = new URL(authorityUrl)
+  } catch {
+    return false
+  }
+  const issuerHost = hostOf(iss)
+  const authorityHost = hostOf(auth)
+  if (issuerHost.length === 0) return false
+  if (iss.protocol === auth.protocol && iss.host.toLowerCase() === auth.host.toLowerCase()) return true
+  if (issuerHost.endsWith(CIAM_SUFFIX)) {
+    const issuerTenant = issuerHost.slice(0, -CIAM_SUFFIX.length)
+    const authorityTenant = segmentsOf(auth)[0]?.toLowerCase() ?? authorityHost.split(".")[0] ?? ""
+    if (issuerTenant.length === 0 || issuerTenant !== authorityTenant) return false
+    const path = iss.pathname.replace(/\/+$/, "").toLowerCase()
+    return path === "" || path === `/${issuerTenant}` || path === `/${issuerTenant}/v2.0`
+  }
+  const issuerCloud = cloudOf(issuerHost)
+  if (issuerCloud !== undefined && iss.protocol === "https:") {
+    const authorityCloud = cloudOf(authorityHost)
+    if (authorityCloud === undefined || authorityCloud === issuerCloud) return true
+  }
+  const dot = issuerHost.indexOf(".")
+  if (dot > 0 && LABEL.test(issuerHost.slice(0, dot)) && issuerHost.slice(dot + 1) === authorityHost) return true
+  return B2C_SUFFIXES.some((s) => issuerHost.endsWith(s))
+}
+
+/**
+ * An endpoint of a discovery document is usable: https (or http on loopback when the
+ * authority itself is plain-http loopback), and, when the authority is on a Microsoft host,
+ * in the same Microsoft cloud. @internal
+ */
+export const endpointProblem = (authority: Authority, endpoint: string): string | undefined => {
+  let url: URL
+  try {
+    url = new URL(endpoint)
+  } catch {
+    return "is not a URL"
+  }
+  const loopbackDev = authority.origin.startsWith("http:") && url.protocol === "http:" && isLoopback(url.hostname)
+  if (url.protocol !== "https:" && !loopbackDev) return "is not an https URL"
+  const authorityCloud = cloudOf(authority.host)
+  if (authorityCloud !== undefined && cloudOf(hostOf(url)) !== authorityCloud) {
+    return "is not in the authority's Microsoft cloud"
+  }
+  return undefined
+}
+
+/** The realm: the first path segment of the token endpoint, usually the tenant id (PROTOCOL.md §1.2). @internal */
+export const realmOf = (tokenEndpoint: string, fallback: string): string => {
+  try {
+    return segmentsOf(new URL(tokenEndpoint))[0] ?? fallback
+  } catch {
+    return fallback
+  }
+}

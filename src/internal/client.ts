@@ -7,11 +7,14 @@ import type { AuthorityError, InvalidRequest } from "../MsalError.js"
 import type { TokenCache } from "../TokenCache.js"
 import * as Context from "./context.js"
 import * as ClientCredentials from "./grants/clientCredentials.js"
+import * as UserGrants from "./grants/users.js"
 
 /** The client: one shared context, one module per family of grants. @internal */
 export const make = (
   options: Options
 ): Effect.Effect<Service, AuthorityError | InvalidRequest, HttpClient.HttpClient | TokenCache | CredentialSigner | Scope.Scope> =>
-  Effect.map(Context.make(options), (context) => ({
-    ...ClientCredentials.make(context)
-  }))
+  Effect.flatMap(Context.make(options), (context) =>
+    Effect.map(UserGrants.make(context), (users) => ({
+      ...ClientCredentials.make(context),
+      ...users
+    })))

@@ -1,22 +1,24 @@
 import { HttpClient } from "@effect/platform"
-import type { HttpClientError } from "@effect/platform"
 import type { Scope } from "effect"
-import { Duration, Effect, Either, Predicate } from "effect"
+import { Duration, Effect, Either, Option } from "effect"
 import type { AuthenticationResult } from "../AuthenticationResult.js"
 import type * as CacheEntry from "../CacheEntry.js"
 import type { Options } from "../ConfidentialClient.js"
 import type { ClientAuthFields } from "../CredentialSigner.js"
 import { CredentialSigner } from "../CredentialSigner.js"
-import type { AuthorityError, CredentialError, MsalError } from "../MsalError.js"
-import { InvalidRequest, NetworkError } from "../MsalError.js"
+import { HttpCache } from "../HttpCache.js"
+import type { AuthorityError, CredentialError, MsalError, NetworkError } from "../MsalError.js"
+import { InvalidRequest } from "../MsalError.js"
 import type { Service as TokenCacheService } from "../TokenCache.js"
 import { TokenCache } from "../TokenCache.js"
 import * as Authority from "./authority.js"
+import * as Discovery from "./discovery.js"
+import * as HttpCacheMemory from "./httpCache.js"
+import * as Region from "./region.js"
 import * as SingleFlight from "./singleFlight.js"
 import * as TokenRequest from "./tokenRequest.js"
+import * as Transport from "./transport.js"
 import * as TokenResponse from "./tokenResponse.js"
-
-const DEFAULT_TIMEOUT = Duration.seconds(30)
 
 /** What every grant of one client shares. @internal */
 export interface ClientContext {
@@ -28,8 +30,16 @@ export interface ClientContext {
   readonly scope: Scope.Scope
   /** Joins concurrent network acquisitions by key. */
   readonly flights: SingleFlight.SingleFlight<AuthenticationResult, MsalError>
-  /** The endpoints of the authority, or of another tenant of it. */
-  readonly endpointsFor: (tenant: string | undefined) => Effect.Effect<Authority.Endpoints, AuthorityError | InvalidRequest>
+  /**
+   * The endpoints of the authority, or of another tenant of it: known at once for well-known
+   * Entra hosts, else discovered at the first call (once per tenant, single-flight, through
+   * the `HttpCache`).
+   */
+  readonly endpointsFor: (
+    tenant: string | undefined
+  ) => Effect.Effect<Authority.Endpoints, AuthorityError | InvalidRequest | NetworkError>
+  /** The hosts that are one cache environment with the authority's (no I/O). */
+  readonly environments: () => ReadonlyArray<string>
   /** Client-authentication fields for a request to these endpoints. */
   readonly clientAuth: (endpoints: Authority.Endpoints) => Effect.Effect<ClientAuthFields, CredentialError>
   /** The headers every token request carries. */
@@ -39,6 +49,11 @@ export interface ClientContext {
     request: TokenRequest.TokenRequest,
     requestedAtMillis: number
   ) => Effect.Effect<TokenResponse.TokenResponse, MsalError>
+  /**
+   * `send` through the regional endpoint when a region is configured (client credentials
+   * only), falling back to `request.endpoint` when the regional host cannot be reached.
+   */
+  readonly sendRegional: Region.RegionalSend
 }
 
 /** @internal */
@@ -62,14 +77,6 @@ export const resultOf = (
   ...(correlationId === undefined ? {} : { correlationId })
 })
 
-const transportError = (url: string) => (error: HttpClientError.HttpClientError): NetworkError => {
-  const cause = error.cause
-  const detail = cause instanceof Error
-    ? `: ${cause.message}${Predicate.hasProperty(cause.cause, "code") ? ` (${String(cause.cause.code)})` : ""}`
-    : ""
-  return new NetworkError({ reason: "Transport", url, description: `could not reach the authority${detail}` })
-}
-
 /** @internal */
 export const make = (
   options: Options
@@ -83,32 +90,29 @@ export const make = (
       return yield* new InvalidRequest({ field: "clientId", description: "the client id must be a non-empty string" })
     }
     const clientId = options.clientId
-    const authority = yield* fromEither(Authority.parse(options.authority ?? Authority.DEFAULT_AUTHORITY))
+    const authority = yield* fromEither(Authority.fromOptions(options))
     const http = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerPropagation(false))
     const cache = yield* TokenCache
     const signer = yield* CredentialSigner
     const scope = yield* Effect.scope
-    const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT : Duration.decode(options.timeout)
 
-    const send = (request: TokenRequest.TokenRequest, requestedAt: number) =>
-      http.execute(TokenRequest.toHttp(request)).pipe(
-        Effect.mapError(transportError(request.endpoint)),
-        Effect.flatMap((response) => TokenResponse.process(response, request.endpoint, requestedAt)),
-        Effect.timeoutFail({
-          duration: timeout,
-          onTimeout: () =>
-            new NetworkError({
-              reason: "Timeout",
-              url: request.endpoint,
-              description: `no answer within ${Duration.format(timeout)}`
-            })
-        }),
-        Effect.tapErrorTag("ServerError", (e) =>
-          e.error === "invalid_client" ? Effect.forkIn(Effect.ignore(signer.reload), scope) : Effect.void),
-        Effect.withSpan("ConfidentialClient.tokenRequest", {
-          attributes: { "msal.api_id": request.apiId, "msal.refresh_reason": request.reason }
-        })
-      )
+    const send = Transport.makeSend({ http, signer, scope, options })
+    // the HttpCache in the context, else a private in-memory one: existing layers need no change
+    const sharedHttpCache = yield* Effect.serviceOption(HttpCache)
+    const httpCache = Option.isSome(sharedHttpCache) ? sharedHttpCache.value : yield* HttpCacheMemory.make()
+    const resolver = Discovery.makeResolver(authority, {
+      http,
+      cache: httpCache,
+      timeout: options.timeout ?? Duration.seconds(30),
+      validateAuthority: options.validateAuthority,
+      instanceDiscovery: options.instanceDiscovery
+    }, scope)
+    const sendRegional = yield* Region.makeSend({
+      authority,
+      setting: options.azureRegion,
+      ctx: { http, cache: httpCache, timeout: options.azureRegionTimeout ?? Region.DEFAULT_IMDS_TIMEOUT },
+      send
+    })
 
     return {
       clientId,
@@ -117,11 +121,8 @@ export const make = (
       cache,
       scope,
       flights: SingleFlight.make<AuthenticationResult, MsalError>(scope),
-      endpointsFor: (tenant) =>
-        Effect.flatMap(
-          fromEither(Authority.withTenant(authority, tenant)),
-          (a) => fromEither(Authority.wellKnownEndpoints(a))
-        ),
+      endpointsFor: resolver.endpointsFor,
+      environments: resolver.environments,
       clientAuth: (endpoints) =>
         signer.clientAuth({
           clientId,
@@ -130,6 +131,7 @@ export const make = (
           clientClaims: options.clientClaims
         }),
       headers: TokenRequest.libraryHeaders(options),
-      send
+      send,
+      sendRegional
     }
   })

@@ -1,104 +1,228 @@
+import type { Clock } from "effect"
 import { Effect, Option } from "effect"
 import type { Entries, Section } from "../CacheEntry.js"
 import type { Change, Service, Snapshot } from "../TokenCache.js"
 import { keyOf, partitionOf } from "./cacheKey.js"
 
-interface Table<A> {
-  readonly byKey: Map<string, A>
-  readonly byPartition: Map<string, Set<string>>
+/** The default bound on the number of entries of an in-memory cache. @internal */
+export const DEFAULT_MAX_ENTRIES = 100_000
+
+/** An entry, linked into the recency list (least recently used first). */
+interface Node {
+  readonly key: string
+  readonly section: Section
+  readonly partition: string
+  entry: Entries[Section]
+  prev: Node | undefined
+  next: Node | undefined
 }
 
-const table = <A>(): Table<A> => ({ byKey: new Map(), byPartition: new Map() })
+interface Table {
+  readonly byKey: Map<string, Node>
+  readonly byPartition: Map<string, Set<Node>>
+}
 
-type Tables = { readonly [S in Section]: Table<Entries[S]> }
+type Tables = { readonly [S in Section]: Table }
 
 const newTables = (): Tables => ({
-  AccessToken: table(),
-  RefreshToken: table(),
-  IdToken: table(),
-  Account: table(),
-  AppMetadata: table()
+  AccessToken: { byKey: new Map(), byPartition: new Map() },
+  RefreshToken: { byKey: new Map(), byPartition: new Map() },
+  IdToken: { byKey: new Map(), byPartition: new Map() },
+  Account: { byKey: new Map(), byPartition: new Map() },
+  AppMetadata: { byKey: new Map(), byPartition: new Map() }
 })
 
-const put = <S extends Section>(tables: Tables, section: S, entry: Entries[S]): void => {
-  const t = tables[section] as Table<Entries[S]>
-  const key = keyOf(section, entry)
-  t.byKey.set(key, entry)
-  const partition = partitionOf(section, entry)
-  let keys = t.byPartition.get(partition)
-  if (keys === undefined) {
-    keys = new Set()
-    t.byPartition.set(partition, keys)
-  }
-  keys.add(key)
+/** @internal */
+export interface Options {
+  /** The most entries kept (all sections together). */
+  readonly maxEntries?: number | undefined
 }
 
-const remove = (tables: Tables, section: Section, key: string): void => {
-  const t = tables[section] as Table<Entries[Section]>
-  const entry = t.byKey.get(key)
-  if (entry === undefined) return
-  t.byKey.delete(key)
-  const partition = partitionOf(section, entry)
-  const keys = t.byPartition.get(partition)
-  if (keys !== undefined) {
-    keys.delete(key)
-    if (keys.size === 0) t.byPartition.delete(partition)
+/**
+ * The state of one bounded store: entries by key (O(1)), by partition (for scans), and in a
+ * doubly linked recency list. Synchronous; wrapped into Effects by `make`. @internal
+ */
+export class Store {
+  private tables = newTables()
+  private head: Node | undefined = undefined
+  private tail: Node | undefined = undefined
+  private count = 0
+  /** A lower bound of the earliest `expires_on` among access tokens: no sweep before it. */
+  private nextExpiry = Number.POSITIVE_INFINITY
+  unknown: Readonly<Record<string, unknown>> = {}
+
+  constructor(readonly maxEntries: number) {}
+
+  get size(): number {
+    return this.count
   }
-}
 
-/** A Map-backed store: O(1) by key, one partition's keys for a scan. @internal */
-export const make = (): Effect.Effect<Service> =>
-  Effect.sync(() => {
-    let tables = newTables()
-    let unknown: Readonly<Record<string, unknown>> = {}
+  /** The entry with this key; an expired access token met here is removed. A hit counts as use. */
+  get<S extends Section>(section: S, key: string, nowSeconds: number): Entries[S] | undefined {
+    const node = this.tables[section].byKey.get(key)
+    if (node === undefined) return undefined
+    if (section === "AccessToken" && (node.entry as Entries["AccessToken"]).expires_on < nowSeconds) {
+      this.remove(section, key)
+      return undefined
+    }
+    if (node !== this.tail) {
+      this.unlink(node)
+      this.append(node)
+    }
+    return node.entry as Entries[S]
+  }
 
-    const get = <S extends Section>(section: S, key: string) =>
-      Effect.sync(() => Option.fromNullable((tables[section] as Table<Entries[S]>).byKey.get(key)))
+  list<S extends Section>(section: S, partition: string | undefined, nowSeconds: number): Array<Entries[S]> {
+    const t = this.tables[section]
+    const nodes = partition === undefined ? t.byKey.values() : t.byPartition.get(partition)?.values()
+    const out: Array<Entries[S]> = []
+    if (nodes === undefined) return out
+    const expired: Array<string> = []
+    for (const node of nodes) {
+      if (section === "AccessToken" && (node.entry as Entries["AccessToken"]).expires_on < nowSeconds) {
+        expired.push(node.key)
+      } else out.push(node.entry as Entries[S])
+    }
+    for (const key of expired) this.remove(section, key)
+    return out
+  }
 
-    const list = <S extends Section>(section: S, partition?: string) =>
-      Effect.sync((): ReadonlyArray<Entries[S]> => {
-        const t = tables[section] as Table<Entries[S]>
-        if (partition === undefined) return Array.from(t.byKey.values())
-        const keys = t.byPartition.get(partition)
-        if (keys === undefined) return []
-        const out: Array<Entries[S]> = []
-        for (const k of keys) {
-          const e = t.byKey.get(k)
-          if (e !== undefined) out.push(e)
-        }
-        return out
-      })
+  put<S extends Section>(section: S, entry: Entries[S], nowSeconds: number): void {
+    const t = this.tables[section]
+    const key = keyOf(section, entry)
+    const existing = t.byKey.get(key)
+    if (existing !== undefined) {
+      existing.entry = entry
+      if (existing !== this.tail) {
+        this.unlink(existing)
+        this.append(existing)
+      }
+    } else {
+      const partition = partitionOf(section, entry)
+      const node: Node = { key, section, partition, entry, prev: undefined, next: undefined }
+      t.byKey.set(key, node)
+      let nodes = t.byPartition.get(partition)
+      if (nodes === undefined) {
+        nodes = new Set()
+        t.byPartition.set(partition, nodes)
+      }
+      nodes.add(node)
+      this.append(node)
+      this.count++
+    }
+    if (section === "AccessToken") {
+      const expiresOn = (entry as Entries["AccessToken"]).expires_on
+      if (expiresOn < this.nextExpiry) this.nextExpiry = expiresOn
+    }
+    if (this.count > this.maxEntries) this.evict(nowSeconds)
+  }
 
-    const modify = (changes: ReadonlyArray<Change>) =>
-      Effect.sync(() => {
-        for (const change of changes) {
-          if (change._tag === "Put") put(tables, change.section, change.entry)
-          else remove(tables, change.section, change.key)
-        }
-      })
+  remove(section: Section, key: string): void {
+    const t = this.tables[section]
+    const node = t.byKey.get(key)
+    if (node === undefined) return
+    t.byKey.delete(key)
+    const nodes = t.byPartition.get(node.partition)
+    if (nodes !== undefined) {
+      nodes.delete(node)
+      if (nodes.size === 0) t.byPartition.delete(node.partition)
+    }
+    this.unlink(node)
+    this.count--
+  }
 
-    const snapshot = Effect.sync((): Snapshot => ({
+  snapshot(): Snapshot {
+    const all = <S extends Section>(section: S): Array<Entries[S]> =>
+      Array.from(this.tables[section].byKey.values(), (n) => n.entry as Entries[S])
+    return {
       entries: {
-        AccessToken: Array.from(tables.AccessToken.byKey.values()),
-        RefreshToken: Array.from(tables.RefreshToken.byKey.values()),
-        IdToken: Array.from(tables.IdToken.byKey.values()),
-        Account: Array.from(tables.Account.byKey.values()),
-        AppMetadata: Array.from(tables.AppMetadata.byKey.values())
+        AccessToken: all("AccessToken"),
+        RefreshToken: all("RefreshToken"),
+        IdToken: all("IdToken"),
+        Account: all("Account"),
+        AppMetadata: all("AppMetadata")
       },
-      unknown
-    }))
+      unknown: this.unknown
+    }
+  }
 
-    const restore = (s: Snapshot) =>
-      Effect.sync(() => {
-        const next = newTables()
-        for (const e of s.entries.AccessToken) put(next, "AccessToken", e)
-        for (const e of s.entries.RefreshToken) put(next, "RefreshToken", e)
-        for (const e of s.entries.IdToken) put(next, "IdToken", e)
-        for (const e of s.entries.Account) put(next, "Account", e)
-        for (const e of s.entries.AppMetadata) put(next, "AppMetadata", e)
-        tables = next
-        unknown = s.unknown
-      })
+  restore(s: Snapshot, nowSeconds: number): void {
+    this.tables = newTables()
+    this.head = this.tail = undefined
+    this.count = 0
+    this.nextExpiry = Number.POSITIVE_INFINITY
+    for (const e of s.entries.AccessToken) this.put("AccessToken", e, nowSeconds)
+    for (const e of s.entries.RefreshToken) this.put("RefreshToken", e, nowSeconds)
+    for (const e of s.entries.IdToken) this.put("IdToken", e, nowSeconds)
+    for (const e of s.entries.Account) this.put("Account", e, nowSeconds)
+    for (const e of s.entries.AppMetadata) this.put("AppMetadata", e, nowSeconds)
+    this.unknown = s.unknown
+  }
 
-    return { get, list, modify, snapshot, restore }
-  })
+  apply(changes: ReadonlyArray<Change>, nowSeconds: number): void {
+    for (const change of changes) {
+      if (change._tag === "Put") this.put(change.section, change.entry, nowSeconds)
+      else this.remove(change.section, change.key)
+    }
+  }
+
+  /** Expired access tokens first (one sweep, only once some token can have expired), then least recently used. */
+  private evict(nowSeconds: number): void {
+    if (nowSeconds > this.nextExpiry) {
+      let next = Number.POSITIVE_INFINITY
+      const expired: Array<string> = []
+      for (const node of this.tables.AccessToken.byKey.values()) {
+        const expiresOn = (node.entry as Entries["AccessToken"]).expires_on
+        if (expiresOn < nowSeconds) expired.push(node.key)
+        else if (expiresOn < next) next = expiresOn
+      }
+      for (const key of expired) this.remove("AccessToken", key)
+      this.nextExpiry = next
+    }
+    while (this.count > this.maxEntries && this.head !== undefined) this.remove(this.head.section, this.head.key)
+  }
+
+  private unlink(node: Node): void {
+    if (node.prev === undefined) this.head = node.next
+    else node.prev.next = node.next
+    if (node.next === undefined) this.tail = node.prev
+    else node.next.prev = node.prev
+    node.prev = node.next = undefined
+  }
+
+  private append(node: Node): void {
+    node.prev = this.tail
+    node.next = undefined
+    if (this.tail === undefined) this.head = node
+    else this.tail.next = node
+    this.tail = node
+  }
+}
+
+/** No bound given (or not a number): the default; a bound below 1 is 1. */
+const validMax = (n: number | undefined): number =>
+  typeof n === "number" && !Number.isNaN(n) ? Math.max(1, Math.floor(n)) : DEFAULT_MAX_ENTRIES
+
+/** A service over a store, with time read from `clock` (captured once). @internal */
+export const serviceOf = (store: Store, clock: Clock.Clock): Service => {
+  const now = () => Math.floor(clock.unsafeCurrentTimeMillis() / 1000)
+  return {
+    get: <S extends Section>(section: S, key: string) =>
+      Effect.sync(() => Option.fromNullable(store.get(section, key, now()))),
+    list: <S extends Section>(section: S, partition?: string) =>
+      Effect.sync((): ReadonlyArray<Entries[S]> => store.list(section, partition, now())),
+    modify: (changes: ReadonlyArray<Change>) => Effect.sync(() => store.apply(changes, now())),
+    snapshot: Effect.sync(() => store.snapshot()),
+    restore: (s: Snapshot) => Effect.sync(() => store.restore(s, now()))
+  }
+}
+
+/**
+ * A Map-backed store: O(1) by key, one partition's entries for a scan, at most `maxEntries`
+ * entries (expired access tokens evicted first, then the least recently used). @internal
+ */
+export const make = (options?: Options): Effect.Effect<Service> =>
+  Effect.map(Effect.clock, (clock) => serviceOf(new Store(validMax(options?.maxEntries)), clock))
+
+/** @internal */
+export const makeStore = (options?: Options): Store => new Store(validMax(options?.maxEntries))

@@ -3,8 +3,17 @@ import type { Entries, Section } from "../CacheEntry.js"
 import { schemas, sections } from "../CacheEntry.js"
 import { CacheError } from "../MsalError.js"
 import type { Snapshot } from "../TokenCache.js"
+import { canonicalEnvironment } from "./cacheKey.js"
 
 type Encoded = Record<string, unknown>
+
+/**
+ * Which MSAL the serialised cache is written for. Both read the same unified schema; they
+ * differ in a few values (see `adjust`). @internal
+ */
+export type Format = "msal-node" | "msal-python"
+
+const PUBLIC_CLOUD = "login.microsoftonline.com"
 
 const str = (v: unknown): string => (typeof v === "string" ? v : "")
 
@@ -17,8 +26,10 @@ export const wireKey = (section: Section, e: Encoded): string => {
       const base = [home, env, "accesstoken", str(e.client_id), str(e.realm), str(e.target)].join("-").toLowerCase()
       return typeof e.user_assertion_hash === "string" ? `${base}-${e.user_assertion_hash}` : base
     }
-    case "RefreshToken":
-      return [home, env, "refreshtoken", str(e.client_id), "", str(e.target)].join("-").toLowerCase()
+    case "RefreshToken": {
+      const base = [home, env, "refreshtoken", str(e.client_id), "", str(e.target)].join("-").toLowerCase()
+      return typeof e.user_assertion_hash === "string" ? `${base}-${e.user_assertion_hash}` : base
+    }
     case "IdToken":
       return [home, env, "idtoken", str(e.client_id), str(e.realm), ""].join("-").toLowerCase()
     case "Account":
@@ -28,25 +39,72 @@ export const wireKey = (section: Section, e: Encoded): string => {
   }
 }
 
-const encodeEntry = <S extends Section>(section: S, entry: Entries[S]): Encoded =>
-  Schema.encodeSync(schemas[section] as unknown as Schema.Schema<Entries[S], Encoded>)(entry)
+const isCredential = (section: Section): boolean =>
+  section === "AccessToken" || section === "RefreshToken" || section === "IdToken"
 
-/** @internal */
-export const encode = (snapshot: Snapshot): string => {
+/**
+ * The values each MSAL needs to serve an entry from its cache:
+ * - msal-node matches app tokens on `home_account_id === ""` and OBO tokens on a camelCase
+ *   `userAssertionHash`; it folds host aliases itself.
+ * - MSAL Python matches app tokens on `home_account_id: null` and compares `environment`
+ *   exactly with the authority's host (`login.microsoftonline.com` in the public cloud).
+ */
+const adjust = (section: Section, e: Encoded, format: Format): Encoded => {
+  if (!isCredential(section)) {
+    if (format === "msal-python" && typeof e.environment === "string") e.environment = pythonEnvironment(e.environment)
+    return e
+  }
+  const home = e.home_account_id
+  if (format === "msal-node") {
+    if (home === null || home === undefined) e.home_account_id = ""
+    if (typeof e.user_assertion_hash === "string") e.userAssertionHash = e.user_assertion_hash
+  } else {
+    if (home === "" || home === undefined) e.home_account_id = null
+    if (typeof e.environment === "string") e.environment = pythonEnvironment(e.environment)
+  }
+  return e
+}
+
+const pythonEnvironment = (environment: string): string =>
+  canonicalEnvironment(environment) === PUBLIC_CLOUD ? PUBLIC_CLOUD : environment
+
+const encoders = {
+  AccessToken: Schema.encodeSync(schemas.AccessToken),
+  RefreshToken: Schema.encodeSync(schemas.RefreshToken),
+  IdToken: Schema.encodeSync(schemas.IdToken),
+  Account: Schema.encodeSync(schemas.Account),
+  AppMetadata: Schema.encodeSync(schemas.AppMetadata)
+} as unknown as { readonly [S in Section]: (entry: Entries[S]) => Encoded }
+
+/** One entry in the unified schema, as JSON-ready data. @internal */
+export const encodeEntry = <S extends Section>(section: S, entry: Entries[S], format: Format = "msal-node"): Encoded =>
+  adjust(section, { ...encoders[section](entry) }, format)
+
+/** The encoded sections (unknown entries and sections included), ready for `JSON.stringify`. @internal */
+export const toJson = (snapshot: Snapshot, format: Format = "msal-node"): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   for (const section of sections) {
     const bucket: Record<string, unknown> = {}
     const raw = snapshot.unknown[section]
     if (Predicate.isRecord(raw)) Object.assign(bucket, raw)
     for (const entry of snapshot.entries[section] as ReadonlyArray<Entries[Section]>) {
-      const encoded = encodeEntry(section, entry)
+      const encoded = encodeEntry(section, entry, format)
       bucket[wireKey(section, encoded)] = encoded
     }
     if (Object.keys(bucket).length > 0) out[section] = bucket
   }
-  for (const [k, v] of Object.entries(snapshot.unknown)) if (!(sections as ReadonlyArray<string>).includes(k)) out[k] = v
-  return JSON.stringify(out, null, 4)
+  for (const [k, v] of Object.entries(snapshot.unknown)) {
+    if (!(sections as ReadonlyArray<string>).includes(k)) out[k] = v
+  }
+  return out
 }
+
+/**
+ * The cache as MSAL writes it: compact JSON for msal-node, four-space indented JSON for MSAL
+ * Python (as each of them writes it). @internal
+ */
+export const encode = (snapshot: Snapshot, format: Format = "msal-node"): string =>
+  format === "msal-python" ? JSON.stringify(toJson(snapshot, format), null, 4) : JSON.stringify(toJson(snapshot, format))
 
 const emptyEntries = (): { [S in Section]: Array<Entries[S]> } => ({
   AccessToken: [],
@@ -56,41 +114,95 @@ const emptyEntries = (): { [S in Section]: Array<Entries[S]> } => ({
   AppMetadata: []
 })
 
+/** An empty snapshot. @internal */
+export const empty = (): Snapshot => ({ entries: emptyEntries(), unknown: {} })
+
+const TIME_FIELDS: { readonly [S in Section]: ReadonlyArray<string> } = {
+  AccessToken: ["cached_at", "expires_on", "extended_expires_on", "refresh_on"],
+  RefreshToken: ["last_modification_time"],
+  IdToken: [],
+  Account: [],
+  AppMetadata: []
+}
+
+/**
+ * What other MSALs write differently, brought to one form before decoding: msal-node's
+ * camelCase `userAssertionHash`, and epoch times written as numbers instead of strings.
+ */
+const normalize = (section: Section, raw: unknown): unknown => {
+  if (!Predicate.isRecord(raw)) return raw
+  let e: Record<string, unknown> | undefined
+  const copy = () => (e ??= { ...raw })
+  if (typeof raw.userAssertionHash === "string") {
+    if (raw.user_assertion_hash === undefined) {
+      copy().user_assertion_hash = raw.userAssertionHash
+      delete copy().userAssertionHash
+    } else if (raw.user_assertion_hash === raw.userAssertionHash) {
+      delete copy().userAssertionHash
+    }
+  }
+  for (const field of TIME_FIELDS[section]) {
+    const v = raw[field]
+    if (typeof v === "number" && Number.isFinite(v)) copy()[field] = String(Math.trunc(v))
+  }
+  return e ?? raw
+}
+
+const decoders = {
+  AccessToken: Schema.decodeUnknownEither(schemas.AccessToken),
+  RefreshToken: Schema.decodeUnknownEither(schemas.RefreshToken),
+  IdToken: Schema.decodeUnknownEither(schemas.IdToken),
+  Account: Schema.decodeUnknownEither(schemas.Account),
+  AppMetadata: Schema.decodeUnknownEither(schemas.AppMetadata)
+} as unknown as { readonly [S in Section]: (u: unknown) => Either.Either<Entries[S], unknown> }
+
+/** One entry of the unified schema, tolerant of what other MSALs write. @internal */
+export const decodeEntry = <S extends Section>(section: S, raw: unknown): Either.Either<Entries[S], unknown> =>
+  decoders[section](normalize(section, raw))
+
+const malformed = (description: string) => new CacheError({ reason: "Malformed", description })
+
+/** Decodes already-parsed JSON. @internal */
+export const fromJson = (parsed: unknown): Either.Either<Snapshot, CacheError> => {
+  const entries = emptyEntries()
+  if (parsed === null || parsed === undefined) return Either.right({ entries, unknown: {} })
+  if (!Predicate.isRecord(parsed) || Array.isArray(parsed)) {
+    return Either.left(malformed("The serialised cache is not a JSON object"))
+  }
+  const unknown: Record<string, unknown> = {}
+  for (const [name, value] of Object.entries(parsed)) {
+    if (!(sections as ReadonlyArray<string>).includes(name)) {
+      unknown[name] = value
+      continue
+    }
+    const section = name as Section
+    if (value === null) continue
+    if (!Predicate.isRecord(value) || Array.isArray(value)) {
+      return Either.left(malformed(`The ${section} section is not a JSON object`))
+    }
+    const kept: Record<string, unknown> = {}
+    const bucket = entries[section] as Array<Entries[Section]>
+    for (const [key, raw] of Object.entries(value)) {
+      const decoded = decodeEntry(section, raw)
+      if (Either.isRight(decoded)) bucket.push(decoded.right)
+      else kept[key] = raw
+    }
+    if (Object.keys(kept).length > 0) unknown[section] = kept
+  }
+  return Either.right({ entries, unknown })
+}
+
+/** Parses a serialised cache; empty input is an empty cache. @internal */
+export const parse = (json: string): Either.Either<Snapshot, CacheError> => {
+  if (json.trim().length === 0) return Either.right(empty())
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(json)
+  } catch {
+    return Either.left(malformed("The serialised cache is not valid JSON"))
+  }
+  return fromJson(parsed)
+}
+
 /** @internal */
-export const decode = (json: string): Effect.Effect<Snapshot, CacheError> =>
-  Effect.suspend(() => {
-    const entries = emptyEntries()
-    if (json.trim().length === 0) return Effect.succeed({ entries, unknown: {} })
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(json)
-    } catch {
-      return Effect.fail(new CacheError({ reason: "Malformed", description: "The serialised cache is not valid JSON" }))
-    }
-    if (parsed === null) return Effect.succeed({ entries, unknown: {} })
-    if (!Predicate.isRecord(parsed) || Array.isArray(parsed)) {
-      return Effect.fail(new CacheError({ reason: "Malformed", description: "The serialised cache is not a JSON object" }))
-    }
-    const unknown: Record<string, unknown> = {}
-    for (const [name, value] of Object.entries(parsed)) {
-      if (!(sections as ReadonlyArray<string>).includes(name)) {
-        unknown[name] = value
-        continue
-      }
-      const section = name as Section
-      if (!Predicate.isRecord(value)) {
-        return Effect.fail(
-          new CacheError({ reason: "Malformed", description: `The ${section} section is not a JSON object` })
-        )
-      }
-      const kept: Record<string, unknown> = {}
-      const decodeEntry = Schema.decodeUnknownEither(schemas[section] as unknown as Schema.Schema<Entries[Section], Encoded>)
-      for (const [key, raw] of Object.entries(value)) {
-        const decoded = decodeEntry(raw)
-        if (Either.isRight(decoded)) (entries[section] as Array<Entries[Section]>).push(decoded.right)
-        else kept[key] = raw
-      }
-      if (Object.keys(kept).length > 0) unknown[section] = kept
-    }
-    return Effect.succeed({ entries, unknown })
-  })
+export const decode = (json: string): Effect.Effect<Snapshot, CacheError> => Effect.suspend(() => parse(json))

@@ -1,22 +1,99 @@
-import { Effect, Redacted } from "effect"
+import { Cause, Clock, Duration, Effect, Either, Exit, Option, Redacted, Ref } from "effect"
+import type { Scope } from "effect"
+import { createHash } from "node:crypto"
 import type { ClientCredential } from "../ClientCredential.js"
-import type { Service } from "../CredentialSigner.js"
+import type { AuthContext, ClientAuthFields, Options, Service } from "../CredentialSigner.js"
 import { CredentialError } from "../MsalError.js"
+import * as Assertion from "./credentials/assertion.js"
+import * as FederatedTokenFile from "./credentials/federatedTokenFile.js"
+import * as Files from "./credentials/files.js"
+import * as Material from "./credentials/material.js"
+import * as Pfx from "./credentials/pfx.js"
 
-/** @internal */
+/** The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2). @internal */
 export const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
-/** @internal */
-export const make = (credential: ClientCredential): Effect.Effect<Service, CredentialError> => {
+/**
+ * Observation points for tests; they never see key material.
+ *
+ * @internal
+ */
+export interface Hooks {
+  /** Called after each assertion this signer signs (not for reused ones). */
+  readonly onSign?: ((context: AuthContext) => void) | undefined
+  /** Called after each scheduled check of a credential file: `true` when it changed. */
+  readonly onScheduledReload?: ((exit: Exit.Exit<boolean, CredentialError>) => void) | undefined
+}
+
+/**
+ * The signer for a credential: validates it (failing with a `CredentialError`) and returns
+ * the service. `hooks` are for tests only.
+ *
+ * @internal
+ */
+export const make = (
+  credential: ClientCredential,
+  options: Options = {},
+  hooks: Hooks = {}
+): Effect.Effect<Service, CredentialError, Scope.Scope> => {
   switch (credential._tag) {
     case "Secret":
       return secretSigner(credential.secret)
-    default:
-      return Effect.fail(
-        new CredentialError({ description: `The ${credential._tag} credential is not yet supported` })
+    case "Assertion":
+      return staticAssertionSigner(credential.assertion)
+    case "AssertionProvider":
+      return providerSigner(credential.provide)
+    case "FederatedTokenFile":
+      return federatedTokenFileSigner(credential.path)
+    case "Certificate":
+      return keySigner(constantSource(Material.fromPem(credential)), options, hooks)
+    case "Pfx": {
+      const send = credential.sendCertificateChain === true
+      if (credential.path !== undefined) {
+        const path = credential.path
+        return keySigner(
+          fileSource(path, "PFX file", (bytes) =>
+            Either.map(Pfx.parse(bytes, credential.passphrase, path), (c) => Material.fromChain(c, send))),
+          options,
+          hooks
+        )
+      }
+      if (credential.bytes !== undefined) {
+        return keySigner(
+          constantSource(
+            Either.map(Pfx.parse(credential.bytes, credential.passphrase, "the PFX bytes"), (c) =>
+              Material.fromChain(c, send))
+          ),
+          options,
+          hooks
+        )
+      }
+      return Effect.fail(new CredentialError({ description: "a PFX credential needs a path or bytes" }))
+    }
+    case "CertificateFile": {
+      const { passphrase, path } = credential
+      const send = credential.sendCertificateChain === true
+      return keySigner(
+        fileSource(path, "certificate file", (bytes) =>
+          Either.map(
+            looksLikePem(bytes)
+              ? Material.pemBundle(Redacted.make(Buffer.from(bytes).toString("utf8")), passphrase, path)
+              : Pfx.parse(bytes, passphrase, path),
+            (c) => Material.fromChain(c, send)
+          )),
+        options,
+        hooks
       )
+    }
   }
 }
+
+const looksLikePem = (bytes: Uint8Array): boolean => Buffer.from(bytes).includes("-----BEGIN")
+
+const assertionFields = (jwt: Redacted.Redacted<string>): ClientAuthFields => ({
+  client_assertion_type: Redacted.make(JWT_BEARER),
+  client_assertion: jwt
+})
 
 const secretSigner = (secret: Redacted.Redacted<string>): Effect.Effect<Service, CredentialError> =>
   Redacted.value(secret).length === 0
@@ -25,3 +102,163 @@ const secretSigner = (secret: Redacted.Redacted<string>): Effect.Effect<Service,
       clientAuth: () => Effect.succeed({ client_secret: secret }),
       reload: Effect.void
     })
+
+const staticAssertionSigner = (assertion: Redacted.Redacted<string>): Effect.Effect<Service, CredentialError> =>
+  Redacted.value(assertion).trim().length === 0
+    ? Effect.fail(new CredentialError({ description: "the client assertion is empty" }))
+    : Effect.succeed({
+      clientAuth: () => Effect.succeed(assertionFields(assertion)),
+      reload: Effect.void
+    })
+
+const providerSigner = (
+  provide: Effect.Effect<string | Redacted.Redacted<string>, unknown>
+): Effect.Effect<Service, CredentialError> =>
+  Effect.succeed({
+    clientAuth: () =>
+      provide.pipe(
+        Effect.catchAllCause((cause) =>
+          Cause.isInterruptedOnly(cause)
+            ? Effect.interrupt
+            : Effect.fail(new CredentialError({ description: "the assertion provider failed", cause: Cause.squash(cause) }))
+        ),
+        Effect.flatMap((value) => {
+          const jwt = Redacted.isRedacted(value) ? value : Redacted.make(value)
+          return Redacted.value(jwt).trim().length === 0
+            ? Effect.fail(new CredentialError({ description: "the assertion provider returned an empty assertion" }))
+            : Effect.succeed(assertionFields(jwt))
+        })
+      ),
+    reload: Effect.void
+  })
+
+const federatedTokenFileSigner = (path: string): Effect.Effect<Service, CredentialError> =>
+  Effect.map(FederatedTokenFile.make(path), (file) => ({
+    clientAuth: () => Effect.map(file.token, assertionFields),
+    reload: file.reload
+  }))
+
+/** Where a certificate credential's material comes from. */
+interface Source {
+  /** The raw content; a change of it means new material. */
+  readonly read: Effect.Effect<Uint8Array, CredentialError>
+  readonly parse: (bytes: Uint8Array) => Either.Either<Material.SigningMaterial, CredentialError>
+  /** Whether reading again can give something new (a file), so it is worth scheduling. */
+  readonly rotates: boolean
+}
+
+const constantSource = (material: Either.Either<Material.SigningMaterial, CredentialError>): Source => ({
+  read: Effect.succeed(new Uint8Array(0)),
+  parse: () => material,
+  rotates: false
+})
+
+const fileSource = (
+  path: string,
+  what: string,
+  parse: (bytes: Uint8Array) => Either.Either<Material.SigningMaterial, CredentialError>
+): Source => ({ read: Files.read(path, what), parse, rotates: true })
+
+interface Current {
+  readonly digest: string
+  readonly material: Material.SigningMaterial
+}
+
+const load = (source: Source, bytes: Uint8Array): Either.Either<Current, CredentialError> =>
+  Either.map(source.parse(bytes), (material) => ({
+    digest: createHash("sha256").update(bytes).digest("base64"),
+    material
+  }))
+
+interface Reused extends Assertion.Signed {
+  readonly issuedAt: number
+}
+
+/**
+ * A signer for a private key: signs assertions, reuses each one for its audience until less
+ * than a minute of it remains, and swaps in new material on `reload` and on the schedule.
+ */
+const keySigner = (source: Source, options: Options, hooks: Hooks): Effect.Effect<Service, CredentialError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const every = options.reloadEvery === undefined ? undefined : Duration.decode(options.reloadEvery)
+    if (every !== undefined && !Duration.greaterThan(every, Duration.zero)) {
+      return yield* new CredentialError({ description: "reloadEvery must be a positive duration" })
+    }
+    const current = yield* Ref.make(yield* load(source, yield* source.read))
+    // Guarded by `lock`: a request reads or fills it, and a reload empties it, one at a time.
+    const reused = new Map<string, Reused>()
+    const lock = yield* Effect.makeSemaphore(1)
+
+    const signFresh = (context: AuthContext, key: string, now: number) =>
+      Effect.gen(function*() {
+        const { material } = yield* Ref.get(current)
+        const signed = yield* Assertion.sign(material, context, now, crypto.randomUUID())
+        hooks.onSign?.(context)
+        for (const [k, entry] of reused) if (entry.renewAt <= now) reused.delete(k)
+        reused.set(key, { ...signed, issuedAt: now })
+        return signed.jwt
+      }).pipe(Effect.withSpan("CredentialSigner.signAssertion"))
+
+    const clientAuth = (context: AuthContext) =>
+      lock.withPermits(1)(Effect.gen(function*() {
+        const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        const key = yield* Effect.try({
+          try: () => Assertion.reuseKey(context),
+          catch: () => new CredentialError({ description: "clientClaims must be serialisable as JSON" })
+        })
+        const cached = reused.get(key)
+        const jwt = cached !== undefined && cached.issuedAt <= now && now < cached.renewAt
+          ? cached.jwt
+          : yield* signFresh(context, key, now)
+        return assertionFields(Redacted.make(jwt))
+      }))
+
+    // Reads are numbered so that a slow, older read never replaces what a newer one loaded.
+    let readsStarted = 0
+    let readApplied = 0
+    const swap = (next: Current | undefined, ticket: number) =>
+      lock.withPermits(1)(Effect.suspend(() => {
+        reused.clear()
+        if (next === undefined || ticket < readApplied) return Effect.void
+        readApplied = ticket
+        return Ref.set(current, next)
+      }))
+
+    // Files are read outside the lock so requests are not held up by I/O.
+    const reload = Effect.gen(function*() {
+      const ticket = ++readsStarted
+      if (!source.rotates) return yield* swap(undefined, ticket)
+      const next = yield* Effect.either(Effect.flatMap(source.read, (bytes) => load(source, bytes)))
+      yield* swap(Either.getOrUndefined(next), ticket)
+      if (Either.isLeft(next)) return yield* next.left
+    })
+
+    const reloadIfChanged = Effect.gen(function*() {
+      const ticket = ++readsStarted
+      const next = yield* Effect.flatMap(source.read, (bytes) => load(source, bytes))
+      if (next.digest === (yield* Ref.get(current)).digest) return false
+      yield* swap(next, ticket)
+      return true
+    })
+
+    if (every !== undefined && source.rotates) {
+      yield* Effect.sleep(every).pipe(
+        Effect.zipRight(Effect.exit(reloadIfChanged)),
+        Effect.tap(Exit.match({
+          onSuccess: () => Effect.void,
+          onFailure: (cause) =>
+            Effect.logWarning("effect-msal: the credential could not be reloaded; the previous one stays in use", {
+              description: Option.match(Cause.failureOption(cause), {
+                onNone: () => "unexpected failure",
+                onSome: (e) => e.description
+              })
+            })
+        })),
+        Effect.tap((exit) => Effect.sync(() => hooks.onScheduledReload?.(exit))),
+        Effect.forever,
+        Effect.forkScoped
+      )
+    }
+
+    return { clientAuth, reload }
+  })

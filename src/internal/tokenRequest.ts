@@ -40,27 +40,39 @@ export interface TokenRequest {
   readonly correlationId: string
   readonly apiId: number
   readonly reason: RefreshReason
+  /**
+   * Whether the request may be sent again after the authority may have seen it (timeouts,
+   * 5xx). False for authorization codes and refresh tokens, which are redeemed once.
+   */
+  readonly idempotent?: boolean | undefined
 }
 
 /**
- * The HTTP request for a token request: a form POST, `client_id`, `grant_type`, client
- * authentication, `client_info=1`, then the grant fields. Secrets stay `Redacted` until here.
+ * The form of a token request: `client_id`, the grant fields, `client_info=1`, then client
+ * authentication. Secrets stay `Redacted` until here.
  * @internal
  */
-export const toHttp = (request: TokenRequest): HttpClientRequest.HttpClientRequest => {
-  const body: Array<[string, string]> = [["client_id", request.clientId]]
+export const formOf = (request: TokenRequest): ReadonlyArray<readonly [string, string]> => {
+  const body: Array<readonly [string, string]> = [["client_id", request.clientId]]
   for (const [k, v] of Object.entries(request.grant)) {
     if (v !== undefined) body.push([k, Redacted.isRedacted(v) ? Redacted.value(v) : v])
   }
   body.push(["client_info", "1"])
   for (const [k, v] of Object.entries(request.auth)) body.push([k, Redacted.value(v)])
-  return HttpClientRequest.post(request.endpoint).pipe(
+  return body
+}
+
+/** The HTTP request for a token request: a form POST with the library's headers. @internal */
+export const toHttp = (
+  request: TokenRequest,
+  form: ReadonlyArray<readonly [string, string]> = formOf(request)
+): HttpClientRequest.HttpClientRequest =>
+  HttpClientRequest.post(request.endpoint).pipe(
     HttpClientRequest.setHeaders(request.headers),
     HttpClientRequest.setHeaders({
       accept: "application/json",
       "client-request-id": request.correlationId,
       "x-client-current-telemetry": `4|${request.apiId},${request.reason}|`
     }),
-    HttpClientRequest.bodyUrlParams(body)
+    HttpClientRequest.bodyUrlParams(form)
   )
-}

@@ -1,5 +1,5 @@
 import type { HttpClientResponse } from "@effect/platform"
-import { Effect, Either, ParseResult, Predicate, Schema } from "effect"
+import { Effect, Either, ParseResult, Predicate, Schema, Stream } from "effect"
 import { NetworkError, ServerError } from "../MsalError.js"
 
 const Seconds = Schema.Union(Schema.Int, Schema.NumberFromString.pipe(Schema.int()))
@@ -60,16 +60,43 @@ export const process = (
   url: string,
   nowMillis: number
 ): Effect.Effect<TokenResponse, ServerError | NetworkError> =>
-  Effect.flatMap(
-    Effect.mapError(response.text, () =>
-      new NetworkError({
-        reason: "Transport",
-        url,
-        status: response.status,
-        description: "the connection failed while reading the response body"
-      })),
-    (text) => Effect.suspend(() => interpret(response, text, url, nowMillis))
+  Effect.flatMap(readBody(response, url), (text) => Effect.suspend(() => interpret(response, text, url, nowMillis)))
+
+/** Token responses are a few kilobytes; anything past this is not read. @internal */
+export const MAX_BODY_BYTES = 1024 * 1024
+
+const tooLarge = (url: string, status: number) =>
+  new NetworkError({
+    reason: "InvalidResponse",
+    url,
+    status,
+    description: `the response body is larger than ${MAX_BODY_BYTES} bytes`
+  })
+
+/** The body as text, read as a stream and abandoned past `MAX_BODY_BYTES`. */
+const readBody = (response: HttpClientResponse.HttpClientResponse, url: string): Effect.Effect<string, NetworkError> => {
+  const declared = Number(response.headers["content-length"])
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return Effect.fail(tooLarge(url, response.status))
+  const chunks: Array<Uint8Array> = []
+  let size = 0
+  return Stream.runForEach(response.stream, (chunk) => {
+    size += chunk.length
+    if (size > MAX_BODY_BYTES) return Effect.fail(tooLarge(url, response.status))
+    chunks.push(chunk)
+    return Effect.void
+  }).pipe(
+    Effect.catchTag("ResponseError", () =>
+      Effect.fail(
+        new NetworkError({
+          reason: "Transport",
+          url,
+          status: response.status,
+          description: "the connection failed while reading the response body"
+        })
+      )),
+    Effect.map(() => Buffer.concat(chunks).toString("utf8"))
   )
+}
 
 const interpret = (
   response: HttpClientResponse.HttpClientResponse,
@@ -86,7 +113,11 @@ const interpret = (
   } catch {
     const what = text.trimStart().startsWith("<") ? "an HTML page" : text.length === 0 ? "an empty body" : "a body that is not JSON"
     return Effect.fail(
-      new NetworkError({ ...base, reason: status >= 500 ? "Status" : "InvalidResponse", description: `the authority answered with ${what}` })
+      new NetworkError({
+        ...base,
+        reason: status >= 500 || status === 408 || status === 429 ? "Status" : "InvalidResponse",
+        description: `the authority answered with ${what}`
+      })
     )
   }
   const oauthError = Predicate.isRecord(json) && typeof json.error === "string" ? decodeError(json) : undefined

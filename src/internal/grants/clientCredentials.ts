@@ -7,6 +7,7 @@ import * as Cache from "../cacheKey.js"
 import * as Claims from "../claims.js"
 import type { ClientContext } from "../context.js"
 import { fromEither, resultOf } from "../context.js"
+import * as Metrics from "../metrics.js"
 import * as Scopes from "../scopes.js"
 import * as TokenRequest from "../tokenRequest.js"
 import type * as TokenResponse from "../tokenResponse.js"
@@ -16,13 +17,16 @@ export const EXPIRY_BUFFER_SECONDS = 300
 /** After a failed background refresh, wait this long before the next one for the same key. @internal */
 export const BACKGROUND_RETRY_MILLIS = 30_000
 
+const GRANT = "client_credentials"
+
 /** An app token entry for a token response, with times from the moment the request was sent. @internal */
 export const appTokenEntry = (
   endpoints: Authority.Endpoints,
   clientId: string,
   scopes: ReadonlyArray<string>,
   token: TokenResponse.TokenResponse,
-  requestedAtMillis: number
+  requestedAtMillis: number,
+  refreshLifetimeFraction?: number
 ): CacheEntry.AccessToken => {
   const now = Math.floor(requestedAtMillis / 1000)
   const expiresIn = token.expires_in ?? (token.expires_on !== undefined ? token.expires_on - now : 600)
@@ -41,7 +45,11 @@ export const appTokenEntry = (
     cached_at: now,
     expires_on: now + expiresIn,
     extended_expires_on: now + (token.ext_expires_in ?? expiresIn),
-    ...(token.refresh_in === undefined ? {} : { refresh_on: now + token.refresh_in })
+    ...(token.refresh_in !== undefined
+      ? { refresh_on: now + token.refresh_in }
+      : refreshLifetimeFraction !== undefined && refreshLifetimeFraction > 0 && refreshLifetimeFraction < 1
+      ? { refresh_on: now + Math.floor(expiresIn * refreshLifetimeFraction) }
+      : {})
   }
 }
 
@@ -83,7 +91,7 @@ export const make = (
       const auth = yield* ctx.clientAuth(endpoints)
       const correlationId = crypto.randomUUID()
       const requestedAt = yield* Clock.currentTimeMillis
-      const token = yield* ctx.send({
+      const token = yield* ctx.sendRegional(endpoints, {
         endpoint: endpoints.tokenEndpoint,
         clientId,
         grant: { grant_type: "client_credentials", scope: scopes.join(" "), claims },
@@ -93,7 +101,7 @@ export const make = (
         apiId: TokenRequest.ApiId.acquireTokenForClient,
         reason
       }, requestedAt)
-      const entry = appTokenEntry(endpoints, clientId, scopes, token, requestedAt)
+      const entry = appTokenEntry(endpoints, clientId, scopes, token, requestedAt, ctx.options.refreshLifetimeFraction)
       yield* cache.modify([
         { _tag: "Put", section: "AccessToken", entry },
         { _tag: "Put", section: "AppMetadata", entry: { client_id: clientId, environment: endpoints.environment } }
@@ -111,15 +119,17 @@ export const make = (
     Effect.suspend(() => {
       const key = Cache.keyOf("AccessToken", entry)
       if (flights.isRunning(key) || (backgroundNotBefore.get(key) ?? 0) > now * 1000) return Effect.void
-      return flights.run(key, fetch(endpoints, entry.target.split(" "), claims, 4)).pipe(
+      return Metrics.refresh(GRANT).pipe(
+        Effect.zipRight(flights.run(key, fetch(endpoints, entry.target.split(" "), claims, 4))),
         Effect.tap(() => Effect.sync(() => backgroundNotBefore.delete(key))),
         Effect.tapError((error) =>
           Effect.flatMap(Clock.currentTimeMillis, (t) =>
             Effect.sync(() => backgroundNotBefore.set(key, t + BACKGROUND_RETRY_MILLIS)).pipe(
-              Effect.zipRight(Effect.logWarning("background token refresh failed; the cached token is still served", {
-                error: error._tag,
-                message: error.message
-              })),
+              Effect.zipRight(
+                Effect.logWarning("background token refresh failed; the cached token is still served").pipe(
+                  Effect.annotateLogs({ "msal.error": error._tag, "msal.error_message": error.message })
+                )
+              ),
               Effect.zipRight(Effect.annotateCurrentSpan("msal.background_refresh_error", error._tag))
             ))
         ),
@@ -147,7 +157,7 @@ export const make = (
       const key = Cache.accessTokenKey(query, scopes.join(" "))
       yield* Effect.annotateCurrentSpan({ "msal.grant": "client_credentials", "msal.tenant": endpoints.realm })
       if (request.claims !== undefined) {
-        yield* Effect.annotateCurrentSpan("msal.cache", "bypass")
+        yield* Metrics.cacheOutcome(GRANT, "bypass")
         return yield* flights.run(`${key}\u0000${claims}`, fetch(endpoints, scopes, claims, 1))
       }
       const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
@@ -155,11 +165,11 @@ export const make = (
       if (Option.isSome(cached)) {
         const entry = cached.value
         const aging = entry.refresh_on !== undefined && entry.refresh_on < now
-        yield* Effect.annotateCurrentSpan("msal.cache", aging ? "aging" : "hit")
+        yield* Metrics.cacheOutcome(GRANT, aging ? "aging" : "hit")
         if (aging) yield* refreshInBackground(endpoints, entry, claims, now)
         return resultOf(entry, "cache")
       }
-      yield* Effect.annotateCurrentSpan("msal.cache", "miss")
+      yield* Metrics.cacheOutcome(GRANT, "miss")
       const stale = yield* cache.get("AccessToken", key)
       const reason = Option.isSome(stale) ? 3 : 2
       return yield* flights.run(
@@ -177,7 +187,7 @@ export const make = (
   )
 
   const removeTokensForClient = Effect.fn("ConfidentialClient.removeTokensForClient")(function*() {
-    const environments = new Set(Cache.aliasesOf(ctx.authority.host))
+    const environments = new Set(ctx.environments().flatMap(Cache.aliasesOf))
     const tokens = yield* cache.list("AccessToken")
     const mine = tokens.filter((t) =>
       t.client_id === clientId && (t.home_account_id ?? "") === "" && t.user_assertion_hash === undefined &&

@@ -1,6 +1,7 @@
 import type { Effect } from "effect"
 import type { IssuedToken, OutgoingResponse, Settings } from "../../TestAuthority.js"
 import { oauthError } from "./responses.js"
+import type { Directory } from "./users.js"
 
 /** What a grant handler of the test authority sees. @internal */
 export interface GrantContext {
@@ -15,6 +16,8 @@ export interface GrantContext {
   /** 1 for the first token issued by this authority, then 2, … */
   readonly nextSequence: () => number
   readonly recordIssued: (token: IssuedToken) => Effect.Effect<void>
+  /** Codes and refresh tokens issued to users. */
+  readonly directory: Directory
 }
 
 /** @internal */

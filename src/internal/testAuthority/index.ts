@@ -1,11 +1,17 @@
-import { FetchHttpClient, HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
+import { FetchHttpClient, HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import type { Scope } from "effect"
 import { Clock, Duration, Effect, Layer, Ref, Runtime } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
+import { authorizationCode } from "./authorizationCode.js"
 import { clientCredentials } from "./clientCredentials.js"
+import * as Discovery from "./discovery.js"
 import type { GrantHandler } from "./grant.js"
+import { onBehalfOf } from "./onBehalfOf.js"
+import { password } from "./password.js"
+import { refreshToken } from "./refreshToken.js"
 import { json, oauthError } from "./responses.js"
+import * as Users from "./users.js"
 import type {
   IncomingRequest,
   IssuedToken,
@@ -19,7 +25,11 @@ import type {
 
 /** Token endpoint handlers by `grant_type`. */
 const GRANTS: Readonly<Record<string, GrantHandler>> = {
-  client_credentials: clientCredentials
+  client_credentials: clientCredentials,
+  authorization_code: authorizationCode,
+  refresh_token: refreshToken,
+  "urn:ietf:params:oauth:grant-type:jwt-bearer": onBehalfOf,
+  password
 }
 
 const DEFAULTS: Settings = { expiresIn: 3599, latency: Duration.zero }
@@ -33,6 +43,7 @@ interface State {
 }
 
 const scripted = (r: ScriptedResponse): OutgoingResponse => ({
+  ...(r.fault === undefined ? {} : { fault: r.fault }),
   status: r.status,
   headers: {
     ...(typeof r.body === "string" ? { "content-type": "text/plain" } : { "content-type": "application/json" }),
@@ -51,6 +62,7 @@ export const make = (initial?: Partial<Settings>): Effect.Effect<Service> =>
       issued: []
     })
     let counter = 0
+    const users = Users.make(Effect.map(Ref.get(state), (s) => s.settings))
 
     const handle = (request: IncomingRequest): Effect.Effect<OutgoingResponse> =>
       Effect.gen(function*() {
@@ -63,7 +75,7 @@ export const make = (initial?: Partial<Settings>): Effect.Effect<Service> =>
         }
         const recorded: RecordedRequest = { method: request.method, url: request.url, path: url.pathname, headers, form }
         const before = yield* Ref.modify(state, (s) => {
-          const isToken = request.method === "POST" && url.pathname.endsWith("/oauth2/v2.0/token")
+          const isToken = Discovery.isTokenRequest(request.method, url.pathname)
           const [next, ...rest] = isToken ? s.queue : []
           return [{ settings: s.settings, next }, {
             ...s,
@@ -71,14 +83,19 @@ export const make = (initial?: Partial<Settings>): Effect.Effect<Service> =>
             queue: next === undefined ? s.queue : rest
           }] as const
         })
+        const preRouted = Discovery.preRoute(request.method, url, before.settings)
+        if (preRouted !== undefined) {
+          if (preRouted.delay !== undefined) yield* Effect.sleep(preRouted.delay)
+          return scripted(preRouted)
+        }
         const delay = before.next?.delay === undefined ? before.settings.latency : before.next.delay
         if (Duration.toMillis(Duration.decode(delay)) > 0) yield* Effect.sleep(delay)
         if (before.next !== undefined) return scripted(before.next)
         const nowMillis = yield* Clock.currentTimeMillis
         const correlationId = headers["client-request-id"] ?? crypto.randomUUID()
         const segments = url.pathname.split("/").filter((s) => s.length > 0)
-        const tenant = segments[0] ?? ""
-        if (request.method === "POST" && segments.slice(1).join("/") === "oauth2/v2.0/token") {
+        const tenant = Discovery.tenantOf(segments)
+        if (Discovery.isTokenRequest(request.method, url.pathname)) {
           const grant = form.grant_type ?? ""
           const handler = GRANTS[grant]
           if (handler === undefined) {
@@ -93,9 +110,14 @@ export const make = (initial?: Partial<Settings>): Effect.Effect<Service> =>
             nowMillis,
             tokenEndpoint: `${url.origin}${url.pathname}`,
             nextSequence: () => ++counter,
-            recordIssued: (token) => Ref.update(state, (s) => ({ ...s, issued: [...s.issued, token] }))
+            recordIssued: (token) => Ref.update(state, (s) => ({ ...s, issued: [...s.issued, token] })),
+            directory: users.directory
           })
         }
+        const signIn = yield* users.route(request.method, url, form)
+        if (signIn !== undefined) return signIn
+        const discovered = Discovery.route(request.method, url, headers, before.settings, correlationId, nowMillis)
+        if (discovered !== undefined) return discovered
         return json(404, { error: "not_found", error_description: `No route for ${request.method} ${url.pathname}` })
       })
 
@@ -104,28 +126,47 @@ export const make = (initial?: Partial<Settings>): Effect.Effect<Service> =>
       requests: Effect.map(Ref.get(state), (s) => s.requests),
       tokenRequests: Effect.map(
         Ref.get(state),
-        (s) => s.requests.filter((r) => r.method === "POST" && r.path.endsWith("/oauth2/v2.0/token"))
+        (s) => s.requests.filter((r) => Discovery.isTokenRequest(r.method, r.path))
       ),
       issued: Effect.map(Ref.get(state), (s) => s.issued),
       configure: (settings) => Ref.update(state, (s) => ({ ...s, settings: { ...s.settings, ...settings } })),
       enqueue: (...responses) => Ref.update(state, (s) => ({ ...s, queue: [...s.queue, ...responses] })),
-      reset: Ref.update(state, (s) => ({ ...s, queue: [], requests: [], issued: [] }))
+      reset: Ref.update(state, (s) => ({ ...s, queue: [], requests: [], issued: [] })),
+      authorize: users.authorize,
+      userAssertion: users.userAssertion
     }
   })
 
-const toWeb = (response: OutgoingResponse): Response =>
-  new Response(response.status === 204 || response.status === 304 ? null : response.body, {
+const toWeb = (response: OutgoingResponse): Response => {
+  if (response.fault === "disconnectDuringBody") {
+    // the status line and half the body arrive, then the connection breaks
+    const half = new TextEncoder().encode(response.body.slice(0, Math.floor(response.body.length / 2)))
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(half)
+        controller.error(new Error("socket hang up"))
+      }
+    })
+    return new Response(body, { status: response.status, headers: response.headers })
+  }
+  return new Response(response.status === 204 || response.status === 304 ? null : response.body, {
     status: response.status,
     headers: response.headers
   })
+}
 
 /** @internal */
 export const httpClientFor = (authority: Service): HttpClient.HttpClient =>
     HttpClient.make((request, url) => {
       const body = request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : ""
-      return Effect.map(
+      return Effect.flatMap(
         authority.handle({ method: request.method, url: url.href, headers: request.headers, body }),
-        (response) => HttpClientResponse.fromWeb(request, toWeb(response))
+        (response) =>
+          response.fault === "disconnect"
+            ? Effect.fail(
+              new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("socket hang up") })
+            )
+            : Effect.succeed(HttpClientResponse.fromWeb(request, toWeb(response)))
       )
     })
 
@@ -151,6 +192,15 @@ export const serve = (
           body: Buffer.concat(chunks).toString("utf8")
         })).then(
           (response) => {
+            if (response.fault === "disconnect") {
+              req.socket.destroy()
+              return
+            }
+            if (response.fault === "disconnectDuringBody") {
+              res.writeHead(response.status, { ...response.headers, "content-length": String(Buffer.byteLength(response.body)) })
+              res.write(response.body.slice(0, Math.floor(response.body.length / 2)), () => req.socket.destroy())
+              return
+            }
             res.writeHead(response.status, response.headers)
             res.end(response.body)
           },
@@ -163,6 +213,8 @@ export const serve = (
     })
     yield* Effect.acquireRelease(
       Effect.async<void>((resume) => {
+        // a port in use is a defect with the listen error's message, not an uncaught exception
+        server.once("error", (error) => resume(Effect.die(error)))
         server.listen(options?.port ?? 0, "127.0.0.1", () => resume(Effect.void))
       }),
       () =>

@@ -1,0 +1,28 @@
+/** Simulated wall-clock time: `Date` (constructor and `Date.now`) shifted by an offset. */
+export interface FakeTime {
+  /** Moves simulated time forward. */
+  readonly advance: (millis: number) => void
+  readonly offsetMillis: () => number
+  readonly uninstall: () => void
+}
+
+export const install = (): FakeTime => {
+  const Real = globalThis.Date
+  let offset = 0
+  const now = (): number => Real.now() + offset
+  globalThis.Date = new Proxy(Real, {
+    construct: (target, args: Array<unknown>) =>
+      args.length === 0 ? new target(now()) : Reflect.construct(target, args) as Date,
+    apply: () => new Real(now()).toString(),
+    get: (target, property, receiver) => (property === "now" ? now : Reflect.get(target, property, receiver))
+  })
+  return {
+    advance: (millis) => {
+      offset += millis
+    },
+    offsetMillis: () => offset,
+    uninstall: () => {
+      globalThis.Date = Real
+    }
+  }
+}

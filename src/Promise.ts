@@ -1,0 +1,157 @@
+/**
+ * The client for code that does not use Effect (`effect-msal/promise`): the same methods as
+ * `ConfidentialClient.Service`, returning Promises. A rejection is the typed error itself —
+ * an instance of one of the `MsalError` classes (`ServerError`, `NetworkError`, …), so
+ * `instanceof` and `error._tag` work — never a wrapper. The runtime, the cache and the HTTP
+ * client live inside; `dispose()` releases them (and stops background refreshes).
+ *
+ * @example
+ * ```ts
+ * import * as Msal from "effect-msal/promise"
+ * import { MsalError, ClientCredential } from "effect-msal"
+ *
+ * const client = await Msal.make({
+ *   clientId: "11111111-2222-3333-4444-555555555555",
+ *   authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
+ *   credential: ClientCredential.secret(process.env.CLIENT_SECRET ?? "")
+ * })
+ * try {
+ *   const result = await client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] })
+ * } catch (error) {
+ *   if (error instanceof MsalError.ServerError) console.error(error.error, error.correlationId)
+ * } finally {
+ *   await client.dispose()
+ * }
+ * ```
+ * @since 0.1.0
+ */
+import { FetchHttpClient } from "@effect/platform"
+import type { HttpClient } from "@effect/platform"
+import { Effect, Layer, ManagedRuntime } from "effect"
+import type { ClientCredential } from "./ClientCredential.js"
+import * as ConfidentialClient from "./ConfidentialClient.js"
+import * as CredentialSigner from "./CredentialSigner.js"
+import * as internal from "./internal/promise.js"
+import * as TokenCache from "./TokenCache.js"
+
+/**
+ * The client's methods, each returning a Promise of what its Effect succeeds with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Methods = {
+  readonly [K in keyof ConfidentialClient.Service]: ConfidentialClient.Service[K] extends
+    (...args: infer Args) => Effect.Effect<infer A, infer _E, infer _R> ? (...args: Args) => Promise<A> : never
+}
+
+/**
+ * A client with its own runtime.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Client extends Methods {
+  /** The same methods, each call interrupted (rejecting with an `AbortError`) when `signal` aborts. */
+  readonly withSignal: (signal: AbortSignal) => Methods
+  /** Releases the runtime: background refreshes stop, and later calls reject. */
+  readonly dispose: () => Promise<void>
+}
+
+/**
+ * Where the cache and the HTTP transport come from: an in-memory cache and `fetch` unless
+ * given.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Services {
+  readonly cache?: Layer.Layer<TokenCache.TokenCache, unknown> | undefined
+  readonly httpClient?: Layer.Layer<HttpClient.HttpClient, unknown> | undefined
+}
+
+/**
+ * The client's options, its credential and, optionally, its services.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends ConfidentialClient.Options, Services {
+  readonly credential: ClientCredential
+  readonly signer?: CredentialSigner.Options | undefined
+}
+
+const withServices = <E>(
+  client: Layer.Layer<ConfidentialClient.ConfidentialClient, E, HttpClient.HttpClient | TokenCache.TokenCache>,
+  services: Services | undefined
+): Layer.Layer<ConfidentialClient.ConfidentialClient, unknown> =>
+  client.pipe(
+    Layer.provide(services?.cache ?? TokenCache.layerMemory()),
+    Layer.provide(services?.httpClient ?? FetchHttpClient.layer)
+  )
+
+/**
+ * A client over any layer that provides `ConfidentialClient`. The layer is built here: the
+ * Promise rejects with its error (an `MsalError` instance, or an `Error` whose `cause` is the
+ * `ConfigError`) and nothing is left running.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromLayer = async (layer: Layer.Layer<ConfidentialClient.ConfidentialClient, unknown>): Promise<Client> => {
+  const runtime = ManagedRuntime.make(layer)
+  const exit = await runtime.runPromiseExit(Effect.all([ConfidentialClient.ConfidentialClient, Effect.runtime<never>()]))
+  if (exit._tag === "Failure") {
+    await runtime.dispose()
+    throw internal.rejectionOf(exit.cause)
+  }
+  const [service, rt] = exit.value
+  let disposed = false
+  const methods = (signal: AbortSignal | undefined): Methods => {
+    const entries = Object.entries(service).filter(([, method]) => typeof method === "function").map(([name, method]) => [
+      name,
+      (...args: ReadonlyArray<unknown>) =>
+        disposed
+          ? Promise.reject(new Error("effect-msal: the client was disposed"))
+          : internal.run(rt, (method as (...a: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>)(...args), signal)
+    ])
+    return Object.fromEntries(entries) as unknown as Methods
+  }
+  return {
+    ...methods(undefined),
+    withSignal: (signal) => methods(signal),
+    dispose: () => {
+      disposed = true
+      return runtime.dispose()
+    }
+  }
+}
+
+/**
+ * A client from options and a credential, with an in-memory cache and `fetch` unless other
+ * layers are given. Rejects when the options or the credential are unusable
+ * (`InvalidRequest`, `AuthorityError`, `CredentialError`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Promise<Client> => {
+  const { cache, credential, httpClient, signer, ...clientOptions } = options
+  return fromLayer(withServices(
+    ConfidentialClient.layer(clientOptions).pipe(Layer.provide(CredentialSigner.layer(credential, signer))),
+    { cache, httpClient }
+  ))
+}
+
+/**
+ * A client configured from the environment (`ConfidentialClient.layerConfig`: `AZURE_CLIENT_ID`,
+ * `AZURE_TENANT_ID`, a credential variable, …). Rejects with an `Error` naming the missing or
+ * conflicting variable (its `cause` is the `ConfigError`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromEnvironment = (options?: ConfidentialClient.ConfigOptions & Services): Promise<Client> => {
+  const { cache, httpClient, ...configOptions } = options ?? {}
+  return fromLayer(withServices(ConfidentialClient.layerConfig(configOptions), { cache, httpClient }))
+}

@@ -1,0 +1,90 @@
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
+import { Either, Predicate, Redacted } from "effect"
+import { CacheError } from "../MsalError.js"
+import type { Encryption, EncryptionKey } from "../TokenCache.js"
+
+/** The marker of an encrypted envelope. @internal */
+export const ALGORITHM = "aes-256-gcm"
+
+interface Key {
+  readonly id: string
+  readonly bytes: Buffer
+}
+
+/** Encrypts and decrypts cache data: AES-256-GCM, 96-bit random IV, the key id in clear. @internal */
+export interface Cipher {
+  readonly encrypt: (plain: string, context: string) => string
+  /** `Left` when the envelope is not ours, names an unknown key, or fails authentication. */
+  readonly decrypt: (envelope: string, context: string) => Either.Either<string, CacheError>
+  /** Whether a stored text is an envelope (as opposed to plain JSON). */
+  readonly isEnvelope: (text: string) => boolean
+  /** Whether the envelope names a key we were given (if not, a failure is configuration, not damage). */
+  readonly knowsKeyOf: (text: string) => boolean
+}
+
+const failure = (description: string) => new CacheError({ reason: "Encryption", description })
+
+const toKey = (k: EncryptionKey): Either.Either<Key, CacheError> => {
+  if (typeof k.id !== "string" || k.id.length === 0) return Either.left(failure("an encryption key needs a non-empty id"))
+  const raw = Redacted.value(k.key)
+  const bytes = typeof raw === "string" ? Buffer.from(raw, "base64") : Buffer.from(raw)
+  if (bytes.length !== 32) return Either.left(failure(`encryption key ${k.id} is not 32 bytes (AES-256)`))
+  return Either.right({ id: k.id, bytes })
+}
+
+const parseEnvelope = (text: string): Record<string, unknown> | undefined => {
+  if (!text.startsWith("{")) return undefined
+  try {
+    const v: unknown = JSON.parse(text)
+    return Predicate.isRecord(v) && v.alg === ALGORITHM ? v : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** @internal */
+export const make = (encryption: Encryption): Either.Either<Cipher, CacheError> =>
+  Either.gen(function*() {
+    const current = yield* toKey(encryption.key)
+    const keys = new Map<string, Key>([[current.id, current]])
+    for (const k of encryption.previousKeys ?? []) {
+      const key = yield* toKey(k)
+      if (!keys.has(key.id)) keys.set(key.id, key)
+    }
+    const encrypt = (plain: string, context: string): string => {
+      const iv = randomBytes(12)
+      const cipher = createCipheriv("aes-256-gcm", current.bytes, iv)
+      cipher.setAAD(Buffer.from(`${current.id}\u0000${context}`))
+      const ct = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()])
+      return JSON.stringify({
+        alg: ALGORITHM,
+        kid: current.id,
+        iv: iv.toString("base64"),
+        tag: cipher.getAuthTag().toString("base64"),
+        ct: ct.toString("base64")
+      })
+    }
+    const decrypt = (text: string, context: string): Either.Either<string, CacheError> => {
+      const env = parseEnvelope(text)
+      if (env === undefined) return Either.left(failure("the stored data is not encrypted"))
+      const { ct, iv, kid, tag } = env
+      if (typeof kid !== "string" || typeof iv !== "string" || typeof tag !== "string" || typeof ct !== "string") {
+        return Either.left(failure("the encrypted envelope is incomplete"))
+      }
+      const key = keys.get(kid)
+      if (key === undefined) return Either.left(failure(`the data was encrypted with key ${kid}, which was not given`))
+      try {
+        const decipher = createDecipheriv("aes-256-gcm", key.bytes, Buffer.from(iv, "base64"))
+        decipher.setAAD(Buffer.from(`${kid}\u0000${context}`))
+        decipher.setAuthTag(Buffer.from(tag, "base64"))
+        return Either.right(Buffer.concat([decipher.update(Buffer.from(ct, "base64")), decipher.final()]).toString("utf8"))
+      } catch {
+        return Either.left(failure(`the data encrypted with key ${kid} failed authentication`))
+      }
+    }
+    const knowsKeyOf = (text: string) => {
+      const kid = parseEnvelope(text)?.kid
+      return typeof kid === "string" && keys.has(kid)
+    }
+    return { encrypt, decrypt, isEnvelope: (text) => parseEnvelope(text) !== undefined, knowsKeyOf }
+  })

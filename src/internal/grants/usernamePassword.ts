@@ -1,0 +1,87 @@
+import { HttpClientRequest } from "@effect/platform"
+import { Duration, Effect, Predicate } from "effect"
+import type { Service, UsernamePasswordRequest } from "../../ConfidentialClient.js"
+import { InvalidRequest, NetworkError } from "../../MsalError.js"
+import * as Claims from "../claims.js"
+import { fromEither } from "../context.js"
+import { ApiId } from "../tokenRequest.js"
+import type { UserContext } from "./userGrant.js"
+import { redeem, requireRecord, scopesOf, secretInput } from "./userGrant.js"
+
+const DEFAULT_TIMEOUT = Duration.seconds(30)
+
+/**
+ * `acquireTokenByUsernamePassword`: the password grant (ROPC) for managed accounts, after a
+ * user-realm discovery that turns federated accounts away (PROTOCOL.md §4.8).
+ * @internal
+ */
+export const make = (u: UserContext): Pick<Service, "acquireTokenByUsernamePassword"> => {
+  const { ctx } = u
+  /** Hosts without user-realm discovery (they answered 404), for this client. */
+  const noDiscovery = new Set<string>()
+  const timeout = ctx.options.timeout === undefined ? DEFAULT_TIMEOUT : Duration.decode(ctx.options.timeout)
+
+  /** `account_type` of the user's realm (`Managed`, `Federated`, `Unknown`), when the authority says. */
+  const accountType = (username: string) =>
+    Effect.gen(function*() {
+      const origin = ctx.authority.origin
+      if (noDiscovery.has(origin)) return undefined
+      const url = `${origin}/common/userrealm/${encodeURIComponent(username)}`
+      const failed = (description: string, status?: number) =>
+        new NetworkError({ reason: "InvalidResponse", url, description, ...(status === undefined ? {} : { status }) })
+      const response = yield* u.http.execute(
+        HttpClientRequest.get(url).pipe(
+          HttpClientRequest.setUrlParam("api-version", "1.0"),
+          HttpClientRequest.setHeaders({ ...ctx.headers, accept: "application/json", "client-request-id": crypto.randomUUID() })
+        )
+      ).pipe(
+        Effect.mapError(() => new NetworkError({ reason: "Transport", url, description: "user realm discovery failed" })),
+        Effect.timeoutFail({
+          duration: timeout,
+          onTimeout: () => new NetworkError({ reason: "Timeout", url, description: "user realm discovery timed out" })
+        })
+      )
+      if (response.status === 404) {
+        noDiscovery.add(origin)
+        return undefined
+      }
+      const body = yield* Effect.mapError(response.json, () => failed("user realm discovery answered with a body that is not JSON", response.status))
+      if (response.status >= 400) return yield* failed("user realm discovery failed", response.status)
+      return Predicate.isRecord(body) && typeof body.account_type === "string" ? body.account_type : undefined
+    })
+
+  const acquireTokenByUsernamePassword = Effect.fn("ConfidentialClient.acquireTokenByUsernamePassword")(
+    function*(request: UsernamePasswordRequest) {
+      yield* requireRecord(request, "username, password and scopes")
+      if (typeof request.username !== "string" || request.username.trim().length === 0) {
+        return yield* new InvalidRequest({ field: "username", description: "username must be a non-empty string" })
+      }
+      const username = request.username
+      const password = yield* fromEither(secretInput("password", request.password))
+      const { decorated } = yield* fromEither(scopesOf(u, request.scopes))
+      const claims = yield* fromEither(Claims.merge(ctx.options.clientCapabilities, request.claims))
+      const endpoints = yield* ctx.endpointsFor(undefined)
+      yield* Effect.annotateCurrentSpan({ "msal.grant": "password", "msal.tenant": endpoints.realm })
+      if (endpoints.kind === "Entra") {
+        const type = yield* accountType(username)
+        if (type === "Federated") {
+          return yield* new InvalidRequest({
+            field: "username",
+            description: "the username/password flow is not supported for federated accounts; use the auth-code flow"
+          })
+        }
+      }
+      return yield* redeem(u, {
+        endpoints,
+        grant: { grant_type: "password", username, password, scope: decorated.join(" "), claims },
+        scopes: decorated,
+        apiId: ApiId.acquireTokenByUsernamePassword,
+        reason: 0,
+        anchor: `upn:${username}`,
+        accountSource: "password",
+        username
+      })
+    }
+  )
+  return { acquireTokenByUsernamePassword }
+}

@@ -1,0 +1,90 @@
+import { Effect, Exit, Metric, MetricState } from "effect"
+
+/** @internal */
+export const cacheHits = Metric.counter("effect_msal.cache.hits", {
+  description: "Acquisitions served from the token cache without a request",
+  incremental: true
+})
+
+/** @internal */
+export const cacheMisses = Metric.counter("effect_msal.cache.misses", {
+  description: "Acquisitions the token cache could not serve (absent or expired token)",
+  incremental: true
+})
+
+/** @internal */
+export const networkRequests = Metric.counter("effect_msal.network.requests", {
+  description: "HTTP requests sent to a token endpoint, each attempt counted",
+  incremental: true
+})
+
+/** @internal */
+export const refreshes = Metric.counter("effect_msal.refreshes", {
+  description: "Refreshes of aging tokens started in the background",
+  incremental: true
+})
+
+/** A cache hit for a grant (`client_credentials`, …). @internal */
+export const hit = (grant: string): Effect.Effect<void> => Metric.increment(Metric.tagged(cacheHits, "grant", grant))
+
+/** A cache miss for a grant. @internal */
+export const miss = (grant: string): Effect.Effect<void> => Metric.increment(Metric.tagged(cacheMisses, "grant", grant))
+
+/** A background refresh started for a grant. @internal */
+export const refresh = (grant: string): Effect.Effect<void> => Metric.increment(Metric.tagged(refreshes, "grant", grant))
+
+/**
+ * One HTTP attempt to a token endpoint: `status` is the HTTP status, or `"error"` when no
+ * answer came (transport failure, timeout). @internal
+ */
+export const request = (grant: string, status: number | "error"): Effect.Effect<void> =>
+  Metric.increment(Metric.tagged(Metric.tagged(networkRequests, "grant", grant), "status", String(status)))
+
+/** Annotates the current span and counts a cache outcome in one step. @internal */
+export const cacheOutcome = (grant: string, outcome: "hit" | "aging" | "miss" | "bypass"): Effect.Effect<void> =>
+  Effect.zipRight(
+    Effect.annotateCurrentSpan("msal.cache", outcome),
+    outcome === "hit" || outcome === "aging" ? hit(grant) : outcome === "miss" ? miss(grant) : Effect.void
+  )
+
+/** The counters' totals over every tag. @internal */
+export interface Totals {
+  readonly cacheHits: number
+  readonly cacheMisses: number
+  readonly networkRequests: number
+  readonly refreshes: number
+}
+
+const NAMES: Readonly<Record<string, keyof Totals>> = {
+  "effect_msal.cache.hits": "cacheHits",
+  "effect_msal.cache.misses": "cacheMisses",
+  "effect_msal.network.requests": "networkRequests",
+  "effect_msal.refreshes": "refreshes"
+}
+
+/** @internal */
+export const totals: Effect.Effect<Totals> = Effect.map(Metric.snapshot, (pairs) => {
+  const sums: Record<keyof Totals, number> = { cacheHits: 0, cacheMisses: 0, networkRequests: 0, refreshes: 0 }
+  for (const pair of pairs) {
+    const name = NAMES[pair.metricKey.name]
+    if (name !== undefined && MetricState.isCounterState(pair.metricState)) sums[name] += Number(pair.metricState.count)
+  }
+  return sums
+})
+
+/**
+ * After one HTTP attempt to a token endpoint: counts it (tagged with the grant type and the
+ * status, or `error` when no answer came) and puts the status on the current span. @internal
+ */
+export const attempt = (
+  grantType: unknown,
+  exit: Exit.Exit<{ readonly status: number }, unknown>
+): Effect.Effect<void> => {
+  const grant = typeof grantType === "string" ? grantType : "unknown"
+  return Exit.isSuccess(exit)
+    ? Effect.zipRight(
+      request(grant, exit.value.status),
+      Effect.annotateCurrentSpan("http.response.status_code", exit.value.status)
+    )
+    : request(grant, "error")
+}

@@ -1,0 +1,57 @@
+import type { Effect, Runtime as RuntimeNs } from "effect"
+import { Cause, Exit, FiberId, Option, Runtime } from "effect"
+
+/** The part of `AbortSignal` a run needs (Azure's `AbortSignalLike` fits too). @internal */
+export interface SignalLike {
+  readonly aborted: boolean
+  addEventListener(type: "abort", listener: () => void): void
+  removeEventListener(type: "abort", listener: () => void): void
+}
+
+/** The rejection for an aborted call: an `Error` named `AbortError`, as fetch and the Azure SDK use. @internal */
+export const abortError = (): Error => {
+  const error = new Error("The operation was aborted")
+  error.name = "AbortError"
+  return error
+}
+
+/**
+ * What a failed run rejects with: the typed failure itself (an `MsalError` instance), an
+ * `AbortError` for an interruption, else the defect (wrapped in an `Error` when it is not one).
+ * Never a `FiberFailure` wrapper or a span-carrying proxy. @internal
+ */
+export const rejectionOf = (cause: Cause.Cause<unknown>): unknown => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    // the failure as it was created, not the proxy that carries its span
+    const value = Cause.originalError(failure.value)
+    return value instanceof Error ? value : new Error(String(value), { cause: value })
+  }
+  if (Cause.isInterruptedOnly(cause)) return abortError()
+  const defect = Cause.originalError(Cause.squash(cause))
+  return defect instanceof Error ? defect : new Error(String(defect), { cause: defect })
+}
+
+/**
+ * Runs an effect as a Promise that settles with its value or `rejectionOf` its failure;
+ * aborting the signal interrupts the fiber. @internal
+ */
+export const run = <A, E>(
+  runtime: RuntimeNs.Runtime<never>,
+  effect: Effect.Effect<A, E>,
+  signal?: SignalLike | undefined
+): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(abortError())
+      return
+    }
+    const fiber = Runtime.runFork(runtime)(effect)
+    const onAbort = () => fiber.unsafeInterruptAsFork(FiberId.none)
+    signal?.addEventListener("abort", onAbort)
+    fiber.addObserver((exit) => {
+      signal?.removeEventListener("abort", onAbort)
+      if (Exit.isSuccess(exit)) resolve(exit.value)
+      else reject(rejectionOf(exit.cause))
+    })
+  })

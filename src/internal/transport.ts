@@ -1,0 +1,106 @@
+import type { HttpClient, HttpClientError } from "@effect/platform"
+import type { Scope } from "effect"
+import { Clock, Duration, Effect, Predicate } from "effect"
+import type { Options } from "../ConfidentialClient.js"
+import type { Service as Signer } from "../CredentialSigner.js"
+import type { MsalError } from "../MsalError.js"
+import { NetworkError } from "../MsalError.js"
+import * as Metrics from "./metrics.js"
+import * as Retry from "./retry.js"
+import * as Throttle from "./throttle.js"
+import * as TokenRequest from "./tokenRequest.js"
+import * as TokenResponse from "./tokenResponse.js"
+
+const DEFAULT_TIMEOUT = Duration.seconds(30)
+const DEFAULT_ATTEMPT_TIMEOUT = Duration.seconds(10)
+
+const transportError = (url: string) => (error: HttpClientError.HttpClientError): NetworkError => {
+  const cause = error.cause
+  const detail = cause instanceof Error
+    ? `: ${cause.message}${Predicate.hasProperty(cause.cause, "code") ? ` (${String(cause.cause.code)})` : ""}`
+    : ""
+  return new NetworkError({ reason: "Transport", url, description: `could not reach the authority${detail}` })
+}
+
+/** The retry policy of the client options. @internal */
+export const policyOf = (options: Options): Retry.RetryPolicy => {
+  const retry = options.retry
+  if (retry === false) return { ...Retry.DEFAULT_POLICY, maxAttempts: 1 }
+  return {
+    maxAttempts: retry?.maxAttempts ?? Retry.DEFAULT_POLICY.maxAttempts,
+    baseDelay: retry?.baseDelay === undefined ? Retry.DEFAULT_POLICY.baseDelay : Duration.decode(retry.baseDelay),
+    maxDelay: retry?.maxDelay === undefined ? Retry.DEFAULT_POLICY.maxDelay : Duration.decode(retry.maxDelay),
+    maxRetryAfter: retry?.maxRetryAfter === undefined
+      ? Retry.DEFAULT_POLICY.maxRetryAfter
+      : Duration.decode(retry.maxRetryAfter)
+  }
+}
+
+/**
+ * Sends token requests: throttle check, then attempts with a per-attempt timeout, retried by
+ * policy (honouring `Retry-After`), under an overall timeout. Every failure is an `MsalError`.
+ * @internal
+ */
+export const makeSend = (deps: {
+  readonly http: HttpClient.HttpClient
+  readonly signer: Signer
+  readonly scope: Scope.Scope
+  readonly options: Options
+}) => {
+  const { http, options, scope, signer } = deps
+  const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT : Duration.decode(options.timeout)
+  const attemptTimeout = options.attemptTimeout === undefined
+    ? Duration.min(DEFAULT_ATTEMPT_TIMEOUT, timeout)
+    : Duration.decode(options.attemptTimeout)
+  const policy = policyOf(options)
+  const schedule = Retry.schedule(policy)
+  const throttle = Throttle.make()
+
+  return (request: TokenRequest.TokenRequest, requestedAt: number): Effect.Effect<TokenResponse.TokenResponse, MsalError> => {
+    const form = TokenRequest.formOf(request)
+    const httpRequest = TokenRequest.toHttp(request, form)
+    const keys = Throttle.keysOf(request.endpoint, form)
+    let attempts = 0
+    const attempt = Effect.suspend(() => {
+      attempts++
+      return http.execute(httpRequest).pipe(
+        Effect.onExit((exit) => Metrics.attempt(request.grant.grant_type, exit)),
+        Effect.mapError(transportError(request.endpoint)),
+        Effect.flatMap((response) => TokenResponse.process(response, request.endpoint, requestedAt)),
+        Effect.timeoutFail({
+          duration: attemptTimeout,
+          onTimeout: () =>
+            new NetworkError({
+              reason: "Timeout",
+              url: request.endpoint,
+              description: `no answer within ${Duration.format(attemptTimeout)}`
+            })
+        })
+      )
+    })
+    return Effect.gen(function*() {
+      const blocked = throttle.check(keys, yield* Clock.currentTimeMillis)
+      if (blocked !== undefined) return yield* Effect.fail(blocked)
+      return yield* attempt.pipe(
+        Effect.retry({ schedule, while: Retry.isRetryable(request.idempotent ?? true) }),
+        Effect.tapError((error) => Effect.map(Clock.currentTimeMillis, (now) => throttle.record(keys, error, now)))
+      )
+    }).pipe(
+      Effect.timeoutFail({
+        duration: timeout,
+        onTimeout: () =>
+          new NetworkError({
+            reason: "Timeout",
+            url: request.endpoint,
+            description: `no token within ${Duration.format(timeout)}`
+          })
+      }),
+      Effect.tapErrorTag("ServerError", (e) =>
+        e.error === "invalid_client" ? Effect.forkIn(Effect.ignore(signer.reload), scope) : Effect.void),
+      Effect.ensuring(Effect.suspend(() => Effect.annotateCurrentSpan("msal.attempts", attempts))),
+      Effect.withSpan("ConfidentialClient.tokenRequest", {
+        attributes: { "msal.api_id": request.apiId, "msal.refresh_reason": request.reason }
+      })
+    )
+  }
+}

@@ -1,0 +1,255 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import type { ChildProcess } from "node:child_process"
+import { execFile, spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import * as Net from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+
+const CLI = ["--import", "tsx", "src/bin/effect-msal.ts"]
+const CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+const SECRET = "cli-s3cret-do-not-print"
+const GRAPH = "https://graph.microsoft.com/.default"
+const TIMEOUT = 60_000
+
+/** A clean environment: no AZURE_* variables leak in from the machine running the tests. */
+const baseEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: "1" })
+
+interface Run {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const cli = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): Promise<Run> =>
+  new Promise((resolve) => {
+    execFile(process.execPath, [...CLI, ...args], { env: { ...baseEnv(), ...env }, timeout: 30_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1
+      resolve({ code, stdout, stderr })
+    })
+  })
+
+/** Failures are one line on stderr, never a stack trace. */
+const expectOneLine = (run: Run) => {
+  const lines = run.stderr.split("\n").filter((l) => l.trim().length > 0)
+  expect(lines).toHaveLength(1)
+  expect(run.stderr).not.toMatch(/^\s+at /m)
+  return lines[0]!
+}
+
+/** Starts `authority serve`; resolves once it printed its URL. */
+const startServer = (args: ReadonlyArray<string> = []) =>
+  new Promise<{ readonly url: string; readonly child: ChildProcess; readonly exited: Promise<Run> }>((resolve, reject) => {
+    const child = spawn(process.execPath, [...CLI, "authority", "serve", ...args], { env: baseEnv() })
+    let stdout = ""
+    let stderr = ""
+    const exited = new Promise<Run>((done) =>
+      child.on("exit", (code) => done({ code: code ?? -1, stdout, stderr }))
+    )
+    const timer = setTimeout(() => reject(new Error(`no URL from authority serve: ${stdout} ${stderr}`)), 30_000)
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()))
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString()
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)
+      if (match !== null) {
+        clearTimeout(timer)
+        resolve({ url: match[1]!, child, exited })
+      }
+    })
+    child.on("exit", () => {
+      clearTimeout(timer)
+      reject(new Error(`authority serve exited: ${stdout} ${stderr}`))
+    })
+  })
+
+describe("effect-msal (usage)", () => {
+  it("--help lists the commands and exits 0", async () => {
+    const run = await cli(["--help"])
+    expect(run.code).toBe(0)
+    for (const command of ["demo", "token --scope", "authority serve", "cache inspect"]) expect(run.stdout).toContain(command)
+  }, TIMEOUT)
+
+  it("no command, or a missing required flag, is a usage error (exit 2)", async () => {
+    const none = await cli([])
+    expect(none.code).toBe(2)
+    expect(expectOneLine(none)).toContain("choose a command")
+    const noScope = await cli(["token"])
+    expect(noScope.code).toBe(2)
+    expect(expectOneLine(noScope)).toContain("--scope")
+  }, TIMEOUT)
+
+  it("token without configuration: one line naming the variables, exit 1", async () => {
+    const run = await cli(["token", "--scope", GRAPH])
+    expect(run.code).toBe(1)
+    expect(expectOneLine(run)).toBe(
+      "effect-msal: configuration: AZURE_CLIENT_ID is not set; AZURE_TENANT_ID is not set"
+    )
+  }, TIMEOUT)
+
+  it("conflicting credentials: one line, and the secret is not in it", async () => {
+    const run = await cli(["token", "--scope", GRAPH, "--tenant", "contoso"], {
+      AZURE_CLIENT_ID: CLIENT_ID,
+      AZURE_CLIENT_SECRET: SECRET,
+      AZURE_FEDERATED_TOKEN_FILE: "/var/run/token"
+    })
+    expect(run.code).toBe(1)
+    expect(expectOneLine(run)).toContain("AZURE_FEDERATED_TOKEN_FILE: conflicts with AZURE_CLIENT_SECRET")
+    expect(run.stderr + run.stdout).not.toContain(SECRET)
+  }, TIMEOUT)
+
+  it("the authority override accepts loopback URLs only", async () => {
+    const run = await cli(["token", "--scope", GRAPH], {
+      AZURE_CLIENT_ID: CLIENT_ID,
+      AZURE_TENANT_ID: "contoso",
+      AZURE_CLIENT_SECRET: SECRET,
+      EFFECT_MSAL_AUTHORITY_URL_OVERRIDE: "https://evil.example.com"
+    })
+    expect(run.code).toBe(1)
+    expect(expectOneLine(run)).toContain("EFFECT_MSAL_AUTHORITY_URL_OVERRIDE")
+  }, TIMEOUT)
+})
+
+describe("effect-msal demo", () => {
+  it("walks through the grants against the embedded authority and exits 0", async () => {
+    const run = await cli(["demo"])
+    expect(run.code).toBe(0)
+    expect(run.stdout).toContain("from the network")
+    expect(run.stdout).toContain("from the cache")
+    expect(run.stdout).toContain("ServerError invalid_scope")
+    expect(run.stdout).not.toContain("demo-secret")
+  }, TIMEOUT)
+})
+
+describe("effect-msal token against effect-msal authority serve", () => {
+  let server: Awaited<ReturnType<typeof startServer>>
+  let dir = ""
+  const env = () => ({
+    AZURE_CLIENT_ID: CLIENT_ID,
+    AZURE_TENANT_ID: "contoso.onmicrosoft.com",
+    AZURE_CLIENT_SECRET: SECRET,
+    EFFECT_MSAL_AUTHORITY_URL_OVERRIDE: server.url
+  })
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "effect-msal-cli-"))
+    server = await startServer(["--refresh-in", "1800"])
+  }, TIMEOUT)
+  afterAll(() => {
+    server?.child.kill("SIGKILL")
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it("prints a JSON summary without the token; a cache file serves the second run", async () => {
+    const cacheFile = join(dir, "cache.json")
+    const first = await cli(["token", "--scope", GRAPH, "--cache-file", cacheFile], env())
+    expect(first.code).toBe(0)
+    const summary = JSON.parse(first.stdout)
+    expect(summary).toMatchObject({
+      tokenType: "Bearer",
+      source: "identity_provider",
+      scopes: [GRAPH],
+      tenantId: "contoso.onmicrosoft.com",
+      expiresOn: expect.any(String),
+      refreshOn: expect.any(String)
+    })
+    expect(summary.accessToken).toBeUndefined()
+    expect(summary.expiresInSeconds).toBeGreaterThan(3000)
+    expect(statSync(cacheFile).mode & 0o777).toBe(0o600)
+
+    const token = JSON.parse(readFileSync(cacheFile, "utf8")).AccessToken
+    const secret: string = Object.values(token as Record<string, { secret: string }>)[0]!.secret
+    expect(first.stdout + first.stderr).not.toContain(secret)
+    expect(first.stdout + first.stderr).not.toContain(SECRET)
+
+    const second = await cli(["token", "--scope", GRAPH, "--cache-file", cacheFile, "--show-token"], env())
+    expect(second.code).toBe(0)
+    expect(JSON.parse(second.stdout)).toMatchObject({ source: "cache", accessToken: secret })
+    expect(second.stdout + second.stderr).not.toContain(SECRET)
+  }, TIMEOUT)
+
+  it("--tenant acquires in another tenant", async () => {
+    const run = await cli(["token", "--scope", GRAPH, "--tenant", "fabrikam.onmicrosoft.com"], env())
+    expect(run.code).toBe(0)
+    expect(JSON.parse(run.stdout).tenantId).toBe("fabrikam.onmicrosoft.com")
+  }, TIMEOUT)
+
+  it("the authority's error is one line with its code, exit 1", async () => {
+    const run = await cli(["token", "--scope", "User.Read"], env())
+    expect(run.code).toBe(1)
+    // stderr also carries the one-line note that the override is in use
+    const lines = run.stderr.split("\n").filter((l) => l.length > 0 && !l.includes("testing only"))
+    expect(lines).toHaveLength(1)
+    expect(lines[0]).toMatch(/^effect-msal: ServerError: invalid_scope \(HTTP 400\)/)
+    expect(run.stderr).not.toMatch(/^\s+at /m)
+  }, TIMEOUT)
+
+  it("cache inspect summarises the cache without any secret", async () => {
+    const cacheFile = join(dir, "inspect.json")
+    expect((await cli(["token", "--scope", GRAPH, "--cache-file", cacheFile], env())).code).toBe(0)
+    expect((await cli(["token", "--scope", "https://vault.azure.net/.default", "--cache-file", cacheFile], env())).code).toBe(0)
+    const secrets = Object.values(JSON.parse(readFileSync(cacheFile, "utf8")).AccessToken as Record<string, { secret: string }>)
+      .map((t) => t.secret)
+    expect(secrets).toHaveLength(2)
+
+    const text = await cli(["cache", "inspect", cacheFile])
+    expect(text.code).toBe(0)
+    expect(text.stdout).toContain("2 access tokens, 0 refresh tokens, 0 ID tokens, 0 accounts, 1 app metadata entry")
+    expect(text.stdout).toContain(CLIENT_ID)
+    expect(text.stdout).toContain("contoso.onmicrosoft.com")
+    expect(text.stdout).toContain("https://vault.azure.net/.default")
+
+    const json = await cli(["cache", "inspect", "--json", cacheFile])
+    expect(json.code).toBe(0)
+    const summary = JSON.parse(json.stdout)
+    expect(summary.counts).toEqual({ accessTokens: 2, refreshTokens: 0, idTokens: 0, accounts: 0, appMetadata: 1 })
+    expect(summary.accessTokensByTenant).toEqual({ "contoso.onmicrosoft.com": 2 })
+    expect(summary.accessTokensByStatus).toEqual({ valid: 2 })
+    for (const secret of secrets) expect(text.stdout + json.stdout).not.toContain(secret)
+  }, TIMEOUT)
+
+  it("cache inspect: a missing or malformed file is one line, exit 1", async () => {
+    const missing = await cli(["cache", "inspect", join(dir, "nope.json")])
+    expect(missing.code).toBe(1)
+    expect(expectOneLine(missing)).toMatch(/^effect-msal: CacheError: Io: cannot read .*nope\.json \(ENOENT\)$/)
+    const bad = join(dir, "bad.json")
+    writeFileSync(bad, "{\"AccessToken\": [1, 2")
+    const malformed = await cli(["cache", "inspect", bad])
+    expect(malformed.code).toBe(1)
+    expect(expectOneLine(malformed)).toMatch(/^effect-msal: CacheError: Malformed/)
+  }, TIMEOUT)
+})
+
+describe("effect-msal authority serve", () => {
+  it("stops on SIGINT with exit 0", async () => {
+    const server = await startServer()
+    const response = await fetch(`${server.url}/contoso/oauth2/v2.0/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ grant_type: "client_credentials", client_id: CLIENT_ID, client_secret: SECRET, scope: GRAPH })
+    })
+    expect(response.status).toBe(200)
+    server.child.kill("SIGINT")
+    const exit = await server.exited
+    expect(exit.code).toBe(0)
+    expect(exit.stderr).toBe("")
+  }, TIMEOUT)
+
+  it("a port in use is one line, exit 1", async () => {
+    const blocker = Net.createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve))
+    try {
+      const port = (blocker.address() as Net.AddressInfo).port
+      const run = await cli(["authority", "serve", "--port", String(port)])
+      expect(run.code).toBe(1)
+      expect(expectOneLine(run)).toContain("EADDRINUSE")
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()))
+    }
+  }, TIMEOUT)
+
+  it("rejects a port out of range as a usage error", async () => {
+    const run = await cli(["authority", "serve", "--port", "70000"])
+    expect(run.code).toBe(2)
+    expect(expectOneLine(run)).toBe("effect-msal: --port must be between 0 and 65535")
+  }, TIMEOUT)
+})

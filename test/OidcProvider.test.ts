@@ -1,0 +1,159 @@
+/**
+ * Generic OpenID Connect through a real provider that no one here wrote: `oidc-provider`
+ * (panva), served over HTTP on 127.0.0.1. The client reaches it with
+ * `oidcAuthority: "http://127.0.0.1:<port>"`: plain http is accepted for OIDC authorities on
+ * loopback hosts only, a documented development and test exception.
+ */
+import { FetchHttpClient } from "@effect/platform"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Layer, Redacted } from "effect"
+import { generateKeyPairSync } from "node:crypto"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
+import Provider from "oidc-provider"
+import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
+
+const SECRET = "oidc-provider-client-secret-0123456789abcdef"
+const API = "https://api.example.com"
+const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 })
+const PRIVATE_PEM = privateKey.export({ type: "pkcs8", format: "pem" }).toString()
+
+interface Running {
+  readonly issuer: string
+  /** Requests the provider received, as `METHOD /path`. */
+  readonly seen: Array<string>
+}
+
+/** oidc-provider on 127.0.0.1 with two confidential clients allowed the client-credentials grant. */
+const provider = Effect.acquireRelease(
+  Effect.async<Running & { readonly close: () => Promise<void> }>((resume) => {
+    const seen: Array<string> = []
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const oidc = new Provider(issuer, {
+        clients: [
+          {
+            client_id: "secret-app",
+            client_secret: SECRET,
+            grant_types: ["client_credentials"],
+            response_types: [],
+            redirect_uris: [],
+            token_endpoint_auth_method: "client_secret_post"
+          },
+          {
+            client_id: "jwt-app",
+            grant_types: ["client_credentials"],
+            response_types: [],
+            redirect_uris: [],
+            token_endpoint_auth_method: "private_key_jwt",
+            jwks: { keys: [{ ...publicKey.export({ format: "jwk" }), use: "sig", alg: "RS256" }] }
+          }
+        ],
+        features: {
+          devInteractions: { enabled: false },
+          clientCredentials: { enabled: true },
+          resourceIndicators: {
+            enabled: true,
+            defaultResource: () => API,
+            getResourceServerInfo: () => ({ scope: "api:read api:write", audience: API, accessTokenFormat: "jwt" }),
+            useGrantedResource: () => true
+          }
+        },
+        ttl: { ClientCredentials: 3600 }
+      })
+      const callback = oidc.callback()
+      server.on("request", (req, res) => {
+        seen.push(`${req.method} ${req.url}`)
+        callback(req, res)
+      })
+      resume(Effect.succeed({
+        issuer,
+        seen,
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections()
+            server.close(() => done())
+          })
+      }))
+    })
+  }),
+  (running) => Effect.promise(running.close)
+)
+
+const clientLayer = (options: Partial<ConfidentialClient.Options> & { readonly oidcAuthority: string }, credential: ClientCredential.ClientCredential) =>
+  ConfidentialClient.layer({ clientId: "secret-app", ...options }).pipe(
+    Layer.provide(CredentialSigner.layer(credential)),
+    Layer.provideMerge(TokenCache.layerMemory()),
+    Layer.provide(FetchHttpClient.layer)
+  )
+
+const claimsOf = (jwt: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(jwt.split(".")[1] ?? "", "base64url").toString("utf8")) as Record<string, unknown>
+
+const acquire = Effect.flatMap(
+  ConfidentialClient.ConfidentialClient,
+  (c) => c.acquireTokenForClient({ scopes: ["api:read"] })
+)
+
+describe("oidc-provider over real HTTP", () => {
+  it.live("a client secret gets an access token, then the cache serves it", () =>
+    Effect.gen(function*() {
+      const { issuer, seen } = yield* provider
+      const [first, second] = yield* Effect.all([acquire, acquire]).pipe(
+        Effect.provide(clientLayer({ oidcAuthority: issuer }, ClientCredential.secret(SECRET)))
+      )
+      expect(first.tokenSource).toBe("identity_provider")
+      expect(second.tokenSource).toBe("cache")
+      expect(first.scopes).toEqual(["api:read"])
+      const claims = claimsOf(Redacted.value(first.accessToken))
+      expect(claims).toMatchObject({ iss: issuer, aud: API, client_id: "secret-app", scope: "api:read" })
+      expect(seen).toEqual(["GET /.well-known/openid-configuration", "POST /token"])
+    }).pipe(Effect.scoped))
+
+  it.live("100 concurrent first calls: one discovery request and one token request", () =>
+    Effect.gen(function*() {
+      const { issuer, seen } = yield* provider
+      const results = yield* Effect.gen(function*() {
+        const fibers = yield* Effect.forkAll(Array.from({ length: 100 }, () => acquire))
+        return yield* Fiber.join(fibers)
+      }).pipe(Effect.provide(clientLayer({ oidcAuthority: issuer }, ClientCredential.secret(SECRET))))
+      expect(new Set(results.map((r) => Redacted.value(r.accessToken))).size).toBe(1)
+      expect(seen).toEqual(["GET /.well-known/openid-configuration", "POST /token"])
+    }).pipe(Effect.scoped))
+
+  it.live("a wrong secret is the provider's invalid_client", () =>
+    Effect.gen(function*() {
+      const { issuer } = yield* provider
+      const error = yield* Effect.flip(acquire).pipe(
+        Effect.provide(clientLayer({ oidcAuthority: issuer }, ClientCredential.secret("not-the-secret")))
+      )
+      expect(error._tag).toBe("ServerError")
+      expect(error._tag === "ServerError" ? error.error : "").toBe("invalid_client")
+    }).pipe(Effect.scoped))
+
+  it.live("an issuer that does not match the authority is refused before any token request", () =>
+    Effect.gen(function*() {
+      const { issuer, seen } = yield* provider
+      const other = issuer.replace("127.0.0.1", "localhost")
+      const error = yield* Effect.flip(acquire).pipe(
+        Effect.provide(clientLayer({ oidcAuthority: other }, ClientCredential.secret(SECRET)))
+      )
+      expect(error._tag).toBe("AuthorityError")
+      expect(error.message).toContain(`the issuer '${issuer}'`)
+      expect(seen).toEqual(["GET /.well-known/openid-configuration"])
+    }).pipe(Effect.scoped))
+
+  it.live("a signed assertion (private_key_jwt) gets an access token", () =>
+    Effect.gen(function*() {
+      const { issuer, seen } = yield* provider
+      const result = yield* acquire.pipe(
+        Effect.provide(clientLayer(
+          { oidcAuthority: issuer, clientId: "jwt-app" },
+          ClientCredential.certificate({ privateKey: PRIVATE_PEM, thumbprint: "AB".repeat(20) })
+        ))
+      )
+      expect(claimsOf(Redacted.value(result.accessToken))).toMatchObject({ iss: issuer, aud: API, client_id: "jwt-app" })
+      expect(seen).toEqual(["GET /.well-known/openid-configuration", "POST /token"])
+    }).pipe(Effect.scoped))
+})

@@ -1,0 +1,62 @@
+/**
+ * Starts a throwaway `redis-server` (Debian package `redis-server`) on a free 127.0.0.1 port,
+ * without persistence, and stops it. The tests fail with a clear message when it is missing.
+ */
+import { spawn } from "node:child_process"
+import { createServer } from "node:net"
+
+export interface RedisServer {
+  readonly url: string
+  readonly port: number
+  readonly stop: () => Promise<void>
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+export const startRedis = async (): Promise<RedisServer> => {
+  const port = await freePort()
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+    { stdio: ["ignore", "pipe", "pipe"] }
+  )
+  await new Promise<void>((resolve, reject) => {
+    let out = ""
+    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 15_000)
+    child.once("error", (e) => {
+      clearTimeout(timer)
+      reject(new Error(`could not run redis-server (apt-get install redis-server): ${e.message}`))
+    })
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString()
+      if (out.includes("Ready to accept connections")) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    child.once("exit", (code) => {
+      clearTimeout(timer)
+      reject(new Error(`redis-server exited with ${code}: ${out}`))
+    })
+  })
+  child.removeAllListeners("exit")
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once("exit", () => resolve())
+        child.kill("SIGTERM")
+      })
+  }
+}
