@@ -24,14 +24,33 @@ export const refreshes = Metric.counter("effect_msal.refreshes", {
   incremental: true
 })
 
+/**
+ * The increment of a counter tagged with a grant, built once per counter and grant: tagging a
+ * metric hashes its key, too slow for the cache-hit path.
+ */
+const increments = new Map<Metric.Metric.Counter<number>, Map<string, Effect.Effect<void>>>()
+const perGrant = (counter: Metric.Metric.Counter<number>, grant: string): Effect.Effect<void> => {
+  let byGrant = increments.get(counter)
+  if (byGrant === undefined) {
+    byGrant = new Map()
+    increments.set(counter, byGrant)
+  }
+  let increment = byGrant.get(grant)
+  if (increment === undefined) {
+    increment = Metric.increment(Metric.tagged(counter, "grant", grant))
+    byGrant.set(grant, increment)
+  }
+  return increment
+}
+
 /** A cache hit for a grant (`client_credentials`, …). @internal */
-export const hit = (grant: string): Effect.Effect<void> => Metric.increment(Metric.tagged(cacheHits, "grant", grant))
+export const hit = (grant: string): Effect.Effect<void> => perGrant(cacheHits, grant)
 
 /** A cache miss for a grant. @internal */
-export const miss = (grant: string): Effect.Effect<void> => Metric.increment(Metric.tagged(cacheMisses, "grant", grant))
+export const miss = (grant: string): Effect.Effect<void> => perGrant(cacheMisses, grant)
 
 /** A background refresh started for a grant. @internal */
-export const refresh = (grant: string): Effect.Effect<void> => Metric.increment(Metric.tagged(refreshes, "grant", grant))
+export const refresh = (grant: string): Effect.Effect<void> => perGrant(refreshes, grant)
 
 /**
  * One HTTP attempt to a token endpoint: `status` is the HTTP status, or `"error"` when no

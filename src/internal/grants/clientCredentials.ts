@@ -1,12 +1,14 @@
-import { Clock, Effect, Option, Predicate } from "effect"
+import { Clock, Effect, Either, Option, Predicate } from "effect"
+import type { AuthenticationResult } from "../../AuthenticationResult.js"
 import type * as CacheEntry from "../../CacheEntry.js"
 import type { ClientCredentialsRequest, Service } from "../../ConfidentialClient.js"
+import type { MsalError } from "../../MsalError.js"
 import { InvalidRequest } from "../../MsalError.js"
 import type * as Authority from "../authority.js"
 import * as Cache from "../cacheKey.js"
 import * as Claims from "../claims.js"
 import type { ClientContext } from "../context.js"
-import { fromEither, resultOf } from "../context.js"
+import { resultOf } from "../context.js"
 import * as Metrics from "../metrics.js"
 import * as Scopes from "../scopes.js"
 import * as TokenRequest from "../tokenRequest.js"
@@ -140,51 +142,99 @@ export const make = (
       )
     })
 
-  const acquireTokenForClient = Effect.fn("ConfidentialClient.acquireTokenForClient")(
-    function*(request: ClientCredentialsRequest) {
-      if (!Predicate.isRecord(request)) {
-        return yield* new InvalidRequest({ description: "the request must be an object with scopes" })
-      }
-      const scopes = yield* fromEither(Scopes.normalize(request.scopes))
-      const claims = yield* fromEither(Claims.merge(ctx.options.clientCapabilities, request.claims))
-      const endpoints = yield* ctx.endpointsFor(request.tenant)
+  /** Results served from the cache, one per entry (entries are immutable: a new token is a new entry). */
+  const cachedResults = new WeakMap<CacheEntry.AccessToken, AuthenticationResult>()
+  const fromCache = (entry: CacheEntry.AccessToken): AuthenticationResult => {
+    let result = cachedResults.get(entry)
+    if (result === undefined) {
+      result = resultOf(entry, "cache")
+      cachedResults.set(entry, result)
+    }
+    return result
+  }
+
+  /** With a shared store (file, Redis), one instance at a time fetches a given token. */
+  const locked = <A, E>(key: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    cache.withLock === undefined ? effect : cache.withLock(key, effect)
+
+  /** The slow path: a superset of the scopes, or a request joined with identical ones. */
+  const miss = (
+    endpoints: Authority.Endpoints,
+    query: Cache.AccessTokenQuery,
+    key: string,
+    scopes: ReadonlyArray<string>,
+    claims: string | undefined,
+    now: number
+  ): Effect.Effect<AuthenticationResult, MsalError> =>
+    Effect.gen(function*() {
+      const cached = yield* lookup(query, key, scopes, now)
+      if (Option.isSome(cached)) return yield* hit(endpoints, cached.value, claims, now)
+      yield* Metrics.cacheOutcome(GRANT, "miss")
+      const reason = Option.isSome(yield* cache.get("AccessToken", key)) ? 3 : 2
+      return yield* flights.run(
+        key,
+        // another fiber, or another instance sharing the store, may have stored it meanwhile
+        locked(
+          key,
+          Effect.flatMap(Clock.currentTimeMillis, (millis) =>
+            Effect.flatMap(
+              lookup(query, key, scopes, Math.floor(millis / 1000)),
+              Option.match({
+                onSome: (entry) => Effect.succeed(fromCache(entry)),
+                onNone: () => fetch(endpoints, scopes, claims, reason)
+              })
+            ))
+        )
+      )
+    })
+
+  const hit = (endpoints: Authority.Endpoints, entry: CacheEntry.AccessToken, claims: string | undefined, now: number) => {
+    const aging = entry.refresh_on !== undefined && entry.refresh_on < now
+    const counted = Metrics.cacheOutcome(GRANT, aging ? "aging" : "hit")
+    return Effect.as(aging ? Effect.zipRight(counted, refreshInBackground(endpoints, entry, claims, now)) : counted, fromCache(entry))
+  }
+
+  const acquire = (request: ClientCredentialsRequest): Effect.Effect<AuthenticationResult, MsalError> => {
+    if (!Predicate.isRecord(request)) {
+      return Effect.fail(new InvalidRequest({ description: "the request must be an object with scopes" }))
+    }
+    const scopes = Scopes.normalize(request.scopes)
+    if (Either.isLeft(scopes)) return Effect.fail(scopes.left)
+    const claims = Claims.merge(ctx.options.clientCapabilities, request.claims)
+    if (Either.isLeft(claims)) return Effect.fail(claims.left)
+    return Effect.flatMap(ctx.endpointsFor(request.tenant), (endpoints) => {
       const query: Cache.AccessTokenQuery = {
         homeAccountId: null,
         environment: endpoints.environment,
         clientId,
         realm: endpoints.realm
       }
-      const key = Cache.accessTokenKey(query, scopes.join(" "))
-      yield* Effect.annotateCurrentSpan({ "msal.grant": "client_credentials", "msal.tenant": endpoints.realm })
+      const key = Cache.accessTokenKey(query, scopes.right.join(" "))
       if (request.claims !== undefined) {
-        yield* Metrics.cacheOutcome(GRANT, "bypass")
-        return yield* flights.run(`${key}\u0000${claims}`, fetch(endpoints, scopes, claims, 1))
-      }
-      const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-      const cached = yield* lookup(query, key, scopes, now)
-      if (Option.isSome(cached)) {
-        const entry = cached.value
-        const aging = entry.refresh_on !== undefined && entry.refresh_on < now
-        yield* Metrics.cacheOutcome(GRANT, aging ? "aging" : "hit")
-        if (aging) yield* refreshInBackground(endpoints, entry, claims, now)
-        return resultOf(entry, "cache")
-      }
-      yield* Metrics.cacheOutcome(GRANT, "miss")
-      const stale = yield* cache.get("AccessToken", key)
-      const reason = Option.isSome(stale) ? 3 : 2
-      return yield* flights.run(
-        key,
-        // a flight that finished between our lookup and now has already stored the token
-        Effect.flatMap(
-          lookup(query, key, scopes, now),
-          Option.match({
-            onSome: (entry) => Effect.succeed(resultOf(entry, "cache")),
-            onNone: () => fetch(endpoints, scopes, claims, reason)
-          })
+        return Effect.zipRight(
+          Metrics.cacheOutcome(GRANT, "bypass"),
+          flights.run(`${key}\u0000${claims.right}`, fetch(endpoints, scopes.right, claims.right, 1))
         )
-      )
-    }
-  )
+      }
+      // the hot path: one clock read and one keyed lookup
+      return Effect.flatMap(Clock.currentTimeMillis, (millis) => {
+        const now = Math.floor(millis / 1000)
+        return Effect.flatMap(cache.get("AccessToken", key), (exact) =>
+          Option.isSome(exact) && exact.value.expires_on - now >= EXPIRY_BUFFER_SECONDS
+            ? hit(endpoints, exact.value, claims.right, now)
+            : miss(endpoints, query, key, scopes.right, claims.right, now))
+      })
+    })
+  }
+
+  const acquireTokenForClient = (request: ClientCredentialsRequest): Effect.Effect<AuthenticationResult, MsalError> =>
+    Effect.withSpan(acquire(request), "ConfidentialClient.acquireTokenForClient", {
+      captureStackTrace: false,
+      attributes: {
+        "msal.grant": GRANT,
+        "msal.tenant": Predicate.isRecord(request) && typeof request.tenant === "string" ? request.tenant : ctx.authority.tenant
+      }
+    })
 
   const removeTokensForClient = Effect.fn("ConfidentialClient.removeTokensForClient")(function*() {
     const environments = new Set(ctx.environments().flatMap(Cache.aliasesOf))
