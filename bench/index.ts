@@ -145,7 +145,8 @@ const main = async (): Promise<void> => {
       results.heap.push(
         await worker<HeapResult>("heap", "ours", authority.url, String(HEAP_TOKENS), "deserialize"),
         await worker<HeapResult>("heap", "ours", authority.url, String(HEAP_TOKENS), "modify"),
-        await worker<HeapResult>("heap", "msal", authority.url, String(HEAP_TOKENS))
+        await worker<HeapResult>("heap", "msal", authority.url, String(HEAP_TOKENS), "deserialize"),
+        await worker<HeapResult>("heap", "msal", authority.url, String(HEAP_TOKENS), "entries")
       )
     }
     if (enabled("serialization")) {
@@ -206,11 +207,11 @@ const chart = (r: Results): string => {
     title: "Cache-hit acquireTokenForClient: median latency vs cache size",
     subtitle: `${r.date} · ${r.machine.cpus} vCPU · Node ${r.machine.node} · log-log`,
     xLabel: "cached app tokens",
-    yLabel: "median latency per call (µs)",
+    yLabel: "median latency per call",
     formatX: (x) => x.toLocaleString("en-US"),
-    formatY: (y) => (y >= 1000 ? `${y / 1000} ms` : `${y} µs`),
+    formatY: (y) => (y >= 1e6 ? `${y / 1e6} s` : y >= 1000 ? `${y / 1000} ms` : `${y} µs`),
     series: [
-      { name: "msal-node 7.2.1", color: "#d9480f", points: points("msal", "promise") },
+      { name: `msal-node ${r.versions.msal}`, color: "#d9480f", points: points("msal", "promise") },
       { name: "effect-msal (runPromise)", color: "#1c7ed6", points: points("ours", "runPromise") },
       { name: "effect-msal (one fiber)", color: "#2b8a3e", dashed: true, points: points("ours", "fiber") }
     ]

@@ -21,7 +21,9 @@ const run = (): Promise<unknown> | unknown => {
         ? Concurrency.runOurs(baseUrl, Number(arg), arg2 === "Effect.all" ? "Effect.all" : "runPromise")
         : Concurrency.runMsal(baseUrl, Number(arg))
     case "heap":
-      return ours ? Heap.runOurs(baseUrl, Number(arg), arg2 === "modify" ? "modify" : "deserialize") : Heap.runMsal(baseUrl, Number(arg))
+      return ours
+        ? Heap.runOurs(baseUrl, Number(arg), arg2 === "modify" ? "modify" : "deserialize")
+        : Heap.runMsal(baseUrl, Number(arg), arg2 === "entries" ? "entries" : "deserialize")
     case "serialization":
       return ours ? Serialization.runOurs(baseUrl, Number(arg)) : Serialization.runMsal(baseUrl, Number(arg))
     case "signatures":

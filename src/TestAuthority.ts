@@ -43,10 +43,12 @@ export interface Settings {
   /** How long every answer takes. Default zero. */
   readonly latency: Duration.DurationInput
   /**
-   * Registered clients. When set, unknown client ids are rejected and secrets are checked;
-   * when absent, any client id with a non-empty secret or an assertion is accepted.
+   * Registered clients. When set, unknown client ids are rejected, and a client that declares
+   * credentials (a secret, certificates, assertions, federated credentials) is accepted only
+   * with one of them; when absent, any client id with a non-empty secret or an assertion is
+   * accepted.
    */
-  readonly clients?: Readonly<Record<string, { readonly secret?: string | undefined }>> | undefined
+  readonly clients?: Readonly<Record<string, RegisteredClient>> | undefined
   /** The users who can sign in (authorize, password, on-behalf-of). Default `defaultUsers`. */
   readonly users?: ReadonlyArray<TestUser> | undefined
   /**
@@ -86,6 +88,50 @@ export interface Settings {
   readonly getResponses?: Readonly<Record<string, ScriptedResponse>> | undefined
   /** Hosts whose every request fails with a broken connection (for example a regional host). */
   readonly unreachableHosts?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * An app registration of the test authority. A signed client assertion is verified as Entra
+ * does: its signature against the certificate its `x5t`/`x5t#S256` names (`x5c[0]`, when
+ * sent, must be that certificate), `aud` the token endpoint the request went to (or its
+ * central host for a regional request), `iss` = `sub` = the client id, `exp` and `nbf` with
+ * five minutes of clock skew. Failures answer `invalid_client` with Entra's codes
+ * (AADSTS700027 signature or key not found, AADSTS700024 time range, AADSTS700023 audience,
+ * AADSTS700021 issuer or subject, AADSTS50027 malformed).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RegisteredClient {
+  /** The client secret; another secret is refused (AADSTS7000215). */
+  readonly secret?: string | undefined
+  /** PEM certificates uploaded for the app; signed assertions must verify against one. */
+  readonly certificates?: ReadonlyArray<string> | undefined
+  /** Assertions accepted exactly as they are, without verification. */
+  readonly assertions?: ReadonlyArray<string> | undefined
+  /** Trusted external issuers (workload identity federation). */
+  readonly federatedCredentials?: ReadonlyArray<FederatedCredential> | undefined
+}
+
+/**
+ * A federated identity credential of an app registration: a token from `issuer` about
+ * `subject`, addressed to `audience` and signed by one of `keys`, is accepted as the
+ * client's assertion. Mismatches answer `invalid_client` with AADSTS700211 (issuer),
+ * AADSTS700213 (subject), AADSTS700212 (audience), AADSTS700024 (time range) or AADSTS700027
+ * (signature).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FederatedCredential {
+  /** The `iss` of accepted tokens. */
+  readonly issuer: string
+  /** The `sub` of accepted tokens. */
+  readonly subject: string
+  /** The `aud` accepted tokens must carry. Default `api://AzureADTokenExchange`. */
+  readonly audience?: string | undefined
+  /** The issuer's signing keys: PEM public keys or certificates. */
+  readonly keys: ReadonlyArray<string>
 }
 
 /**

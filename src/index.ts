@@ -21,6 +21,8 @@ export * as CredentialSigner from "./CredentialSigner.js"
 /** @since 0.1.0 */
 export * as HttpCache from "./HttpCache.js"
 /** @since 0.1.0 */
+export * as Metrics from "./Metrics.js"
+/** @since 0.1.0 */
 export * as MsalError from "./MsalError.js"
 /** @since 0.1.0 */
 export * as TestAuthority from "./TestAuthority.js"

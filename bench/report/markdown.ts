@@ -48,10 +48,12 @@ export const targets = (r: Results): Array<Target> => {
     })
   }
   const heapOurs = r.heap.find((h) => h.library === "ours" && h.path === "deserialize")
-  const heapMsal = r.heap.find((h) => h.library === "msal")
+  // the stricter comparison: msal-node's entries alone, without the JSON copy it keeps
+  const heapMsal = r.heap.find((h) => h.library === "msal" && h.path === "entries") ??
+    r.heap.find((h) => h.library === "msal")
   if (heapOurs !== undefined && heapMsal !== undefined) {
     out.push({
-      target: "heap per cached token no worse than msal-node",
+      target: `heap per cached token no worse than msal-node (${heapMsal.path === "entries" ? "its entries alone" : "after deserialize"})`,
       measured: `${bytes(heapOurs.bytesPerToken)} vs ${bytes(heapMsal.bytesPerToken)}`,
       met: heapOurs.bytesPerToken <= heapMsal.bytesPerToken
     })
@@ -151,9 +153,14 @@ export const render = (r: Results): string => {
   }
   if (r.heap.length > 0) {
     s.push("### 3. Heap per cached app token (830-character access tokens, GC forced before and after)", "")
-    const m = r.heap.find((h) => h.library === "msal")
+    const m = r.heap.find((h) => h.library === "msal" && h.path === "entries") ?? r.heap.find((h) => h.library === "msal")
+    const how = { deserialize: "after deserialize", modify: "TokenCache.modify", entries: "entries alone: deserialize, then deserialize(\"\")" }
+    s.push(
+      "msal-node keeps a copy of the JSON string it was given after `deserialize` (its `cacheSnapshot`); the `entries alone` row drops it with `deserialize(\"\")`, which leaves the entries in place. Ratio: against that row.",
+      ""
+    )
     const rows = r.heap.map((h) => [
-      `${LABEL[h.library]} (${h.path === "deserialize" ? "deserialize" : "TokenCache.modify"})`,
+      `${LABEL[h.library]} (${how[h.path]})`,
       count(h.tokens),
       count(h.cached),
       bytes(h.heapAfter - h.heapBefore),

@@ -1,4 +1,8 @@
-/** Simulated wall-clock time: `Date` (constructor and `Date.now`) shifted by an offset. */
+/**
+ * Simulated wall-clock time: `Date` (the constructor without arguments and `Date.now`) stands
+ * still at the moment of `install` and moves only by `advance`, so that real time spent by the
+ * run does not leak into the simulation.
+ */
 export interface FakeTime {
   /** Moves simulated time forward. */
   readonly advance: (millis: number) => void
@@ -8,8 +12,9 @@ export interface FakeTime {
 
 export const install = (): FakeTime => {
   const Real = globalThis.Date
+  const base = Real.now()
   let offset = 0
-  const now = (): number => Real.now() + offset
+  const now = (): number => base + offset
   globalThis.Date = new Proxy(Real, {
     construct: (target, args: Array<unknown>) =>
       args.length === 0 ? new target(now()) : Reflect.construct(target, args) as Date,

@@ -1,7 +1,8 @@
 /**
  * 3. Heap bytes per cached app token (access tokens of about 830 characters), GC forced
  * before and after. Both libraries load the same serialised cache; ours is also measured
- * when the entries are written with `TokenCache.modify`.
+ * when the entries are written with `TokenCache.modify`, msal-node without the copy of the
+ * serialised cache it keeps after `deserialize`.
  */
 import { Effect } from "effect"
 import { TokenCache } from "effect-msal"
@@ -10,9 +11,16 @@ import { makeMsal } from "../support/msal.js"
 import { makeRuntime } from "../support/ours.js"
 import { fillOurs, sizeOfMsal, sizeOfOurs } from "../support/populate.js"
 
+export type Path = "deserialize" | "modify" | "entries"
+
 export interface HeapResult {
   readonly library: "ours" | "msal"
-  readonly path: "deserialize" | "modify"
+  /**
+   * How the cache was filled: `deserialize`; ours `modify` (`TokenCache.modify`); msal-node
+   * `entries` (deserialize, then `deserialize("")`, which drops the copy of the JSON string
+   * msal-node keeps after a deserialize and leaves the entries).
+   */
+  readonly path: Path
   readonly tokens: number
   readonly cached: number
   readonly bytesPerToken: number
@@ -55,7 +63,7 @@ export const runOurs = async (baseUrl: string, tokens: number, path: "deserializ
   }
 }
 
-export const runMsal = (baseUrl: string, tokens: number): HeapResult => {
+export const runMsal = (baseUrl: string, tokens: number, path: "deserialize" | "entries"): HeapResult => {
   // warm msal-node's code paths on another instance first
   const warm = makeMsal(baseUrl).app
   warm.getTokenCache().deserialize(cacheJson(generateTokens(1)))
@@ -63,7 +71,8 @@ export const runMsal = (baseUrl: string, tokens: number): HeapResult => {
   const { app } = makeMsal(baseUrl)
   const heapBefore = heapUsed()
   app.getTokenCache().deserialize(cacheJson(generateTokens(tokens)))
+  if (path === "entries") app.getTokenCache().deserialize("")
   const heapAfter = heapUsed()
   const cached = sizeOfMsal(app)
-  return { library: "msal", path: "deserialize", tokens, cached, heapBefore, heapAfter, bytesPerToken: (heapAfter - heapBefore) / tokens }
+  return { library: "msal", path, tokens, cached, heapBefore, heapAfter, bytesPerToken: (heapAfter - heapBefore) / tokens }
 }

@@ -47,8 +47,8 @@ export interface VerifyClientAssertionOptions {
   readonly certificatesPem?: string | ReadonlyArray<string> | undefined
   /** Registered public keys, tried in turn when no certificates are given. */
   readonly publicKeys?: ReadonlyArray<KeyObject> | undefined
-  /** The token endpoint the assertion must be addressed to. */
-  readonly audience: string
+  /** The token endpoint the assertion must be addressed to (any one of them, when several). */
+  readonly audience: string | ReadonlyArray<string>
   /** Must equal `iss` and `sub`. */
   readonly clientId: string
   /** The authority's current time, in seconds. */
@@ -145,7 +145,7 @@ export const verifyClientAssertion = (
           jwtVerify(jwt, key, {
             algorithms: [alg],
             typ: "JWT",
-            audience: options.audience,
+            audience: typeof options.audience === "string" ? options.audience : [...options.audience],
             issuer: options.clientId,
             subject: options.clientId,
             currentDate: new Date(options.nowSeconds * 1000),

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import * as Crypto from "node:crypto"
 import type { GrantHandler } from "./grant.js"
-import { authenticateClient } from "./grant.js"
+import { authenticated } from "./grant.js"
 import { issueUserTokens, userError } from "./users.js"
 
 const challengeOf = (verifier: string, method: string | undefined): string =>
@@ -12,10 +12,8 @@ const challengeOf = (verifier: string, method: string | undefined): string =>
  * client and redirect URI it was issued to, checking the PKCE verifier against the challenge.
  * @internal
  */
-export const authorizationCode: GrantHandler = (ctx) => {
+export const authorizationCode: GrantHandler = authenticated((ctx) => {
   const { directory, form } = ctx
-  const denied = authenticateClient(ctx)
-  if (denied !== undefined) return Effect.succeed(denied)
   const invalid = (code: number, text: string) => Effect.succeed(userError(ctx, 400, "invalid_grant", code, text))
   const grant = form.code === undefined ? undefined : directory.codes.get(form.code)
   if (grant === undefined) return invalid(9002313, "Invalid request. Request is malformed or invalid.")
@@ -51,4 +49,4 @@ export const authorizationCode: GrantHandler = (ctx) => {
     nonce: grant.nonce,
     authTime: grant.authTime
   })
-}
+})

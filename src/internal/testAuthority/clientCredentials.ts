@@ -1,14 +1,12 @@
 import { Effect } from "effect"
 import type { IssuedToken } from "../../TestAuthority.js"
 import type { GrantHandler } from "./grant.js"
-import { authenticateClient, fail } from "./grant.js"
+import { authenticated, fail } from "./grant.js"
 import { appToken, json } from "./responses.js"
 
 /** `grant_type=client_credentials`: an app token for `<resource>/.default` scopes. @internal */
-export const clientCredentials: GrantHandler = (ctx) => {
+export const clientCredentials: GrantHandler = authenticated((ctx) => {
   const { form, settings, tenant } = ctx
-  const denied = authenticateClient(ctx)
-  if (denied !== undefined) return Effect.succeed(denied)
   const clientId = form.client_id ?? ""
   const scopes = (form.scope ?? "").split(" ").filter((s) => s.length > 0)
   if (scopes.length === 0) {
@@ -62,4 +60,4 @@ export const clientCredentials: GrantHandler = (ctx) => {
       access_token: accessToken
     })
   )
-}
+})

@@ -1,5 +1,7 @@
-import type { Effect } from "effect"
-import type { IssuedToken, OutgoingResponse, Settings } from "../../TestAuthority.js"
+import { Effect } from "effect"
+import type { IssuedToken, OutgoingResponse, RegisteredClient, Settings } from "../../TestAuthority.js"
+import { JWT_BEARER } from "../signer.js"
+import * as ClientAssertion from "./clientAssertion.js"
 import { oauthError } from "./responses.js"
 import type { Directory } from "./users.js"
 
@@ -27,26 +29,61 @@ export type GrantHandler = (ctx: GrantContext) => Effect.Effect<OutgoingResponse
 export const fail = (ctx: GrantContext, status: number, error: string, code: number, text: string): OutgoingResponse =>
   oauthError(status, error, code, text, ctx.correlationId, ctx.nowMillis)
 
+const declaresCredentials = (client: RegisteredClient): boolean =>
+  client.secret !== undefined || client.certificates !== undefined || client.assertions !== undefined ||
+  client.federatedCredentials !== undefined
+
+const INVALID_SECRET =
+  "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID."
+
 /**
- * Checks client authentication: a registered client's secret, or the presence of a secret or
- * an assertion. Returns the error answer, or undefined when the client is authenticated.
+ * Checks client authentication. Without registrations, any secret or assertion is accepted.
+ * A registered client that declares credentials is accepted only with one of them: its
+ * secret, or an assertion verified as Entra does (see `clientAssertion.ts`). Returns the
+ * error answer, or undefined when the client is authenticated.
  * @internal
  */
-export const authenticateClient = (ctx: GrantContext): OutgoingResponse | undefined => {
+export const authenticateClient = (ctx: GrantContext): Effect.Effect<OutgoingResponse | undefined> => {
   const { form, settings } = ctx
   const clientId = form.client_id ?? ""
+  const answer = (status: number, error: string, code: number, text: string) =>
+    Effect.succeed(fail(ctx, status, error, code, text))
   if (clientId.length === 0) {
-    return fail(ctx, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
+    return answer(400, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.")
   }
   const registered = settings.clients?.[clientId]
   if (settings.clients !== undefined && registered === undefined) {
-    return fail(ctx, 400, "unauthorized_client", 700016, `Application with identifier '${clientId}' was not found in the directory.`)
+    return answer(400, "unauthorized_client", 700016, `Application with identifier '${clientId}' was not found in the directory.`)
   }
-  if (form.client_secret === undefined && form.client_assertion === undefined) {
-    return fail(ctx, 401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+  const assertion = form.client_assertion
+  if (form.client_secret === undefined && assertion === undefined) {
+    return answer(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
   }
-  if (form.client_secret !== undefined && registered?.secret !== undefined && form.client_secret !== registered.secret) {
-    return fail(ctx, 401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.")
+  if (assertion !== undefined && form.client_assertion_type !== JWT_BEARER) {
+    return answer(401, "invalid_client", 50027, `Invalid client_assertion_type: it must be '${JWT_BEARER}'.`)
   }
-  return undefined
+  if (registered === undefined || !declaresCredentials(registered)) return Effect.succeed(undefined)
+  if (form.client_secret !== undefined) {
+    return form.client_secret === registered.secret
+      ? Effect.succeed(undefined)
+      : answer(401, "invalid_client", 7000215, INVALID_SECRET)
+  }
+  return Effect.map(
+    ClientAssertion.check({
+      assertion: assertion ?? "",
+      clientId,
+      registered,
+      tokenEndpoint: ctx.tokenEndpoint,
+      nowSeconds: Math.floor(ctx.nowMillis / 1000)
+    }),
+    (refusal) => refusal === undefined ? undefined : fail(ctx, 401, "invalid_client", refusal.code, refusal.text)
+  )
 }
+
+/**
+ * A grant handler that runs once `authenticateClient` accepts the client, and answers its
+ * refusal otherwise.
+ * @internal
+ */
+export const authenticated = (handler: GrantHandler): GrantHandler => (ctx) =>
+  Effect.flatMap(authenticateClient(ctx), (denied) => denied === undefined ? handler(ctx) : Effect.succeed(denied))

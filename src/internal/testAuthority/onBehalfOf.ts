@@ -1,6 +1,6 @@
 import { Effect, Predicate } from "effect"
 import type { GrantHandler } from "./grant.js"
-import { authenticateClient } from "./grant.js"
+import { authenticated } from "./grant.js"
 import { findUser, issueUserTokens, userError } from "./users.js"
 
 const payloadOf = (jwt: string): Record<string, unknown> | undefined => {
@@ -20,10 +20,8 @@ const payloadOf = (jwt: string): Record<string, unknown> | undefined => {
  * (`aud` the client id or `api://<client id>`) that has not expired.
  * @internal
  */
-export const onBehalfOf: GrantHandler = (ctx) => {
+export const onBehalfOf: GrantHandler = authenticated((ctx) => {
   const { directory, form, settings } = ctx
-  const denied = authenticateClient(ctx)
-  if (denied !== undefined) return Effect.succeed(denied)
   const invalid = (status: number, error: string, code: number, text: string) =>
     Effect.succeed(userError(ctx, status, error, code, text))
   if (form.requested_token_use !== "on_behalf_of") {
@@ -52,4 +50,4 @@ export const onBehalfOf: GrantHandler = (ctx) => {
     grantType: "on_behalf_of",
     authTime: typeof claims.iat === "number" ? claims.iat : now
   })
-}
+})

@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import * as Crypto from "node:crypto"
 import type { GrantHandler } from "./grant.js"
-import { authenticateClient } from "./grant.js"
+import { authenticated } from "./grant.js"
 import { findUser, issueUserTokens, userError } from "./users.js"
 
 const same = (a: string, b: string) => {
@@ -11,10 +11,8 @@ const same = (a: string, b: string) => {
 }
 
 /** `grant_type=password` (ROPC): managed users with the right password. @internal */
-export const password: GrantHandler = (ctx) => {
+export const password: GrantHandler = authenticated((ctx) => {
   const { directory, form, settings } = ctx
-  const denied = authenticateClient(ctx)
-  if (denied !== undefined) return Effect.succeed(denied)
   const user = findUser(settings, form.username)
   if (user === undefined) {
     return Effect.succeed(userError(ctx, 400, "invalid_grant", 50034, "The user account does not exist in the directory."))
@@ -30,4 +28,4 @@ export const password: GrantHandler = (ctx) => {
     grantType: "password",
     authTime: Math.floor(ctx.nowMillis / 1000)
   })
-}
+})

@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import type { GrantHandler } from "./grant.js"
-import { authenticateClient } from "./grant.js"
+import { authenticated } from "./grant.js"
 import { isFamily, issueUserTokens, userError } from "./users.js"
 
 /**
@@ -9,10 +9,8 @@ import { isFamily, issueUserTokens, userError } from "./users.js"
  * `client_mismatch`). Answers with a new refresh token unless rotation is turned off.
  * @internal
  */
-export const refreshToken: GrantHandler = (ctx) => {
+export const refreshToken: GrantHandler = authenticated((ctx) => {
   const { directory, form, settings } = ctx
-  const denied = authenticateClient(ctx)
-  if (denied !== undefined) return Effect.succeed(denied)
   const clientId = form.client_id ?? ""
   const grant = form.refresh_token === undefined ? undefined : directory.refreshTokens.get(form.refresh_token)
   if (grant === undefined) {
@@ -37,4 +35,4 @@ export const refreshToken: GrantHandler = (ctx) => {
     authTime: grant.authTime,
     ...(settings.rotateRefreshTokens === false ? { refreshToken: form.refresh_token } : {})
   })
-}
+})
