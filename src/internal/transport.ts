@@ -1,4 +1,5 @@
 import type { HttpClient, HttpClientError } from "@effect/platform"
+import { Headers } from "@effect/platform"
 import type { Scope } from "effect"
 import { Clock, Duration, Effect, Predicate } from "effect"
 import type { Options } from "../ConfidentialClient.js"
@@ -55,6 +56,11 @@ export const makeSend = (deps: {
   const policy = policyOf(options)
   const schedule = Retry.schedule(policy)
   const throttle = Throttle.make()
+  // the routing header names the user (`upn:…`, `Oid:…`): keep it out of spans unless allowed
+  const withPiiHeadersRedacted = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    options.enablePiiLog === true
+      ? effect
+      : Effect.locallyWith(effect, Headers.currentRedactedNames, (names) => [...names, "x-anchormailbox"])
 
   return (request: TokenRequest.TokenRequest, requestedAt: number): Effect.Effect<TokenResponse.TokenResponse, MsalError> => {
     const form = TokenRequest.formOf(request)
@@ -63,7 +69,7 @@ export const makeSend = (deps: {
     let attempts = 0
     const attempt = Effect.suspend(() => {
       attempts++
-      return http.execute(httpRequest).pipe(
+      return withPiiHeadersRedacted(http.execute(httpRequest)).pipe(
         Effect.onExit((exit) => Metrics.attempt(request.grant.grant_type, exit)),
         Effect.mapError(transportError(request.endpoint)),
         Effect.flatMap((response) => TokenResponse.process(response, request.endpoint, requestedAt)),

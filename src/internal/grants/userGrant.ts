@@ -162,10 +162,19 @@ export const redeem = (u: UserContext, r: Redemption): Effect.Effect<Authenticat
       homeAccountId: r.account?.homeAccountId ?? nonEmpty(r.redeemed?.home_account_id)
     })
     yield* ctx.cache.modify(written.changes)
+    const account = written.account ?? r.account
+    // personal data (user name, object ids) reaches logs only when the app allows it
+    yield* Effect.logDebug("effect-msal: tokens stored for an account").pipe(
+      Effect.annotateLogs(
+        ctx.options.enablePiiLog === true && account !== undefined
+          ? { "msal.username": account.username, "msal.home_account_id": account.homeAccountId }
+          : { "msal.username": "<pii: set enablePiiLog to show>" }
+      )
+    )
     return UserTokens.userResult(written.accessToken, "identity_provider", {
       idToken: token.id_token,
       idTokenClaims: claims,
-      account: written.account ?? r.account,
+      account,
       correlationId
     })
   })
