@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, FastCheck as fc, Redacted, Schema } from "effect"
 import { CacheEntry, TokenCache } from "effect-msal"
 import * as Scopes from "../src/internal/scopes.js"
+import * as Serialization from "../src/internal/serialization.js"
 
 const scope = fc.stringMatching(/^[A-Za-z0-9:/._-]{1,40}$/)
 const scopeList = fc.array(scope, { minLength: 1, maxLength: 8 })
@@ -91,4 +92,32 @@ describe("cache entries", () => {
       expect(after).toEqual(before)
       expect(yield* TokenCache.serialize).toBe(json)
     }).pipe(Effect.provide(TokenCache.layerMemory())), { fastCheck: { numRuns: 50 } })
+})
+
+describe("the hand-written access-token decoder", () => {
+  const wire = fc.record({
+    credential_type: fc.constant("AccessToken"),
+    secret: fc.string(),
+    home_account_id: fc.oneof(fc.constant(null), fc.constant(""), fc.string(), fc.constant(undefined)),
+    environment: fc.string(),
+    client_id: fc.string(),
+    realm: fc.string(),
+    target: fc.string(),
+    token_type: fc.option(fc.string(), { nil: undefined }),
+    cached_at: fc.oneof(fc.integer({ min: -1e12, max: 1e12 }).map(String), fc.constantFrom("", "x", "1.5", " 7", "1e3")),
+    expires_on: fc.integer({ min: 0, max: 4e9 }).map(String),
+    extended_expires_on: fc.option(fc.oneof(fc.integer({ min: 0, max: 4e9 }).map(String), fc.constant("-")), { nil: undefined }),
+    refresh_on: fc.option(fc.integer({ min: 0, max: 4e9 }).map(String), { nil: undefined }),
+    x_extra: fc.option(fc.jsonValue(), { nil: undefined })
+  }, { requiredKeys: ["credential_type", "secret", "environment", "client_id", "realm", "target", "cached_at", "expires_on"] })
+
+  it.prop("agrees with the Schema decoder on every input", [wire], ([raw]) => {
+    const json = JSON.parse(JSON.stringify(raw)) as Record<string, unknown>
+    const fast = Serialization.decodeEntry("AccessToken", json)
+    const slow = Schema.decodeUnknownEither(CacheEntry.AccessToken)(json)
+    expect(Either.isRight(fast)).toBe(Either.isRight(slow))
+    if (Either.isRight(fast) && Either.isRight(slow)) {
+      expect(plain(fast.right)).toEqual(plain(slow.right))
+    }
+  }, { fastCheck: { numRuns: 500 } })
 })

@@ -1,4 +1,4 @@
-import { Effect, Either, Predicate, Schema } from "effect"
+import { Effect, Either, Predicate, Redacted, Schema } from "effect"
 import type { Entries, Section } from "../CacheEntry.js"
 import { schemas, sections } from "../CacheEntry.js"
 import { CacheError } from "../MsalError.js"
@@ -156,9 +156,50 @@ const decoders = {
   AppMetadata: Schema.decodeUnknownEither(schemas.AppMetadata)
 } as unknown as { readonly [S in Section]: (u: unknown) => Either.Either<Entries[S], unknown> }
 
+const EPOCH = /^-?\d{1,15}$/
+const AT_STRINGS = ["environment", "client_id", "realm", "target"] as const
+const AT_OPTIONAL_STRINGS = ["token_type", "key_id", "user_assertion_hash"] as const
+const AT_TIMES = ["cached_at", "expires_on"] as const
+const AT_OPTIONAL_TIMES = ["extended_expires_on", "refresh_on"] as const
+
+/**
+ * The access-token decoder of `CacheEntry.AccessToken`, written out by hand: caches hold
+ * mostly access tokens, and this is several times faster than the generic decoder. Anything
+ * it does not recognise (an odd field type, a time that is not integer seconds) goes to the
+ * Schema decoder, which has the last word.
+ */
+const fastAccessToken = (raw: Record<string, unknown>): Entries["AccessToken"] | undefined => {
+  if (raw.credential_type !== "AccessToken" || typeof raw.secret !== "string") return undefined
+  for (const f of AT_STRINGS) if (typeof raw[f] !== "string") return undefined
+  for (const f of AT_OPTIONAL_STRINGS) if (raw[f] !== undefined && typeof raw[f] !== "string") return undefined
+  const home = raw.home_account_id
+  if (home !== undefined && home !== null && typeof home !== "string") return undefined
+  const out: Record<string, unknown> = {}
+  for (const key in raw) out[key] = raw[key]
+  for (const f of AT_TIMES) {
+    const v = raw[f]
+    if (typeof v !== "string" || !EPOCH.test(v)) return undefined
+    out[f] = Number(v)
+  }
+  for (const f of AT_OPTIONAL_TIMES) {
+    const v = raw[f]
+    if (v === undefined) continue
+    if (typeof v !== "string" || !EPOCH.test(v)) return undefined
+    out[f] = Number(v)
+  }
+  out.secret = Redacted.make(raw.secret)
+  return out as unknown as Entries["AccessToken"]
+}
+
 /** One entry of the unified schema, tolerant of what other MSALs write. @internal */
-export const decodeEntry = <S extends Section>(section: S, raw: unknown): Either.Either<Entries[S], unknown> =>
-  decoders[section](normalize(section, raw))
+export const decodeEntry = <S extends Section>(section: S, raw: unknown): Either.Either<Entries[S], unknown> => {
+  const normal = normalize(section, raw)
+  if (section === "AccessToken" && Predicate.isRecord(normal)) {
+    const fast = fastAccessToken(normal)
+    if (fast !== undefined) return Either.right(fast as Entries[S])
+  }
+  return decoders[section](normal)
+}
 
 const malformed = (description: string) => new CacheError({ reason: "Malformed", description })
 
