@@ -5,7 +5,8 @@
  *
  * Each counter is tagged with `grant` (`client_credentials`, …); `networkRequests` is also
  * tagged with `status` (the HTTP status, or `error` when no answer came). A request with a
- * claims challenge bypasses the cache and counts as neither a hit nor a miss.
+ * claims challenge (or `forceRefresh`) bypasses the cache and counts as neither a hit nor a
+ * miss; an aging user token refreshed on the request path counts as a miss and a refresh.
  *
  * Spans: every grant is a span named after its method (`ConfidentialClient.acquireTokenForClient`)
  * with the attributes `msal.grant`, `msal.tenant` and `msal.cache` (`hit`, `aging`, `miss` or
@@ -52,7 +53,9 @@ export const cacheMisses: Metric.Metric.Counter<number> = internal.cacheMisses
 export const networkRequests: Metric.Metric.Counter<number> = internal.networkRequests
 
 /**
- * Background refreshes of aging tokens started (`effect_msal.refreshes`).
+ * Refreshes of aging tokens (past the authority's `refresh_in`) started: in the background
+ * for app tokens, on the request path for user tokens (on-behalf-of, silent)
+ * (`effect_msal.refreshes`).
  *
  * @since 0.1.0
  * @category metrics

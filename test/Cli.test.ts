@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { TokenCache } from "effect-msal"
 import type { ChildProcess } from "node:child_process"
 import { execFile, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import * as Net from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as Inspect from "../src/internal/cli/inspect.js"
 
 const CLI = ["--import", "tsx", "src/bin/effect-msal.ts"]
 const CLIENT_ID = "11111111-2222-3333-4444-555555555555"
@@ -252,4 +255,46 @@ describe("effect-msal authority serve", () => {
     expect(run.code).toBe(2)
     expect(expectOneLine(run)).toBe("effect-msal: --port must be between 0 and 65535")
   }, TIMEOUT)
+})
+
+describe("cache inspect's summary (in process)", () => {
+  const NOW = 1_800_000_000
+  const entry = (fields: Record<string, unknown>) => ({ environment: "login.microsoftonline.com", client_id: CLIENT_ID, ...fields })
+  const cache = {
+    AccessToken: {
+      app: entry({ credential_type: "AccessToken", secret: "AT-APP-SECRET", home_account_id: "", realm: "contoso", target: GRAPH, cached_at: String(NOW - 100), expires_on: String(NOW + 3000) }),
+      user: entry({ credential_type: "AccessToken", secret: "AT-USER-SECRET", home_account_id: "uid-123.utid-456", realm: "contoso", target: "User.Read openid", cached_at: String(NOW - 100), expires_on: String(NOW + 120) }),
+      obo: entry({ credential_type: "AccessToken", secret: "AT-OBO-SECRET", home_account_id: "uid-123.utid-456", realm: "fabrikam", target: "Files.Read", cached_at: String(NOW - 4000), expires_on: String(NOW - 10), user_assertion_hash: "hash-of-assertion" })
+    },
+    RefreshToken: {
+      rt: entry({ credential_type: "RefreshToken", secret: "RT-SECRET", home_account_id: "uid-123.utid-456", family_id: "1", target: "User.Read" })
+    },
+    IdToken: {
+      id: entry({ credential_type: "IdToken", secret: "ID-TOKEN-SECRET", home_account_id: "uid-123.utid-456", realm: "contoso" })
+    },
+    Account: {
+      acct: { home_account_id: "uid-123.utid-456", environment: "login.microsoftonline.com", realm: "contoso", local_account_id: "uid-123", username: "alice@contoso.com", authority_type: "MSSTS" }
+    },
+    AppMetadata: { meta: { client_id: CLIENT_ID, environment: "login.microsoftonline.com", family_id: "1" } }
+  }
+
+  it.effect("kinds, statuses and counts; no token, account id or user name", () =>
+    Effect.gen(function*() {
+      yield* TokenCache.deserialize(JSON.stringify(cache))
+      const snapshot = yield* Effect.flatMap(TokenCache.TokenCache, (c) => c.snapshot)
+      const summary = Inspect.summarize(snapshot, NOW)
+      expect(summary.counts).toEqual({ accessTokens: 3, refreshTokens: 1, idTokens: 1, accounts: 1, appMetadata: 1 })
+      // by client, tenant, then expiry
+      expect(summary.accessTokens.map((t) => [t.kind, t.tenant, t.status])).toEqual([
+        ["user", "contoso", "expiring"],
+        ["app", "contoso", "valid"],
+        ["on-behalf-of", "fabrikam", "expired"]
+      ])
+      expect(summary.accessTokensByTenant).toEqual({ contoso: 2, fabrikam: 1 })
+      expect(summary.accountsByTenant).toEqual({ contoso: 1 })
+      expect(summary.refreshTokens).toEqual([{ client: CLIENT_ID, environment: "login.microsoftonline.com", family: "1", scopes: ["User.Read"] }])
+      const printed = Inspect.render("cache.json", summary) + JSON.stringify(summary)
+      expect(printed).toContain("3 access tokens, 1 refresh token, 1 ID token, 1 account, 1 app metadata entry")
+      for (const hidden of ["SECRET", "uid-123", "utid-456", "alice", "hash-of-assertion"]) expect(printed).not.toContain(hidden)
+    }).pipe(Effect.provide(TokenCache.layerMemory())))
 })

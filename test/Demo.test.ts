@@ -4,8 +4,8 @@ import { execFile } from "node:child_process"
 import { promisify } from "node:util"
 
 describe("npm start", () => {
-  it.live("the demo runs against the embedded authority and exits 0", () =>
-    Effect.promise(() => promisify(execFile)(process.execPath, ["--import", "tsx", "src/bin/demo.ts"], { timeout: 30_000 })).pipe(
+  it.live("npm start: effect-msal demo runs against the embedded authority and exits 0", () =>
+    Effect.promise(() => promisify(execFile)(process.execPath, ["--import", "tsx", "src/bin/effect-msal.ts", "demo"], { timeout: 30_000 })).pipe(
       Effect.map(({ stdout }) => {
         expect(stdout).toContain("from the cache")
         expect(stdout).toContain("100 callers got 1 token from 1 request")

@@ -130,6 +130,36 @@ describe("metrics", () => {
       }).toEqual({ cacheHits: 2, cacheMisses: 1, networkRequests: 3, refreshes: 1 })
     }).pipe(Effect.provide(testLayer({ authority: { refreshIn: 1800 } }))))
 
+  it.effect("on-behalf-of: a miss, a hit, and an aging token refreshed on the request path", () =>
+    Effect.gen(function*() {
+      const assertion = yield* Effect.flatMap(authority, (a) => a.userAssertion({ audience: CLIENT_ID }))
+      const obo = Effect.flatMap(client, (c) =>
+        c.acquireTokenOnBehalfOf({ userAssertion: assertion, scopes: ["https://graph.microsoft.com/User.Read"] }))
+      const before = yield* Metrics.totals
+      const { spans } = yield* traced(Effect.gen(function*() {
+        yield* obo
+        yield* obo
+        yield* TestClock.adjust("31 minutes")
+        yield* obo
+      }))
+      const after = yield* Metrics.totals
+      expect(named(spans, "ConfidentialClient.acquireTokenOnBehalfOf").map((s) => attrs(s)["msal.cache"])).toEqual([
+        "miss",
+        "hit",
+        "aging"
+      ])
+      expect(named(spans, "ConfidentialClient.acquireTokenOnBehalfOf").map((s) => attrs(s)["msal.grant"])).toEqual([
+        "on_behalf_of",
+        "on_behalf_of",
+        "on_behalf_of"
+      ])
+      expect({
+        cacheHits: after.cacheHits - before.cacheHits,
+        cacheMisses: after.cacheMisses - before.cacheMisses,
+        refreshes: after.refreshes - before.refreshes
+      }).toEqual({ cacheHits: 1, cacheMisses: 2, refreshes: 1 })
+    }).pipe(Effect.provide(testLayer({ authority: { refreshIn: 1800 } }))))
+
   it.effect("network requests are tagged with the grant and the status of each attempt", () =>
     Effect.gen(function*() {
       const count = (status: string) =>

@@ -1,9 +1,9 @@
 import type { HttpClient } from "@effect/platform"
 import { HttpClientRequest } from "@effect/platform"
-import type { HttpClientError } from "@effect/platform"
-import { Clock, Duration, Effect, Option, Predicate, Schema } from "effect"
+import { Clock, Duration, Effect, Option, Schema } from "effect"
 import type { CachedResponse, Entry, Options, Service } from "../HttpCache.js"
 import { NetworkError } from "../MsalError.js"
+import { transportError } from "./transport.js"
 
 /** @internal */
 export const DEFAULT_CAPACITY = 1024
@@ -103,13 +103,6 @@ export const deserialize = (cache: Service, json: string): Effect.Effect<void> =
       ))
   )
 
-const transportError = (url: string) => (error: HttpClientError.HttpClientError): NetworkError => {
-  const cause = error.cause
-  const detail = cause instanceof Error
-    ? `: ${cause.message}${Predicate.hasProperty(cause.cause, "code") ? ` (${String(cause.cause.code)})` : ""}`
-    : ""
-  return new NetworkError({ reason: "Transport", url, description: `could not reach the host${detail}` })
-}
 
 /** What a cached GET needs. @internal */
 export interface GetContext {
@@ -144,7 +137,7 @@ export const get = (
         )
       ).pipe(
         Effect.flatMap((response) => Effect.map(response.text, (body) => ({ status: response.status, body }))),
-        Effect.mapError(transportError(display)),
+        Effect.mapError(transportError(display, "the host")),
         Effect.timeoutFail({
           duration: ctx.timeout,
           onTimeout: () =>

@@ -20,7 +20,7 @@ export const networkRequests = Metric.counter("effect_msal.network.requests", {
 
 /** @internal */
 export const refreshes = Metric.counter("effect_msal.refreshes", {
-  description: "Refreshes of aging tokens started in the background",
+  description: "Refreshes of aging tokens started (in the background for app tokens)",
   incremental: true
 })
 
@@ -49,7 +49,7 @@ export const hit = (grant: string): Effect.Effect<void> => perGrant(cacheHits, g
 /** A cache miss for a grant. @internal */
 export const miss = (grant: string): Effect.Effect<void> => perGrant(cacheMisses, grant)
 
-/** A background refresh started for a grant. @internal */
+/** A refresh of an aging token started for a grant. @internal */
 export const refresh = (grant: string): Effect.Effect<void> => perGrant(refreshes, grant)
 
 /**
@@ -59,11 +59,26 @@ export const refresh = (grant: string): Effect.Effect<void> => perGrant(refreshe
 export const request = (grant: string, status: number | "error"): Effect.Effect<void> =>
   Metric.increment(Metric.tagged(Metric.tagged(networkRequests, "grant", grant), "status", String(status)))
 
-/** Annotates the current span and counts a cache outcome in one step. @internal */
-export const cacheOutcome = (grant: string, outcome: "hit" | "aging" | "miss" | "bypass"): Effect.Effect<void> =>
+/**
+ * Annotates the current span with a cache outcome (`msal.cache`) and counts it: `hit` and
+ * `aging` served from the cache (its refresh runs in the background, counted when it starts)
+ * are hits; `aging` refreshed on the request path (`foreground`) is a miss and a refresh;
+ * `miss` is a miss; `bypass` (claims, `forceRefresh`) is neither. @internal
+ */
+export const cacheOutcome = (
+  grant: string,
+  outcome: "hit" | "aging" | "miss" | "bypass",
+  foreground = false
+): Effect.Effect<void> =>
   Effect.zipRight(
     Effect.annotateCurrentSpan("msal.cache", outcome),
-    outcome === "hit" || outcome === "aging" ? hit(grant) : outcome === "miss" ? miss(grant) : Effect.void
+    outcome === "hit"
+      ? hit(grant)
+      : outcome === "aging"
+      ? (foreground ? Effect.zipRight(miss(grant), refresh(grant)) : hit(grant))
+      : outcome === "miss"
+      ? miss(grant)
+      : Effect.void
   )
 
 /** The counters' totals over every tag. @internal */

@@ -15,12 +15,16 @@ import * as TokenResponse from "./tokenResponse.js"
 const DEFAULT_TIMEOUT = Duration.seconds(30)
 const DEFAULT_ATTEMPT_TIMEOUT = Duration.seconds(10)
 
-const transportError = (url: string) => (error: HttpClientError.HttpClientError): NetworkError => {
+/**
+ * A platform transport failure as a `NetworkError`: the endpoint and the cause's message
+ * and code (`ECONNREFUSED`, …), never the request (whose body holds secrets). @internal
+ */
+export const transportError = (url: string, host = "the authority") => (error: HttpClientError.HttpClientError): NetworkError => {
   const cause = error.cause
   const detail = cause instanceof Error
     ? `: ${cause.message}${Predicate.hasProperty(cause.cause, "code") ? ` (${String(cause.cause.code)})` : ""}`
     : ""
-  return new NetworkError({ reason: "Transport", url, description: `could not reach the authority${detail}` })
+  return new NetworkError({ reason: "Transport", url, description: `could not reach ${host}${detail}` })
 }
 
 /** The retry policy of the client options. @internal */

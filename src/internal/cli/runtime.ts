@@ -44,6 +44,8 @@ const terminal: Terminal.Terminal = {
       })
     }
     process.stdin.on("keypress", onKey)
+    // end of input (a closed pipe, Ctrl+D): the prompt ends instead of waiting forever
+    rl.once("close", () => mailbox.unsafeDone(Exit.void))
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
         process.stdin.off("keypress", onKey)

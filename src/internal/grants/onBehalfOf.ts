@@ -6,6 +6,7 @@ import type * as Authority from "../authority.js"
 import * as Cache from "../cacheKey.js"
 import * as Claims from "../claims.js"
 import { fromEither } from "../context.js"
+import * as Metrics from "../metrics.js"
 import { ApiId } from "../tokenRequest.js"
 import type * as TokenRequest from "../tokenRequest.js"
 import * as UserTokens from "../userTokens.js"
@@ -97,18 +98,18 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenOnBehalfOf"> =>
       const key = Cache.accessTokenKey(query, requested.join(" "))
       yield* Effect.annotateCurrentSpan({ "msal.grant": "on_behalf_of", "msal.tenant": endpoints.realm })
       if (request.claims !== undefined) {
-        yield* Effect.annotateCurrentSpan("msal.cache", "bypass")
+        yield* Metrics.cacheOutcome("on_behalf_of", "bypass")
         return yield* ctx.flights.run(`${key}\u0000${claims}`, exchange(x, 1))
       }
       const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
       const found = yield* findAccessToken(ctx, query, requested, now)
       if (Option.isSome(found.usable) && !isAging(found.usable.value, now)) {
-        yield* Effect.annotateCurrentSpan("msal.cache", "hit")
+        yield* Metrics.cacheOutcome("on_behalf_of", "hit")
         const at = found.usable.value
         return UserTokens.userResult(at, "cache", yield* cachedIdentity(ctx, at.home_account_id, endpoints))
       }
       const aging = found.usable
-      yield* Effect.annotateCurrentSpan("msal.cache", Option.isSome(aging) ? "aging" : "miss")
+      yield* Metrics.cacheOutcome("on_behalf_of", Option.isSome(aging) ? "aging" : "miss", true)
       const reason: TokenRequest.RefreshReason = Option.isSome(aging) ? 4 : found.expired ? 3 : 2
       const work = Effect.gen(function*() {
         // a flight that finished between our lookup and now has already stored the token

@@ -8,6 +8,7 @@ import type * as Authority from "../authority.js"
 import * as Cache from "../cacheKey.js"
 import * as Claims from "../claims.js"
 import { fromEither } from "../context.js"
+import * as Metrics from "../metrics.js"
 import { ApiId } from "../tokenRequest.js"
 import type * as TokenRequest from "../tokenRequest.js"
 import * as UserTokens from "../userTokens.js"
@@ -136,13 +137,13 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
     if (!bypass) {
       const found = yield* findAccessToken(ctx, query, requested, now)
       if (Option.isSome(found.usable) && !isAging(found.usable.value, now)) {
-        yield* Effect.annotateCurrentSpan("msal.cache", "hit")
+        yield* Metrics.cacheOutcome("silent", "hit")
         return yield* fromCache(found.usable.value)
       }
       aging = found.usable
       reason = Option.isSome(aging) ? 4 : found.expired ? 3 : 2
     }
-    yield* Effect.annotateCurrentSpan("msal.cache", bypass ? "bypass" : Option.isSome(aging) ? "aging" : "miss")
+    yield* Metrics.cacheOutcome("silent", bypass ? "bypass" : Option.isSome(aging) ? "aging" : "miss", true)
     const refresh: Refresh = { account, endpoints, decorated, claims, reason }
     const work = bypass ? refreshFromCache(refresh) : Effect.flatMap(
       // a flight that finished between our lookup and now has already stored the token
