@@ -28,11 +28,15 @@ describe("retries", () => {
       const fiber = yield* start()
       yield* settle
       expect(yield* tokenRequestCount).toBe(1)
-      yield* TestClock.adjust("1.3 seconds") // first backoff: 1 s ± 20%
+      // first backoff 1 s ± 20%: the retry is sent between 0.8 s and 1.2 s
+      yield* TestClock.adjust("0.79 seconds")
+      expect(yield* tokenRequestCount).toBe(1)
+      yield* TestClock.adjust("0.42 seconds") // 1.21 s
       expect(yield* tokenRequestCount).toBe(2)
-      yield* TestClock.adjust("1.5 seconds") // second: 2 s ± 20%, not yet
+      // second backoff 2 s ± 20% after it: between 2.4 s and 3.6 s from the start
+      yield* TestClock.adjust("1.18 seconds") // 2.39 s
       expect(yield* tokenRequestCount).toBe(2)
-      yield* TestClock.adjust("1.0 seconds")
+      yield* TestClock.adjust("1.22 seconds") // 3.61 s
       expect(yield* tokenRequestCount).toBe(3)
       const outcome = yield* Fiber.join(fiber)
       expect(Either.isRight(outcome) && outcome.right.tokenSource).toBe("identity_provider")
