@@ -121,3 +121,12 @@ describe("the hand-written access-token decoder", () => {
     }
   }, { fastCheck: { numRuns: 500 } })
 })
+
+describe("the hand-written access-token encoder", () => {
+  it.prop("agrees with the Schema encoder", [accessToken, fc.option(fc.jsonValue(), { nil: undefined })], ([entry, extra]) => {
+    const withExtra = extra === undefined ? entry : { ...entry, x_extra: extra, refresh_on: 5, key_id: "k" }
+    const fast = Serialization.encodeEntry("AccessToken", withExtra, "msal-node")
+    const slow = Schema.encodeSync(CacheEntry.AccessToken)(withExtra)
+    expect(JSON.parse(JSON.stringify(fast))).toEqual(JSON.parse(JSON.stringify(slow)))
+  }, { fastCheck: { numRuns: 300 } })
+})
