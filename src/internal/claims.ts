@@ -28,6 +28,24 @@ export const merge = (
   capabilities: ReadonlyArray<string> | undefined,
   claims: string | undefined
 ): Either.Either<string | undefined, InvalidRequest> => {
+  if (claims === undefined && capabilities !== undefined && capabilities.length > 0) {
+    // the common case on the cache-hit path: the same value every time
+    let merged = capabilitiesOnly.get(capabilities)
+    if (merged === undefined) {
+      merged = mergeParsed(capabilities, claims)
+      capabilitiesOnly.set(capabilities, merged)
+    }
+    return merged
+  }
+  return mergeParsed(capabilities, claims)
+}
+
+const capabilitiesOnly = new WeakMap<ReadonlyArray<string>, Either.Either<string | undefined, InvalidRequest>>()
+
+const mergeParsed = (
+  capabilities: ReadonlyArray<string> | undefined,
+  claims: string | undefined
+): Either.Either<string | undefined, InvalidRequest> => {
   if (claims !== undefined && claims.trim().length === 0) {
     return Either.left(new InvalidRequest({ field: "claims", description: "claims must not be empty" }))
   }
