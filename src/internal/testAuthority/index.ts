@@ -5,6 +5,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { authorizationCode } from "./authorizationCode.js"
 import { clientCredentials } from "./clientCredentials.js"
+import * as Control from "./control.js"
 import * as Discovery from "./discovery.js"
 import type { GrantHandler } from "./grant.js"
 import { onBehalfOf } from "./onBehalfOf.js"
@@ -185,12 +186,14 @@ export const serve = (
         const headers: Record<string, string> = {}
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v
         const host = headers["x-forwarded-host"] ?? headers.host ?? "127.0.0.1"
-        run(authority.handle({
-          method: req.method ?? "GET",
-          url: `https://${host}${req.url ?? "/"}`,
-          headers,
-          body: Buffer.concat(chunks).toString("utf8")
-        })).then(
+        const path = (req.url ?? "/").split("?")[0] ?? "/"
+        const body = Buffer.concat(chunks).toString("utf8")
+        const method = req.method ?? "GET"
+        run(
+          path.startsWith(Control.CONTROL_PREFIX)
+            ? Control.control(authority, method, path, body)
+            : authority.handle({ method, url: `https://${host}${req.url ?? "/"}`, headers, body })
+        ).then(
           (response) => {
             if (response.fault === "disconnect") {
               req.socket.destroy()
