@@ -5,7 +5,7 @@ import { Data, Either, Option, Predicate, Redacted } from "effect"
 
 /** Why a request carries no usable bearer token. */
 export class BearerProblem extends Data.TaggedError("BearerProblem")<{
-  readonly reason: "Missing" | "Malformed"
+  readonly reason: "Missing" | "Malformed" | "Invalid"
   readonly description: string
 }> {}
 

@@ -7,6 +7,7 @@
  * Only this module knows which one is in use: the applications see a `ConfidentialClient`
  * and this small `Identity` service.
  */
+import type { HttpClient } from "@effect/platform"
 import { FetchHttpClient } from "@effect/platform"
 import type { ConfigError } from "effect"
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
@@ -51,6 +52,8 @@ export interface Options {
   readonly authority?: Partial<TestAuthority.Settings> | undefined
   /** Client options, for example `authCodeFlowLifetime`. */
   readonly client?: Omit<ConfidentialClient.Options, "clientId" | "authority" | "oidcAuthority"> | undefined
+  /** The HTTP client towards Entra ID. Default `FetchHttpClient.layer`. */
+  readonly entraHttpClient?: Layer.Layer<HttpClient.HttpClient> | undefined
 }
 
 /** The test authority served on 127.0.0.1, and a client whose requests go there. */
@@ -89,7 +92,7 @@ const entra = (
   Layer.merge(
     ConfidentialClient.layerConfig({ ...options.client, appName: options.appName }).pipe(
       Layer.provide(TokenCache.layerMemory()),
-      Layer.provide(FetchHttpClient.layer)
+      Layer.provide(options.entraHttpClient ?? FetchHttpClient.layer)
     ),
     Layer.succeed(Identity, { mode: "entra", clientId, local: Option.none(), browserUrl: (authUri) => authUri })
   )

@@ -46,14 +46,17 @@ interface Accepted {
 }
 
 interface Refused {
-  readonly description: string
+  readonly problem: Bearer.BearerProblem
   readonly sequence: number | undefined
 }
 
-const unauthorized = (description: string) =>
+const refused = (description: string, sequence: number | undefined): Either.Either<Accepted, Refused> =>
+  Either.left({ problem: new Bearer.BearerProblem({ reason: "Invalid", description }), sequence })
+
+const unauthorized = (problem: Bearer.BearerProblem) =>
   HttpServerResponse.unsafeJson(
-    { error: "invalid_token", error_description: description },
-    { status: 401, headers: { "www-authenticate": Bearer.challenge({ description }) } }
+    { error: problem.reason === "Missing" ? "unauthorized" : "invalid_token", error_description: problem.description },
+    { status: 401, headers: { "www-authenticate": Bearer.challenge(problem) } }
   )
 
 /** Serves the routes on 127.0.0.1 until the scope closes. */
@@ -68,18 +71,18 @@ export const serve = (
     const check = (header: string | undefined): Effect.Effect<Either.Either<Accepted, Refused>> =>
       Effect.gen(function*() {
         const parsed = Bearer.parse(header)
-        if (Either.isLeft(parsed)) return Either.left({ description: parsed.left.description, sequence: undefined })
+        if (Either.isLeft(parsed)) return Either.left({ problem: parsed.left, sequence: undefined })
         const token = Redacted.value(parsed.right)
         const issued = (yield* authority.issued).find((t) => t.accessToken === token)
-        if (issued === undefined) return Either.left({ description: "the token was not issued by the authority", sequence: undefined })
+        if (issued === undefined) return refused("the token was not issued by the authority", undefined)
         const sequence = issued.sequence
         const claims = Option.getOrElse(Bearer.unverifiedClaims(token), (): Claims => ({}))
-        if (claims.aud !== options.audience) return Either.left({ description: `the token is not for ${options.audience}`, sequence })
+        if (claims.aud !== options.audience) return refused(`the token is not for ${options.audience}`, sequence)
         const now = (yield* Clock.currentTimeMillis) / 1000
-        if (typeof claims.exp !== "number" || claims.exp <= now) return Either.left({ description: "the token has expired", sequence })
+        if (typeof claims.exp !== "number" || claims.exp <= now) return refused("the token has expired", sequence)
         const isApp = claims.idtyp === "app"
         if (isApp !== (options.tokenKind === "app")) {
-          return Either.left({ description: `an ${options.tokenKind === "app" ? "application" : "user"} token is required`, sequence })
+          return refused(`${options.tokenKind === "app" ? "an application" : "a user"} token is required`, sequence)
         }
         return Either.right({ claims, sequence })
       })
@@ -94,7 +97,7 @@ export const serve = (
             Ref.update(calls, (all) => [...all, { path, status, ...(sequence === undefined ? {} : { tokenSequence: sequence }) }])
           if (Either.isLeft(checked)) {
             yield* call(401, checked.left.sequence)
-            return unauthorized(checked.left.description)
+            return unauthorized(checked.left.problem)
           }
           yield* call(200, checked.right.sequence)
           return HttpServerResponse.unsafeJson(respond(checked.right.claims))

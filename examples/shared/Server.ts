@@ -3,9 +3,9 @@
  */
 import type { HttpApp, HttpServerError, HttpServerRequest } from "@effect/platform"
 import { HttpServer } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { Scope } from "effect"
-import { Context, Effect, Layer } from "effect"
+import { Config, Context, Effect, Layer } from "effect"
 import * as Http from "node:http"
 
 /** Where to listen. */
@@ -15,6 +15,16 @@ export interface ListenOptions {
   /** Default 127.0.0.1. */
   readonly host?: string | undefined
 }
+
+/** `PORT` (0 for any free port; default `port`) and `HOST` (default 127.0.0.1) from the environment. */
+export const listenConfig = (port: number): Config.Config<ListenOptions> =>
+  Config.all({
+    port: Config.integer("PORT").pipe(
+      Config.validate({ message: "must be a port number from 0 to 65535", validation: (n) => n >= 0 && n <= 65535 }),
+      Config.withDefault(port)
+    ),
+    host: Config.string("HOST").pipe(Config.withDefault("127.0.0.1"))
+  })
 
 /** The URL of a server's address (`http://127.0.0.1:3000`). */
 export const urlOf = (address: HttpServer.Address): string =>

@@ -1,0 +1,246 @@
+/**
+ * The web-app example end to end in headless Chromium (Debian's, driven by playwright-core):
+ * sign in on the test authority's page, reload (silent), sign out; and the sign-ins that must
+ * end on an error page: a tampered cookie, a tampered state, a replayed callback, an expired
+ * flow, a declined consent.
+ */
+import { Effect, Exit, ManagedRuntime, Redacted, Scope } from "effect"
+import { ConfidentialClient } from "effect-msal"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import type { BrowserContext, Page } from "playwright-core"
+import { chromium } from "playwright-core"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import * as Identity from "../../examples/shared/Identity.js"
+import { identityLayer, start } from "../../examples/web/app.js"
+import * as Session from "../../examples/web/session.js"
+
+const CHROMIUM = "/usr/bin/chromium"
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--disable-quic"
+]
+const ARTIFACTS = Path.resolve("test-results")
+const SECRET = Redacted.make("a-session-secret-for-the-browser-tests-0123456789")
+const BOB = "bob@contoso.onmicrosoft.com"
+
+const runtime = ManagedRuntime.make(identityLayer())
+const scope = Effect.runSync(Scope.make())
+let appUrl = ""
+let authorityUrl = ""
+let userDataDir = ""
+let context: BrowserContext
+
+const run = <A, E>(effect: Effect.Effect<A, E, Identity.Identity | ConfidentialClient.ConfidentialClient>) =>
+  runtime.runPromise(effect)
+
+const tokenRequests = () =>
+  run(Effect.flatMap(Identity.localAuthority, ({ authority }) => authority.tokenRequests)).then((r) => r.length)
+
+const accounts = () => run(Effect.flatMap(ConfidentialClient.ConfidentialClient, (c) => c.getAccounts()))
+
+/** The page's visible text, checked for any sign of a stack trace. */
+const textOf = async (page: Page) => {
+  const text = await page.locator("body").innerText()
+  expect(text).not.toMatch(/\bat .+:\d+:\d+/)
+  expect(text).not.toMatch(/node_modules|\.ts:\d|Error: /)
+  return text
+}
+
+const sessionCookie = async () => {
+  const cookie = (await context.cookies(appUrl)).find((c) => c.name === "session")
+  expect(cookie).toBeDefined()
+  return cookie!
+}
+
+const setSessionCookie = (value: string) =>
+  context.addCookies([{ name: "session", value, url: appUrl, httpOnly: true, sameSite: "Lax" }])
+
+/** From the app's start page to the authority's sign-in page. */
+const toSignInPage = async (page: Page) => {
+  await page.goto(`${appUrl}/`)
+  await page.click("#sign-in")
+  await page.waitForURL((url) => url.href.startsWith(authorityUrl))
+  expect(await page.locator("h1").innerText()).toContain("Sign in")
+}
+
+/** Picks Bob and submits; waits for the app to answer. */
+const signInAsBob = async (page: Page) => {
+  await page.check(`input[name="login"][value="${BOB}"]`)
+  await Promise.all([
+    page.waitForURL((url) => url.href.startsWith(appUrl)),
+    page.click("button[value=accept]")
+  ])
+}
+
+beforeAll(async () => {
+  if (!Fs.existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}: the web-app example's browser tests need Debian's chromium package ` +
+        "(apt-get install -y chromium); .ci/run installs it"
+    )
+  }
+  appUrl = await run(Scope.extend(start({ port: 0, sessionSecret: SECRET }), scope))
+  authorityUrl = (await run(Identity.localAuthority)).server.url
+  userDataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-msal-chromium-"))
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 860, height: 480 }
+  })
+})
+
+afterEach(async () => {
+  await context?.clearCookies()
+  for (const page of context?.pages() ?? []) await page.close()
+})
+
+afterAll(async () => {
+  await context?.close()
+  await Effect.runPromise(Scope.close(scope, Exit.void))
+  await runtime.dispose()
+  if (userDataDir !== "") Fs.rmSync(userDataDir, { recursive: true, force: true })
+})
+
+describe("the web-app example in Chromium", () => {
+  it("signs in on the authority's page, shows the name, reloads silently, signs out", async () => {
+    const page = await context.newPage()
+    const before = await tokenRequests()
+    await toSignInPage(page)
+    expect(new URL(page.url()).pathname).toBe("/contoso.onmicrosoft.com/oauth2/v2.0/authorize")
+    await signInAsBob(page)
+
+    // back on the app, signed in
+    expect(new URL(page.url()).pathname).toBe("/")
+    expect(await page.locator("#user-name").innerText()).toBe("Bob Baker")
+    expect(await page.locator("#username").innerText()).toBe(BOB)
+    expect(await tokenRequests()).toBe(before + 1) // the code redemption
+    const cookie = await sessionCookie()
+    expect(cookie.httpOnly).toBe(true)
+    expect(cookie.sameSite).toBe("Lax")
+    const session = await Effect.runPromise(Session.open(SECRET, cookie.value))
+    expect(session.flow).toBeUndefined()
+    expect(session.account?.username).toBe(BOB)
+    Fs.mkdirSync(ARTIFACTS, { recursive: true })
+    await page.screenshot({ path: Path.join(ARTIFACTS, "web-signed-in.png") })
+
+    // a second visit: acquireTokenSilent, served from the cache
+    await page.reload()
+    expect(await page.locator("#user-name").innerText()).toBe("Bob Baker")
+    expect(await page.locator("#token-source").innerText()).toContain("from the token cache")
+    expect(await tokenRequests()).toBe(before + 1)
+
+    // sign out: the account leaves the cache and the cookie goes
+    expect((await accounts()).map((a) => a.username)).toContain(BOB)
+    await page.click("#sign-out")
+    await page.waitForSelector("#sign-in")
+    expect(await textOf(page)).toContain("You are not signed in")
+    expect((await accounts()).map((a) => a.username)).not.toContain(BOB)
+    expect((await context.cookies(appUrl)).find((c) => c.name === "session")).toBeUndefined()
+
+    // the signed-in cookie kept from before: its account is gone from the cache (TokenNotFound)
+    await setSessionCookie(cookie.value)
+    await page.goto(`${appUrl}/`)
+    expect(await textOf(page)).toContain("Your session has ended. Please sign in again.")
+    expect(await page.locator("#sign-in").count()).toBe(1)
+    expect((await context.cookies(appUrl)).find((c) => c.name === "session")).toBeUndefined()
+  })
+
+  it("a tampered session cookie ends on an error page", async () => {
+    const page = await context.newPage()
+    await toSignInPage(page)
+    const cookie = await sessionCookie()
+    const [payload, mac] = cookie.value.split(".") as [string, string]
+    const json = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as { flow: { state: string } }
+    json.flow.state = "attacker-chosen-state"
+    await setSessionCookie(`${Buffer.from(JSON.stringify(json)).toString("base64url")}.${mac}`)
+    await signInAsBob(page)
+    expect(new URL(page.url()).pathname).toBe("/callback")
+    expect(await page.locator("#error-title").innerText()).toBe("Your session could not be verified")
+    await textOf(page)
+    expect(await page.locator("#user-name").count()).toBe(0)
+  })
+
+  it("a tampered state in the redirect ends on an error page", async () => {
+    const page = await context.newPage()
+    await toSignInPage(page)
+    // the authority echoes the state it was given: change it on its page
+    await page.locator("input[name=state]").evaluate((input: HTMLInputElement) => {
+      input.value = "tampered-state"
+    })
+    const response = page.waitForResponse((r) => new URL(r.url()).pathname === "/callback")
+    await signInAsBob(page)
+    expect((await response).status()).toBe(400)
+    expect(await page.locator("#error-title").innerText()).toBe("This sign-in answer is not for this browser")
+    await textOf(page)
+    // the flow is spent: nobody is signed in
+    await page.goto(`${appUrl}/`)
+    expect(await page.locator("#sign-in").count()).toBe(1)
+  })
+
+  it("a replayed callback ends on an error page, with or without the old cookie", async () => {
+    const page = await context.newPage()
+    await toSignInPage(page)
+    const withFlow = (await sessionCookie()).value
+    let callbackUrl = ""
+    page.on("request", (r) => {
+      if (new URL(r.url()).pathname === "/callback") callbackUrl = r.url()
+    })
+    await signInAsBob(page)
+    expect(await page.locator("#user-name").innerText()).toBe("Bob Baker")
+    expect(callbackUrl).toContain("code=")
+
+    // the same browser again: its cookie holds no flow any more
+    await page.goto(callbackUrl)
+    expect(await page.locator("#error-title").innerText()).toBe("No sign-in is in progress")
+    await textOf(page)
+
+    // someone who kept both the cookie and the URL: the code was redeemed already
+    await setSessionCookie(withFlow)
+    await page.goto(callbackUrl)
+    expect(await page.locator("#error-title").innerText()).toBe("The sign-in code was refused")
+    await textOf(page)
+  })
+
+  it("an expired flow ends on an error page", async () => {
+    const page = await context.newPage()
+    await toSignInPage(page)
+    // the sign-in page was left open for 11 minutes: the flow's lifetime is 10
+    const session = await Effect.runPromise(Session.open(SECRET, (await sessionCookie()).value))
+    const flow = session.flow!
+    const old = { flow: { ...flow, createdAt: new Date(flow.createdAt.getTime() - 11 * 60_000) } }
+    await setSessionCookie(await Effect.runPromise(Session.seal(SECRET, old)))
+    await signInAsBob(page)
+    expect(await page.locator("#error-title").innerText()).toBe("The sign-in took too long")
+    await textOf(page)
+  })
+
+  it("a declined sign-in ends on an error page", async () => {
+    const page = await context.newPage()
+    await toSignInPage(page)
+    await Promise.all([page.waitForURL((url) => url.href.startsWith(appUrl)), page.click("button[value=deny]")])
+    expect(await page.locator("#error-title").innerText()).toBe("The sign-in was not completed")
+    expect(await textOf(page)).toContain("access_denied")
+  })
+
+  it("a callback without a sign-in, and a forged cookie on the start page, end on error pages", async () => {
+    const page = await context.newPage()
+    await page.goto(`${appUrl}/callback?code=x&state=y`)
+    expect(await page.locator("#error-title").innerText()).toBe("No sign-in is in progress")
+    await setSessionCookie("eyJ9.bm90LWEtbWFj")
+    const response = await page.goto(`${appUrl}/`)
+    expect(response?.status()).toBe(400)
+    expect(await page.locator("#error-title").innerText()).toBe("Your session could not be verified")
+    await textOf(page)
+    // the forged cookie was cleared
+    expect((await context.cookies(appUrl)).find((c) => c.name === "session")).toBeUndefined()
+  })
+})
