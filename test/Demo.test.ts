@@ -10,7 +10,12 @@ describe("npm start", () => {
         expect(stdout).toContain("from the cache")
         expect(stdout).toContain("100 callers got 1 token from 1 request")
         expect(stdout).toContain("ServerError invalid_scope")
+        expect(stdout).toContain("same user token again        from the cache")
+        expect(stdout).toContain("silent, next page            from the cache")
+        expect(stdout).toContain("TokenNotFound")
+        expect(stdout).toMatch(/signed (PS256|RS256) with x5t/)
         expect(stdout).not.toContain("demo-secret")
+        expect(stdout).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/) // no JWT, ever
       })
     ), 60_000)
 })

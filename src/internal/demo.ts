@@ -1,4 +1,6 @@
 import { Console, Effect, Layer, Redacted } from "effect"
+import forge from "node-forge"
+import type { AuthenticationResult } from "../AuthenticationResult.js"
 import * as ClientCredential from "../ClientCredential.js"
 import * as ConfidentialClient from "../ConfidentialClient.js"
 import * as CredentialSigner from "../CredentialSigner.js"
@@ -6,19 +8,50 @@ import * as TestAuthority from "../TestAuthority.js"
 import * as TokenCache from "../TokenCache.js"
 
 const CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+const CERT_CLIENT_ID = "66666666-7777-8888-9999-000000000000"
 const SECRET = "demo-secret"
 const AUTHORITY = "https://login.microsoftonline.com/contoso.onmicrosoft.com"
 const GRAPH = "https://graph.microsoft.com/.default"
+const REDIRECT_URI = "http://localhost:3000/callback"
 
-const describe = (label: string, r: { readonly tokenSource: string; readonly expiresOn: Date; readonly accessToken: Redacted.Redacted<string> }) =>
+const source = (r: AuthenticationResult) => (r.tokenSource === "cache" ? "the cache  " : "the network")
+
+const describe = (label: string, r: AuthenticationResult) =>
   Console.log(
-    `  ${label}: from ${r.tokenSource === "cache" ? "the cache" : "the network"}, expires ${r.expiresOn.toISOString()}, ` +
+    `  ${label.padEnd(28)} from ${source(r)}, expires ${r.expiresOn.toISOString()}, ` +
       `token ${String(r.accessToken)} (${Redacted.value(r.accessToken).length} characters, never printed)`
   )
 
+/** A throwaway RSA key and self-signed certificate, as an app registration would hold. */
+const makeCertificate = Effect.sync(() => {
+  const keys = forge.pki.rsa.generateKeyPair(2048)
+  const cert = forge.pki.createCertificate()
+  cert.publicKey = keys.publicKey
+  cert.serialNumber = "01"
+  cert.validity.notBefore = new Date(Date.now() - 60_000)
+  cert.validity.notAfter = new Date(Date.now() + 86_400_000)
+  const name = [{ name: "commonName", value: "effect-msal demo" }]
+  cert.setSubject(name)
+  cert.setIssuer(name)
+  cert.sign(keys.privateKey, forge.md.sha256.create())
+  return { privateKey: forge.pki.privateKeyToPem(keys.privateKey), certificate: forge.pki.certificateToPem(cert) }
+})
+
+const clientLayer = (
+  serverUrl: string,
+  clientId: string,
+  credential: ClientCredential.ClientCredential,
+  cache: Layer.Layer<TokenCache.TokenCache>
+) =>
+  ConfidentialClient.layer({ clientId, authority: AUTHORITY, appName: "effect-msal-demo" }).pipe(
+    Layer.provide(CredentialSigner.layer(credential)),
+    Layer.provide(cache),
+    Layer.provide(TestAuthority.layerHttpClientVia(serverUrl))
+  )
+
 /**
- * The README's main job: a walk-through of the client-credentials grant against the test
- * authority served over real HTTP on 127.0.0.1.
+ * The README's main job: a walk-through of every grant against the test authority served
+ * over real HTTP on 127.0.0.1, saying what came from the network and what from the cache.
  * @internal
  */
 export const program = Effect.gen(function*() {
@@ -26,20 +59,15 @@ export const program = Effect.gen(function*() {
   const server = yield* TestAuthority.serve()
   yield* Console.log(`Test authority listening on ${server.url} (standing in for ${AUTHORITY})`)
   const requests = Effect.map(authority.tokenRequests, (r) => r.length)
-
-  const ClientLive = ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, appName: "effect-msal-demo" }).pipe(
-    Layer.provide(CredentialSigner.layer(ClientCredential.secret(Redacted.make(SECRET)))),
-    Layer.provide(TokenCache.layerMemory()),
-    Layer.provide(TestAuthority.layerHttpClientVia(server.url))
-  )
+  const cache = yield* TokenCache.makeMemory()
+  const cacheLayer = Layer.succeed(TokenCache.TokenCache, cache)
 
   yield* Effect.gen(function*() {
     const client = yield* ConfidentialClient.ConfidentialClient
 
-    yield* Console.log("\n1. A token for Microsoft Graph")
+    yield* Console.log("\n1. Client credentials: a token for the app itself (Microsoft Graph)")
     yield* describe("first call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
     yield* describe("second call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
-    yield* Console.log(`  requests sent to the authority so far: ${yield* requests}`)
 
     yield* Console.log("\n2. 100 concurrent first calls for another resource (the authority answers after 200 ms)")
     yield* authority.configure({ latency: "200 millis" })
@@ -56,18 +84,19 @@ export const program = Effect.gen(function*() {
     )
 
     yield* Console.log("\n3. A claims challenge (for example from Conditional Access) bypasses the cache")
-    const challenged = yield* client.acquireTokenForClient({
+    yield* describe("with claims", yield* client.acquireTokenForClient({
       scopes: [GRAPH],
       claims: "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1700000000\"}}}"
-    })
-    yield* describe("with claims", challenged)
+    }))
     yield* describe("next call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
 
     yield* Console.log("\n4. A typed error, handled with Effect.catchTag")
     const outcome = yield* client.acquireTokenForClient({ scopes: ["User.Read"] }).pipe(
       Effect.map(() => "unexpected success"),
       Effect.catchTag("ServerError", (e) =>
-        Effect.succeed(`ServerError ${e.error} (HTTP ${e.status}, AADSTS${e.errorCodes?.[0] ?? "?"}): app tokens need a "<resource>/.default" scope`))
+        Effect.succeed(
+          `ServerError ${e.error} (HTTP ${e.status}, AADSTS${e.errorCodes?.[0] ?? "?"}): app tokens need a "<resource>/.default" scope`
+        ))
     )
     yield* Console.log(`  ${outcome}`)
 
@@ -75,6 +104,59 @@ export const program = Effect.gen(function*() {
     yield* describe("fabrikam", yield* client.acquireTokenForClient({ scopes: [GRAPH], tenant: "fabrikam.onmicrosoft.com" }))
     yield* describe("fabrikam again", yield* client.acquireTokenForClient({ scopes: [GRAPH], tenant: "fabrikam.onmicrosoft.com" }))
 
-    yield* Console.log(`\nDone: ${yield* requests} requests reached the authority.`)
-  }).pipe(Effect.provide(ClientLive))
+    yield* Console.log("\n6. On-behalf-of: a middle-tier API exchanges the token a user sent it")
+    const incoming = yield* authority.userAssertion({ audience: CLIENT_ID })
+    const downstream = ["https://graph.microsoft.com/User.Read"]
+    yield* describe("first exchange", yield* client.acquireTokenOnBehalfOf({ userAssertion: incoming, scopes: downstream }))
+    yield* describe("same user token again", yield* client.acquireTokenOnBehalfOf({ userAssertion: incoming, scopes: downstream }))
+
+    yield* Console.log("\n7. Auth-code flow with PKCE: a web app signs a user in")
+    const flow = yield* client.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: REDIRECT_URI })
+    yield* Console.log(`  the browser goes to ${new URL(flow.authUri).origin}${new URL(flow.authUri).pathname}?… (state, PKCE S256, nonce)`)
+    const redirect = new URL(yield* authority.authorize(flow.authUri))
+    const signedIn = yield* client.acquireTokenByAuthCodeFlow({ flow, response: redirect.searchParams })
+    yield* describe(`signed in ${signedIn.account?.username ?? "?"}`, signedIn)
+    const account = signedIn.account!
+    yield* describe("silent, next page", yield* client.acquireTokenSilent({ scopes: ["User.Read"], account }))
+    yield* describe("silent, forced refresh", yield* client.acquireTokenSilent({ scopes: ["User.Read"], account, forceRefresh: true }))
+    const replay = yield* client.acquireTokenByAuthCodeFlow({ flow, response: redirect.searchParams }).pipe(
+      Effect.map(() => "unexpected success"),
+      Effect.catchAll((e) => Effect.succeed(`${e._tag}: ${e.message.split(":")[0]}`))
+    )
+    yield* Console.log(`  the same redirect replayed: ${replay}`)
+
+    yield* Console.log("\n8. Accounts")
+    const accounts = yield* client.getAccounts()
+    yield* Console.log(`  in the cache: ${accounts.map((a) => a.username).join(", ")}`)
+    yield* client.removeAccount(account)
+    const after = yield* client.acquireTokenSilent({ scopes: ["User.Read"], account }).pipe(
+      Effect.map(() => "unexpected success"),
+      Effect.catchTag("TokenNotFound", () => Effect.succeed("TokenNotFound: sign the user in again"))
+    )
+    yield* Console.log(`  after removeAccount, silent gives ${after}`)
+  }).pipe(Effect.provide(clientLayer(server.url, CLIENT_ID, ClientCredential.secret(Redacted.make(SECRET)), cacheLayer)))
+
+  yield* Console.log("\n9. A certificate credential: a signed client assertion the authority verifies")
+  const { certificate, privateKey } = yield* makeCertificate
+  yield* authority.configure({
+    clients: { [CLIENT_ID]: { secret: SECRET }, [CERT_CLIENT_ID]: { certificates: [certificate] } }
+  })
+  yield* Effect.gen(function*() {
+    const client = yield* ConfidentialClient.ConfidentialClient
+    yield* describe("first call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
+    yield* describe("second call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
+    const [last] = (yield* authority.tokenRequests).slice(-1)
+    const header = JSON.parse(Buffer.from((last?.form.client_assertion ?? "").split(".")[0] ?? "", "base64url").toString())
+    yield* Console.log(`  the assertion was signed ${header.alg} with ${Object.keys(header).filter((k) => k.startsWith("x5")).join(" and ")}`)
+  }).pipe(
+    Effect.provide(clientLayer(server.url, CERT_CLIENT_ID, ClientCredential.certificate({ privateKey, publicCertificate: certificate }), cacheLayer))
+  )
+
+  yield* Console.log("\n10. The token cache, in the MSAL unified format")
+  const json = JSON.parse(yield* TokenCache.serialize.pipe(Effect.provideService(TokenCache.TokenCache, cache)))
+  const counts = ["AccessToken", "RefreshToken", "IdToken", "Account", "AppMetadata"]
+    .map((section) => `${Object.keys(json[section] ?? {}).length} ${section}`)
+  yield* Console.log(`  ${counts.join(", ")} — readable by msal-node and MSAL Python`)
+
+  yield* Console.log(`\nDone: ${yield* requests} requests reached the authority.`)
 }).pipe(Effect.scoped, Effect.provide(TestAuthority.layer()))
