@@ -226,8 +226,9 @@ export interface ScriptedResponse {
   /** Answer after this long instead of the configured latency. */
   readonly delay?: Duration.DurationInput | undefined
   /**
-   * Break the connection instead of answering (`"disconnect"`), or after the status line and
-   * half of the body (`"disconnectDuringBody"`).
+   * Break the connection after the request was sent (`"disconnect"`), or after the status
+   * line and half of the body (`"disconnectDuringBody"`), or refuse it before anything is
+   * sent (`"refuse"`: in-process only; a served authority can only drop the connection).
    */
   readonly fault?: Fault | undefined
 }
@@ -238,7 +239,7 @@ export interface ScriptedResponse {
  * @since 0.1.0
  * @category models
  */
-export type Fault = "disconnect" | "disconnectDuringBody"
+export type Fault = "disconnect" | "disconnectDuringBody" | "refuse"
 
 /**
  * A token the authority issued.

@@ -46,7 +46,13 @@ const cases: ReadonlyArray<Case> = [
     attempts: 2,
     refresh: { attempts: 1, error: { ...unavailable, status: 429 } }
   },
-  { name: "connection reset before the answer, then 200", responses: () => [{ status: 0, fault: "disconnect" }, ok], attempts: 2 },
+  {
+    name: "connection reset before the answer, then 200",
+    responses: () => [{ status: 0, fault: "disconnect" }, ok],
+    attempts: 2,
+    // the request was on the wire: a refresh token is not sent twice
+    refresh: { attempts: 1, error: { _tag: "NetworkError", reason: "Transport" } }
+  },
   {
     name: "connection reset during the body, then 200",
     responses: () => [{ ...ok, fault: "disconnectDuringBody" }, ok],

@@ -199,11 +199,24 @@ describe("non-idempotent requests (authorization codes, refresh tokens)", () => 
       expect(sent).toBe(1)
     }))
 
-  it.scoped("a connection failure with no answer is retried", () =>
+  it.scoped("a connection refused before anything was sent is retried", () =>
     Effect.gen(function*() {
-      const { outcome, sent } = yield* sendOnce(false, [{ status: 0, fault: "disconnect" }])
+      const { outcome, sent } = yield* sendOnce(false, [{ status: 0, fault: "refuse" }])
       expect(Either.isRight(outcome)).toBe(false) // the authority has no authorization_code handler here
       expect(sent).toBe(2)
+    }))
+
+  it.scoped("a connection dropped after the request was sent is not retried: the code may have arrived", () =>
+    Effect.gen(function*() {
+      const { outcome, sent } = yield* sendOnce(false, [{ status: 0, fault: "disconnect" }])
+      expect(Either.isLeft(outcome) && outcome.left).toMatchObject({ _tag: "NetworkError", reason: "Transport" })
+      expect(sent).toBe(1)
+    }))
+
+  it.scoped("both are retried for an idempotent request", () =>
+    Effect.gen(function*() {
+      const { sent } = yield* sendOnce(true, [{ status: 0, fault: "disconnect" }, { status: 0, fault: "refuse" }])
+      expect(sent).toBe(3)
     }))
 
   it.scoped("the same 503 is retried for an idempotent request", () =>

@@ -73,10 +73,13 @@ export const make = (encryption: Encryption): Either.Either<Cipher, CacheError> 
       }
       const key = keys.get(kid)
       if (key === undefined) return Either.left(failure(`the data was encrypted with key ${kid}, which was not given`))
+      const authTag = Buffer.from(tag, "base64")
+      // a short tag would make forgery cheap: only the full 128 bits are accepted
+      if (authTag.length !== 16) return Either.left(failure(`the data encrypted with key ${kid} failed authentication`))
       try {
-        const decipher = createDecipheriv("aes-256-gcm", key.bytes, Buffer.from(iv, "base64"))
+        const decipher = createDecipheriv("aes-256-gcm", key.bytes, Buffer.from(iv, "base64"), { authTagLength: 16 })
         decipher.setAAD(Buffer.from(`${kid}\u0000${context}`))
-        decipher.setAuthTag(Buffer.from(tag, "base64"))
+        decipher.setAuthTag(authTag)
         return Either.right(Buffer.concat([decipher.update(Buffer.from(ct, "base64")), decipher.final()]).toString("utf8"))
       } catch {
         return Either.left(failure(`the data encrypted with key ${kid} failed authentication`))

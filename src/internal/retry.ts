@@ -29,16 +29,16 @@ export const retryAfterMillis = (error: MsalError): number | undefined =>
     : undefined
 
 /**
- * Whether a failed attempt may be sent again. Transport failures with no answer (refused,
- * reset before the status line, DNS) always may. Timeouts, 408, 429 and 5xx may only for
- * requests that can be repeated safely: an authorization code or a rotating refresh token
- * is never sent twice after the authority may have seen it.
+ * Whether a failed attempt may be sent again (failures known to have happened before the
+ * request was sent are retried by the transport itself). Transport failures, timeouts, 408,
+ * 429 and 5xx may only be retried for requests that can be repeated safely: an authorization
+ * code or a rotating refresh token is never sent twice once the authority may have seen it.
  * @internal
  */
 export const isRetryable = (idempotent: boolean) => (error: MsalError): boolean => {
   switch (error._tag) {
     case "NetworkError":
-      if (error.reason === "Transport" && error.status === undefined) return true
+      // a failure before the request could have been sent is decided by the transport
       if (!idempotent) return false
       return error.reason === "Transport" || error.reason === "Timeout" ||
         (error.reason === "Status" && TRANSIENT_STATUS.has(error.status ?? 0))

@@ -47,17 +47,21 @@ export const make = <A, E>(scope: Scope.Scope): SingleFlight<A, E> => {
       }
       const flight: Flight<A, E> = { deferred: Deferred.unsafeMake<A, E>(FiberId.none), fiber: undefined, waiters: 1 }
       inflight.set(key, flight)
-      return work.pipe(
-        Effect.intoDeferred(flight.deferred),
-        Effect.asVoid,
-        Effect.ensuring(Effect.sync(() => {
-          if (inflight.get(key) === flight) inflight.delete(key)
-        })),
-        Effect.forkIn(scope),
-        Effect.flatMap((fiber) => {
-          flight.fiber = fiber
-          return wait(key, flight)
-        })
+      // registering the flight and forking its work must not be split by an interruption:
+      // a registered flight without work would make every later caller wait for ever
+      return Effect.uninterruptibleMask((restore) =>
+        restore(work).pipe(
+          Effect.intoDeferred(flight.deferred),
+          Effect.asVoid,
+          Effect.ensuring(Effect.sync(() => {
+            if (inflight.get(key) === flight) inflight.delete(key)
+          })),
+          Effect.forkIn(scope),
+          Effect.flatMap((fiber) => {
+            flight.fiber = fiber
+            return restore(wait(key, flight))
+          })
+        )
       )
     })
   return { run, isRunning: (key) => inflight.has(key) }

@@ -15,16 +15,49 @@ import * as TokenResponse from "./tokenResponse.js"
 const DEFAULT_TIMEOUT = Duration.seconds(30)
 const DEFAULT_ATTEMPT_TIMEOUT = Duration.seconds(10)
 
+/** Connection errors raised before a request is on the wire: safe to retry for any grant. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"])
+
+/**
+ * Marks on a failure (non-enumerable, so they are in no encoding; read through the proxies
+ * Effect puts around failures inside spans): it happened before the request was sent, or
+ * the request can never be sent (a malformed URL or body).
+ */
+const NotSent: unique symbol = Symbol.for("effect-msal/internal/NotSent")
+const Unsendable: unique symbol = Symbol.for("effect-msal/internal/Unsendable")
+
+const mark = (error: NetworkError, symbol: symbol): void => {
+  Object.defineProperty(error, symbol, { value: true, enumerable: false })
+}
+const marked = (error: MsalError, symbol: symbol): boolean =>
+  error._tag === "NetworkError" && (error as unknown as Record<symbol, unknown>)[symbol] === true
+
+const codeOf = (cause: unknown): string | undefined =>
+  Predicate.hasProperty(cause, "code") && typeof cause.code === "string"
+    ? cause.code
+    : Predicate.hasProperty(cause, "cause") && cause.cause !== cause
+    ? codeOf(cause.cause)
+    : undefined
+
 /**
  * A platform transport failure as a `NetworkError`: the endpoint and the cause's message
  * and code (`ECONNREFUSED`, …), never the request (whose body holds secrets). @internal
  */
 export const transportError = (url: string, host = "the authority") => (error: HttpClientError.HttpClientError): NetworkError => {
   const cause = error.cause
-  const detail = cause instanceof Error
-    ? `: ${cause.message}${Predicate.hasProperty(cause.cause, "code") ? ` (${String(cause.cause.code)})` : ""}`
-    : ""
-  return new NetworkError({ reason: "Transport", url, description: `could not reach ${host}${detail}` })
+  const code = codeOf(cause)
+  const detail = cause instanceof Error ? `: ${cause.message}${code === undefined ? "" : ` (${code})`}` : ""
+  const failure = new NetworkError({ reason: "Transport", url, description: `could not reach ${host}${detail}` })
+  if (error._tag === "RequestError" && error.reason !== "Transport") mark(failure, Unsendable)
+  else if (error._tag === "RequestError" && code !== undefined && NOT_SENT_CODES.has(code)) mark(failure, NotSent)
+  return failure
+}
+
+/** Whether a failed attempt may be sent again. @internal */
+export const isRetryable = (idempotent: boolean) => {
+  const byPolicy = Retry.isRetryable(idempotent)
+  return (error: MsalError): boolean =>
+    marked(error, Unsendable) ? false : marked(error, NotSent) ? true : byPolicy(error)
 }
 
 /** The retry policy of the client options. @internal */
@@ -76,7 +109,10 @@ export const makeSend = (deps: {
       return withPiiHeadersRedacted(http.execute(httpRequest)).pipe(
         Effect.onExit((exit) => Metrics.attempt(request.grant.grant_type, exit)),
         Effect.mapError(transportError(request.endpoint)),
-        Effect.flatMap((response) => TokenResponse.process(response, request.endpoint, requestedAt)),
+        // an HTTP-date Retry-After is relative to when the answer came
+        Effect.flatMap((response) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => TokenResponse.process(response, request.endpoint, now))
+        ),
         Effect.timeoutFail({
           duration: attemptTimeout,
           onTimeout: () =>
@@ -92,7 +128,7 @@ export const makeSend = (deps: {
       const blocked = throttle.check(keys, yield* Clock.currentTimeMillis)
       if (blocked !== undefined) return yield* Effect.fail(blocked)
       return yield* attempt.pipe(
-        Effect.retry({ schedule, while: Retry.isRetryable(request.idempotent ?? true) }),
+        Effect.retry({ schedule, while: isRetryable(request.idempotent ?? true) }),
         Effect.tapError((error) => Effect.map(Clock.currentTimeMillis, (now) => throttle.record(keys, error, now)))
       )
     }).pipe(

@@ -104,10 +104,15 @@ export const make = (
         reason
       }, requestedAt)
       const entry = appTokenEntry(endpoints, clientId, scopes, token, requestedAt, ctx.options.refreshLifetimeFraction)
+      // app metadata may carry a family id written by a user flow: written only when absent
+      const metadata = yield* cache.get("AppMetadata", Cache.appMetadataKey(endpoints.environment, clientId))
       yield* cache.modify([
         { _tag: "Put", section: "AccessToken", entry },
-        { _tag: "Put", section: "AppMetadata", entry: { client_id: clientId, environment: endpoints.environment } }
+        ...(Option.isSome(metadata)
+          ? []
+          : [{ _tag: "Put" as const, section: "AppMetadata" as const, entry: { client_id: clientId, environment: endpoints.environment } }])
       ])
+      backgroundNotBefore.delete(Cache.keyOf("AccessToken", entry))
       return resultOf(entry, "identity_provider", correlationId)
     })
 
@@ -164,13 +169,15 @@ export const make = (
     key: string,
     scopes: ReadonlyArray<string>,
     claims: string | undefined,
-    now: number
+    now: number,
+    /** Whether the keyed lookup found the token, too close to its expiry (refresh reason 3). */
+    stale: boolean
   ): Effect.Effect<AuthenticationResult, MsalError> =>
     Effect.gen(function*() {
       const cached = yield* lookup(query, key, scopes, now)
       if (Option.isSome(cached)) return yield* hit(endpoints, cached.value, claims, now)
       yield* Metrics.cacheOutcome(GRANT, "miss")
-      const reason = Option.isSome(yield* cache.get("AccessToken", key)) ? 3 : 2
+      const reason = stale ? 3 : 2
       return yield* flights.run(
         key,
         // another fiber, or another instance sharing the store, may have stored it meanwhile
@@ -222,13 +229,13 @@ export const make = (
         return Effect.flatMap(cache.get("AccessToken", key), (exact) =>
           Option.isSome(exact) && exact.value.expires_on - now >= EXPIRY_BUFFER_SECONDS
             ? hit(endpoints, exact.value, claims.right, now)
-            : miss(endpoints, query, key, scopes.right, claims.right, now))
+            : miss(endpoints, query, key, scopes.right, claims.right, now, Option.isSome(exact)))
       })
     })
   }
 
   const acquireTokenForClient = (request: ClientCredentialsRequest): Effect.Effect<AuthenticationResult, MsalError> =>
-    Effect.withSpan(acquire(request), "ConfidentialClient.acquireTokenForClient", {
+    Effect.withSpan(Effect.suspend(() => acquire(request)), "ConfidentialClient.acquireTokenForClient", {
       captureStackTrace: false,
       attributes: {
         "msal.grant": GRANT,

@@ -12,7 +12,7 @@ const Scripted = Schema.Struct({
   body: Schema.optional(Schema.Unknown),
   headers: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
   delay: Schema.optional(DurationInput),
-  fault: Schema.optional(Schema.Literal("disconnect", "disconnectDuringBody"))
+  fault: Schema.optional(Schema.Literal("disconnect", "disconnectDuringBody", "refuse"))
 })
 
 const Enqueue = Schema.Union(Scripted, Schema.Array(Scripted))

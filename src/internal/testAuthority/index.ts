@@ -163,9 +163,15 @@ export const httpClientFor = (authority: Service): HttpClient.HttpClient =>
       return Effect.flatMap(
         authority.handle({ method: request.method, url: url.href, headers: request.headers, body }),
         (response) =>
-          response.fault === "disconnect"
+          response.fault === "disconnect" || response.fault === "refuse"
             ? Effect.fail(
-              new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("socket hang up") })
+              new HttpClientError.RequestError({
+                request,
+                reason: "Transport",
+                cause: response.fault === "refuse"
+                  ? Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })
+                  : Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })
+              })
             )
             : Effect.succeed(HttpClientResponse.fromWeb(request, toWeb(response)))
       )
@@ -195,7 +201,7 @@ export const serve = (
             : authority.handle({ method, url: `https://${host}${req.url ?? "/"}`, headers, body })
         ).then(
           (response) => {
-            if (response.fault === "disconnect") {
+            if (response.fault === "disconnect" || response.fault === "refuse") {
               req.socket.destroy()
               return
             }
