@@ -137,6 +137,7 @@ describe("redaction across every grant", () => {
       const line = observed.split("\n").find((l) => l.includes(ALICE.username))
       expect(line).toBeUndefined()
       expect(observed).not.toContain(ALICE.objectId)
+      expect(observed).not.toContain(encodeURIComponent(ALICE.username))
     }))
 
   it.effect("with enablePiiLog the user name reaches the debug log, and secrets still do not", () =>

@@ -1,4 +1,4 @@
-import { HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { Duration, Effect, Predicate } from "effect"
 import type { Service, UsernamePasswordRequest } from "../../ConfidentialClient.js"
 import { InvalidRequest, NetworkError } from "../../MsalError.js"
@@ -27,18 +27,21 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenByUsernamePassw
       const origin = ctx.authority.origin
       if (noDiscovery.has(origin)) return undefined
       const url = `${origin}/common/userrealm/${encodeURIComponent(username)}`
+      // the URL names the user: errors show it without the name, spans only with enablePiiLog
+      const shown = ctx.options.enablePiiLog === true ? url : `${origin}/common/userrealm/<username>`
       const failed = (description: string, status?: number) =>
-        new NetworkError({ reason: "InvalidResponse", url, description, ...(status === undefined ? {} : { status }) })
-      const response = yield* u.http.execute(
+        new NetworkError({ reason: "InvalidResponse", url: shown, description, ...(status === undefined ? {} : { status }) })
+      const http = ctx.options.enablePiiLog === true ? u.http : HttpClient.withTracerDisabledWhen(u.http, () => true)
+      const response = yield* http.execute(
         HttpClientRequest.get(url).pipe(
           HttpClientRequest.setUrlParam("api-version", "1.0"),
           HttpClientRequest.setHeaders({ ...ctx.headers, accept: "application/json", "client-request-id": crypto.randomUUID() })
         )
       ).pipe(
-        Effect.mapError(() => new NetworkError({ reason: "Transport", url, description: "user realm discovery failed" })),
+        Effect.mapError(() => new NetworkError({ reason: "Transport", url: shown, description: "user realm discovery failed" })),
         Effect.timeoutFail({
           duration: timeout,
-          onTimeout: () => new NetworkError({ reason: "Timeout", url, description: "user realm discovery timed out" })
+          onTimeout: () => new NetworkError({ reason: "Timeout", url: shown, description: "user realm discovery timed out" })
         })
       )
       if (response.status === 404) {
