@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { Context, Deferred, Effect, Fiber, Layer, Redacted } from "effect"
 import { ClientCredential, ConfidentialClient, CredentialSigner, TestAuthority, TokenCache } from "effect-msal"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -47,4 +47,45 @@ describe("the grant takes the store's lock: instances sharing a store send one r
         }),
       (redis) => Effect.promise(() => redis.stop())
     ), 30_000)
+})
+
+/** A store that lives until the test's scope closes (two builds: two instances). */
+const build = (layer: Layer.Layer<TokenCache.TokenCache, unknown>) =>
+  Effect.map(Layer.build(layer), (context) => Context.get(context, TokenCache.TokenCache))
+
+describe("waiting for another instance's lock can be interrupted", () => {
+  it.live("a caller's timeout ends the wait for a file lock (not the lock timeout)", () =>
+    Effect.gen(function*() {
+      const path = join(mkdtempSync(join(tmpdir(), "effect-msal-lockwait-")), "cache.json")
+      const holder = yield* build(TokenCache.layerFile(path, { lockTimeout: "60 seconds" }))
+      const waiter = yield* build(TokenCache.layerFile(path, { lockTimeout: "60 seconds" }))
+      const held = yield* Deferred.make<void>()
+      const holding = yield* Effect.fork(holder.withLock!("key", Effect.zipRight(Deferred.succeed(held, undefined), Effect.never)))
+      yield* Deferred.await(held)
+      // with an uninterruptible wait this would take the full 60 s lock timeout (past the test's own timeout)
+      const waited = yield* waiter.withLock!("key", Effect.succeed("got it")).pipe(Effect.timeout("300 millis"), Effect.either)
+      expect(waited._tag).toBe("Left")
+      yield* Fiber.interrupt(holding)
+      // the holder's lock was released on interruption: the waiter gets it now
+      expect(yield* waiter.withLock!("key", Effect.succeed("got it"))).toBe("got it")
+    }).pipe(Effect.scoped), 15_000)
+
+  it.live("a caller's timeout ends the wait for a Redis lock", () =>
+    Effect.acquireUseRelease(
+      Effect.promise(() => startRedis()),
+      (redis) =>
+        Effect.gen(function*() {
+          const layer = TokenCache.layerRedis({ url: redis.url, lockWait: "60 seconds" })
+          const holder = yield* build(layer)
+          const waiter = yield* build(layer)
+          const held = yield* Deferred.make<void>()
+          const holding = yield* Effect.fork(holder.withLock!("key", Effect.zipRight(Deferred.succeed(held, undefined), Effect.never)))
+          yield* Deferred.await(held)
+          const waited = yield* waiter.withLock!("key", Effect.succeed("got it")).pipe(Effect.timeout("300 millis"), Effect.either)
+          expect(waited._tag).toBe("Left")
+          yield* Fiber.interrupt(holding)
+          expect(yield* waiter.withLock!("key", Effect.succeed("got it"))).toBe("got it")
+        }).pipe(Effect.scoped),
+      (redis) => Effect.promise(() => redis.stop())
+    ), 15_000)
 })

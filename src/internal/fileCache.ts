@@ -188,19 +188,29 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
     const keyLock = (key: string) => `${path}.lock-${createHash("sha256").update(key).digest("hex").slice(0, 24)}`
 
     const withLock = <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-      Effect.acquireUseRelease(
-        FileLock.acquire(keyLock(key), lockOptions).pipe(
-          Effect.tap(() => mutex.withPermits(1)(refresh(true))),
+      Effect.uninterruptibleMask((restore) =>
+        FileLock.acquire(keyLock(key), lockOptions, restore).pipe(
           Effect.map((release): Option.Option<Effect.Effect<void>> => Option.some(release)),
           Effect.catchAll((e) =>
             Effect.as(
               Effect.logWarning("token cache lock unavailable; continuing without it", { path, error: e.message }),
               Option.none<Effect.Effect<void>>()
             )
+          ),
+          Effect.flatMap((held) =>
+            Effect.ensuring(
+              // what another process stored while we waited; a failed re-read keeps the lock and our view
+              restore(Effect.zipRight(
+                Option.isSome(held)
+                  ? Effect.catchAll(mutex.withPermits(1)(refresh(true)), (e) =>
+                    Effect.logWarning("token cache file could not be re-read under the lock", { path, error: e.message }))
+                  : Effect.void,
+                effect
+              )),
+              Option.match(held, { onNone: () => Effect.void, onSome: (release) => release })
+            )
           )
-        ),
-        () => effect,
-        Option.match({ onNone: () => Effect.void, onSome: (release) => release })
+        )
       )
 
     // load at start; a damaged file is moved aside under the lock

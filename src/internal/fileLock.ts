@@ -111,15 +111,33 @@ const release = (path: string, nonce: string) =>
 /**
  * Acquires the lock, waiting with a growing pause (5 ms to 100 ms) up to `timeoutMillis`;
  * fails with `CacheError` (reason `Lock`) after that. Returns the release effect.
+ *
+ * Call it inside `Effect.uninterruptibleMask`, passing its `restore`: the waiting is
+ * interruptible (a caller's timeout or abort is not held up by another process's lock),
+ * while each attempt is not, and a lock taken by an attempt is released if the wait is
+ * interrupted before the release reached the caller.
  * @internal
  */
-export const acquire = (path: string, options: LockOptions): Effect.Effect<Effect.Effect<void>, CacheError> =>
-  Effect.gen(function*() {
+export const acquire = (
+  path: string,
+  options: LockOptions,
+  restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = (e) => e
+): Effect.Effect<Effect.Effect<void>, CacheError> => {
+  let held: Effect.Effect<void> | undefined
+  const loop = Effect.gen(function*() {
     const start = yield* Clock.currentTimeMillis
     let pause = 5
     let immediate = 0
     for (;;) {
-      const attempt = yield* Effect.tryPromise({ try: () => tryCreate(path), catch: ioError("could not create the lock", path) })
+      const attempt = yield* Effect.uninterruptible(
+        Effect.tryPromise({ try: () => tryCreate(path), catch: ioError("could not create the lock", path) }).pipe(
+          Effect.tap((a) =>
+            Effect.sync(() => {
+              if (a._tag === "Acquired") held = release(path, a.nonce)
+            })
+          )
+        )
+      )
       if (attempt._tag === "Acquired") return release(path, attempt.nonce)
       const retryNow = yield* Effect.tryPromise({
         try: () => breakIfStale(path, options.staleMillis),
@@ -138,6 +156,8 @@ export const acquire = (path: string, options: LockOptions): Effect.Effect<Effec
       pause = Math.min(100, pause * 2)
     }
   })
+  return restore(loop).pipe(Effect.onInterrupt(() => held ?? Effect.void))
+}
 
 /** Runs `effect` holding the lock. @internal */
 export const withLock = <A, E, R>(
@@ -145,4 +165,6 @@ export const withLock = <A, E, R>(
   options: LockOptions,
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | CacheError, R> =>
-  Effect.acquireUseRelease(acquire(path, options), () => effect, (release) => release)
+  Effect.uninterruptibleMask((restore) =>
+    Effect.flatMap(acquire(path, options, restore), (release) => Effect.ensuring(restore(effect), release))
+  )

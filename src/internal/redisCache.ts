@@ -268,11 +268,17 @@ export const make = (options: RedisOptions): Effect.Effect<Service, CacheError, 
     const withLock = <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
       const lockKey = `${prefix}l:${key}`
       const token = randomBytes(16).toString("hex")
+      const release = Effect.ignore(run(RELEASE, [lockKey], [token]))
+      let taken = false
+      // the waiting is interruptible; each attempt is not, and a lock taken just before an
+      // interruption is released
       const acquire = Effect.gen(function*() {
         const start = yield* Clock.currentTimeMillis
         let pause = 10
         for (;;) {
-          const got = yield* run(ACQUIRE, [lockKey], [token, lockTtl])
+          const got = yield* Effect.uninterruptible(
+            Effect.tap(run(ACQUIRE, [lockKey], [token, lockTtl]), (g) => Effect.sync(() => (taken = g === 1)))
+          )
           if (got === 1) return true
           const now = yield* Clock.currentTimeMillis
           if (now - start >= lockWait) return false
@@ -283,10 +289,11 @@ export const make = (options: RedisOptions): Effect.Effect<Service, CacheError, 
         Effect.catchAll((e) => Effect.as(Effect.logWarning("Redis lock unavailable; continuing without it", { error: e.message }), false)),
         Effect.tap((held) => held ? Effect.void : Effect.logDebug("Redis lock not acquired in time; continuing without it"))
       )
-      return Effect.acquireUseRelease(
-        acquire,
-        () => effect,
-        (held) => held ? Effect.ignore(run(RELEASE, [lockKey], [token])) : Effect.void
+      return Effect.uninterruptibleMask((restore) =>
+        restore(acquire).pipe(
+          Effect.onInterrupt(() => (taken ? release : Effect.void)),
+          Effect.flatMap((held) => Effect.ensuring(restore(effect), held ? release : Effect.void))
+        )
       )
     }
 
