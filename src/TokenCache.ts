@@ -189,7 +189,8 @@ export const layerFile = (path: string, options?: FileOptions): Layer.Layer<Toke
   Layer.scoped(TokenCache, file.make(path, options ?? {}))
 
 /**
- * The part of a Redis client (an `ioredis` `Redis` or `Cluster`) the Redis store uses.
+ * The part of a Redis client (an `ioredis` `Redis`) the Redis store uses. Redis Cluster is
+ * not supported: an entry and its partition set may live in different slots.
  *
  * @since 0.1.0
  * @category models

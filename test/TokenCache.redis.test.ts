@@ -192,6 +192,17 @@ describe("Redis cache", () => {
       expect(lines.filter((l) => l.includes("could not be decrypted"))).toHaveLength(2)
     }).pipe(Effect.scoped))
 
+  it.live("with encryption on, a clear value planted in Redis is a miss, not a token", () =>
+    Effect.gen(function*() {
+      const p = prefix()
+      const plainCache = yield* open({ prefix: p })
+      yield* putAll(plainCache, token("a", "planted-token"))
+      const key = CacheEntry.keyOf("AccessToken", token("a"))
+      const encrypted = yield* open({ prefix: p, encryption: { key: { id: "k1", key: Redacted.make(randomBytes(32)) } } })
+      expect(yield* encrypted.get("AccessToken", key)).toEqual(Option.none())
+      expect(yield* encrypted.list("AccessToken")).toEqual([])
+    }).pipe(Effect.scoped))
+
   it.live("an unreachable Redis fails the layer with CacheError", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(Effect.scoped(open({ url: "redis://127.0.0.1:1", prefix: prefix() })))

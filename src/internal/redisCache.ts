@@ -141,7 +141,15 @@ export const make = (options: RedisOptions): Effect.Effect<Service, CacheError, 
     const decodeValue = <S extends Section>(section: S, raw: string, redisKey: string) =>
       Effect.suspend((): Effect.Effect<Option.Option<Entries[S]>> => {
         let text = raw
-        if (cipher !== undefined && cipher.isEnvelope(raw)) {
+        if (cipher !== undefined && !cipher.isEnvelope(raw)) {
+          // with encryption on, a clear value is not ours: it could be a token planted by
+          // anyone able to write to Redis
+          return Effect.as(
+            Effect.logWarning("a Redis token cache entry is not encrypted; treated as missing", { section }),
+            Option.none()
+          )
+        }
+        if (cipher !== undefined) {
           const plain = cipher.decrypt(raw, redisKey)
           if (Either.isLeft(plain)) {
             return Effect.as(
