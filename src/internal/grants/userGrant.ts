@@ -193,6 +193,25 @@ export interface Lookup {
  * removed.
  * @internal
  */
+/**
+ * The key of the entry that last served a request key. A user token is stored under the
+ * scopes the authority answered with (which add `openid`, `profile`, `email`, full resource
+ * names…), so the key built from the requested scopes rarely finds it; after the first scan
+ * of the partition, the request is served by one keyed lookup. Bounded; a stale entry only
+ * costs a scan.
+ */
+const servedBy = new Map<string, string>()
+const MAX_SERVED_BY = 10_000
+
+const remember = (requestKey: string, entryKey: string): void => {
+  if (requestKey === entryKey) return
+  if (servedBy.size >= MAX_SERVED_BY && !servedBy.has(requestKey)) {
+    const oldest = servedBy.keys().next()
+    if (oldest.done !== true) servedBy.delete(oldest.value)
+  }
+  servedBy.set(requestKey, entryKey)
+}
+
 export const findAccessToken = (
   ctx: ClientContext,
   query: Cache.AccessTokenQuery,
@@ -200,8 +219,12 @@ export const findAccessToken = (
   now: number
 ): Effect.Effect<Lookup, MsalError> =>
   Effect.gen(function*() {
-    const exact = yield* ctx.cache.get("AccessToken", Cache.accessTokenKey(query, scopes.join(" ")))
-    if (Option.isSome(exact) && exact.value.expires_on - now >= EXPIRY_BUFFER_SECONDS) {
+    const requestKey = Cache.accessTokenKey(query, scopes.join(" "))
+    const exact = yield* ctx.cache.get("AccessToken", servedBy.get(requestKey) ?? requestKey)
+    if (
+      Option.isSome(exact) && exact.value.expires_on - now >= EXPIRY_BUFFER_SECONDS &&
+      Scopes.isSubset(scopes, exact.value.target)
+    ) {
       return { usable: exact, expired: false }
     }
     const candidates = yield* ctx.cache.list("AccessToken", Cache.accessTokenPartition(query))
@@ -216,12 +239,24 @@ export const findAccessToken = (
       } else if (best === undefined || e.expires_on > best.expires_on) best = e
     }
     if (gone.length > 0) yield* ctx.cache.modify(gone.map((key) => ({ _tag: "Remove", section: "AccessToken", key })))
+    if (best !== undefined) remember(requestKey, Cache.keyOf("AccessToken", best))
     return { usable: Option.fromNullable(best), expired: expired && best === undefined }
   })
 
 /** Whether a usable token is past its `refresh_on`. @internal */
 export const isAging = (entry: CacheEntry.AccessToken, now: number): boolean =>
   entry.refresh_on !== undefined && entry.refresh_on < now
+
+/** Decoded ID-token claims, once per cached entry (entries are immutable). */
+const decodedClaims = new WeakMap<CacheEntry.IdToken, Option.Option<IdToken.IdTokenClaims>>()
+const claimsOf = (entry: CacheEntry.IdToken): Option.Option<IdToken.IdTokenClaims> => {
+  let claims = decodedClaims.get(entry)
+  if (claims === undefined) {
+    claims = Either.getRight(IdToken.decode(Redacted.value(entry.secret)))
+    decodedClaims.set(entry, claims)
+  }
+  return claims
+}
 
 /** The cached ID token and account of a home account, for results served from the cache. @internal */
 export const cachedIdentity = (
@@ -239,7 +274,7 @@ export const cachedIdentity = (
       ctx.cache.get("IdToken", Cache.idTokenKey(homeAccountId, endpoints.environment, ctx.clientId, endpoints.realm)),
       ctx.cache.get("Account", Cache.accountKey(homeAccountId, endpoints.environment, endpoints.realm))
     ])
-    const claims = Option.flatMap(idToken, (t) => Either.getRight(IdToken.decode(Redacted.value(t.secret))))
+    const claims = Option.flatMap(idToken, claimsOf)
     return {
       ...(Option.isSome(idToken) ? { idToken: idToken.value.secret } : {}),
       ...(Option.isSome(claims) ? { idTokenClaims: claims.value } : {}),
