@@ -53,6 +53,35 @@ describe("the grant takes the store's lock: instances sharing a store send one r
 const build = (layer: Layer.Layer<TokenCache.TokenCache, unknown>) =>
   Effect.map(Layer.build(layer), (context) => Context.get(context, TokenCache.TokenCache))
 
+describe("instances sharing a store refresh an aging token once", () => {
+  it.live("two instances on one cache file, both past refreshOn", () =>
+    Effect.gen(function*() {
+      const path = join(mkdtempSync(join(tmpdir(), "effect-msal-refresh-")), "cache.json")
+      // refresh_in -1: every token is already due for a background refresh
+      const authority = yield* TestAuthority.make({ refreshIn: -1, latency: "200 millis" })
+      const instance = () =>
+        ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY }).pipe(
+          Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
+          Layer.provide(TokenCache.layerFile(path)),
+          Layer.provide(TestAuthority.layerHttpClient),
+          Layer.provide(Layer.succeed(TestAuthority.TestAuthority, authority))
+        )
+      const a = yield* Effect.map(Layer.build(instance()), (c) => Context.get(c, ConfidentialClient.ConfidentialClient))
+      const b = yield* Effect.map(Layer.build(instance()), (c) => Context.get(c, ConfidentialClient.ConfidentialClient))
+      yield* a.acquireTokenForClient({ scopes: [GRAPH] })
+      const [fromA, fromB] = yield* Effect.all([
+        a.acquireTokenForClient({ scopes: [GRAPH] }),
+        b.acquireTokenForClient({ scopes: [GRAPH] })
+      ], { concurrency: "unbounded" })
+      expect([fromA.tokenSource, fromB.tokenSource]).toEqual(["cache", "cache"])
+      // both started a background refresh, off the request path; give them time to finish
+      // (a wait for completion, not a timing assertion): under the file's lock only one reached
+      // the authority, the other found the new token
+      yield* Effect.sleep("1 second")
+      expect((yield* authority.tokenRequests).length).toBe(2)
+    }).pipe(Effect.scoped), 20_000)
+})
+
 describe("waiting for another instance's lock can be interrupted", () => {
   it.live("a caller's timeout ends the wait for a file lock (not the lock timeout)", () =>
     Effect.gen(function*() {

@@ -1,4 +1,4 @@
-import { Clock, Effect, Either, Option, Predicate } from "effect"
+import { Clock, Effect, Either, Option, Predicate, Redacted } from "effect"
 import type { AuthenticationResult } from "../../AuthenticationResult.js"
 import type * as CacheEntry from "../../CacheEntry.js"
 import type { ClientCredentialsRequest, Service } from "../../ConfidentialClient.js"
@@ -127,7 +127,18 @@ export const make = (
       const key = Cache.keyOf("AccessToken", entry)
       if (flights.isRunning(key) || (backgroundNotBefore.get(key) ?? 0) > now * 1000) return Effect.void
       return Metrics.refresh(GRANT).pipe(
-        Effect.zipRight(flights.run(key, fetch(endpoints, entry.target.split(" "), claims, 4))),
+        Effect.zipRight(flights.run(
+          key,
+          // instances sharing a store refresh once: under the store's lock, a newer token
+          // written by another instance is taken as it is
+          locked(
+            key,
+            Effect.flatMap(cache.get("AccessToken", key), (current) =>
+              Option.isSome(current) && Redacted.value(current.value.secret) !== Redacted.value(entry.secret)
+                ? Effect.succeed(fromCache(current.value))
+                : fetch(endpoints, entry.target.split(" "), claims, 4))
+          )
+        )),
         Effect.tap(() => Effect.sync(() => backgroundNotBefore.delete(key))),
         Effect.tapError((error) =>
           Effect.flatMap(Clock.currentTimeMillis, (t) =>
