@@ -1,4 +1,4 @@
-import { Either, Predicate } from "effect"
+import { Either } from "effect"
 import { decodeJwt } from "jose"
 import { IdTokenError } from "../MsalError.js"
 
@@ -136,5 +136,3 @@ export const authTime = (claims: IdTokenClaims): Either.Either<number | undefine
 export const stringClaim = (claims: IdTokenClaims | undefined, name: string): string | undefined =>
   claims === undefined ? undefined : str(claims, name)
 
-/** @internal */
-export const isClaims = (u: unknown): u is IdTokenClaims => Predicate.isRecord(u)
