@@ -25,6 +25,8 @@ export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
 export * as MsalError from "./MsalError.js"
 /** @since 0.1.0 */
+export * as Requests from "./Requests.js"
+/** @since 0.1.0 */
 export * as TestAuthority from "./TestAuthority.js"
 /** @since 0.1.0 */
 export * as TokenCache from "./TokenCache.js"
