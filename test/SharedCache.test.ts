@@ -82,6 +82,32 @@ describe("instances sharing a store refresh an aging token once", () => {
     }).pipe(Effect.scoped), 20_000)
 })
 
+describe("instances sharing a store exchange a user's token once", () => {
+  it.live("on-behalf-of from two instances on one cache file, at the same time", () =>
+    Effect.gen(function*() {
+      const path = join(mkdtempSync(join(tmpdir(), "effect-msal-obo-")), "cache.json")
+      const authority = yield* TestAuthority.make({ latency: "200 millis" })
+      const instance = () =>
+        ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY }).pipe(
+          Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
+          Layer.provide(TokenCache.layerFile(path)),
+          Layer.provide(TestAuthority.layerHttpClient),
+          Layer.provide(Layer.succeed(TestAuthority.TestAuthority, authority))
+        )
+      const a = yield* Effect.map(Layer.build(instance()), (c) => Context.get(c, ConfidentialClient.ConfidentialClient))
+      const b = yield* Effect.map(Layer.build(instance()), (c) => Context.get(c, ConfidentialClient.ConfidentialClient))
+      const userAssertion = yield* authority.userAssertion({ audience: CLIENT_ID })
+      const scopes = ["https://graph.microsoft.com/User.Read"]
+      const [fromA, fromB] = yield* Effect.all([
+        a.acquireTokenOnBehalfOf({ userAssertion, scopes }),
+        b.acquireTokenOnBehalfOf({ userAssertion, scopes })
+      ], { concurrency: "unbounded" })
+      expect([fromA.tokenSource, fromB.tokenSource].sort()).toEqual(["cache", "identity_provider"])
+      expect(Redacted.value(fromA.accessToken)).toBe(Redacted.value(fromB.accessToken))
+      expect((yield* authority.tokenRequests).length).toBe(1)
+    }).pipe(Effect.scoped), 20_000)
+})
+
 describe("waiting for another instance's lock can be interrupted", () => {
   it.live("a caller's timeout ends the wait for a file lock (not the lock timeout)", () =>
     Effect.gen(function*() {

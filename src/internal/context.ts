@@ -40,6 +40,11 @@ export interface ClientContext {
   ) => Effect.Effect<Authority.Endpoints, AuthorityError | InvalidRequest | NetworkError>
   /** The hosts that are one cache environment with the authority's (no I/O). */
   readonly environments: () => ReadonlyArray<string>
+  /**
+   * Runs `effect` holding the store's lock for `key` when the store is shared (file, Redis),
+   * so that instances sharing it fetch or refresh a token once; as is otherwise.
+   */
+  readonly locked: <A, E>(key: string, effect: Effect.Effect<A, E>) => Effect.Effect<A, E>
   /** Client-authentication fields for a request to these endpoints. */
   readonly clientAuth: (endpoints: Authority.Endpoints) => Effect.Effect<ClientAuthFields, CredentialError>
   /** The headers every token request carries. */
@@ -122,6 +127,7 @@ export const make = (
       scope,
       flights: SingleFlight.make<AuthenticationResult, MsalError>(scope),
       endpointsFor: resolver.endpointsFor,
+      locked: (key, effect) => (cache.withLock === undefined ? effect : cache.withLock(key, effect)),
       environments: resolver.environments,
       clientAuth: (endpoints) =>
         signer.clientAuth({

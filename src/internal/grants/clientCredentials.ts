@@ -131,7 +131,7 @@ export const make = (
           key,
           // instances sharing a store refresh once: under the store's lock, a newer token
           // written by another instance is taken as it is
-          locked(
+          ctx.locked(
             key,
             Effect.flatMap(cache.get("AccessToken", key), (current) =>
               Option.isSome(current) && Redacted.value(current.value.secret) !== Redacted.value(entry.secret)
@@ -169,10 +169,6 @@ export const make = (
     return result
   }
 
-  /** With a shared store (file, Redis), one instance at a time fetches a given token. */
-  const locked = <A, E>(key: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-    cache.withLock === undefined ? effect : cache.withLock(key, effect)
-
   /** The slow path: a superset of the scopes, or a request joined with identical ones. */
   const miss = (
     endpoints: Authority.Endpoints,
@@ -192,7 +188,7 @@ export const make = (
       return yield* flights.run(
         key,
         // another fiber, or another instance sharing the store, may have stored it meanwhile
-        locked(
+        ctx.locked(
           key,
           Effect.flatMap(Clock.currentTimeMillis, (millis) =>
             Effect.flatMap(

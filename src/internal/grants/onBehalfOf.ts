@@ -125,7 +125,9 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenOnBehalfOf"> =>
           onSome: (rt) => Effect.catchTag(refresh(x, rt, reason), "ServerError", () => exchange(x, 0))
         })
       })
-      return yield* ctx.flights.run(key, work).pipe(
+      // instances sharing a store exchange once: under the lock, the re-check finds what
+      // another instance stored meanwhile
+      return yield* ctx.flights.run(key, ctx.locked(key, work)).pipe(
         Effect.catchAll((error) =>
           Option.match(aging, {
             onNone: () => Effect.fail(error),

@@ -154,7 +154,9 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
           : refreshFromCache(refresh)
     )
     const flightKey = bypass ? `silent\u0000${key}\u0000${claims ?? ""}` : `silent\u0000${key}`
-    return yield* ctx.flights.run(flightKey, work).pipe(
+    // instances sharing a store redeem a refresh token once: under the lock, the re-check
+    // finds what another instance stored meanwhile
+    return yield* ctx.flights.run(flightKey, bypass ? work : ctx.locked(key, work)).pipe(
       Effect.catchAll((error) =>
         Option.match(aging, {
           onNone: () => Effect.fail(error),
