@@ -157,6 +157,12 @@ export interface EncryptionKey {
 export interface Encryption {
   readonly key: EncryptionKey
   readonly previousKeys?: ReadonlyArray<EncryptionKey> | undefined
+  /**
+   * Read a cache file written in clear once, to encrypt it (the migration to encryption).
+   * Off by default: with encryption on, a clear file is treated as damaged (moved aside), since
+   * anyone able to write it could otherwise plant tokens. Redis never reads clear values.
+   */
+  readonly migrateFromPlaintext?: boolean | undefined
 }
 
 /**

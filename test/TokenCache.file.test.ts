@@ -206,15 +206,23 @@ describe("file cache encryption", () => {
       expect(yield* withFile(path, targets, { encryption: { key: k2 } })).toEqual(["a", "b"])
     }))
 
-  it.effect("a file written in clear is read, and encrypted by the next write", () =>
+  it.effect("with migrateFromPlaintext, a file written in clear is read, and encrypted by the next write", () =>
     Effect.gen(function*() {
       const path = prepare(fresh())
       const k1 = key("k1")
       yield* withFile(path, put(token("a", "clear-value")))
       expect(fs.readFileSync(path, "utf8")).toContain("clear-value")
-      yield* withFile(path, put(token("b")), { encryption: { key: k1 } })
+      yield* withFile(path, put(token("b")), { encryption: { key: k1, migrateFromPlaintext: true } })
       expect(fs.readFileSync(path, "utf8")).not.toContain("clear-value")
       expect(yield* withFile(path, targets, { encryption: { key: k1 } })).toEqual(["a", "b"])
+    }))
+
+  it.effect("without it, a clear file is not trusted: moved aside, and none of its tokens served", () =>
+    Effect.gen(function*() {
+      const path = prepare(fresh())
+      yield* withFile(path, put(token("a", "planted-value")))
+      expect(yield* withFile(path, targets, { encryption: { key: key("k1") } })).toEqual([])
+      expect(fs.readdirSync(nodePath.dirname(path)).some((f) => f.includes(".corrupt-"))).toBe(true)
     }))
 
   it.effect("a key that was not given fails with CacheError and leaves the file alone", () =>

@@ -72,6 +72,9 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
         catch: FileLock.ioError("could not read", path)
       }).pipe(Effect.catchIf((e) => e.description.includes("ENOENT"), () => Effect.succeed("")))
       let json = text
+      if (cipher !== undefined && !cipher.isEnvelope(text) && text.trim().length > 0 && options.encryption?.migrateFromPlaintext !== true) {
+        return { _tag: "Corrupt", why: "the file is not encrypted, and encryption is on" }
+      }
       if (cipher !== undefined && cipher.isEnvelope(text)) {
         const plain = cipher.decrypt(text, CONTEXT)
         if (Either.isLeft(plain)) {
