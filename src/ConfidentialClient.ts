@@ -37,18 +37,7 @@ import type { CredentialSigner, Options as SignerOptions } from "./CredentialSig
 import * as internal from "./internal/client.js"
 import * as internalConfig from "./internal/config.js"
 import type { AuthorityError, CredentialError, InvalidRequest, MsalError } from "./MsalError.js"
-import type {
-  ClientCredentialsRequest,
-  OnBehalfOfRequest,
-  AuthCodeFlowRequest,
-  AuthCodeFlowRedirect,
-  AuthorizationCodeRequest,
-  AuthorizationUrlRequest,
-  RefreshTokenRequest,
-  UsernamePasswordRequest,
-  SilentRequest,
-  AccountsRequest
-} from "./Requests.js"
+import type * as Requests from "./Requests.js"
 import type { TokenCache } from "./TokenCache.js"
 
 /**
@@ -158,18 +147,7 @@ export interface RetryOptions {
  * @since 0.1.0
  * @category models
  */
-export type {
-  ClientCredentialsRequest,
-  OnBehalfOfRequest,
-  AuthCodeFlowRequest,
-  AuthCodeFlowRedirect,
-  AuthorizationCodeRequest,
-  AuthorizationUrlRequest,
-  RefreshTokenRequest,
-  UsernamePasswordRequest,
-  SilentRequest,
-  AccountsRequest
-} from "./Requests.js"
+export type * from "./Requests.js"
 
 /**
  * @since 0.1.0
@@ -184,7 +162,7 @@ export interface Service {
    *
    * @see https://datatracker.ietf.org/doc/html/rfc6749#section-4.4
    */
-  readonly acquireTokenForClient: (request: ClientCredentialsRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  readonly acquireTokenForClient: (request: Requests.ClientCredentialsRequest) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * Removes the application's own tokens (not users') from the cache, in every tenant.
    */
@@ -198,7 +176,7 @@ export interface Service {
    *
    * @see https://learn.microsoft.com/entra/identity-platform/v2-oauth2-on-behalf-of-flow
    */
-  readonly acquireTokenOnBehalfOf: (request: OnBehalfOfRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  readonly acquireTokenOnBehalfOf: (request: Requests.OnBehalfOfRequest) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * Starts a sign-in (web apps): the URL to send the browser to, and the state the redirect
    * is checked against (PKCE verifier, nonce, `state`). Keep the flow (a cookie, the
@@ -207,14 +185,14 @@ export interface Service {
    *
    * @see https://learn.microsoft.com/entra/identity-platform/v2-oauth2-auth-code-flow
    */
-  readonly initiateAuthCodeFlow: (request: AuthCodeFlowRequest) => Effect.Effect<AuthCodeFlow, MsalError>
+  readonly initiateAuthCodeFlow: (request: Requests.AuthCodeFlowRequest) => Effect.Effect<AuthCodeFlow, MsalError>
   /**
    * Completes a sign-in: checks the redirect against the flow (state, scopes, error, code, in
    * that order, fail-closed), redeems the code with the PKCE verifier, and checks the ID token
    * (audience, issuer, lifetime, nonce, `auth_time` against `maxAge`) before anything is
    * cached.
    */
-  readonly acquireTokenByAuthCodeFlow: (request: AuthCodeFlowRedirect) => Effect.Effect<AuthenticationResult, MsalError>
+  readonly acquireTokenByAuthCodeFlow: (request: Requests.AuthCodeFlowRedirect) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * Redeems an authorization code obtained without `initiateAuthCodeFlow`, with no PKCE and
    * no state check.
@@ -222,25 +200,25 @@ export interface Service {
    * @deprecated Deprecated in the seed as well: use `initiateAuthCodeFlow` and
    * `acquireTokenByAuthCodeFlow`, which add PKCE, state and nonce checks.
    */
-  readonly acquireTokenByAuthorizationCode: (request: AuthorizationCodeRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  readonly acquireTokenByAuthorizationCode: (request: Requests.AuthorizationCodeRequest) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * The authorize URL for a sign-in, without PKCE.
    *
    * @deprecated Deprecated in the seed as well: use `initiateAuthCodeFlow`.
    */
-  readonly getAuthorizationRequestUrl: (request: AuthorizationUrlRequest) => Effect.Effect<string, MsalError>
+  readonly getAuthorizationRequestUrl: (request: Requests.AuthorizationUrlRequest) => Effect.Effect<string, MsalError>
   /**
    * Redeems a refresh token obtained elsewhere (a migration into this cache); the tokens and
    * the account are cached.
    */
-  readonly acquireTokenByRefreshToken: (request: RefreshTokenRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  readonly acquireTokenByRefreshToken: (request: Requests.RefreshTokenRequest) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * Signs a managed (not federated) user in with a password (ROPC).
    *
    * @deprecated Deprecated in the seed as well: it cannot do multi-factor authentication or
    * federation; prefer the auth-code flow.
    */
-  readonly acquireTokenByUsernamePassword: (request: UsernamePasswordRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  readonly acquireTokenByUsernamePassword: (request: Requests.UsernamePasswordRequest) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * A token for a signed-in account from the cache: a cached access token with at least five
    * minutes left (refreshed first once past `refresh_on`, falling back to it if the refresh
@@ -248,12 +226,12 @@ export interface Service {
    * `TokenNotFound` when the cache holds nothing usable, and with `ServerError` (see its
    * `classification`) when the refresh was refused.
    */
-  readonly acquireTokenSilent: (request: SilentRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  readonly acquireTokenSilent: (request: Requests.SilentRequest) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * The accounts in the cache for this authority's cloud, one per home account; optionally
    * only those with this user name (case-insensitive).
    */
-  readonly getAccounts: (request?: AccountsRequest) => Effect.Effect<ReadonlyArray<Account>, MsalError>
+  readonly getAccounts: (request?: Requests.AccountsRequest) => Effect.Effect<ReadonlyArray<Account>, MsalError>
   /**
    * Signs an account out of the cache: its access tokens, ID tokens and account entries, and
    * the refresh tokens of this client (or its family).

@@ -53,21 +53,28 @@ describe("the grant takes the store's lock: instances sharing a store send one r
 const build = (layer: Layer.Layer<TokenCache.TokenCache, unknown>) =>
   Effect.map(Layer.build(layer), (context) => Context.get(context, TokenCache.TokenCache))
 
+/** A client on a cache file, as one instance of a service would be; it lives until the test's scope closes. */
+const clientOn = (path: string, authority: TestAuthority.Service) =>
+  Effect.map(
+    Layer.build(
+      ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY }).pipe(
+        Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
+        Layer.provide(TokenCache.layerFile(path)),
+        Layer.provide(TestAuthority.layerHttpClient),
+        Layer.provide(Layer.succeed(TestAuthority.TestAuthority, authority))
+      )
+    ),
+    (context) => Context.get(context, ConfidentialClient.ConfidentialClient)
+  )
+
 describe("instances sharing a store refresh an aging token once", () => {
   it.live("two instances on one cache file, both past refreshOn", () =>
     Effect.gen(function*() {
       const path = join(mkdtempSync(join(tmpdir(), "effect-msal-refresh-")), "cache.json")
       // refresh_in -1: every token is already due for a background refresh
       const authority = yield* TestAuthority.make({ refreshIn: -1, latency: "200 millis" })
-      const instance = () =>
-        ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY }).pipe(
-          Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
-          Layer.provide(TokenCache.layerFile(path)),
-          Layer.provide(TestAuthority.layerHttpClient),
-          Layer.provide(Layer.succeed(TestAuthority.TestAuthority, authority))
-        )
-      const a = yield* Effect.map(Layer.build(instance()), (c) => Context.get(c, ConfidentialClient.ConfidentialClient))
-      const b = yield* Effect.map(Layer.build(instance()), (c) => Context.get(c, ConfidentialClient.ConfidentialClient))
+      const a = yield* clientOn(path, authority)
+      const b = yield* clientOn(path, authority)
       yield* a.acquireTokenForClient({ scopes: [GRAPH] })
       const [fromA, fromB] = yield* Effect.all([
         a.acquireTokenForClient({ scopes: [GRAPH] }),
@@ -87,15 +94,8 @@ describe("instances sharing a store exchange a user's token once", () => {
     Effect.gen(function*() {
       const path = join(mkdtempSync(join(tmpdir(), "effect-msal-obo-")), "cache.json")
       const authority = yield* TestAuthority.make({ latency: "200 millis" })
-      const instance = () =>
-        ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY }).pipe(
-          Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
-          Layer.provide(TokenCache.layerFile(path)),
-          Layer.provide(TestAuthority.layerHttpClient),
-          Layer.provide(Layer.succeed(TestAuthority.TestAuthority, authority))
-        )
-      const a = yield* Effect.map(Layer.build(instance()), (c) => Context.get(c, ConfidentialClient.ConfidentialClient))
-      const b = yield* Effect.map(Layer.build(instance()), (c) => Context.get(c, ConfidentialClient.ConfidentialClient))
+      const a = yield* clientOn(path, authority)
+      const b = yield* clientOn(path, authority)
       const userAssertion = yield* authority.userAssertion({ audience: CLIENT_ID })
       const scopes = ["https://graph.microsoft.com/User.Read"]
       const [fromA, fromB] = yield* Effect.all([
