@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer } from "effect"
+import { Effect, Either, Layer, Supervisor } from "effect"
 import { ClientCredential, ConfidentialClient, CredentialSigner, type MsalError, TestAuthority, TokenCache } from "effect-msal"
 import { AUTHORITY, CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"
 
@@ -137,6 +137,7 @@ for (const grant of grants) {
             Layer.provideMerge(TokenCache.layerMemory()),
             Layer.provide(TestAuthority.layerHttpClientVia(server.url))
           )
+          const fibers = yield* Supervisor.track
           const { after, before, outcome } = yield* Effect.gen(function*() {
             const client = yield* ConfidentialClient.ConfidentialClient
             const cache = yield* TokenCache.TokenCache
@@ -146,7 +147,9 @@ for (const grant of grants) {
             const outcome = yield* Effect.either(call)
             const after = yield* cache.list("AccessToken")
             return { outcome, before, after }
-          }).pipe(Effect.provide(layer))
+          }).pipe(Effect.provide(layer), Effect.supervised(fibers))
+          // no leaked fiber: everything the client forked (flights, background work) has ended
+          expect((yield* fibers.value).length).toBe(0)
           expect((yield* authority.tokenRequests).length).toBe(expected.attempts)
           if (expected.error === undefined) {
             expect(Either.isRight(outcome)).toBe(true)
