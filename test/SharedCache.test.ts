@@ -108,39 +108,34 @@ describe("instances sharing a store exchange a user's token once", () => {
     }).pipe(Effect.scoped), 20_000)
 })
 
+/**
+ * One store holds the lock for "key" until interrupted; the other waits with a 300 ms timeout.
+ * With an uninterruptible wait the timeout would only fire after the store's own 60 s lock
+ * wait (past the test's timeout). Once the holder is interrupted its lock is released.
+ */
+const lockWaitIsInterruptible = (layer: Layer.Layer<TokenCache.TokenCache, unknown>) =>
+  Effect.gen(function*() {
+    const holder = yield* build(layer)
+    const waiter = yield* build(layer)
+    const held = yield* Deferred.make<void>()
+    const holding = yield* Effect.fork(holder.withLock!("key", Effect.zipRight(Deferred.succeed(held, undefined), Effect.never)))
+    yield* Deferred.await(held)
+    const waited = yield* waiter.withLock!("key", Effect.succeed("got it")).pipe(Effect.timeout("300 millis"), Effect.either)
+    expect(waited._tag).toBe("Left")
+    yield* Fiber.interrupt(holding)
+    expect(yield* waiter.withLock!("key", Effect.succeed("got it"))).toBe("got it")
+  }).pipe(Effect.scoped)
+
 describe("waiting for another instance's lock can be interrupted", () => {
   it.live("a caller's timeout ends the wait for a file lock (not the lock timeout)", () =>
-    Effect.gen(function*() {
-      const path = join(mkdtempSync(join(tmpdir(), "effect-msal-lockwait-")), "cache.json")
-      const holder = yield* build(TokenCache.layerFile(path, { lockTimeout: "60 seconds" }))
-      const waiter = yield* build(TokenCache.layerFile(path, { lockTimeout: "60 seconds" }))
-      const held = yield* Deferred.make<void>()
-      const holding = yield* Effect.fork(holder.withLock!("key", Effect.zipRight(Deferred.succeed(held, undefined), Effect.never)))
-      yield* Deferred.await(held)
-      // with an uninterruptible wait this would take the full 60 s lock timeout (past the test's own timeout)
-      const waited = yield* waiter.withLock!("key", Effect.succeed("got it")).pipe(Effect.timeout("300 millis"), Effect.either)
-      expect(waited._tag).toBe("Left")
-      yield* Fiber.interrupt(holding)
-      // the holder's lock was released on interruption: the waiter gets it now
-      expect(yield* waiter.withLock!("key", Effect.succeed("got it"))).toBe("got it")
-    }).pipe(Effect.scoped), 15_000)
+    lockWaitIsInterruptible(
+      TokenCache.layerFile(join(mkdtempSync(join(tmpdir(), "effect-msal-lockwait-")), "cache.json"), { lockTimeout: "60 seconds" })
+    ), 15_000)
 
   it.live("a caller's timeout ends the wait for a Redis lock", () =>
     Effect.acquireUseRelease(
       Effect.promise(() => startRedis()),
-      (redis) =>
-        Effect.gen(function*() {
-          const layer = TokenCache.layerRedis({ url: redis.url, lockWait: "60 seconds" })
-          const holder = yield* build(layer)
-          const waiter = yield* build(layer)
-          const held = yield* Deferred.make<void>()
-          const holding = yield* Effect.fork(holder.withLock!("key", Effect.zipRight(Deferred.succeed(held, undefined), Effect.never)))
-          yield* Deferred.await(held)
-          const waited = yield* waiter.withLock!("key", Effect.succeed("got it")).pipe(Effect.timeout("300 millis"), Effect.either)
-          expect(waited._tag).toBe("Left")
-          yield* Fiber.interrupt(holding)
-          expect(yield* waiter.withLock!("key", Effect.succeed("got it"))).toBe("got it")
-        }).pipe(Effect.scoped),
+      (redis) => lockWaitIsInterruptible(TokenCache.layerRedis({ url: redis.url, lockWait: "60 seconds" })),
       (redis) => Effect.promise(() => redis.stop())
     ), 15_000)
 })
