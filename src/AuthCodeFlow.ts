@@ -1,6 +1,6 @@
 /**
  * The state of one sign-in between `initiateAuthCodeFlow` and `acquireTokenByAuthCodeFlow`
- * (the seed's flow dict), as plain, Schema-encodable data.
+ * (MSAL Python's auth-code flow dict), as plain, Schema-encodable data.
  *
  * A web app keeps the flow between the two requests (a cookie, a session store, another
  * worker). It holds the PKCE verifier, so it is `Redacted` in the decoded value: a flow

@@ -7,7 +7,7 @@ import type { Redacted } from "effect"
 import { Schema } from "effect"
 
 /**
- * An account known to the cache (the seed's account dict), as a Schema so that a web app can
+ * An account known to the cache (MSAL Python's account dict), as a Schema so that a web app can
  * keep it in its session and pass it back to `acquireTokenSilent`.
  *
  * @since 0.1.0
@@ -24,7 +24,7 @@ export const Account = Schema.Struct({
 })
 
 /**
- * An account known to the cache (the seed's account dict).
+ * An account known to the cache (MSAL Python's account dict).
  *
  * @since 0.1.0
  * @category models

@@ -1,5 +1,5 @@
 /**
- * Authority URLs: the cloud hosts, a builder (the seed's `AuthorityBuilder`), and a parser
+ * Authority URLs: the cloud hosts, a builder (MSAL Python's `AuthorityBuilder`), and a parser
  * that tells which form an authority is and where its metadata lives.
  *
  * Accepted forms of the `authority` option (https only):

@@ -41,7 +41,7 @@ import type * as Requests from "./Requests.js"
 import type { TokenCache } from "./TokenCache.js"
 
 /**
- * The client's configuration (the seed constructor's parameters, in camelCase). The
+ * The client's configuration (MSAL Python's `ConfidentialClientApplication` parameters, in camelCase). The
  * credential, the cache and the HTTP client are layers: `CredentialSigner`, `TokenCache`,
  * `HttpClient`.
  *
@@ -197,14 +197,14 @@ export interface Service {
    * Redeems an authorization code obtained without `initiateAuthCodeFlow`, with no PKCE and
    * no state check.
    *
-   * @deprecated Deprecated in the seed as well: use `initiateAuthCodeFlow` and
+   * @deprecated Deprecated in MSAL Python as well: use `initiateAuthCodeFlow` and
    * `acquireTokenByAuthCodeFlow`, which add PKCE, state and nonce checks.
    */
   readonly acquireTokenByAuthorizationCode: (request: Requests.AuthorizationCodeRequest) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * The authorize URL for a sign-in, without PKCE.
    *
-   * @deprecated Deprecated in the seed as well: use `initiateAuthCodeFlow`.
+   * @deprecated Deprecated in MSAL Python as well: use `initiateAuthCodeFlow`.
    */
   readonly getAuthorizationRequestUrl: (request: Requests.AuthorizationUrlRequest) => Effect.Effect<string, MsalError>
   /**
@@ -215,7 +215,7 @@ export interface Service {
   /**
    * Signs a managed (not federated) user in with a password (ROPC).
    *
-   * @deprecated Deprecated in the seed as well: it cannot do multi-factor authentication or
+   * @deprecated Deprecated in MSAL Python as well: it cannot do multi-factor authentication or
    * federation; prefer the auth-code flow.
    */
   readonly acquireTokenByUsernamePassword: (request: Requests.UsernamePasswordRequest) => Effect.Effect<AuthenticationResult, MsalError>

@@ -15,7 +15,7 @@ import type { CredentialError } from "./MsalError.js"
 
 /**
  * The kind of authority a request goes to; it decides the assertion's algorithm and
- * thumbprint header (PROTOCOL.md §3.2).
+ * thumbprint header (MSAL Python's rules: `tests/test_optional_thumbprint.py`).
  *
  * @since 0.1.0
  * @category models
@@ -35,7 +35,7 @@ export interface AuthContext {
   readonly tokenEndpoint: string
   /** Decides the algorithm and thumbprint header of a signed assertion. */
   readonly authorityKind: AuthorityKind
-  /** Extra claims merged last into a signed assertion (the seed's `client_claims`). */
+  /** Extra claims merged last into a signed assertion (MSAL Python's `client_claims`). */
   readonly clientClaims?: Readonly<Record<string, unknown>> | undefined
 }
 

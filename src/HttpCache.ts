@@ -1,5 +1,5 @@
 /**
- * The HTTP cache (the seed's `http_cache`): answers to the GET requests the client makes
+ * The HTTP cache (MSAL Python's `http_cache`): answers to the GET requests the client makes
  * besides token requests — instance discovery, OpenID Connect metadata and the IMDS region
  * probe — kept for 24 hours, so that new clients and later runs need no discovery at all.
  *

@@ -57,7 +57,7 @@ export class ServerError extends Schema.TaggedError<ServerError>("effect-msal/Se
     return `${this.error} (HTTP ${this.status})${description}`
   }
   /**
-   * What the user can do about a failed silent acquisition, from `suberror` (the seed's
+   * What the user can do about a failed silent acquisition, from `suberror` (MSAL Python's
    * `classification`): `""` when nothing but a new sign-in helps (`bad_token`,
    * `token_expired`, `protection_policy_required`, `client_mismatch`,
    * `device_authentication_failed`), otherwise the suberror itself (for example

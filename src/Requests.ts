@@ -1,5 +1,5 @@
 /**
- * The requests of the `ConfidentialClient` methods: plain objects, with the seed's parameter
+ * The requests of the `ConfidentialClient` methods: plain objects, with MSAL Python's parameter
  * names in camelCase. Secret-bearing fields accept a string or a `Redacted<string>`.
  *
  * @since 0.1.0
@@ -9,7 +9,7 @@ import type { AuthCodeFlow } from "./AuthCodeFlow.js"
 import type { Account } from "./AuthenticationResult.js"
 
 /**
- * A client-credentials request (the seed's `acquire_token_for_client`).
+ * A client-credentials request (MSAL Python's `acquire_token_for_client`).
  *
  * @since 0.1.0
  * @category models
@@ -24,7 +24,7 @@ export interface ClientCredentialsRequest {
 }
 
 /**
- * An on-behalf-of request (the seed's `acquire_token_on_behalf_of`).
+ * An on-behalf-of request (MSAL Python's `acquire_token_on_behalf_of`).
  *
  * @since 0.1.0
  * @category models
@@ -39,7 +39,7 @@ export interface OnBehalfOfRequest {
 }
 
 /**
- * The start of a sign-in (the seed's `initiate_auth_code_flow`).
+ * The start of a sign-in (MSAL Python's `initiate_auth_code_flow`).
  *
  * @since 0.1.0
  * @category models
@@ -63,7 +63,7 @@ export interface AuthCodeFlowRequest {
 }
 
 /**
- * The redirect of a sign-in (the seed's `acquire_token_by_auth_code_flow`).
+ * The redirect of a sign-in (MSAL Python's `acquire_token_by_auth_code_flow`).
  *
  * @since 0.1.0
  * @category models
@@ -78,7 +78,7 @@ export interface AuthCodeFlowRedirect {
 }
 
 /**
- * A code redemption without a flow (the seed's `acquire_token_by_authorization_code`).
+ * A code redemption without a flow (MSAL Python's `acquire_token_by_authorization_code`).
  *
  * @since 0.1.0
  * @category models
@@ -93,7 +93,7 @@ export interface AuthorizationCodeRequest {
 }
 
 /**
- * An authorize URL without PKCE (the seed's `get_authorization_request_url`).
+ * An authorize URL without PKCE (MSAL Python's `get_authorization_request_url`).
  *
  * @since 0.1.0
  * @category models
@@ -110,7 +110,7 @@ export interface AuthorizationUrlRequest {
 }
 
 /**
- * A refresh-token redemption (the seed's `acquire_token_by_refresh_token`).
+ * A refresh-token redemption (MSAL Python's `acquire_token_by_refresh_token`).
  *
  * @since 0.1.0
  * @category models
@@ -121,7 +121,7 @@ export interface RefreshTokenRequest {
 }
 
 /**
- * A password sign-in (the seed's `acquire_token_by_username_password`).
+ * A password sign-in (MSAL Python's `acquire_token_by_username_password`).
  *
  * @since 0.1.0
  * @category models
@@ -134,7 +134,7 @@ export interface UsernamePasswordRequest {
 }
 
 /**
- * A silent acquisition for a signed-in account (the seed's `acquire_token_silent`).
+ * A silent acquisition for a signed-in account (MSAL Python's `acquire_token_silent`).
  *
  * @since 0.1.0
  * @category models

@@ -10,7 +10,7 @@ const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64ur
 const idToken = (claims: Record<string, unknown>) => `${b64url({ alg: "none" })}.${b64url(claims)}.`
 const snapshot = Effect.flatMap(TokenCache.TokenCache, (c) => c.snapshot)
 
-/** The unified-cache JSON of the entries written for one token response (PROTOCOL.md §5.3). */
+/** The unified-cache JSON of the entries written for one token response (MSAL Python's TokenCache.add). */
 const serialized = (set: UserTokens.TokenSet) =>
   Effect.gen(function*() {
     const cache = yield* TokenCache.makeMemory()

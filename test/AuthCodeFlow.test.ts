@@ -230,7 +230,7 @@ describe("acquireTokenByAuthCodeFlow", () => {
       )
     }).pipe(Effect.provide(testLayer({ client: { clientCapabilities: ["CP1"] } }))))
 
-  it.effect("fails closed in the seed's order, sending nothing (L4)", () =>
+  it.effect("fails closed in MSAL Python's order, sending nothing (L4)", () =>
     Effect.gen(function*() {
       const { flow, response } = yield* startSignIn({ scopes: ["User.Read"] })
       const code = response.get("code")!

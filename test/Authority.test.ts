@@ -324,7 +324,7 @@ describe("Authority parsing", () => {
     }
   })
 
-  it("reports the discovery URL of every form (PROTOCOL.md §1.2)", () => {
+  it("reports the discovery URL of every form (OpenID Connect Discovery 1.0 §4)", () => {
     const table = [
       ["https://login.microsoftonline.com/contoso.onmicrosoft.com", "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration"],
       ["https://login.microsoftonline.com/t/extra?x=1", "https://login.microsoftonline.com/t/extra/v2.0/.well-known/openid-configuration?x=1"],

@@ -34,7 +34,7 @@ const settle = TestClock.adjust(0)
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
 
 describe("acquireTokenForClient on the wire", () => {
-  it.effect("sends exactly the seed's form fields and headers", () =>
+  it.effect("sends exactly MSAL Python's form fields and headers", () =>
     Effect.gen(function*() {
       const result = yield* acquire({ scopes: [GRAPH] })
       const request = yield* lastTokenRequest
@@ -109,7 +109,7 @@ describe("acquireTokenForClient and the cache", () => {
       expect(yield* tokenRequestCount).toBe(2)
     }).pipe(Effect.provide(testLayer())))
 
-  it.effect("matches scopes case-insensitively on the key path (the seed's case quirk)", () =>
+  it.effect("matches scopes case-insensitively on the key path (MSAL Python's case quirk)", () =>
     Effect.gen(function*() {
       yield* acquire({ scopes: [GRAPH] })
       const upper = yield* acquire({ scopes: [GRAPH.toUpperCase()] })

@@ -37,7 +37,7 @@ const logged = (lines: Array<string>) =>
     })
   )
 
-describe("region names (PROTOCOL.md §2.2 [newer])", () => {
+describe("region names (MSAL Python PR #921)", () => {
   it("accepts valid names", () => {
     for (const name of ["eastus", "westus2", "centralindia", "northeurope", "east-us", "west-us-2", "a".repeat(63)]) {
       expect([name, Region.isValidName(name)]).toEqual([name, true])
@@ -53,7 +53,7 @@ describe("region names (PROTOCOL.md §2.2 [newer])", () => {
       expect([name, Region.isValidName(name)]).toEqual([name, false])
     }
   })
-  it("forms regional hosts (PROTOCOL.md §2.3)", () => {
+  it("forms regional hosts (MSAL Python's region.py)", () => {
     expect(Region.regionalHost("login.microsoftonline.com", "westus")).toBe("westus.login.microsoft.com")
     expect(Region.regionalHost("login.windows.net", "westus")).toBe("westus.login.microsoft.com")
     expect(Region.regionalHost("sts.windows.net", "westus")).toBe("westus.login.microsoft.com")

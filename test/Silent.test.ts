@@ -326,7 +326,7 @@ describe("acquireTokenSilent with a refresh token", () => {
 describe("family refresh tokens (C21)", () => {
   const FAMILY_APP = "family-app-x"
 
-  it.scoped("the seed's FOCI order", () =>
+  it.scoped("MSAL Python's FOCI order", () =>
     Effect.gen(function*() {
       const a = yield* authority
       const x = yield* makeClient({ clientId: FAMILY_APP })

@@ -1,5 +1,5 @@
 /**
- * The seed's middle-tier API: one route that takes the caller's bearer token, exchanges it
+ * A middle-tier API (MSAL Python's on-behalf-of scenario): one route that takes the caller's bearer token, exchanges it
  * on behalf of the user for a token to a downstream API, calls that API and returns its
  * answer. A claims challenge from Entra (Conditional Access asking for MFA, for example)
  * goes back to the caller as a 401 with the challenge in `WWW-Authenticate`, as Microsoft's

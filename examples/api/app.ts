@@ -19,7 +19,7 @@ import type { DownstreamService } from "./api.js"
 export const CLIENT_ID = "4c3b2a19-8d7e-4f6a-9b5c-1d2e3f4a5b6c"
 const CLIENT_SECRET = "api-example-secret"
 
-/** The seed's downstream API, which the local stand-in plays on 127.0.0.1. */
+/** The downstream API of MSAL Python's on-behalf-of scenario, which the local stand-in plays on 127.0.0.1. */
 export const LOCAL_DOWNSTREAM_AUDIENCE = "https://api.downstream.com"
 
 /** The running API. */

@@ -1,5 +1,5 @@
 /**
- * The seed's daemon: an application token for Microsoft Graph (client credentials), used to
+ * A daemon (MSAL Python's client-credentials scenario): an application token for Microsoft Graph (client credentials), used to
  * list the directory's users; the second run is served from the token cache.
  */
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"

@@ -4,7 +4,7 @@
  * keeps nothing between requests (several workers can share the load, given one secret), but
  * the token cache: give every worker a shared one (`TokenCache.layerFile`, Redis).
  *
- * The cookie is signed, not encrypted, like Flask's session in the seed: the browser's user
+ * The cookie is signed, not encrypted, like Flask's session in MSAL Python's web sample: the browser's user
  * could read the flow's PKCE verifier, which protects nothing from them (it guards the
  * authorization code against others), and `HttpOnly` keeps it from scripts.
  */

@@ -1,5 +1,5 @@
 /**
- * The seed's web app: users sign in with the auth-code flow (PKCE, state and nonce checked by
+ * A web app (MSAL Python's auth-code scenario): users sign in with the auth-code flow (PKCE, state and nonce checked by
  * the library), the app greets them by name, later visits get tokens silently from the cache,
  * and signing out removes the account from the cache.
  */

@@ -2,10 +2,10 @@ import { Either } from "effect"
 import type { AuthorityKind } from "../CredentialSigner.js"
 import { AuthorityError, InvalidRequest } from "../MsalError.js"
 
-/** The default authority of the seed. @internal */
+/** The default authority of MSAL Python and msal-node. @internal */
 export const DEFAULT_AUTHORITY = "https://login.microsoftonline.com/common"
 
-/** The host that answers instance discovery for every cloud (PROTOCOL.md §1.3). @internal */
+/** The host that answers instance discovery for every cloud (MSAL Python's `msal/authority.py`). @internal */
 export const INSTANCE_DISCOVERY_HOST = "login.microsoftonline.com"
 
 /**
@@ -245,7 +245,8 @@ export const wellKnownEndpoints = (authority: Authority): Endpoints | undefined 
 
 /**
  * Whether instance discovery runs: for Entra tenants on hosts that are not well known, unless
- * `validateAuthority` or `instanceDiscovery` is false (PROTOCOL.md §1.3). B2C, CIAM, AD FS and
+ * `validateAuthority` or `instanceDiscovery` is false (MSAL Python's
+ * `WELL_KNOWN_AUTHORITY_HOSTS`). B2C, CIAM, AD FS and
  * generic OIDC authorities are known to the developer and never checked. @internal
  */
 export const needsInstanceDiscovery = (
@@ -267,7 +268,7 @@ export const instanceDiscoveryUrl = (authority: Authority): string => {
 }
 
 /**
- * The OpenID Connect discovery URL (PROTOCOL.md §1.2): the path plus `/v2.0` for Entra
+ * The OpenID Connect discovery URL (OpenID Connect Discovery 1.0 §4): the path plus `/v2.0` for Entra
  * forms, without it for AD FS; a generic OIDC issuer plus `/.well-known/openid-configuration`.
  * The query of the authority is kept. @internal
  */
@@ -348,7 +349,7 @@ export const endpointProblem = (authority: Authority, endpoint: string): string 
   return undefined
 }
 
-/** The realm: the first path segment of the token endpoint, usually the tenant id (PROTOCOL.md §1.2). @internal */
+/** The realm: the first path segment of the token endpoint, usually the tenant id (as MSAL Python derives it). @internal */
 export const realmOf = (tokenEndpoint: string, fallback: string): string => {
   try {
     return segmentsOf(new URL(tokenEndpoint))[0] ?? fallback

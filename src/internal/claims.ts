@@ -21,7 +21,7 @@ const asciiString = (s: string): string =>
 /**
  * The `claims` form field: the claims challenge unchanged when the client declares no
  * capabilities; otherwise the challenge (or `{}`) with `access_token.xms_cc` set to the
- * capabilities (PROTOCOL.md §4.0).
+ * capabilities (MSAL Python's `_merge_claims_challenge_and_capabilities`).
  * @internal
  */
 export const merge = (

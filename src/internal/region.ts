@@ -5,7 +5,7 @@ import * as HttpCache from "./httpCache.js"
 import type * as TokenRequest from "./tokenRequest.js"
 import type * as TokenResponse from "./tokenResponse.js"
 
-/** The IMDS compute-metadata request (PROTOCOL.md §2.2 [newer]). @internal */
+/** The IMDS compute-metadata request (MSAL Python PR #929: IMDS `/compute` JSON). @internal */
 export const IMDS_URL = "http://169.254.169.254/metadata/instance/compute?api-version=2021-02-01"
 /** @internal */
 export const DEFAULT_IMDS_TIMEOUT = Duration.seconds(2)
@@ -14,7 +14,7 @@ const NAME = /^[a-z][a-z0-9-]*$/
 
 /**
  * A region name: lower-case letters, digits and hyphens, starting with a letter, not ending
- * with a hyphen, at most 63 characters (PROTOCOL.md §2.2 [newer]). @internal
+ * with a hyphen, at most 63 characters (MSAL Python PR #921). @internal
  */
 export const isValidName = (name: unknown): name is string =>
   typeof name === "string" && name.length <= 63 && NAME.test(name) && !name.endsWith("-")
@@ -22,7 +22,7 @@ export const isValidName = (name: unknown): name is string =>
 /** The `azureRegion` option: a region name, `"discover"`, `false`, or absent. @internal */
 export type Setting = string | false | undefined
 
-/** The hosts whose regional host is `{region}.login.microsoft.com` (PROTOCOL.md §2.3). @internal */
+/** The hosts whose regional host is `{region}.login.microsoft.com` (MSAL Python's `_get_regional_authority`). @internal */
 export const PUBLIC_CLOUD_HOSTS: ReadonlySet<string> = new Set([
   "login.microsoftonline.com",
   "login.microsoft.com",
@@ -30,7 +30,7 @@ export const PUBLIC_CLOUD_HOSTS: ReadonlySet<string> = new Set([
   "sts.windows.net"
 ])
 
-/** The regional host for a central host (PROTOCOL.md §2.3). @internal */
+/** The regional host for a central host (MSAL Python's `_get_regional_authority`). @internal */
 export const regionalHost = (centralHost: string, region: string): string =>
   PUBLIC_CLOUD_HOSTS.has(centralHost.toLowerCase())
     ? `${region}.login.microsoft.com`
@@ -95,7 +95,7 @@ const probeImds = (ctx: HttpCache.GetContext) =>
   )
 
 /**
- * The region in use (PROTOCOL.md §2.1–2.2): an explicit name as given (never probing IMDS);
+ * The region in use (MSAL Python's `azure_region`): an explicit name as given (never probing IMDS);
  * `"discover"`: `REGION_NAME`, else IMDS; `false`: none; absent: `MSAL_FORCE_REGION`.
  * Environment variables are read through `Config`. Invalid names are ignored with a
  * warning. Never fails. @internal

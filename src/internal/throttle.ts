@@ -2,7 +2,7 @@ import { createHash } from "node:crypto"
 import type { MsalError } from "../MsalError.js"
 import { Throttled } from "../MsalError.js"
 
-/** Without a `Retry-After`, a 429 or 5xx closes identical requests for this long (the seed's CCA default). @internal */
+/** Without a `Retry-After`, a 429 or 5xx closes identical requests for this long (MSAL Python's `ThrottledHttpClient` default). @internal */
 export const DEFAULT_WINDOW_MILLIS = 5_000
 /** Longest window a `Retry-After` may open. @internal */
 export const MAX_WINDOW_MILLIS = 3_600_000
@@ -21,7 +21,7 @@ export interface Keys {
 
 /**
  * The throttle group is the endpoint, client and scopes plus the grant's own secret (refresh
- * token, code or user name) hashed, as the seed keys it; the body key hashes the whole form.
+ * token, code or user name) hashed, as MSAL Python keys it; the body key hashes the whole form.
  * Only hashes are kept, never the secrets.
  * @internal
  */

@@ -3,7 +3,7 @@ import { Redacted } from "effect"
 import type { ClientAuthFields } from "../CredentialSigner.js"
 import { SKU, VERSION } from "./version.js"
 
-/** Telemetry API ids (PROTOCOL.md §7). @internal */
+/** Telemetry API ids (MSAL Python's `ClientApplication.ACQUIRE_TOKEN_*_ID`). @internal */
 export const ApiId = {
   acquireTokenForClient: 730,
   acquireTokenOnBehalfOf: 523,

@@ -35,7 +35,7 @@ export const homeAccountIdOf = (
 ): string | undefined =>
   clientInfo !== undefined ? `${clientInfo.uid}.${clientInfo.utid}` : stringClaim(claims, "sub")
 
-/** The routing hint for a home account id: `Oid:<uid>@<utid>` (PROTOCOL.md §4.9). @internal */
+/** The routing hint for a home account id: `Oid:<uid>@<utid>` (MSAL Python's `X-AnchorMailbox`). @internal */
 export const anchorForHomeAccount = (homeAccountId: string): string => `Oid:${homeAccountId.replace(/\./g, "@")}`
 
 /** A token response for a user, and what it is stored with. @internal */
@@ -77,7 +77,7 @@ const targetOf = (token: TokenResponse.TokenResponse, scopes: ReadonlyArray<stri
     : Array.from(new Set(token.scope.trim().split(/\s+/))).sort().join(" ")
 
 /**
- * The unified-cache entries for a user token response (PROTOCOL.md §5.2, §5.3): the access
+ * The unified-cache entries for a user token response (MSAL Python's `TokenCache.add`): the access
  * token, the refresh token (or the redeemed one with its new secret), the ID token, the
  * account and the app metadata.
  * @internal

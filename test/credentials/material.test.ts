@@ -62,7 +62,7 @@ describe("Pem.parsePublicCertificate", () => {
   })
 })
 
-describe("Material.choose (PROTOCOL.md §3.2, newer rules)", () => {
+describe("Material.choose (MSAL Python's test_optional_thumbprint.py rules)", () => {
   type Given = Partial<Record<"thumbprint" | "thumbprintSha256" | "publicCertificate", string>>
   const cert = { publicCertificate: fx.a.certPem }
   const sha1 = { thumbprint: hex1 }

@@ -1,5 +1,5 @@
 /**
- * The client assertion JWT (RFC 7523 §2.2, PROTOCOL.md §3.3), signed with `jose`.
+ * The client assertion JWT (RFC 7523 §2.2, §3), signed with `jose`.
  *
  * @internal
  */

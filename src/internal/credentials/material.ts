@@ -1,5 +1,6 @@
 /**
- * Signing material and the algorithm rules of PROTOCOL.md §3.2 ("[newer]").
+ * Signing material and MSAL Python's newer algorithm rules
+ * (`tests/test_optional_thumbprint.py`; AzureAD/microsoft-authentication-library-for-python#872).
  *
  * @internal
  */
@@ -90,7 +91,7 @@ export const fromPem = (options: {
       : yield* Pem.parsePublicCertificate(options.publicCertificate, "publicCertificate")
     const leaf = certificates?.[0]
     const sha1 = given1 ?? (leaf === undefined ? undefined : Thumbprint.compute(leaf.raw, "sha1"))
-    // A given SHA-1 thumbprint wins over a certificate: RS256 with it (PROTOCOL.md §3.2 rule 3).
+    // A given SHA-1 thumbprint wins over a certificate: RS256 with it (MSAL Python's `test_optional_thumbprint.py`).
     const sha256 = given256 ?? (leaf === undefined || given1 !== undefined ? undefined : Thumbprint.compute(leaf.raw, "sha256"))
     const thumbprints: Thumbprints | undefined = sha1 !== undefined
       ? { sha1, sha256 }

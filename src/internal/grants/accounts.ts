@@ -51,7 +51,7 @@ export const make = (u: UserContext): Pick<Service, "getAccounts" | "removeAccou
   /**
    * Removes the account's access tokens (any client, any tenant, on-behalf-of ones included),
    * ID tokens and account entries, and the refresh tokens of this client or its family
-   * (PROTOCOL.md §4.10). Access tokens and on-behalf-of refresh tokens are found by a scan:
+   * (MSAL Python's `remove_account`). Access tokens and on-behalf-of refresh tokens are found by a scan:
    * signing out is rare, lookups are not.
    */
   const removeAccount = Effect.fn("ConfidentialClient.removeAccount")(function*(input: Account) {

@@ -26,7 +26,7 @@ export const randomToken = (bytes: number): string => Crypto.randomBytes(bytes).
 /** The PKCE S256 challenge of a verifier (RFC 7636 §4.2). @internal */
 export const codeChallenge = (verifier: string): string => sha256(verifier).digest("base64url")
 
-/** What goes into the authorize URL for a raw nonce (as the seed). @internal */
+/** What goes into the authorize URL for a raw nonce (as MSAL Python). @internal */
 export const hashNonce = (nonce: string): string => sha256(nonce).digest("hex")
 
 const safeEqual = (a: string, b: string): boolean => {
@@ -156,7 +156,7 @@ export const make = (
     }
   )
 
-  /** The fail-closed checks of the redirect, in the seed's order. */
+  /** The fail-closed checks of the redirect, in MSAL Python's order. */
   const checkRedirect = (
     request: AuthCodeFlowRedirect,
     nowMillis: number

@@ -31,7 +31,7 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenOnBehalfOf"> =>
     readonly claims: string | undefined
   }
 
-  /** The jwt-bearer request of PROTOCOL.md §4.2. */
+  /** The jwt-bearer request (RFC 7523 §2.1, `requested_token_use=on_behalf_of`). */
   const exchange = (x: Exchange, reason: TokenRequest.RefreshReason) =>
     redeem(u, {
       endpoints: x.endpoints,

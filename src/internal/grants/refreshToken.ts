@@ -8,7 +8,7 @@ import { redeem, requireRecord, scopesOf, secretInput } from "./userGrant.js"
 /**
  * `acquireTokenByRefreshToken`: the migration path of refresh tokens obtained elsewhere. The
  * new refresh token is added to the cache (not used to update an older entry), with the
- * account (PROTOCOL.md §4.7).
+ * account (MSAL Python's `acquire_token_by_refresh_token`).
  * @internal
  */
 export const make = (u: UserContext): Pick<Service, "acquireTokenByRefreshToken"> => {

@@ -70,7 +70,7 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
     })
 
   /**
-   * The account's refresh tokens in the seed's FOCI order: family tokens first when this
+   * The account's refresh tokens in MSAL Python's FOCI order: family tokens first when this
    * client has never been seen (stopping at `client_mismatch`), then those of the client's
    * family, then its own; newest first within each group, each token tried once.
    */

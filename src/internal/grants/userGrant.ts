@@ -21,7 +21,7 @@ export const DEFAULT_FLOW_LIFETIME = Duration.minutes(10)
 /** What the user grants of one client share, on top of the client context. @internal */
 export interface UserContext {
   readonly ctx: ClientContext
-  /** Reserved scopes the client does not add (the seed's `exclude_scopes`). */
+  /** Reserved scopes the client does not add (MSAL Python's `exclude_scopes`). */
   readonly excludeScopes: ReadonlySet<string>
   readonly flowLifetime: Duration.Duration
   readonly http: HttpClient.HttpClient

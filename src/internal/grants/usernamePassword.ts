@@ -12,7 +12,7 @@ const DEFAULT_TIMEOUT = Duration.seconds(30)
 
 /**
  * `acquireTokenByUsernamePassword`: the password grant (ROPC) for managed accounts, after a
- * user-realm discovery that turns federated accounts away (PROTOCOL.md §4.8).
+ * user-realm discovery that turns federated accounts away (MSAL Python's `acquire_token_by_username_password`).
  * @internal
  */
 export const make = (u: UserContext): Pick<Service, "acquireTokenByUsernamePassword"> => {
