@@ -84,7 +84,7 @@ beforeAll(async () => {
   if (!Fs.existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium is not installed at ${CHROMIUM}: the web-app example's browser tests need Debian's chromium package ` +
-        "(apt-get install -y chromium); .ci/run installs it"
+        "(apt-get install -y chromium); npm test installs it (scripts/provision.mjs)"
     )
   }
   appUrl = await run(Scope.extend(start({ port: 0, sessionSecret: SECRET }), scope))
