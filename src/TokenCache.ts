@@ -143,7 +143,11 @@ export const layerMemory = (options?: MemoryOptions): Layer.Layer<TokenCache> =>
 export interface EncryptionKey {
   /** Stored in clear with every ciphertext; never the key itself. */
   readonly id: string
-  /** 32 bytes, or their base64 encoding. */
+  /**
+   * Exactly 32 random bytes, or their standard base64 (44 characters ending in `=`, as
+   * `openssl rand -base64 32` prints). Other encodings, lengths, all-zero or low-entropy keys
+   * and pass phrases fail with `CacheError` (`reason: "Encryption"`).
+   */
   readonly key: Redacted.Redacted<Uint8Array | string>
 }
 

@@ -24,12 +24,39 @@ export interface Cipher {
 
 const failure = (description: string) => new CacheError({ reason: "Encryption", description })
 
+/** Standard base64 (RFC 4648 section 4) of 32 bytes: 43 characters and one "=" (what `openssl rand -base64 32` prints). */
+const BASE64_KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/
+
+/**
+ * Fewer distinct byte values than this in 32 bytes is not a random key: 32 random bytes have
+ * about 30 distinct values, and fewer than 20 happens with odds below 1 in 10^9.
+ */
+const MIN_DISTINCT_BYTES = 20
+
+/** Fewer distinct characters than this in the base64 text is a pass phrase, not random bytes (random: about 31). */
+const MIN_DISTINCT_CHARS = 20
+
+const distinct = (items: Iterable<unknown>) => new Set(items).size
+
+/** The key's 32 bytes; a `Left` names what is wrong (never the key). */
+const keyBytes = (raw: Uint8Array | string): Either.Either<Buffer, string> => {
+  if (typeof raw === "string") {
+    if (!BASE64_KEY.test(raw)) return Either.left("is not 32 bytes in standard base64 (44 characters ending in \"=\")")
+    if (distinct(raw) < MIN_DISTINCT_CHARS) return Either.left("looks like a pass phrase, not random bytes")
+    return keyBytes(Buffer.from(raw, "base64"))
+  }
+  if (!(raw instanceof Uint8Array) || raw.length !== 32) return Either.left("is not 32 bytes (AES-256)")
+  if (raw.every((b) => b === 0)) return Either.left("is all zeros")
+  if (distinct(raw) < MIN_DISTINCT_BYTES) return Either.left("has too little entropy to be a random key")
+  return Either.right(Buffer.from(raw))
+}
+
 const toKey = (k: EncryptionKey): Either.Either<Key, CacheError> => {
   if (typeof k.id !== "string" || k.id.length === 0) return Either.left(failure("an encryption key needs a non-empty id"))
-  const raw = Redacted.value(k.key)
-  const bytes = typeof raw === "string" ? Buffer.from(raw, "base64") : Buffer.from(raw)
-  if (bytes.length !== 32) return Either.left(failure(`encryption key ${k.id} is not 32 bytes (AES-256)`))
-  return Either.right({ id: k.id, bytes })
+  return Either.match(keyBytes(Redacted.value(k.key)), {
+    onLeft: (why) => Either.left(failure(`encryption key ${k.id} ${why}`)),
+    onRight: (bytes) => Either.right({ id: k.id, bytes })
+  })
 }
 
 const parseEnvelope = (text: string): Record<string, unknown> | undefined => {

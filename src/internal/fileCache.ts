@@ -15,7 +15,17 @@ const DEFAULT_LOCK_TIMEOUT = Duration.seconds(10)
 const DEFAULT_STALE_LOCK = Duration.seconds(30)
 /** A hit re-checks the file (one `stat`) at most this often; a miss always does. */
 const RECHECK_MILLIS = 1_000
-const CONTEXT = "effect-msal/file"
+/** The additional data files were encrypted with before it named the file; read once, then rewritten. */
+const LEGACY_CONTEXT = "effect-msal/file"
+
+/** What a file's ciphertext is bound to: its absolute path (through symbolic links of its directory). */
+const contextOf = (path: string): Effect.Effect<string> =>
+  Effect.promise(() =>
+    fs.realpath(nodePath.dirname(nodePath.resolve(path))).then(
+      (dir) => nodePath.join(dir, nodePath.basename(path)),
+      () => nodePath.resolve(path)
+    )
+  ).pipe(Effect.map((absolute) => `effect-msal/file:${absolute}`))
 
 interface FileId {
   readonly ino: bigint
@@ -41,7 +51,7 @@ const statOf = (path: string): Effect.Effect<FileId | undefined, CacheError> =>
   })
 
 type Read =
-  | { readonly _tag: "Ok"; readonly snapshot: Snapshot; readonly id: FileId | undefined }
+  | { readonly _tag: "Ok"; readonly snapshot: Snapshot; readonly id: FileId | undefined; readonly legacy?: boolean }
   | { readonly _tag: "Corrupt"; readonly why: string }
 
 /** @internal */
@@ -62,6 +72,15 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
     let loaded: FileId | undefined
     let checkedAt = Number.NEGATIVE_INFINITY
     const lockPath = `${path}.lock`
+    const context = yield* contextOf(path)
+
+    /** The file's JSON; `legacy` when it was bound to the old constant context (rewritten at once). */
+    const decrypt = (c: Crypto.Cipher, text: string): Either.Either<{ json: string; legacy: boolean }, CacheError> => {
+      const plain = c.decrypt(text, context)
+      if (Either.isRight(plain) || !c.knowsKeyOf(text)) return Either.map(plain, (json) => ({ json, legacy: false }))
+      const old = c.decrypt(text, LEGACY_CONTEXT)
+      return Either.isRight(old) ? Either.right({ json: old.right, legacy: true }) : Either.left(plain.left)
+    }
 
     /** Reads and decodes the file; a missing file is an empty cache. */
     const read: Effect.Effect<Read, CacheError> = Effect.gen(function*() {
@@ -72,20 +91,22 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
         catch: FileLock.ioError("could not read", path)
       }).pipe(Effect.catchIf((e) => e.description.includes("ENOENT"), () => Effect.succeed("")))
       let json = text
+      let legacy = false
       if (cipher !== undefined && !cipher.isEnvelope(text) && text.trim().length > 0 && options.encryption?.migrateFromPlaintext !== true) {
         return { _tag: "Corrupt", why: "the file is not encrypted, and encryption is on" }
       }
       if (cipher !== undefined && cipher.isEnvelope(text)) {
-        const plain = cipher.decrypt(text, CONTEXT)
+        const plain = decrypt(cipher, text)
         if (Either.isLeft(plain)) {
           if (!cipher.knowsKeyOf(text)) return yield* plain.left
           return { _tag: "Corrupt", why: plain.left.description }
         }
-        json = plain.right
+        json = plain.right.json
+        legacy = plain.right.legacy
       }
       const parsed = serialization.parse(json)
       if (Either.isLeft(parsed)) return { _tag: "Corrupt", why: parsed.left.description }
-      return { _tag: "Ok", snapshot: parsed.right, id: before }
+      return { _tag: "Ok", snapshot: parsed.right, id: before, legacy }
     })
 
     /** Moves an unreadable file aside (kept for inspection) and logs it. Under the lock. */
@@ -109,7 +130,7 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
     const write = (snapshot: Snapshot) =>
       Effect.gen(function*() {
         const json = serialization.encode(snapshot, format)
-        const text = cipher === undefined ? json : cipher.encrypt(json, CONTEXT)
+        const text = cipher === undefined ? json : cipher.encrypt(json, context)
         const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`
         yield* Effect.tryPromise({
           try: async () => {
@@ -218,7 +239,14 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
 
     // load at start; a damaged file is moved aside under the lock
     const first = yield* read
-    if (first._tag === "Ok") {
+    if (first._tag === "Ok" && first.legacy === true) {
+      // bound to the old constant context: rewritten at once, bound to this file
+      yield* locked(Effect.flatMap(readLocked, (r) =>
+        Effect.zipRight(
+          Effect.sync(() => store.restore(r.snapshot, nowSeconds())),
+          write(store.snapshot())
+        )))
+    } else if (first._tag === "Ok") {
       store.restore(first.snapshot, nowSeconds())
       loaded = first.id
     } else {
