@@ -6,6 +6,10 @@
  * service that adds client authentication to token requests. Secret-bearing fields accept a
  * string or a `Redacted<string>` and are always kept `Redacted` inside.
  *
+ * The constructors never throw: input from untyped code that is missing or of the wrong type
+ * (`secret(process.env.UNSET)`, a `certificate({...})` without `privateKey`) makes the signer's
+ * layer fail with a `CredentialError` saying which field is missing and what was given.
+ *
  * @since 0.1.0
  */
 import type { Effect } from "effect"
@@ -131,6 +135,8 @@ export type ClientCredential =
   | AssertionProvider
   | FederatedTokenFile
 
+// Constructors never throw: what untyped code passes (an unset variable, a missing field) is
+// kept as given, and the signer rejects it with a `CredentialError` when its layer is built.
 const redact = (s: SecretInput): Redacted.Redacted<string> => (Redacted.isRedacted(s) ? s : Redacted.make(s))
 
 /**
@@ -174,11 +180,11 @@ export const certificate = (options: {
   readonly passphrase?: SecretInput | undefined
 }): ClientCredential => ({
   _tag: "Certificate",
-  privateKey: redact(options.privateKey),
-  thumbprint: options.thumbprint,
-  thumbprintSha256: options.thumbprintSha256,
-  publicCertificate: options.publicCertificate,
-  passphrase: options.passphrase === undefined ? undefined : redact(options.passphrase)
+  privateKey: redact(options?.privateKey),
+  thumbprint: options?.thumbprint,
+  thumbprintSha256: options?.thumbprintSha256,
+  publicCertificate: options?.publicCertificate,
+  passphrase: options?.passphrase === undefined ? undefined : redact(options.passphrase)
 })
 
 /**
@@ -203,10 +209,10 @@ export const pfx = (
     & { readonly passphrase?: SecretInput | undefined; readonly sendCertificateChain?: boolean | undefined }
 ): ClientCredential => ({
   _tag: "Pfx",
-  path: options.path,
-  bytes: options.bytes,
-  passphrase: options.passphrase === undefined ? undefined : redact(options.passphrase),
-  sendCertificateChain: options.sendCertificateChain
+  path: options?.path,
+  bytes: options?.bytes,
+  passphrase: options?.passphrase === undefined ? undefined : redact(options.passphrase),
+  sendCertificateChain: options?.sendCertificateChain
 })
 
 /**
@@ -229,9 +235,9 @@ export const certificateFile = (options: {
   readonly sendCertificateChain?: boolean | undefined
 }): ClientCredential => ({
   _tag: "CertificateFile",
-  path: options.path,
-  passphrase: options.passphrase === undefined ? undefined : redact(options.passphrase),
-  sendCertificateChain: options.sendCertificateChain
+  path: options?.path,
+  passphrase: options?.passphrase === undefined ? undefined : redact(options.passphrase),
+  sendCertificateChain: options?.sendCertificateChain
 })
 
 /**

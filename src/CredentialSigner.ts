@@ -91,7 +91,8 @@ export class CredentialSigner extends Context.Tag("effect-msal/CredentialSigner"
 
 /**
  * Builds the signer for a credential. Bad input fails here, when the layer is built, not at
- * the first request: an empty secret or assertion; an unreadable, corrupt or non-RSA key; a
+ * the first request: something that is not a `ClientCredential`, or one with a missing or
+ * mistyped field (`secret(undefined)`); an empty secret or assertion; an unreadable, corrupt or non-RSA key; a
  * wrong or missing passphrase; a PFX without a key or certificate; a key that does not match
  * its certificate; an RSA key under 2048 bits; a certificate credential with neither a
  * thumbprint nor a certificate. Messages never contain key material or passphrases.

@@ -28,6 +28,7 @@
 import { FetchHttpClient } from "@effect/platform"
 import type { HttpClient } from "@effect/platform"
 import { Effect, Layer, ManagedRuntime } from "effect"
+import type * as Result from "./AuthenticationResult.js"
 import type { ClientCredential } from "./ClientCredential.js"
 import * as ConfidentialClient from "./ConfidentialClient.js"
 import * as CredentialSigner from "./CredentialSigner.js"
@@ -35,14 +36,37 @@ import * as internal from "./internal/promise.js"
 import * as TokenCache from "./TokenCache.js"
 
 /**
- * The client's methods, each returning a Promise of what its Effect succeeds with.
+ * A token result as the Promise client returns it: the `AuthenticationResult` of the Effect
+ * API with `accessToken` and `idToken` as plain strings (as msal-node returns them), ready for
+ * an `Authorization: Bearer` header. Do not log it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AuthenticationResult extends Omit<Result.AuthenticationResult, "accessToken" | "idToken"> {
+  readonly accessToken: string
+  readonly idToken?: string | undefined
+}
+
+/**
+ * What a method's Promise holds: an `AuthenticationResult` with its tokens as strings, anything
+ * else as the Effect API returns it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Settled<A> = A extends Result.AuthenticationResult ? AuthenticationResult : A
+
+/**
+ * The client's methods, each returning a Promise of what its Effect succeeds with (token
+ * results with plain-string tokens).
  *
  * @since 0.1.0
  * @category models
  */
 export type Methods = {
   readonly [K in keyof ConfidentialClient.Service]: ConfidentialClient.Service[K] extends
-    (...args: infer Args) => Effect.Effect<infer A, infer _E, infer _R> ? (...args: Args) => Promise<A> : never
+    (...args: infer Args) => Effect.Effect<infer A, infer _E, infer _R> ? (...args: Args) => Promise<Settled<A>> : never
 }
 
 /**
@@ -113,7 +137,11 @@ export const fromLayer = async (layer: Layer.Layer<ConfidentialClient.Confidenti
       (...args: ReadonlyArray<unknown>) =>
         disposed
           ? Promise.reject(new Error("effect-msal: the client was disposed"))
-          : internal.run(rt, (method as (...a: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>)(...args), signal)
+          : internal.run(
+            rt,
+            Effect.map((method as (...a: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>)(...args), internal.settled),
+            signal
+          )
     ])
     return Object.fromEntries(entries) as unknown as Methods
   }
@@ -130,12 +158,15 @@ export const fromLayer = async (layer: Layer.Layer<ConfidentialClient.Confidenti
 /**
  * A client from options and a credential, with an in-memory cache and `fetch` unless other
  * layers are given. Rejects when the options or the credential are unusable
- * (`InvalidRequest`, `AuthorityError`, `CredentialError`).
+ * (`InvalidRequest`, `AuthorityError`, `CredentialError`, with a message naming the option),
+ * also for input from untyped code (a missing field, an unset variable); it never throws.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Promise<Client> => {
+export const make = async (options: Options): Promise<Client> => {
+  const problem = internal.checkOptions(options, "Msal.make")
+  if (problem !== undefined) throw problem
   const { cache, credential, httpClient, signer, ...clientOptions } = options
   return fromLayer(withServices(
     ConfidentialClient.layer(clientOptions).pipe(Layer.provide(CredentialSigner.layer(credential, signer))),
@@ -151,7 +182,9 @@ export const make = (options: Options): Promise<Client> => {
  * @since 0.1.0
  * @category constructors
  */
-export const fromEnvironment = (options?: ConfidentialClient.ConfigOptions & Services): Promise<Client> => {
+export const fromEnvironment = async (options?: ConfidentialClient.ConfigOptions & Services): Promise<Client> => {
+  const problem = options === undefined ? undefined : internal.checkOptions(options, "Msal.fromEnvironment")
+  if (problem !== undefined) throw problem
   const { cache, httpClient, ...configOptions } = options ?? {}
   return fromLayer(withServices(ConfidentialClient.layerConfig(configOptions), { cache, httpClient }))
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Redacted } from "effect"
+import { Effect, Layer } from "effect"
 import { ClientCredential, ConfidentialClient, CredentialSigner, MsalError, TestAuthority, TokenCache } from "effect-msal"
 import * as Msal from "effect-msal/promise"
 
@@ -34,10 +34,31 @@ describe("effect-msal/promise", () => {
       const first = await client.acquireTokenForClient({ scopes: [GRAPH] })
       const second = await client.acquireTokenForClient({ scopes: [GRAPH] })
       expect([first.tokenSource, second.tokenSource]).toEqual(["identity_provider", "cache"])
-      expect(Redacted.value(second.accessToken)).toBe((await run(authority.issued))[0]!.accessToken)
+      // a plain string, as msal-node returns it: ready for an Authorization header
+      expect(typeof second.accessToken).toBe("string")
+      expect(second.accessToken).toBe((await run(authority.issued))[0]!.accessToken)
       await client.removeTokensForClient()
       expect((await client.acquireTokenForClient({ scopes: [GRAPH] })).tokenSource).toBe("identity_provider")
       expect((await run(authority.tokenRequests))[0]!.form.client_secret).toBe(SECRET)
+    } finally {
+      await client.dispose()
+    }
+  })
+
+  it("a user sign-in returns the ID token as a string too", async () => {
+    const { authority, httpClient, run } = fakeAuthority()
+    const client = await makeClient(httpClient)
+    try {
+      const flow = await client.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: "https://app.contoso.test/callback" })
+      const redirect = await run(authority.authorize(flow.authUri))
+      const result = await client.acquireTokenByAuthCodeFlow({ flow, response: new URL(redirect).searchParams })
+      const issued = (await run(authority.issued)).at(-1)!
+      expect(result.accessToken).toBe(issued.accessToken)
+      expect(typeof result.idToken).toBe("string")
+      expect(JSON.parse(Buffer.from(result.idToken!.split(".")[1]!, "base64url").toString()).aud).toBe(CLIENT_ID)
+      expect((await client.acquireTokenSilent({ account: result.account!, scopes: ["User.Read"] })).accessToken).toBe(
+        issued.accessToken
+      )
     } finally {
       await client.dispose()
     }

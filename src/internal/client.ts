@@ -8,13 +8,18 @@ import type { TokenCache } from "../TokenCache.js"
 import * as Context from "./context.js"
 import * as ClientCredentials from "./grants/clientCredentials.js"
 import * as UserGrants from "./grants/users.js"
+import * as Options_ from "./options.js"
 
 /** The client: one shared context, one module per family of grants. @internal */
 export const make = (
   options: Options
 ): Effect.Effect<Service, AuthorityError | InvalidRequest, HttpClient.HttpClient | TokenCache | CredentialSigner | Scope.Scope> =>
-  Effect.flatMap(Context.make(options), (context) =>
-    Effect.map(UserGrants.make(context), (users) => ({
-      ...ClientCredentials.make(context),
-      ...users
-    })))
+  Options_.validate(options).pipe(
+    Effect.zipRight(Context.make(options)),
+    Effect.flatMap((context) =>
+      Effect.map(UserGrants.make(context), (users) => ({
+        ...ClientCredentials.make(context),
+        ...users
+      }))
+    )
+  )

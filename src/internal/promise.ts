@@ -1,5 +1,7 @@
 import type { Effect, Runtime as RuntimeNs } from "effect"
-import { Cause, Exit, FiberId, Option, Runtime } from "effect"
+import { Cause, Exit, FiberId, Layer, Option, Predicate, Redacted, Runtime } from "effect"
+import { InvalidRequest } from "../MsalError.js"
+import { kindOf } from "./options.js"
 
 /** The part of `AbortSignal` a run needs (Azure's `AbortSignalLike` fits too). @internal */
 export interface SignalLike {
@@ -55,3 +57,37 @@ export const run = <A, E>(
       else reject(rejectionOf(exit.cause))
     })
   })
+
+/**
+ * A method's value for Promise users: a token result's `accessToken` and `idToken` as strings
+ * (as msal-node returns them); anything else unchanged. @internal
+ */
+export const settled = (value: unknown): unknown => {
+  if (!Predicate.isRecord(value) || !Redacted.isRedacted(value.accessToken)) return value
+  const idToken = value.idToken
+  return {
+    ...value,
+    accessToken: Redacted.value(value.accessToken),
+    ...(Redacted.isRedacted(idToken) ? { idToken: Redacted.value(idToken as Redacted.Redacted<string>) } : {})
+  }
+}
+
+/**
+ * The Promise constructors' own options (the client's options are checked by the client):
+ * an object, whose `cache` and `httpClient`, when given, are layers. @internal
+ */
+export const checkOptions = (options: unknown, constructor: string): InvalidRequest | undefined => {
+  if (!Predicate.isRecord(options)) {
+    return new InvalidRequest({ field: "options", description: `${constructor} needs an options object (got ${kindOf(options)})` })
+  }
+  for (const field of ["cache", "httpClient"] as const) {
+    const value = options[field]
+    if (value !== undefined && !Layer.isLayer(value)) {
+      return new InvalidRequest({
+        field,
+        description: `must be a Layer (for example TokenCache.layerMemory()) (got ${kindOf(value)})`
+      })
+    }
+  }
+  return undefined
+}

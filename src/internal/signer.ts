@@ -1,4 +1,4 @@
-import { Cause, Clock, Duration, Effect, Either, Exit, Option, Redacted, Ref } from "effect"
+import { Cause, Clock, Duration, Effect, Either, Exit, Option, Predicate, Redacted, Ref } from "effect"
 import type { Scope } from "effect"
 import { createHash } from "node:crypto"
 import type { ClientCredential } from "../ClientCredential.js"
@@ -9,6 +9,7 @@ import * as FederatedTokenFile from "./credentials/federatedTokenFile.js"
 import * as Files from "./credentials/files.js"
 import * as Material from "./credentials/material.js"
 import * as Pfx from "./credentials/pfx.js"
+import { kindOf } from "./options.js"
 
 /** The `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2). @internal */
 export const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -36,6 +37,8 @@ export const make = (
   options: Options = {},
   hooks: Hooks = {}
 ): Effect.Effect<Service, CredentialError, Scope.Scope> => {
+  const problem = checkCredential(credential) ?? checkOptions(options)
+  if (problem !== undefined) return Effect.fail(new CredentialError({ description: problem }))
   switch (credential._tag) {
     case "Secret":
       return secretSigner(credential.secret)
@@ -86,6 +89,93 @@ export const make = (
       )
     }
   }
+}
+
+const TAGS: ReadonlySet<unknown> = new Set([
+  "Secret",
+  "Certificate",
+  "Pfx",
+  "CertificateFile",
+  "Assertion",
+  "AssertionProvider",
+  "FederatedTokenFile"
+])
+
+/** A `Redacted` field holding something else than a string: what was given, never its value. */
+const notText = (value: unknown): string | undefined => {
+  const inner = Redacted.isRedacted(value) ? Redacted.value(value) : value
+  return typeof inner === "string" ? undefined : kindOf(inner)
+}
+
+const optionalText = (value: unknown): boolean => value === undefined || typeof value === "string"
+
+/**
+ * What is wrong with a credential given from untyped code (an unset environment variable, a
+ * hand-written object), before anything reads it; messages name the constructor and the kind
+ * of value given, never the value.
+ */
+const checkCredential = (credential: unknown): string | undefined => {
+  if (!Predicate.isRecord(credential) || !TAGS.has(credential._tag)) {
+    return `the credential is not a ClientCredential (got ${kindOf(credential)}): ` +
+      "build one with ClientCredential.secret, certificate, certificateFile, pfx, assertion, assertionProvider or federatedTokenFile"
+  }
+  const c = credential as unknown as ClientCredential
+  switch (c._tag) {
+    case "Secret": {
+      const kind = notText(c.secret)
+      return kind === undefined ? undefined : `the client secret is missing: ClientCredential.secret was given ${kind}, not a string`
+    }
+    case "Assertion": {
+      const kind = notText(c.assertion)
+      return kind === undefined ? undefined : `the client assertion is missing: ClientCredential.assertion was given ${kind}, not a string`
+    }
+    case "AssertionProvider":
+      return Effect.isEffect(c.provide)
+        ? undefined
+        : `ClientCredential.assertionProvider needs an Effect producing the assertion (got ${kindOf(c.provide)})`
+    case "FederatedTokenFile":
+      return typeof c.path === "string" && c.path.length > 0
+        ? undefined
+        : `ClientCredential.federatedTokenFile needs the path of the token file (got ${kindOf(c.path)})`
+    case "CertificateFile":
+      if (typeof c.path !== "string" || c.path.length === 0) {
+        return `ClientCredential.certificateFile needs a path (got ${kindOf(c.path)})`
+      }
+      return c.passphrase === undefined || notText(c.passphrase) === undefined
+        ? undefined
+        : "ClientCredential.certificateFile: passphrase must be a string"
+    case "Pfx":
+      if (c.path !== undefined && (typeof c.path !== "string" || c.path.length === 0)) {
+        return `ClientCredential.pfx: path must be a file path (got ${kindOf(c.path)})`
+      }
+      if (c.bytes !== undefined && !(c.bytes instanceof Uint8Array)) {
+        return `ClientCredential.pfx: bytes must be a Uint8Array or Buffer (got ${kindOf(c.bytes)})`
+      }
+      return c.passphrase === undefined || notText(c.passphrase) === undefined
+        ? undefined
+        : "ClientCredential.pfx: passphrase must be a string"
+    case "Certificate": {
+      const kind = notText(c.privateKey)
+      if (kind !== undefined) {
+        return `ClientCredential.certificate needs privateKey, a PEM private key (got ${kind})`
+      }
+      for (const field of ["thumbprint", "thumbprintSha256", "publicCertificate"] as const) {
+        if (!optionalText(c[field])) return `ClientCredential.certificate: ${field} must be a string (got ${kindOf(c[field])})`
+      }
+      return c.passphrase === undefined || notText(c.passphrase) === undefined
+        ? undefined
+        : "ClientCredential.certificate: passphrase must be a string"
+    }
+  }
+}
+
+const checkOptions = (options: unknown): string | undefined => {
+  if (options === undefined) return undefined
+  if (!Predicate.isRecord(options)) return `the signer options must be an object (got ${kindOf(options)})`
+  const every = options.reloadEvery
+  return every === undefined || Option.isSome(Duration.decodeUnknown(every))
+    ? undefined
+    : `reloadEvery must be a duration such as "1 hour" (got ${kindOf(every)})`
 }
 
 const looksLikePem = (bytes: Uint8Array): boolean => Buffer.from(bytes).includes("-----BEGIN")
