@@ -3,7 +3,7 @@ import { HttpClientRequest } from "@effect/platform"
 import { Clock, Duration, Effect, Option, Schema } from "effect"
 import type { CachedResponse, Entry, Options, Service } from "../HttpCache.js"
 import { NetworkError } from "../MsalError.js"
-import { transportError } from "./transport.js"
+import { refuseRedirects, transportError } from "./transport.js"
 
 /** @internal */
 export const DEFAULT_CAPACITY = 1024
@@ -114,8 +114,8 @@ export interface GetContext {
 /**
  * A GET through the HTTP cache: a cached 2xx answer is served without I/O; a fresh 2xx answer
  * is stored, after `keep` (which may reduce the body to what is needed, or return undefined
- * to keep nothing). Any status is returned; transport failures and timeouts are
- * `NetworkError`s. @internal
+ * to keep nothing). Any other status is returned; a redirect (never followed), transport
+ * failures and timeouts are `NetworkError`s. @internal
  */
 export const get = (
   ctx: GetContext,
@@ -130,7 +130,7 @@ export const get = (
   return Effect.flatMap(ctx.cache.get(key), Option.match({
     onSome: (hit) => Effect.succeed({ ...hit, fromCache: true }),
     onNone: () =>
-      ctx.http.execute(
+      refuseRedirects(ctx.http).execute(
         HttpClientRequest.get(url).pipe(
           HttpClientRequest.acceptJson,
           HttpClientRequest.setHeaders(options?.headers ?? {})

@@ -1,5 +1,5 @@
-import type { HttpClient, HttpClientError } from "@effect/platform"
-import { Headers } from "@effect/platform"
+import type { HttpClientResponse } from "@effect/platform"
+import { FetchHttpClient, Headers, HttpClient, HttpClientError } from "@effect/platform"
 import type { Scope } from "effect"
 import { Clock, Duration, Effect, Predicate } from "effect"
 import type { Options } from "../ConfidentialClient.js"
@@ -32,6 +32,95 @@ const mark = (error: NetworkError, symbol: symbol): void => {
 const marked = (error: MsalError, symbol: symbol): boolean =>
   error._tag === "NetworkError" && (error as unknown as Record<symbol, unknown>)[symbol] === true
 
+/** Marks a failure made of a refused redirect: the status and the origin it pointed to. */
+const Redirect: unique symbol = Symbol.for("effect-msal/internal/Redirect")
+
+interface RedirectInfo {
+  readonly status: number
+  readonly origin: string | undefined
+}
+
+const redirectOf = (error: HttpClientError.HttpClientError): RedirectInfo | undefined => {
+  const info = (error as unknown as Record<symbol, unknown>)[Redirect]
+  return Predicate.isRecord(info) ? info as unknown as RedirectInfo : undefined
+}
+
+/**
+ * The origin a `Location` header points to (resolved against the request URL), never its
+ * path or query, which may carry an authorization code or a user name.
+ */
+const originOf = (location: string | undefined, base: string): string | undefined => {
+  if (location === undefined) return undefined
+  try {
+    const origin = new URL(location, base).origin
+    return origin === "null" ? undefined : origin
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * A fetch that never follows redirects: `redirect: "manual"` whatever the request init says,
+ * then the fetch of the calling context (or the global one). Redirects are never followed
+ * because a 307/308 would re-send the form (secret, code, refresh token) to the new origin,
+ * and any redirect would have another origin's JSON accepted as the authority's answer.
+ */
+const manualFetch = (inner: typeof globalThis.fetch | undefined): typeof globalThis.fetch => (input, init) =>
+  (inner ?? globalThis.fetch)(input, { ...init, redirect: "manual" })
+
+/**
+ * The client that every request to an authority, discovery, user-realm or IMDS endpoint goes
+ * through: with `FetchHttpClient`, fetch is told not to follow redirects; with any client, a
+ * 3xx answer (or a browser's opaque redirect, status 0) is refused as a `ResponseError` that
+ * `transportError` turns into a `NetworkError` naming the status and the `Location`'s origin.
+ * Its body is never read. @internal
+ */
+export const refuseRedirects = (http: HttpClient.HttpClient): HttpClient.HttpClient =>
+  HttpClient.transformResponse(http, (effect) =>
+    Effect.serviceOption(FetchHttpClient.Fetch).pipe(
+      Effect.flatMap((fetch) =>
+        Effect.provideService(
+          effect,
+          FetchHttpClient.Fetch,
+          manualFetch(fetch._tag === "Some" ? fetch.value : undefined)
+        )
+      ),
+      Effect.flatMap((response) =>
+        (response.status >= 300 && response.status < 400) || response.status === 0
+          ? Effect.fail(refused(response))
+          : Effect.succeed(response)
+      )
+    ))
+
+const refused = (response: HttpClientResponse.HttpClientResponse): HttpClientError.ResponseError => {
+  const origin = originOf(response.headers["location"], response.request.url)
+  const error = new HttpClientError.ResponseError({
+    request: response.request,
+    response,
+    reason: "StatusCode",
+    description: "redirects are never followed"
+  })
+  Object.defineProperty(error, Redirect, { value: { status: response.status, origin }, enumerable: false })
+  return error
+}
+
+/**
+ * A refused redirect as a `NetworkError` (status 3xx, the `Location`'s origin only), or
+ * `undefined` for any other failure. @internal
+ */
+export const redirectError = (url: string, error: HttpClientError.HttpClientError): NetworkError | undefined => {
+  const info = redirectOf(error)
+  if (info === undefined) return undefined
+  const failure = new NetworkError({
+    reason: "Status",
+    url,
+    status: info.status,
+    description: `the answer was a redirect to ${info.origin ?? "an unnamed location"}, and redirects are never followed`
+  })
+  mark(failure, Unsendable)
+  return failure
+}
+
 const codeOf = (cause: unknown): string | undefined =>
   Predicate.hasProperty(cause, "code") && typeof cause.code === "string"
     ? cause.code
@@ -44,6 +133,8 @@ const codeOf = (cause: unknown): string | undefined =>
  * and code (`ECONNREFUSED`, …), never the request (whose body holds secrets). @internal
  */
 export const transportError = (url: string, host = "the authority") => (error: HttpClientError.HttpClientError): NetworkError => {
+  const redirect = redirectError(url, error)
+  if (redirect !== undefined) return redirect
   const cause = error.cause
   const code = codeOf(cause)
   const detail = cause instanceof Error ? `: ${cause.message}${code === undefined ? "" : ` (${code})`}` : ""
@@ -85,7 +176,8 @@ export const makeSend = (deps: {
   readonly scope: Scope.Scope
   readonly options: Options
 }) => {
-  const { http, options, scope, signer } = deps
+  const { options, scope, signer } = deps
+  const http = refuseRedirects(deps.http)
   const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT : Duration.decode(options.timeout)
   const attemptTimeout = options.attemptTimeout === undefined
     ? Duration.min(DEFAULT_ATTEMPT_TIMEOUT, timeout)

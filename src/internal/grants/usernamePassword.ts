@@ -5,6 +5,7 @@ import { InvalidRequest, NetworkError } from "../../MsalError.js"
 import * as Claims from "../claims.js"
 import { fromEither } from "../context.js"
 import { ApiId } from "../tokenRequest.js"
+import { redirectError, refuseRedirects } from "../transport.js"
 import type { UserContext } from "./userGrant.js"
 import { redeem, requireRecord, scopesOf, secretInput } from "./userGrant.js"
 
@@ -31,14 +32,18 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenByUsernamePassw
       const shown = ctx.options.enablePiiLog === true ? url : `${origin}/common/userrealm/<username>`
       const failed = (description: string, status?: number) =>
         new NetworkError({ reason: "InvalidResponse", url: shown, description, ...(status === undefined ? {} : { status }) })
-      const http = ctx.options.enablePiiLog === true ? u.http : HttpClient.withTracerDisabledWhen(u.http, () => true)
+      const never = refuseRedirects(u.http)
+      const http = ctx.options.enablePiiLog === true ? never : HttpClient.withTracerDisabledWhen(never, () => true)
       const response = yield* http.execute(
         HttpClientRequest.get(url).pipe(
           HttpClientRequest.setUrlParam("api-version", "1.0"),
           HttpClientRequest.setHeaders({ ...ctx.headers, accept: "application/json", "client-request-id": crypto.randomUUID() })
         )
       ).pipe(
-        Effect.mapError(() => new NetworkError({ reason: "Transport", url: shown, description: "user realm discovery failed" })),
+        Effect.mapError((error) =>
+          redirectError(shown, error) ??
+            new NetworkError({ reason: "Transport", url: shown, description: "user realm discovery failed" })
+        ),
         Effect.timeoutFail({
           duration: timeout,
           onTimeout: () => new NetworkError({ reason: "Timeout", url: shown, description: "user realm discovery timed out" })
