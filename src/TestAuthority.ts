@@ -25,6 +25,7 @@ import { HttpClient } from "@effect/platform"
 import type { Duration, Scope } from "effect"
 import { Context, Effect, Layer } from "effect"
 import * as internal from "./internal/testAuthority/index.js"
+import * as internalMi from "./internal/testAuthority/managedIdentity.js"
 import * as internalUsers from "./internal/testAuthority/users.js"
 
 /**
@@ -88,6 +89,51 @@ export interface Settings {
   readonly getResponses?: Readonly<Record<string, ScriptedResponse>> | undefined
   /** Hosts whose every request fails with a broken connection (for example a regional host). */
   readonly unreachableHosts?: ReadonlyArray<string> | undefined
+  /** The managed identities the authority's managed-identity endpoints know. */
+  readonly managedIdentity?: ManagedIdentitySettings | undefined
+}
+
+/**
+ * A managed identity of the test authority's managed-identity endpoints.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ManagedIdentityAccount {
+  readonly clientId: string
+  /** The `sub` and `oid` of its tokens. */
+  readonly objectId: string
+  readonly resourceId?: string | undefined
+}
+
+/**
+ * How the managed-identity endpoints behave. They answer as each source does: IMDS
+ * (`GET /metadata/identity/oauth2/token`, api-version 2018-02-01), Azure Arc (same path,
+ * 2019-11-01 or 2020-06-01, with its key-file challenge), Service Fabric (same path,
+ * 2019-07-01-preview, `secret` header), App Service (`GET /msi/token`, 2019-08-01,
+ * `X-IDENTITY-HEADER`), Azure ML (`GET /msi/token`, 2017-09-01, `secret` header) and Cloud
+ * Shell (`POST /oauth2/token` with `Metadata: true`). Scripted answers (`enqueue`) apply to
+ * them as to token requests. Tokens are JWTs signed with `managedIdentityPublicKey()`'s key,
+ * issued by `managedIdentityIssuer(tenantId)` about the identity's object id.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ManagedIdentitySettings {
+  /** The `IDENTITY_HEADER` App Service and Service Fabric expect. Default `test-identity-header`. */
+  readonly identityHeader?: string | undefined
+  /** The `MSI_SECRET` Azure ML expects. Default `test-msi-secret`. */
+  readonly msiSecret?: string | undefined
+  /** Where Azure Arc writes its key files; Arc answers 400 without it. */
+  readonly arcKeyDirectory?: string | undefined
+  /** The tenant of the tokens. Default `72f988bf-86f1-41af-91ab-2d7cd011db47`. */
+  readonly tenantId?: string | undefined
+  /** Lifetime of the tokens, in seconds. Default 86399, as IMDS. */
+  readonly expiresIn?: number | undefined
+  /** The system-assigned identity. */
+  readonly systemAssigned?: ManagedIdentityAccount | undefined
+  /** User-assigned identities, found by client id, object id or resource id. */
+  readonly userAssigned?: ReadonlyArray<ManagedIdentityAccount> | undefined
 }
 
 /**
@@ -391,3 +437,21 @@ export const serve = (
  * @category layers
  */
 export const layerHttpClientVia: (baseUrl: string) => Layer.Layer<HttpClient.HttpClient> = internal.layerHttpClientVia
+
+/**
+ * The public key (PEM) that signs the test authority's managed-identity tokens, for an app
+ * registration's federated credential (`keys`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const managedIdentityPublicKey = (): string => internalMi.signingKey().publicKeyPem
+
+/**
+ * The issuer of the test authority's managed-identity tokens in a tenant (default tenant
+ * `72f988bf-86f1-41af-91ab-2d7cd011db47`): `https://login.microsoftonline.com/<tenant>/v2.0`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const managedIdentityIssuer = (tenantId: string = internalMi.DEFAULT_MI_TENANT): string => internalMi.issuerOf(tenantId)

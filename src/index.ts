@@ -23,6 +23,8 @@ export * as HttpCache from "./HttpCache.js"
 /** @since 0.1.0 */
 export * as Metrics from "./Metrics.js"
 /** @since 0.1.0 */
+export * as ManagedIdentity from "./ManagedIdentity.js"
+/** @since 0.1.0 */
 export * as MsalError from "./MsalError.js"
 /** @since 0.1.0 */
 export * as Requests from "./Requests.js"

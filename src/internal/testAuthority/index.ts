@@ -11,6 +11,7 @@ import type { GrantHandler } from "./grant.js"
 import { onBehalfOf } from "./onBehalfOf.js"
 import { password } from "./password.js"
 import { refreshToken } from "./refreshToken.js"
+import * as ManagedIdentity from "./managedIdentity.js"
 import { json, oauthError } from "./responses.js"
 import * as Users from "./users.js"
 import type {
@@ -76,7 +77,8 @@ export const make = (initial?: Partial<Settings>): Effect.Effect<Service> =>
         }
         const recorded: RecordedRequest = { method: request.method, url: request.url, path: url.pathname, headers, form }
         const before = yield* Ref.modify(state, (s) => {
-          const isToken = Discovery.isTokenRequest(request.method, url.pathname)
+          const isToken = Discovery.isTokenRequest(request.method, url.pathname) ||
+            ManagedIdentity.isManagedIdentityRequest(request.method, url.pathname, headers)
           const [next, ...rest] = isToken ? s.queue : []
           return [{ settings: s.settings, next }, {
             ...s,
@@ -96,6 +98,13 @@ export const make = (initial?: Partial<Settings>): Effect.Effect<Service> =>
         const correlationId = headers["client-request-id"] ?? crypto.randomUUID()
         const segments = url.pathname.split("/").filter((s) => s.length > 0)
         const tenant = Discovery.tenantOf(segments)
+        const managedIdentity = ManagedIdentity.route(request.method, url, headers, form, {
+          settings: before.settings,
+          nowMillis,
+          nextSequence: () => ++counter,
+          recordIssued: (token) => Ref.update(state, (s) => ({ ...s, issued: [...s.issued, token] }))
+        })
+        if (managedIdentity !== undefined) return yield* managedIdentity
         if (Discovery.isTokenRequest(request.method, url.pathname)) {
           const grant = form.grant_type ?? ""
           const handler = GRANTS[grant]
