@@ -26,14 +26,14 @@ export interface Args {
   readonly showToken: boolean
 }
 
-/** Flags first, then the environment. */
-const providerFor = (args: Args): ConfigProvider.ConfigProvider => {
+/** Flags first, then the current provider (the environment unless a caller set another). */
+const providerFor = (args: Args, fallback: ConfigProvider.ConfigProvider): ConfigProvider.ConfigProvider => {
   const flags = new Map<string, string>()
   const set = (name: string, value: Option.Option<string>) => Option.map(value, (v) => flags.set(name, v))
   set(Variables.tenantId, args.tenant)
   set(Variables.clientId, args.clientId)
   set(Variables.authorityHost, args.authorityHost)
-  return ConfigProvider.fromMap(flags).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
+  return ConfigProvider.fromMap(flags).pipe(ConfigProvider.orElse(() => fallback))
 }
 
 const httpLayer: Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError> = Layer.unwrapEffect(
@@ -86,5 +86,5 @@ export const run = (args: Args) =>
         Layer.provide(httpLayer)
       )
     ),
-    Effect.withConfigProvider(providerFor(args))
+    (effect) => Effect.configProviderWith((current) => Effect.withConfigProvider(effect, providerFor(args, current)))
   )
