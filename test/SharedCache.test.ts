@@ -6,6 +6,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { startRedis } from "./cache/redisServer.js"
 import { AUTHORITY, CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"
+import { until } from "./support/poll.js"
+import { makeRecorder } from "./support/recording.js"
 
 /** Two clients, as two instances of a service would be, each with its own store on shared storage. */
 const twoInstances = (store: () => Layer.Layer<TokenCache.TokenCache, unknown>) =>
@@ -76,15 +78,22 @@ describe("instances sharing a store refresh an aging token once", () => {
       const a = yield* clientOn(path, authority)
       const b = yield* clientOn(path, authority)
       yield* a.acquireTokenForClient({ scopes: [GRAPH] })
+      const recorder = yield* makeRecorder
       const [fromA, fromB] = yield* Effect.all([
         a.acquireTokenForClient({ scopes: [GRAPH] }),
         b.acquireTokenForClient({ scopes: [GRAPH] })
-      ], { concurrency: "unbounded" })
+      ], { concurrency: "unbounded" }).pipe(Effect.provide(recorder.layer))
       expect([fromA.tokenSource, fromB.tokenSource]).toEqual(["cache", "cache"])
-      // both started a background refresh, off the request path; give them time to finish
-      // (a wait for completion, not a timing assertion): under the file's lock only one reached
-      // the authority, the other found the new token
-      yield* Effect.sleep("1 second")
+      // both started a background refresh, off the request path; once both have ended, under
+      // the file's lock only one reached the authority, the other found the new token
+      yield* until(
+        "both background refreshes ended",
+        Effect.sync(() =>
+          recorder.spans.filter((s) => s.name === "ConfidentialClient.backgroundRefresh" && s.status._tag === "Ended")
+            .length === 2
+        ),
+        { within: "10 seconds" }
+      )
       expect((yield* authority.tokenRequests).length).toBe(2)
     }).pipe(Effect.scoped), 20_000)
 })

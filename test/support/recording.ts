@@ -3,6 +3,7 @@ import { Effect, Layer, Logger, Tracer } from "effect"
 /** A span as recorded: its name, attributes and events. */
 export interface RecordedSpan {
   readonly name: string
+  readonly status: Tracer.SpanStatus
   readonly attributes: ReadonlyMap<string, unknown>
   readonly events: ReadonlyArray<readonly [string, bigint, Record<string, unknown>]>
 }
