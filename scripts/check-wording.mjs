@@ -7,7 +7,8 @@
 // .mjs, .md or .json, except package-lock.json.
 //   - "the seed", "seed's", "seeds'" anywhere; a bare "seed"/"seeds" in Markdown;
 //   - an upper-case Markdown name (PROTOCOL.md, DESIGN.md, ...) or a docs/*.md path that is
-//     not in the repository;
+//     not in the repository (on a line that names MSAL or GitHub, only the design notes this
+//     project was written from are checked: such a line may cite another project's files);
 //   - a relative Markdown link [text](path) whose target is not in the repository;
 //   - paths of the machine the project was written on (/work/...).
 import { execFileSync } from "node:child_process"
@@ -32,6 +33,8 @@ const everywhere = [
   [/\bseeds?'s?(?=\W)/i, "says \"seed's\": name MSAL Python, msal-node or the RFC"],
   [/\/work\/[\w.-]+/, "names a path of the build machine"]
 ]
+/** The design notes this project was written from: never in the repository. */
+const NEVER_SHIPPED = /(^|\/)(PROTOCOL|DESIGN|EFFECT|STYLE)\.md$/
 const markdownOnly = [[/\bseeds?\b/i, "says \"seed\": name MSAL Python, msal-node or the RFC"]]
 
 const problems = []
@@ -43,8 +46,11 @@ for (const file of files) {
     for (const [re, why] of isMarkdown ? everywhere.concat(markdownOnly) : everywhere) {
       if (re.test(line)) problems.push(`${at}: ${why}`)
     }
+    // a line naming another project (MSAL .NET's docs/…, a GitHub path) may cite its files
+    const foreign = /\bMSAL\b|msal-|github\.com|AzureAD\//.test(line)
     for (const m of line.matchAll(/(?<![\w./-])((?:[\w.-]+\/)*[A-Z][A-Z0-9_-]*\.md|docs\/[\w./-]+\.md)\b/g)) {
       const name = m[1]
+      if (foreign && !NEVER_SHIPPED.test(name)) continue
       const candidates = [name, join(dirname(file), name)]
       if (!candidates.some(exists)) problems.push(`${at}: points at ${name}, which is not in the repository`)
     }

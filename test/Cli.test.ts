@@ -290,7 +290,8 @@ describe("effect-msal authority serve", () => {
     const exited = new Promise<number>((done) => child.on("exit", (code) => done(code ?? -1)))
     try {
       const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no URL from authority serve: ${stdout} ${stderr}`)), 30_000)
+        // generous: tsx compiles the bin's imports first, slow on a busy machine
+        const timer = setTimeout(() => reject(new Error(`no URL from authority serve: ${stdout} ${stderr}`)), 90_000)
         child.stdout.on("data", (chunk: Buffer) => {
           stdout += chunk.toString()
           const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)
@@ -313,7 +314,7 @@ describe("effect-msal authority serve", () => {
     } finally {
       child.kill("SIGKILL")
     }
-  }, TIMEOUT)
+  }, 120_000)
 
   it("runs in process until interrupted", async () => {
     const server = await startServer()
