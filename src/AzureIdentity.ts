@@ -8,6 +8,9 @@
  * Import it from `effect-msal/AzureIdentity`; `@azure/core-auth` is an optional peer
  * dependency, needed for its types only.
  *
+ * The credential works while the client's layer is open: use it inside the program the layer
+ * is provided to (a credential kept after that rejects with "the client was closed").
+ *
  * @example
  * ```ts
  * import { FetchHttpClient } from "@effect/platform"
@@ -15,23 +18,26 @@
  * import { ConfidentialClient, TokenCache } from "effect-msal"
  * import * as AzureIdentity from "effect-msal/AzureIdentity"
  *
- * const credential = AzureIdentity.make.pipe(
- *   Effect.provide(ConfidentialClient.layerConfig().pipe(
- *     Layer.provide(TokenCache.layerMemory()),
- *     Layer.provide(FetchHttpClient.layer)
- *   ))
+ * const ClientLive = ConfidentialClient.layerConfig().pipe(
+ *   Layer.provide(TokenCache.layerMemory()),
+ *   Layer.provide(FetchHttpClient.layer)
  * )
- * // const secrets = new SecretClient(vaultUrl, yield* credential)
+ * const program = Effect.gen(function*() {
+ *   const credential = yield* AzureIdentity.make
+ *   // const secrets = new SecretClient(vaultUrl, credential)
+ *   // yield* Effect.tryPromise({ try: () => secrets.getSecret("db"), catch: (e) => new VaultError({ cause: e }) })
+ *   return yield* Effect.tryPromise(() => credential.getToken("https://vault.azure.net/.default"))
+ * }).pipe(Effect.provide(ClientLive))
  * ```
  * @since 0.1.0
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth"
-import { Duration, Effect, Redacted, Runtime } from "effect"
+import type { Runtime } from "effect"
+import { Effect, Runtime as R } from "effect"
 import type { AuthenticationResult } from "./AuthenticationResult.js"
 import type { ClientCredentialsRequest, Service } from "./ConfidentialClient.js"
 import { ConfidentialClient } from "./ConfidentialClient.js"
-import * as internal from "./internal/promise.js"
-import { NetworkError } from "./MsalError.js"
+import * as internal from "./internal/azureIdentity.js"
 
 /**
  * The `AccessToken` of an `AuthenticationResult`: `token` is the raw access token (the one
@@ -41,12 +47,7 @@ import { NetworkError } from "./MsalError.js"
  * @since 0.1.0
  * @category conversions
  */
-export const toAccessToken = (result: AuthenticationResult): AccessToken => ({
-  token: Redacted.value(result.accessToken),
-  expiresOnTimestamp: result.expiresOn.getTime(),
-  ...(result.refreshOn === undefined ? {} : { refreshAfterTimestamp: result.refreshOn.getTime() }),
-  tokenType: result.tokenType.toLowerCase() === "pop" ? "pop" : "Bearer"
-})
+export const toAccessToken: (result: AuthenticationResult) => AccessToken = internal.toAccessToken
 
 /**
  * The client request for a `getToken` call: `claims` (the decoded claims challenge) and
@@ -56,41 +57,30 @@ export const toAccessToken = (result: AuthenticationResult): AccessToken => ({
  * @since 0.1.0
  * @category conversions
  */
-export const toRequest = (scopes: string | Array<string>, options?: GetTokenOptions): ClientCredentialsRequest => ({
-  scopes: typeof scopes === "string" ? [scopes] : scopes,
-  ...(options?.claims === undefined || options.claims === "" ? {} : { claims: options.claims }),
-  ...(options?.tenantId === undefined || options.tenantId === "" ? {} : { tenant: options.tenantId })
-})
+export const toRequest: (scopes: string | Array<string>, options?: GetTokenOptions) => ClientCredentialsRequest =
+  internal.toRequest
 
 /**
  * A `TokenCredential` over a client, run on the given runtime (the default runtime unless
  * given). `getToken` acquires an app token (`acquireTokenForClient`); it rejects with the
  * client's `MsalError` instances, with an `Error` named `AbortError` when `abortSignal` fires,
- * and with a `NetworkError` (`reason: "Timeout"`) after `requestOptions.timeout` milliseconds.
+ * with a `NetworkError` (`reason: "Timeout"`) after `requestOptions.timeout` milliseconds, and
+ * with an `InvalidRequest` saying "the client was closed" when the client's layer scope has
+ * closed (a credential kept after `Effect.provide` or `ManagedRuntime.dispose` released it).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const fromClient = (
   client: Service,
-  runtime: Runtime.Runtime<never> = Runtime.defaultRuntime
-): TokenCredential => ({
-  getToken: (scopes, options) => {
-    const acquire = client.acquireTokenForClient(toRequest(scopes, options))
-    const timeout = options?.requestOptions?.timeout
-    const bounded = timeout === undefined || timeout <= 0 ? acquire : acquire.pipe(
-      Effect.timeoutFail({
-        duration: Duration.millis(timeout),
-        onTimeout: () => new NetworkError({ reason: "Timeout", description: `no token within ${timeout} ms` })
-      })
-    )
-    return internal.run(runtime, Effect.map(bounded, toAccessToken), options?.abortSignal)
-  }
-})
+  runtime: Runtime.Runtime<never> = R.defaultRuntime
+): TokenCredential => ({ getToken: internal.getToken(client, runtime) })
 
 /**
  * A `TokenCredential` over the `ConfidentialClient` in context, run on the current runtime
- * (its tracer, logger and metrics included).
+ * (its tracer, logger and metrics included). Use it while the client's layer is open: provide
+ * the layer around the code that uses the credential, or build it in a `ManagedRuntime` (for
+ * Promise code, `effect-msal/promise`'s `client.asTokenCredential()` is simpler).
  *
  * @since 0.1.0
  * @category constructors

@@ -32,7 +32,10 @@ import type * as Result from "./AuthenticationResult.js"
 import type { ClientCredential } from "./ClientCredential.js"
 import * as ConfidentialClient from "./ConfidentialClient.js"
 import * as CredentialSigner from "./CredentialSigner.js"
+import * as AzureIdentity from "./internal/azureIdentity.js"
+import * as Logging from "./internal/logging.js"
 import * as internal from "./internal/promise.js"
+import { InvalidRequest } from "./MsalError.js"
 import * as TokenCache from "./TokenCache.js"
 
 /**
@@ -70,6 +73,41 @@ export type Methods = {
 }
 
 /**
+ * The shape of `@azure/core-auth`'s `AccessToken` (without depending on that package).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AccessToken {
+  readonly token: string
+  /** Epoch milliseconds. */
+  readonly expiresOnTimestamp: number
+  /** Epoch milliseconds: when the authority suggested a refresh. */
+  readonly refreshAfterTimestamp?: number
+  readonly tokenType?: "Bearer" | "pop"
+}
+
+/**
+ * The shape of `@azure/core-auth`'s `TokenCredential`: pass it wherever an Azure SDK client
+ * takes a credential (`new SecretClient(url, client.asTokenCredential())`), in place of
+ * `ClientSecretCredential` or `ClientCertificateCredential`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TokenCredential {
+  readonly getToken: (
+    scopes: string | Array<string>,
+    options?: {
+      readonly abortSignal?: AbortSignal | internal.SignalLike | undefined
+      readonly requestOptions?: { readonly timeout?: number | undefined } | undefined
+      readonly claims?: string | undefined
+      readonly tenantId?: string | undefined
+    }
+  ) => Promise<AccessToken | null>
+}
+
+/**
  * A client with its own runtime.
  *
  * @since 0.1.0
@@ -78,13 +116,49 @@ export type Methods = {
 export interface Client extends Methods {
   /** The same methods, each call interrupted (rejecting with an `AbortError`) when `signal` aborts. */
   readonly withSignal: (signal: AbortSignal) => Methods
-  /** Releases the runtime: background refreshes stop, and later calls reject. */
+  /**
+   * The client as an Azure SDK `TokenCredential`: `getToken` acquires an app token
+   * (`acquireTokenForClient`, with this client's cache), honours `abortSignal`,
+   * `requestOptions.timeout`, `claims` and `tenantId`, and rejects with "the client was
+   * closed" after `dispose()`.
+   */
+  readonly asTokenCredential: () => TokenCredential
+  /** Releases the runtime: background refreshes stop, and later calls reject ("the client was closed"). */
   readonly dispose: () => Promise<void>
 }
 
 /**
- * Where the cache and the HTTP transport come from: an in-memory cache and `fetch` unless
- * given.
+ * A log level, as `AZURE_LOG_LEVEL` names them, most severe first.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type LogLevel = Logging.Level
+
+/**
+ * Where the client's log lines go (like msal-node's `loggerOptions`). Without this option
+ * the client writes nothing, unless `AZURE_LOG_LEVEL` is set (`error`, `warning`, `info`,
+ * `verbose`), in which case lines at that level go to stderr, as the Azure SDKs do.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoggerOptions {
+  /** The least severe level passed on. Default: `AZURE_LOG_LEVEL` when it is set, else `"info"`. */
+  readonly level?: LogLevel | undefined
+  /** Receives each line. Default: one line on stderr. A callback that throws is ignored. */
+  readonly callback?: ((level: LogLevel, message: string) => void) | undefined
+  /**
+   * Allow personal data (user names, object ids) in log lines: sets the client's
+   * `enablePiiLog` unless that is given. Default false.
+   */
+  readonly piiLoggingEnabled?: boolean | undefined
+}
+
+/**
+ * Where the cache and the HTTP transport come from: an in-memory cache and
+ * `Transport.layer()` (fetch through the proxy the environment names, if any) unless given;
+ * and where log lines go.
  *
  * @since 0.1.0
  * @category models
@@ -92,6 +166,7 @@ export interface Client extends Methods {
 export interface Services {
   readonly cache?: Layer.Layer<TokenCache.TokenCache, unknown> | undefined
   readonly httpClient?: Layer.Layer<HttpClient.HttpClient, unknown> | undefined
+  readonly logger?: LoggerOptions | undefined
 }
 
 /**
@@ -114,16 +189,35 @@ const withServices = <E>(
     Layer.provide(services?.httpClient ?? FetchHttpClient.layer)
   )
 
+/** The logger of a client: the option, else `AZURE_LOG_LEVEL` to stderr, else none. */
+const loggerLayer = (options: LoggerOptions | undefined): Layer.Layer<never> => {
+  const fromEnvironment = Logging.parseLevel(process.env[Logging.AZURE_LOG_LEVEL])
+  if (options === undefined) {
+    return Logging.layer(fromEnvironment === undefined ? undefined : { level: fromEnvironment, sink: Logging.stderrSink })
+  }
+  return Logging.layer({
+    level: Logging.parseLevel(options.level) ?? fromEnvironment ?? "info",
+    sink: options.callback ?? Logging.stderrSink
+  })
+}
+
 /**
  * A client over any layer that provides `ConfidentialClient`. The layer is built here: the
  * Promise rejects with its error (an `MsalError` instance, or an `Error` whose `cause` is the
- * `ConfigError`) and nothing is left running.
+ * `ConfigError`) and nothing is left running. Log lines go where `options.logger` says (by
+ * default nowhere, unless `AZURE_LOG_LEVEL` is set).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromLayer = async (layer: Layer.Layer<ConfidentialClient.ConfidentialClient, unknown>): Promise<Client> => {
-  const runtime = ManagedRuntime.make(layer)
+export const fromLayer = async (
+  layer: Layer.Layer<ConfidentialClient.ConfidentialClient, unknown>,
+  options?: { readonly logger?: LoggerOptions | undefined }
+): Promise<Client> => {
+  if (!Layer.isLayer(layer as unknown)) {
+    throw new InvalidRequest({ field: "layer", description: "Msal.fromLayer needs a Layer providing ConfidentialClient" })
+  }
+  const runtime = ManagedRuntime.make(Layer.provideMerge(layer, loggerLayer(options?.logger)))
   const exit = await runtime.runPromiseExit(Effect.all([ConfidentialClient.ConfidentialClient, Effect.runtime<never>()]))
   if (exit._tag === "Failure") {
     await runtime.dispose()
@@ -131,12 +225,13 @@ export const fromLayer = async (layer: Layer.Layer<ConfidentialClient.Confidenti
   }
   const [service, rt] = exit.value
   let disposed = false
+  const closed = () => internal.closedError("dispose() was called")
   const methods = (signal: AbortSignal | undefined): Methods => {
     const entries = Object.entries(service).filter(([, method]) => typeof method === "function").map(([name, method]) => [
       name,
       (...args: ReadonlyArray<unknown>) =>
         disposed
-          ? Promise.reject(new Error("effect-msal: the client was disposed"))
+          ? Promise.reject(closed())
           : internal.run(
             rt,
             Effect.map((method as (...a: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>)(...args), internal.settled),
@@ -148,6 +243,13 @@ export const fromLayer = async (layer: Layer.Layer<ConfidentialClient.Confidenti
   return {
     ...methods(undefined),
     withSignal: (signal) => methods(signal),
+    asTokenCredential: () => {
+      const getToken = AzureIdentity.getToken(service, rt, () => disposed)
+      return {
+        getToken: (scopes, getTokenOptions) =>
+          disposed ? Promise.reject(closed()) : getToken(scopes, getTokenOptions)
+      }
+    },
     dispose: () => {
       disposed = true
       return runtime.dispose()
@@ -167,11 +269,17 @@ export const fromLayer = async (layer: Layer.Layer<ConfidentialClient.Confidenti
 export const make = async (options: Options): Promise<Client> => {
   const problem = internal.checkOptions(options, "Msal.make")
   if (problem !== undefined) throw problem
-  const { cache, credential, httpClient, signer, ...clientOptions } = options
-  return fromLayer(withServices(
-    ConfidentialClient.layer(clientOptions).pipe(Layer.provide(CredentialSigner.layer(credential, signer))),
-    { cache, httpClient }
-  ))
+  const { cache, credential, httpClient, logger, signer, ...clientOptions } = options
+  const enablePiiLog = clientOptions.enablePiiLog ?? logger?.piiLoggingEnabled
+  return fromLayer(
+    withServices(
+      ConfidentialClient.layer({ ...clientOptions, ...(enablePiiLog === undefined ? {} : { enablePiiLog }) }).pipe(
+        Layer.provide(CredentialSigner.layer(credential, signer))
+      ),
+      { cache, httpClient }
+    ),
+    { logger }
+  )
 }
 
 /**
@@ -185,6 +293,13 @@ export const make = async (options: Options): Promise<Client> => {
 export const fromEnvironment = async (options?: ConfidentialClient.ConfigOptions & Services): Promise<Client> => {
   const problem = options === undefined ? undefined : internal.checkOptions(options, "Msal.fromEnvironment")
   if (problem !== undefined) throw problem
-  const { cache, httpClient, ...configOptions } = options ?? {}
-  return fromLayer(withServices(ConfidentialClient.layerConfig(configOptions), { cache, httpClient }))
+  const { cache, httpClient, logger, ...configOptions } = options ?? {}
+  const enablePiiLog = configOptions.enablePiiLog ?? logger?.piiLoggingEnabled
+  return fromLayer(
+    withServices(
+      ConfidentialClient.layerConfig({ ...configOptions, ...(enablePiiLog === undefined ? {} : { enablePiiLog }) }),
+      { cache, httpClient }
+    ),
+    { logger }
+  )
 }

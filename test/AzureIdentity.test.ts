@@ -6,9 +6,10 @@ import {
   createPipelineRequest
 } from "@azure/core-rest-pipeline"
 import { afterEach, beforeEach, describe, expect, it } from "@effect/vitest"
-import { Layer, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import { ClientCredential, ConfidentialClient, CredentialSigner, MsalError, TestAuthority, TokenCache } from "effect-msal"
 import * as AzureIdentity from "effect-msal/AzureIdentity"
+import * as Msal from "effect-msal/promise"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 
@@ -19,19 +20,19 @@ const SCOPE = `${API}/.default`
 /** What a resource asks for in a CAE challenge. */
 const CLAIMS = "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1700000000\"}}}"
 
-const makeRuntime = () =>
-  ManagedRuntime.make(
-    ConfidentialClient.layer({
-      clientId: CLIENT_ID,
-      authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
-      retry: false
-    }).pipe(
-      Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
-      Layer.provide(TokenCache.layerMemory()),
-      Layer.provide(TestAuthority.layerHttpClient),
-      Layer.provideMerge(TestAuthority.layer({ refreshIn: 1800 }))
-    )
+const makeLayer = () =>
+  ConfidentialClient.layer({
+    clientId: CLIENT_ID,
+    authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
+    retry: false
+  }).pipe(
+    Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
+    Layer.provide(TokenCache.layerMemory()),
+    Layer.provide(TestAuthority.layerHttpClient),
+    Layer.provideMerge(TestAuthority.layer({ refreshIn: 1800 }))
   )
+
+const makeRuntime = () => ManagedRuntime.make(makeLayer())
 
 let runtime: ReturnType<typeof makeRuntime>
 let credential: TokenCredential
@@ -185,3 +186,76 @@ describe("an Azure SDK pipeline with bearerTokenAuthenticationPolicy", () => {
   })
 })
 
+
+describe("a credential whose client was closed", () => {
+  it("rejects with an InvalidRequest saying the client was closed, not a bare AbortError", async () => {
+    // the pattern the module's first example once led to: the credential outlives its layer
+    const closed = await Effect.runPromise(AzureIdentity.make.pipe(Effect.provide(makeLayer())))
+    const error = await closed.getToken(SCOPE).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(MsalError.InvalidRequest)
+    expect((error as Error).message).toMatch(/^the client was closed \(its layer's scope closed or its runtime was disposed\)/)
+    expect((error as Error).name).not.toBe("AbortError")
+  })
+
+  it("a ManagedRuntime disposed under the credential: the same error", async () => {
+    const rt = ManagedRuntime.make(makeLayer())
+    const cred = await rt.runPromise(AzureIdentity.make)
+    expect((await cred.getToken(SCOPE))?.token).toEqual(expect.any(String))
+    await rt.dispose()
+    await expect(cred.getToken([`${API}/other/.default`])).rejects.toMatchObject({
+      _tag: "InvalidRequest",
+      message: expect.stringContaining("the client was closed")
+    })
+  })
+})
+
+describe("the Promise client's asTokenCredential", () => {
+  it("is a TokenCredential for bearerTokenAuthenticationPolicy, and rejects once the client is disposed", async () => {
+    const testAuthority = Effect.runSync(TestAuthority.make())
+    const client = await Msal.make({
+      clientId: CLIENT_ID,
+      authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
+      credential: ClientCredential.secret(SECRET),
+      httpClient: TestAuthority.layerHttpClient.pipe(Layer.provide(Layer.succeed(TestAuthority.TestAuthority, testAuthority)))
+    })
+    // the structural type is an @azure/core-auth TokenCredential (checked by tsc)
+    const promiseCredential: TokenCredential = client.asTokenCredential()
+    const seen: Array<string> = []
+    const server = Http.createServer((req, res) => {
+      seen.push(req.headers.authorization ?? "")
+      res.writeHead(200).end()
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    try {
+      const local = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const pipeline = createEmptyPipeline()
+      pipeline.addPolicy(bearerTokenAuthenticationPolicy({ credential: promiseCredential, scopes: SCOPE }))
+      pipeline.addPolicy({
+        name: "toLoopback",
+        sendRequest: (request, next) => {
+          request.url = request.url.replace(API, local)
+          request.allowInsecureConnection = true
+          return next(request)
+        }
+      })
+      const http = createDefaultHttpClient()
+      const send = () => pipeline.sendRequest(http, createPipelineRequest({ url: `${API}/items` }))
+      expect([(await send()).status, (await send()).status]).toEqual([200, 200])
+      const issuedTokens = await Effect.runPromise(testAuthority.issued)
+      expect(issuedTokens).toHaveLength(1)
+      expect(seen).toEqual([`Bearer ${issuedTokens[0]!.accessToken}`, `Bearer ${issuedTokens[0]!.accessToken}`])
+      const aborted = new AbortController()
+      aborted.abort()
+      await expect(promiseCredential.getToken(SCOPE, { abortSignal: aborted.signal })).rejects.toMatchObject({
+        name: "AbortError"
+      })
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await client.dispose()
+    }
+    await expect(promiseCredential.getToken(SCOPE)).rejects.toMatchObject({
+      _tag: "InvalidRequest",
+      message: expect.stringMatching(/^the client was closed \(dispose\(\) was called\)/)
+    })
+  })
+})

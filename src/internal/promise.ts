@@ -1,6 +1,7 @@
 import type { Effect, Runtime as RuntimeNs } from "effect"
 import { Cause, Exit, FiberId, Layer, Option, Predicate, Redacted, Runtime } from "effect"
 import { InvalidRequest } from "../MsalError.js"
+import { parseLevel } from "./logging.js"
 import { kindOf } from "./options.js"
 
 /** The part of `AbortSignal` a run needs (Azure's `AbortSignalLike` fits too). @internal */
@@ -16,6 +17,15 @@ export const abortError = (): Error => {
   error.name = "AbortError"
   return error
 }
+
+/**
+ * The rejection for a call on a client whose owner released it (a disposed Promise client, a
+ * credential used after its layer's scope closed): an `InvalidRequest` that says so. @internal
+ */
+export const closedError = (how = "its layer's scope closed or its runtime was disposed"): InvalidRequest =>
+  new InvalidRequest({
+    description: `the client was closed (${how}): make a new one, or keep it open while it is in use`
+  })
 
 /**
  * What a failed run rejects with: the typed failure itself (an `MsalError` instance), an
@@ -36,7 +46,8 @@ export const rejectionOf = (cause: Cause.Cause<unknown>): unknown => {
 
 /**
  * Runs an effect as a Promise that settles with its value or `rejectionOf` its failure;
- * aborting the signal interrupts the fiber. @internal
+ * aborting the signal interrupts the fiber (an `AbortError`); any other interruption means the
+ * client was closed under the call (`closedError`). @internal
  */
 export const run = <A, E>(
   runtime: RuntimeNs.Runtime<never>,
@@ -54,6 +65,8 @@ export const run = <A, E>(
     fiber.addObserver((exit) => {
       signal?.removeEventListener("abort", onAbort)
       if (Exit.isSuccess(exit)) resolve(exit.value)
+      // interrupted, but not by the caller: the client's scope or runtime is gone
+      else if (Cause.isInterruptedOnly(exit.cause) && signal?.aborted !== true) reject(closedError())
       else reject(rejectionOf(exit.cause))
     })
   })
@@ -86,6 +99,21 @@ export const checkOptions = (options: unknown, constructor: string): InvalidRequ
       return new InvalidRequest({
         field,
         description: `must be a Layer (for example TokenCache.layerMemory()) (got ${kindOf(value)})`
+      })
+    }
+  }
+  const logger = options.logger
+  if (logger !== undefined) {
+    if (!Predicate.isRecord(logger)) {
+      return new InvalidRequest({ field: "logger", description: `must be an object (got ${kindOf(logger)})` })
+    }
+    if (logger.level !== undefined && parseLevel(logger.level) === undefined) {
+      return new InvalidRequest({ field: "logger.level", description: "must be one of error, warning, info, verbose" })
+    }
+    if (logger.callback !== undefined && typeof logger.callback !== "function") {
+      return new InvalidRequest({
+        field: "logger.callback",
+        description: `must be a function (level, message) => void (got ${kindOf(logger.callback)})`
       })
     }
   }
