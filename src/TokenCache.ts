@@ -199,8 +199,9 @@ export const layerFile = (path: string, options?: FileOptions): Layer.Layer<Toke
   Layer.scoped(TokenCache, file.make(path, options ?? {}))
 
 /**
- * The part of a Redis client (an `ioredis` `Redis`) the Redis store uses. Redis Cluster is
- * not supported: an entry and its partition set may live in different slots.
+ * The part of a Redis client the Redis store uses: an `ioredis` `Redis` (for `layerRedis`) or
+ * `Cluster` (for `layerRedisCluster`) has it. Described here, so that programs that do not use
+ * Redis need neither `ioredis` nor its types.
  *
  * @since 0.1.0
  * @category models
@@ -224,6 +225,12 @@ export interface RedisOptions {
   readonly lockTtl?: Duration.DurationInput | undefined
   /** How long `withLock` waits for another instance's lock (default 15 seconds). */
   readonly lockWait?: Duration.DurationInput | undefined
+  /**
+   * How long one operation on Redis may take (default 3 seconds); past it, the access fails
+   * with `CacheError` (`reason: "Io"`), so a stuck Redis never holds a token call. Keep it
+   * below the client's `timeout`.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
   /** Encrypts every value. */
   readonly encryption?: Encryption | undefined
 }
@@ -233,6 +240,7 @@ export interface RedisOptions {
  * Redis key per entry with a TTL from its expiry, a set per partition so that every lookup is
  * one round trip, refresh tokens written with compare-and-set, and `withLock` for a
  * cross-instance single-flight. The `ioredis` module is loaded only when this layer is built.
+ * For a Redis Cluster, use `layerRedisCluster`.
  *
  * @since 0.1.0
  * @category layers
@@ -241,6 +249,45 @@ export const layerRedis = (options: RedisOptions): Layer.Layer<TokenCache, Cache
   Layer.scoped(
     TokenCache,
     Effect.flatMap(Effect.promise(() => import("./internal/redisCache.js")), (m) => m.make(options))
+  )
+
+/**
+ * A node of a Redis Cluster: `"host:port"` or `{ host, port }`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RedisClusterNode = redis.ClusterNode
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RedisClusterOptions extends Omit<RedisOptions, "url"> {
+  /**
+   * Some nodes of the cluster (the others are discovered): the layer opens an ioredis
+   * `Cluster` and closes it with its scope. One of `nodes` and `client` (an ioredis `Cluster`
+   * you own) is required.
+   */
+  readonly nodes?: ReadonlyArray<RedisClusterNode> | undefined
+}
+
+/**
+ * The Redis store on a Redis Cluster (Azure Cache for Redis clustered tiers, Amazon
+ * ElastiCache cluster mode, `cluster-enabled yes`), with the guarantees of `layerRedis`: one
+ * authority request per key across instances, compare-and-set for refresh tokens, TTLs from
+ * expiry, encryption at rest. Keys carry hash tags so that no script spans two slots;
+ * redirections (MOVED, ASK) and failovers are followed by ioredis. The layout differs from
+ * `layerRedis`'s (see `docs/caches.md`): moving a cache to a cluster means new tokens, or
+ * `TokenCache.serialize` from the old store and `TokenCache.deserialize` into the new one.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerRedisCluster = (options: RedisClusterOptions): Layer.Layer<TokenCache, CacheError> =>
+  Layer.scoped(
+    TokenCache,
+    Effect.flatMap(Effect.promise(() => import("./internal/redisCache.js")), (m) => m.makeCluster(options))
   )
 
 /**

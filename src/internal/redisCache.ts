@@ -1,336 +1,247 @@
-import { createHash, randomBytes } from "node:crypto"
+/**
+ * The Redis store: on a single Redis server (`layerRedis`) or a Redis Cluster
+ * (`layerRedisCluster`). What differs is the key layout (redisSingle.ts, redisCluster.ts);
+ * values, encryption, time bounds and the lock are the same.
+ */
+import { randomBytes } from "node:crypto"
 import type { Scope } from "effect"
 import { Clock, Duration, Effect, Either, Option } from "effect"
-import type { Redis } from "ioredis"
 import type { Entries, Section } from "../CacheEntry.js"
 import { sections } from "../CacheEntry.js"
 import { CacheError } from "../MsalError.js"
-import type { Change, RedisOptions, Service, Snapshot } from "../TokenCache.js"
+import type { Change, RedisClusterOptions, RedisOptions, Service, Snapshot } from "../TokenCache.js"
 import { keyOf, partitionOf } from "./cacheKey.js"
 import * as Crypto from "./cacheCrypto.js"
+import type { Layout, Prepared, RedisClient, Runner } from "./redisClient.js"
+import { makeRunner, openCluster, openSingle } from "./redisClient.js"
+import * as Cluster from "./redisCluster.js"
+import * as Scripts from "./redisScripts.js"
+import * as Single from "./redisSingle.js"
 import * as serialization from "./serialization.js"
 
-/** The commands the store sends: everything else is a Lua script. @internal */
-export type RedisClient = Pick<Redis, "eval" | "evalsha" | "hget">
+export type { ClusterNode, RedisClient } from "./redisClient.js"
 
 const DEFAULT_TTL = Duration.days(90)
 const DEFAULT_LOCK_TTL = Duration.seconds(30)
 const DEFAULT_LOCK_WAIT = Duration.seconds(15)
+/** The default bound of one store operation. @internal */
+export const DEFAULT_TIMEOUT = Duration.seconds(3)
+/** Longer TTLs are refused: PEXPIRE overflows far below 2^63 ms once added to the clock. */
+const MAX_TTL_MILLIS = Duration.toMillis(Duration.days(3660))
 
-/*
- * Layout under the prefix P:
- *   P e:<section>:<key>        hash {d: the entry (MSAL JSON, maybe encrypted), v: version}, TTL from expiry
- *   P p:<section>:<partition>  set of the keys of one partition (stale members dropped when met)
- *   P s:<section>              set of the partitions of a section (for whole-section listings)
- *   P l:<key>                  a cross-instance lock (random token, PX)
- *   P unknown                  what a deserialised cache held that we do not model
- */
+const malformed = (description: string) => new CacheError({ reason: "Malformed", description })
 
-/** Members of one partition as key, value, key, value…, stale ones dropped: one round trip. */
-const LIST_PARTITION = `
-local out = {}
-for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local v = redis.call('HGET', ARGV[1] .. k, 'd')
-  if v then out[#out + 1] = k; out[#out + 1] = v else redis.call('SREM', KEYS[1], k) end
-end
-return out`
-
-/** Every entry of a section. */
-const LIST_SECTION = `
-local out = {}
-for _, p in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local pk = ARGV[2] .. p
-  local n = 0
-  for _, k in ipairs(redis.call('SMEMBERS', pk)) do
-    local v = redis.call('HGET', ARGV[1] .. k, 'd')
-    if v then out[#out + 1] = k; out[#out + 1] = v; n = n + 1 else redis.call('SREM', pk, k) end
-  end
-  if n == 0 then redis.call('SREM', KEYS[1], p) end
-end
-return out`
-
-/**
- * Applies changes atomically. ARGV: prefix, then 8 values per change: op (P|R), section, key,
- * partition, payload, version, ttl (ms), cas (1: keep a stored entry with a higher version).
- * Returns how many puts lost their compare-and-set.
- */
-const MODIFY = `
-local P = ARGV[1]
-local lost = 0
-for i = 2, #ARGV, 8 do
-  local op, section, key = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local ek = P .. 'e:' .. section .. ':' .. key
-  if op == 'R' then
-    redis.call('DEL', ek)
-  else
-    local partition, payload, version, ttl = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], tonumber(ARGV[i + 6])
-    local current = ARGV[i + 7] == '1' and redis.call('HGET', ek, 'v')
-    if current and tonumber(current) > tonumber(version) then
-      lost = lost + 1
-    else
-      redis.call('HSET', ek, 'd', payload, 'v', version)
-      redis.call('PEXPIRE', ek, ttl)
-      for _, pair in ipairs({{P .. 'p:' .. section .. ':' .. partition, key}, {P .. 's:' .. section, partition}}) do
-        redis.call('SADD', pair[1], pair[2])
-        if redis.call('PTTL', pair[1]) < ttl then redis.call('PEXPIRE', pair[1], ttl) end
-      end
-    end
-  end
-end
-return lost`
-
-/** Removes every entry and index of the sections named in ARGV[2..]. */
-const CLEAR = `
-local P = ARGV[1]
-for i = 2, #ARGV do
-  local s = ARGV[i]
-  for _, p in ipairs(redis.call('SMEMBERS', P .. 's:' .. s)) do
-    local pk = P .. 'p:' .. s .. ':' .. p
-    for _, k in ipairs(redis.call('SMEMBERS', pk)) do redis.call('DEL', P .. 'e:' .. s .. ':' .. k) end
-    redis.call('DEL', pk)
-  end
-  redis.call('DEL', P .. 's:' .. s)
-end
-return 1`
-
-const ACQUIRE = `return redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') and 1 or 0`
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`
-const SET_UNKNOWN = `if ARGV[1] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[1]) end return 1`
-const GET_UNKNOWN = `return redis.call('GET', KEYS[1])`
-
-const sha1 = (s: string) => createHash("sha1").update(s).digest("hex")
-
-const describe = (e: unknown): string => {
-  const message = e instanceof Error ? e.message : String(e)
-  return message.length > 200 ? `${message.slice(0, 200)}…` : message
+interface Settings {
+  readonly prefix: string
+  readonly defaultTtl: number
+  readonly lockTtl: number
+  readonly lockWait: number
+  readonly timeout: Duration.Duration
+  readonly cipher: Crypto.Cipher | undefined
 }
 
-const ioError = (e: unknown) => new CacheError({ reason: "Io", description: `redis: ${describe(e)}` })
-
-/** @internal */
-export const make = (options: RedisOptions): Effect.Effect<Service, CacheError, Scope.Scope> =>
-  Effect.gen(function*() {
-    const cipher = options.encryption === undefined
-      ? undefined
-      : yield* Either.match(Crypto.make(options.encryption), { onLeft: Effect.fail, onRight: Effect.succeed })
-    const client = yield* connect(options)
-    const prefix = options.prefix ?? "msal:"
-    const defaultTtl = Duration.toMillis(options.defaultTtl ?? DEFAULT_TTL)
-    const lockTtl = Duration.toMillis(options.lockTtl ?? DEFAULT_LOCK_TTL)
-    const lockWait = Duration.toMillis(options.lockWait ?? DEFAULT_LOCK_WAIT)
-    const entryKey = (section: Section, key: string) => `${prefix}e:${section}:${key}`
-
-    const run = (script: string, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) => {
-      const sha = sha1(script)
-      return Effect.tryPromise({
-        try: () =>
-          client.evalsha(sha, keys.length, ...keys, ...args).catch((e: unknown) => {
-            if (describe(e).startsWith("NOSCRIPT")) return client.eval(script, keys.length, ...keys, ...args)
-            throw e
-          }),
-        catch: ioError
-      })
+const settingsOf = (options: RedisOptions): Either.Either<Settings, CacheError> =>
+  Either.gen(function*() {
+    const cipher = options.encryption === undefined ? undefined : yield* Crypto.make(options.encryption)
+    const millis = (name: string, d: Duration.DurationInput | undefined, fallback: Duration.Duration) => {
+      const ms = Duration.toMillis(Duration.decode(d ?? fallback))
+      return Number.isFinite(ms) && ms > 0 && ms <= MAX_TTL_MILLIS
+        ? Either.right(Math.ceil(ms))
+        : Either.left(malformed(`layerRedis: ${name} must be a finite, positive duration`))
     }
-
-    const encodeValue = (section: Section, entry: Entries[Section]) => {
-      const json = JSON.stringify(serialization.encodeEntry(section, entry))
-      return cipher === undefined ? json : cipher.encrypt(json, entryKey(section, keyOf(section, entry)))
+    const timeout = yield* millis("timeout", options.timeout, DEFAULT_TIMEOUT)
+    return {
+      prefix: options.prefix ?? "msal:",
+      defaultTtl: yield* millis("defaultTtl", options.defaultTtl, DEFAULT_TTL),
+      lockTtl: yield* millis("lockTtl", options.lockTtl, DEFAULT_LOCK_TTL),
+      lockWait: yield* millis("lockWait", options.lockWait, DEFAULT_LOCK_WAIT),
+      timeout: Duration.millis(timeout),
+      cipher
     }
-
-    /** An undecodable or undecryptable value is a miss (and a warning), never a failure of the grant. */
-    const decodeValue = <S extends Section>(section: S, raw: string, redisKey: string) =>
-      Effect.suspend((): Effect.Effect<Option.Option<Entries[S]>> => {
-        let text = raw
-        if (cipher !== undefined && !cipher.isEnvelope(raw)) {
-          // with encryption on, a clear value is not ours: it could be a token planted by
-          // anyone able to write to Redis
-          return Effect.as(
-            Effect.logWarning("a Redis token cache entry is not encrypted; treated as missing", { section }),
-            Option.none()
-          )
-        }
-        if (cipher !== undefined) {
-          const plain = cipher.decrypt(raw, redisKey)
-          if (Either.isLeft(plain)) {
-            return Effect.as(
-              Effect.logWarning("a Redis token cache entry could not be decrypted; treated as missing", {
-                section,
-                error: plain.left.description
-              }),
-              Option.none()
-            )
-          }
-          text = plain.right
-        }
-        let parsed: unknown
-        try {
-          parsed = JSON.parse(text)
-        } catch {
-          return Effect.as(Effect.logWarning("a Redis token cache entry is not JSON; treated as missing", { section }), Option.none())
-        }
-        return Effect.succeed(Either.getRight(serialization.decodeEntry(section, parsed)))
-      })
-
-    /** Flattened key, value pairs from a listing script. */
-    const decodeMany = <S extends Section>(section: S, flat: unknown) => {
-      const pairs: Array<readonly [string, string]> = []
-      if (Array.isArray(flat)) {
-        for (let i = 0; i + 1 < flat.length; i += 2) {
-          const k: unknown = flat[i]
-          const v: unknown = flat[i + 1]
-          if (typeof k === "string" && typeof v === "string") pairs.push([k, v])
-        }
-      }
-      return Effect.map(
-        Effect.forEach(pairs, ([k, v]) => decodeValue(section, v, entryKey(section, k))),
-        (xs) => xs.flatMap((x) => Option.isSome(x) ? [x.value] : [])
-      )
-    }
-
-    const get = <S extends Section>(section: S, key: string) => {
-      const redisKey = entryKey(section, key)
-      return Effect.tryPromise({ try: () => client.hget(redisKey, "d"), catch: ioError }).pipe(
-        Effect.flatMap((raw) => raw === null ? Effect.succeedNone : decodeValue(section, raw, redisKey))
-      )
-    }
-
-    const list = <S extends Section>(section: S, partition?: string) =>
-      partition === undefined
-        ? Effect.flatMap(
-          run(LIST_SECTION, [`${prefix}s:${section}`], [`${prefix}e:${section}:`, `${prefix}p:${section}:`]),
-          (raws) => decodeMany(section, raws)
-        )
-        : Effect.flatMap(
-          run(LIST_PARTITION, [`${prefix}p:${section}:${partition}`], [`${prefix}e:${section}:`]),
-          (raws) => decodeMany(section, raws)
-        )
-
-    const argsOf = (change: Change, nowMillis: number): ReadonlyArray<string | number> | undefined => {
-      if (change._tag === "Remove") return ["R", change.section, change.key, "", "", 0, 0, 0]
-      const { entry, section } = change
-      let ttl = defaultTtl
-      let version = 0
-      if (section === "AccessToken") {
-        ttl = entry.expires_on * 1000 - nowMillis
-        if (ttl <= 0) return ["R", section, keyOf(section, entry), "", "", 0, 0, 0]
-      } else if (section === "RefreshToken") {
-        version = entry.last_modification_time ?? 0
-      }
-      return [
-        "P",
-        section,
-        keyOf(section, entry),
-        partitionOf(section, entry),
-        encodeValue(section, entry),
-        version,
-        Math.ceil(ttl),
-        section === "RefreshToken" ? 1 : 0
-      ]
-    }
-
-    const modify = (changes: ReadonlyArray<Change>) =>
-      changes.length === 0 ? Effect.void : Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const args: Array<string | number> = [prefix]
-        for (const change of changes) args.push(...(argsOf(change, now) ?? []))
-        const lost = yield* run(MODIFY, [], args)
-        if (typeof lost === "number" && lost > 0) {
-          yield* Effect.logDebug("a newer refresh token is already in Redis; kept it", { count: lost })
-        }
-      })
-
-    const snapshot = Effect.gen(function*() {
-      const entries = yield* Effect.all({
-        AccessToken: list("AccessToken"),
-        RefreshToken: list("RefreshToken"),
-        IdToken: list("IdToken"),
-        Account: list("Account"),
-        AppMetadata: list("AppMetadata")
-      })
-      const raw = yield* run(GET_UNKNOWN, [`${prefix}unknown`], [])
-      let unknown: Record<string, unknown> = {}
-      if (typeof raw === "string") {
-        try {
-          unknown = JSON.parse(raw) as Record<string, unknown>
-        } catch {
-          unknown = {}
-        }
-      }
-      return { entries, unknown } satisfies Snapshot
-    })
-
-    const restore = (s: Snapshot) =>
-      Effect.gen(function*() {
-        yield* run(CLEAR, [], [prefix, ...sections])
-        const changes: Array<Change> = []
-        for (const section of sections) {
-          for (const entry of s.entries[section] as ReadonlyArray<Entries[Section]>) {
-            changes.push({ _tag: "Put", section, entry } as Change)
-          }
-        }
-        yield* modify(changes)
-        const unknown = Object.keys(s.unknown).length === 0 ? "" : JSON.stringify(s.unknown)
-        yield* run(SET_UNKNOWN, [`${prefix}unknown`], [unknown])
-      })
-
-    const withLock = <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
-      const lockKey = `${prefix}l:${key}`
-      const token = randomBytes(16).toString("hex")
-      const release = Effect.ignore(run(RELEASE, [lockKey], [token]))
-      let taken = false
-      // the waiting is interruptible; each attempt is not, and a lock taken just before an
-      // interruption is released
-      const acquire = Effect.gen(function*() {
-        const start = yield* Clock.currentTimeMillis
-        let pause = 10
-        for (;;) {
-          const got = yield* Effect.uninterruptible(
-            Effect.tap(run(ACQUIRE, [lockKey], [token, lockTtl]), (g) => Effect.sync(() => (taken = g === 1)))
-          )
-          if (got === 1) return true
-          const now = yield* Clock.currentTimeMillis
-          if (now - start >= lockWait) return false
-          yield* Effect.sleep(Math.min(pause, lockWait - (now - start)))
-          pause = Math.min(200, pause * 2)
-        }
-      }).pipe(
-        Effect.catchAll((e) => Effect.as(Effect.logWarning("Redis lock unavailable; continuing without it", { error: e.message }), false)),
-        Effect.tap((held) => held ? Effect.void : Effect.logDebug("Redis lock not acquired in time; continuing without it"))
-      )
-      return Effect.uninterruptibleMask((restore) =>
-        restore(acquire).pipe(
-          Effect.onInterrupt(() => (taken ? release : Effect.void)),
-          Effect.flatMap((held) => Effect.ensuring(restore(effect), held ? release : Effect.void))
-        )
-      )
-    }
-
-    return { get, list, modify, snapshot, restore, withLock }
   })
 
-const connect = (options: RedisOptions): Effect.Effect<RedisClient, CacheError, Scope.Scope> => {
-  if (options.client !== undefined) return Effect.succeed(options.client)
-  const url = options.url
-  if (url === undefined) {
-    return Effect.fail(new CacheError({ reason: "Io", description: "layerRedis needs a url or a client" }))
+/** A single Redis server. @internal */
+export const make = (options: RedisOptions): Effect.Effect<Service, CacheError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const settings = yield* settingsOf(options)
+    const client = yield* options.client !== undefined
+      ? Effect.succeed(options.client)
+      : options.url !== undefined
+      ? openSingle(options.url, settings.timeout)
+      : Effect.fail(malformed("layerRedis needs a url or a client"))
+    const runner = makeRunner(client, settings.timeout)
+    return build(settings, runner, Single.make(settings.prefix, runner))
+  })
+
+/** A Redis Cluster. @internal */
+export const makeCluster = (options: RedisClusterOptions): Effect.Effect<Service, CacheError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const settings = yield* settingsOf(options)
+    if (/[{}]/.test(settings.prefix)) {
+      return yield* Effect.fail(malformed("layerRedisCluster: the prefix must not hold { or } (they make hash tags)"))
+    }
+    const client: RedisClient = yield* options.client !== undefined
+      ? Effect.succeed(options.client)
+      : options.nodes !== undefined && options.nodes.length > 0
+      ? openCluster(options.nodes, settings.timeout)
+      : Effect.fail(malformed("layerRedisCluster needs nodes or a client"))
+    const runner = makeRunner(client, settings.timeout)
+    return build(settings, runner, Cluster.make(settings.prefix, runner, settings.defaultTtl))
+  })
+
+/** Values as stored: MSAL JSON, encrypted (bound to the Redis key) when a cipher is given. */
+const makeCodec = (cipher: Crypto.Cipher | undefined) => {
+  const miss = (message: string, details?: Record<string, unknown>) =>
+    Effect.as(details === undefined ? Effect.logWarning(message) : Effect.logWarning(message, details), Option.none())
+  /** The clear text of a stored value; with encryption on, a clear value is not ours (anyone able to write Redis could plant it). */
+  const open = (raw: string, redisKey: string, what: string): Effect.Effect<Option.Option<string>> => {
+    if (cipher === undefined) return Effect.succeed(Option.some(raw))
+    if (!cipher.isEnvelope(raw)) return miss(`a Redis token cache ${what} is not encrypted; treated as missing`)
+    return Either.match(cipher.decrypt(raw, redisKey), {
+      onLeft: (e) => miss(`a Redis token cache ${what} could not be decrypted; treated as missing`, { error: e.description }),
+      onRight: (plain) => Effect.succeed(Option.some(plain))
+    })
   }
-  return Effect.acquireRelease(
-    Effect.tryPromise({
-      try: async () => {
-        const { Redis } = await import("ioredis")
-        const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 })
-        // failures reach us through the commands; without a listener ioredis prints them
-        client.on("error", () => undefined)
-        try {
-          await client.connect()
-        } catch (e) {
-          client.disconnect()
-          throw e
+  const seal = (plain: string, redisKey: string) => cipher === undefined ? plain : cipher.encrypt(plain, redisKey)
+  const parse = (text: string): Option.Option<unknown> => {
+    try {
+      return Option.some(JSON.parse(text))
+    } catch {
+      return Option.none()
+    }
+  }
+  /** An undecodable or undecryptable value is a miss (and a warning), never a failure of the grant. */
+  const decode = <S extends Section>(section: S, raw: string, redisKey: string) =>
+    Effect.flatMap(open(raw, redisKey, "entry"), (text): Effect.Effect<Option.Option<Entries[S]>> => {
+      if (Option.isNone(text)) return Effect.succeedNone
+      const parsed = parse(text.value)
+      if (Option.isNone(parsed)) return miss("a Redis token cache entry is not JSON; treated as missing", { section })
+      return Effect.succeed(Either.getRight(serialization.decodeEntry(section, parsed.value)))
+    })
+  return { open, seal, parse, decode }
+}
+
+/** A change as the store writes it; an expiry Redis cannot represent fails with nothing written. */
+const prepare = (
+  change: Change,
+  now: number,
+  settings: Settings,
+  encode: (section: Section, entry: Entries[Section]) => string
+): Either.Either<Prepared, CacheError> => {
+  if (change._tag === "Remove") return Either.right({ op: "R", section: change.section, key: change.key })
+  const { entry, section } = change
+  const key = keyOf(section, entry)
+  let ttl = settings.defaultTtl
+  let version = 0
+  if (section === "AccessToken") {
+    ttl = Math.ceil(entry.expires_on * 1000 - now)
+    if (!Number.isSafeInteger(ttl) || ttl > MAX_TTL_MILLIS) {
+      return Either.left(malformed("an access token's expiry is out of range; not stored"))
+    }
+    if (ttl <= 0) return Either.right({ op: "R", section, key })
+  } else if (section === "RefreshToken") {
+    version = entry.last_modification_time ?? 0
+    if (!Number.isSafeInteger(version)) return Either.left(malformed("a refresh token's last_modification_time is not an integer"))
+  }
+  const partition = partitionOf(section, entry)
+  return Either.right({ op: "P", section, key, partition, payload: encode(section, entry), version, ttl, cas: section === "RefreshToken" })
+}
+
+const build = (settings: Settings, runner: Runner, layout: Layout): Service => {
+  const codec = makeCodec(settings.cipher)
+  const encode = (section: Section, entry: Entries[Section]) =>
+    codec.seal(JSON.stringify(serialization.encodeEntry(section, entry)), layout.entryKey(section, keyOf(section, entry)))
+
+  const get = <S extends Section>(section: S, key: string) => {
+    const redisKey = layout.entryKey(section, key)
+    return runner.hget(redisKey, "d").pipe(
+      Effect.flatMap((raw) => raw === null ? Effect.succeedNone : codec.decode(section, raw, redisKey))
+    )
+  }
+
+  const list = <S extends Section>(section: S, partition?: string) =>
+    runner.bound(layout.list(section, partition)).pipe(
+      Effect.flatMap((pairs) => Effect.forEach(pairs, ([k, v]) => codec.decode(section, v, layout.entryKey(section, k)))),
+      Effect.map((xs) => xs.flatMap((x) => Option.isSome(x) ? [x.value] : []))
+    )
+
+  const modify = (changes: ReadonlyArray<Change>) =>
+    changes.length === 0 ? Effect.void : Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
+      const prepared = yield* Effect.forEach(changes, (c) => prepare(c, now, settings, encode))
+      const lost = yield* runner.bound(layout.write(prepared))
+      if (lost > 0) yield* Effect.logDebug("a newer refresh token is already in Redis; kept it", { count: lost })
+    })
+
+  const readUnknown = Effect.gen(function*() {
+    const raw = yield* runner.run(Scripts.GET_UNKNOWN, [layout.unknownKey], [])
+    if (typeof raw !== "string") return {}
+    const text = yield* codec.open(raw, layout.unknownKey, "value")
+    const parsed = Option.flatMap(text, codec.parse)
+    return Option.isSome(parsed) && typeof parsed.value === "object" && parsed.value !== null && !Array.isArray(parsed.value)
+      ? parsed.value as Record<string, unknown>
+      : {}
+  })
+
+  const snapshot = Effect.gen(function*() {
+    const entries = yield* Effect.all({
+      AccessToken: list("AccessToken"),
+      RefreshToken: list("RefreshToken"),
+      IdToken: list("IdToken"),
+      Account: list("Account"),
+      AppMetadata: list("AppMetadata")
+    })
+    return { entries, unknown: yield* readUnknown } satisfies Snapshot
+  })
+
+  const restore = (s: Snapshot) =>
+    Effect.gen(function*() {
+      yield* layout.clear
+      const changes: Array<Change> = []
+      for (const section of sections) {
+        for (const entry of s.entries[section] as ReadonlyArray<Entries[Section]>) {
+          changes.push({ _tag: "Put", section, entry } as Change)
         }
-        return client
-      },
-      catch: ioError
-    }),
-    (client) => Effect.promise(() => client.quit().catch(() => client.disconnect()))
+      }
+      yield* modify(changes)
+      // with encryption on, nothing is written in clear: what we do not model is encrypted too
+      const unknown = Object.keys(s.unknown).length === 0 ? "" : codec.seal(JSON.stringify(s.unknown), layout.unknownKey)
+      yield* runner.run(Scripts.SET_UNKNOWN, [layout.unknownKey], [unknown])
+    })
+
+  return { get, list, modify, snapshot, restore, withLock: makeWithLock(settings, runner, layout) }
+}
+
+const makeWithLock = (settings: Settings, runner: Runner, layout: Layout) =>
+<A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+  const { lockTtl, lockWait } = settings
+  const lockKey = layout.lockKey(key)
+  const token = randomBytes(16).toString("hex")
+  const release = Effect.ignore(runner.run(Scripts.RELEASE, [lockKey], [token]))
+  let taken = false
+  // the waiting is interruptible; each attempt is not, and a lock taken just before an
+  // interruption is released
+  const acquire = Effect.gen(function*() {
+    const start = yield* Clock.currentTimeMillis
+    let pause = 10
+    for (;;) {
+      const got = yield* Effect.uninterruptible(
+        Effect.tap(runner.run(Scripts.ACQUIRE, [lockKey], [token, lockTtl]), (g) => Effect.sync(() => (taken = g === 1)))
+      )
+      if (got === 1) return true
+      const now = yield* Clock.currentTimeMillis
+      if (now - start >= lockWait) return false
+      yield* Effect.sleep(Math.min(pause, lockWait - (now - start)))
+      pause = Math.min(200, pause * 2)
+    }
+  }).pipe(
+    Effect.catchAll((e) => Effect.as(Effect.logWarning("Redis lock unavailable; continuing without it", { error: e.message }), false)),
+    Effect.tap((held) => held ? Effect.void : Effect.logDebug("Redis lock not acquired in time; continuing without it"))
+  )
+  return Effect.uninterruptibleMask((restore) =>
+    restore(acquire).pipe(
+      Effect.onInterrupt(() => (taken ? release : Effect.void)),
+      Effect.flatMap((held) => Effect.ensuring(restore(effect), held ? release : Effect.void))
+    )
   )
 }
