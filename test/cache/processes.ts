@@ -11,12 +11,19 @@ export interface Outcome {
   readonly stderr: string
 }
 
-/** Starts one worker per argument list; when all are ready, creates `barrier`; resolves when all have exited. */
-export const runWorkers = (argLists: ReadonlyArray<ReadonlyArray<string>>, barrier: string): Promise<Array<Outcome>> => {
+/**
+ * Starts one worker per argument list (test/cache/worker.ts unless `script` names another);
+ * when all are ready, creates `barrier`; resolves when all have exited.
+ */
+export const runWorkers = (
+  argLists: ReadonlyArray<ReadonlyArray<string>>,
+  barrier: string,
+  script: string = WORKER
+): Promise<Array<Outcome>> => {
   let ready = 0
   return Promise.all(argLists.map((args) =>
     new Promise<Outcome>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args], {
+      const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
         env: { ...process.env, BARRIER: barrier },
         stdio: ["ignore", "pipe", "pipe"]
       })

@@ -9,9 +9,13 @@ export interface RedisServer {
   readonly url: string
   readonly port: number
   readonly stop: () => Promise<void>
+  /** SIGSTOP: the server keeps its connections but answers nothing. */
+  readonly pause: () => void
+  /** SIGCONT */
+  readonly resume: () => void
 }
 
-const freePort = (): Promise<number> =>
+export const freePort = (): Promise<number> =>
   new Promise((resolve, reject) => {
     const server = createServer()
     server.once("error", reject)
@@ -52,10 +56,13 @@ export const startRedis = async (): Promise<RedisServer> => {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pause: () => child.kill("SIGSTOP"),
+    resume: () => child.kill("SIGCONT"),
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve()
+        if (child.exitCode !== null || child.signalCode !== null) return resolve()
         child.once("exit", () => resolve())
+        child.kill("SIGCONT")
         child.kill("SIGTERM")
       })
   }

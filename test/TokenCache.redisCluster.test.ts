@@ -1,0 +1,247 @@
+/**
+ * The Redis store on a real Redis Cluster: 3 masters and 3 replicas of Debian's redis-server,
+ * started and stopped here (test/cache/redisCluster.ts).
+ */
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as nodePath from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Context, Effect, Layer, Option, Redacted, Schedule } from "effect"
+import { Cluster } from "ioredis"
+import type { CacheEntry as Entry } from "effect-msal"
+import { CacheEntry, ClientCredential, ConfidentialClient, CredentialSigner, TestAuthority, TokenCache } from "effect-msal"
+import { runWorkers } from "./cache/processes.js"
+import type { RedisCluster } from "./cache/redisCluster.js"
+import { startCluster } from "./cache/redisCluster.js"
+import { AUTHORITY, CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"
+
+let cluster: RedisCluster
+let admin: Cluster
+beforeAll(async () => {
+  cluster = await startCluster()
+  await cluster.waitHealthy(60_000)
+  admin = new Cluster(cluster.nodes.slice(0, 1))
+}, 120_000)
+afterAll(async () => {
+  await admin?.quit().catch(() => undefined)
+  await cluster?.stop()
+}, 30_000)
+
+let n = 0
+const prefix = () => `c${++n}:`
+const now = () => Math.floor(Date.now() / 1000)
+
+const token = (target: string, realm = "tenant", secret = `secret-${target}`, ttlSeconds = 3600): Entry.AccessToken => ({
+  credential_type: "AccessToken",
+  secret: Redacted.make(secret),
+  home_account_id: "",
+  environment: "login.microsoftonline.com",
+  client_id: "client",
+  realm,
+  target,
+  cached_at: now(),
+  expires_on: now() + ttlSeconds
+})
+
+const refreshToken = (secret: string, lastModified: number): Entry.RefreshToken => ({
+  credential_type: "RefreshToken",
+  secret: Redacted.make(secret),
+  home_account_id: "uid.utid",
+  environment: "login.microsoftonline.com",
+  client_id: "client",
+  last_modification_time: lastModified
+})
+
+const open = (options: Partial<TokenCache.RedisClusterOptions>) =>
+  Layer.build(TokenCache.layerRedisCluster({ nodes: cluster.nodes.slice(0, 2), ...options })).pipe(
+    Effect.map(Context.get(TokenCache.TokenCache))
+  )
+
+const put = (cache: TokenCache.Service, ...entries: ReadonlyArray<Entry.AccessToken>) =>
+  cache.modify(entries.map((entry) => ({ _tag: "Put" as const, section: "AccessToken" as const, entry })))
+
+const slot = (key: string) => Effect.promise(() => admin.cluster("KEYSLOT", key))
+const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
+
+describe("Redis Cluster store", () => {
+  it.live("keys are hash-tagged: an entry and its lock share a slot, TTLs come from expiry, entries spread over the masters", () =>
+    Effect.gen(function*() {
+      const p = prefix()
+      const cache = yield* open({ prefix: p })
+      const tokens = Array.from({ length: 60 }, (_, i) => token("https://graph.microsoft.com/.default", `t${i}`, `s${i}`, 600))
+      yield* put(cache, ...tokens)
+      const key = CacheEntry.keyOf("AccessToken", tokens[0]!)
+      const entryKey = `${p}e:AccessToken:{${key}}`
+      expect(yield* slot(entryKey)).toBe(yield* slot(`${p}l:{${key}}`))
+      const ttl = yield* promise(() => admin.pttl(entryKey))
+      expect(ttl).toBeGreaterThan(590_000)
+      expect(ttl).toBeLessThanOrEqual(600_000)
+      expect(JSON.parse((yield* promise(() => admin.hget(entryKey, "d")))!)).toMatchObject({ credential_type: "AccessToken", secret: "s0" })
+      const partition = CacheEntry.partitionOf("AccessToken", tokens[0]!)
+      expect(yield* promise(() => admin.smembers(`${p}p:AccessToken:{${partition}}`))).toEqual([key])
+      // the lock is taken in the entry's slot while the effect runs, and released after
+      const held = yield* cache.withLock!(key, promise(() => admin.get(`${p}l:{${key}}`)))
+      expect(held).toMatch(/^[0-9a-f]{32}$/)
+      expect(yield* promise(() => admin.exists(`${p}l:{${key}}`))).toBe(0)
+      // 60 tenants' tokens are on all three masters, not in one slot
+      const perMaster = yield* Effect.forEach(yield* promise(() => cluster.masters()), (port) =>
+        promise(() => cluster.cli(port, "--scan", "--pattern", `${p}e:*`)).pipe(Effect.map((out) => out.split("\n").filter((l) => l !== "").length)))
+      expect(perMaster).toHaveLength(3)
+      for (const count of perMaster) expect(count).toBeGreaterThan(5)
+      expect((yield* cache.list("AccessToken")).length).toBe(60)
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live("get is one round trip; a partition listing is two", () =>
+    Effect.gen(function*() {
+      const client = new Cluster(cluster.nodes.slice(0, 1))
+      const calls: Array<string> = []
+      const counted: TokenCache.RedisClient = {
+        hget: (key, field) => (calls.push("hget"), client.hget(key, field)),
+        evalsha: (sha, keys, ...args) => (calls.push("evalsha"), client.evalsha(sha, keys, ...args)),
+        eval: (script, keys, ...args) => (calls.push("eval"), client.eval(script, keys, ...args))
+      }
+      const cache = yield* open({ prefix: prefix(), client: counted, nodes: undefined })
+      yield* put(cache, token("a"), token("b"))
+      yield* cache.list("AccessToken", CacheEntry.partitionOf("AccessToken", token("a"))) // loads the scripts
+      calls.length = 0
+      const found = yield* cache.get("AccessToken", CacheEntry.keyOf("AccessToken", token("a")))
+      expect(Option.map(found, (t) => Redacted.value(t.secret))).toEqual(Option.some("secret-a"))
+      expect(calls).toEqual(["hget"])
+      calls.length = 0
+      const listed = yield* cache.list("AccessToken", CacheEntry.partitionOf("AccessToken", token("a")))
+      expect(listed.map((t) => t.target).sort()).toEqual(["a", "b"])
+      expect(calls).toEqual(["evalsha", "hget", "hget"])
+      yield* promise(() => client.quit())
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live("refresh-token compare-and-set under contention: 4 instances writing 200 rotations in any order keep the newest", () =>
+    Effect.gen(function*() {
+      const p = prefix()
+      const instances = yield* Effect.forEach([0, 1, 2, 3], () => open({ prefix: p }))
+      const versions = Array.from({ length: 200 }, (_, i) => i + 1).sort(() => Math.random() - 0.5)
+      yield* Effect.forEach(versions, (v, i) =>
+        instances[i % 4]!.modify([{ _tag: "Put", section: "RefreshToken", entry: refreshToken(`rt-${v}`, v) }]), {
+        concurrency: 16,
+        discard: true
+      })
+      const key = CacheEntry.keyOf("RefreshToken", refreshToken("", 0))
+      for (const instance of instances) {
+        expect(Option.map(yield* instance.get("RefreshToken", key), (t) => Redacted.value(t.secret))).toEqual(Option.some("rt-200"))
+      }
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live("encryption at rest: no token in clear, a value moved to another key is a miss, unknown sections encrypted", () =>
+    Effect.gen(function*() {
+      const p = prefix()
+      const encryption = { key: { id: "k1", key: Redacted.make(randomBytes(32)) } }
+      const cache = yield* open({ prefix: p, encryption })
+      yield* put(cache, token("a", "tenant", "top-secret"), token("b", "tenant", "other"))
+      const keyA = `${p}e:AccessToken:{${CacheEntry.keyOf("AccessToken", token("a"))}}`
+      const raw = (yield* promise(() => admin.hget(keyA, "d")))!
+      expect(raw).not.toContain("top-secret")
+      expect(JSON.parse(raw)).toMatchObject({ alg: "aes-256-gcm", kid: "k1" })
+      yield* promise(() => admin.hset(`${p}e:AccessToken:{${CacheEntry.keyOf("AccessToken", token("b"))}}`, "d", raw))
+      expect(yield* cache.get("AccessToken", CacheEntry.keyOf("AccessToken", token("b")))).toEqual(Option.none())
+      const snapshot = yield* cache.snapshot
+      yield* cache.restore({ ...snapshot, unknown: { AccessToken_With_AuthScheme: { k: { secret: "pop-secret" } } } })
+      const unknown = (yield* promise(() => admin.get(`${p}unknown`)))!
+      expect(unknown).not.toContain("pop-secret")
+      expect(JSON.parse(unknown)).toMatchObject({ alg: "aes-256-gcm" })
+      expect((yield* cache.snapshot).unknown).toEqual({ AccessToken_With_AuthScheme: { k: { secret: "pop-secret" } } })
+    }).pipe(Effect.scoped), 60_000)
+
+  it.live("serialize and deserialize through the cluster replace everything", () =>
+    Effect.gen(function*() {
+      const p = prefix()
+      const cache = yield* open({ prefix: p })
+      yield* put(cache, ...Array.from({ length: 20 }, (_, i) => token("x", `t${i}`)))
+      yield* cache.modify([{ _tag: "Put", section: "RefreshToken", entry: refreshToken("rt", 1) }])
+      const snapshot = yield* cache.snapshot
+      expect(snapshot.entries.AccessToken).toHaveLength(20)
+      yield* cache.restore({ ...snapshot, entries: { ...snapshot.entries, AccessToken: snapshot.entries.AccessToken.slice(0, 5) } })
+      expect(yield* cache.list("AccessToken")).toHaveLength(5)
+      expect(yield* cache.list("RefreshToken")).toHaveLength(1)
+      const keys = yield* Effect.forEach(yield* promise(() => cluster.masters()), (port) =>
+        promise(() => cluster.cli(port, "--scan", "--pattern", `${p}e:AccessToken:*`)))
+      expect(keys.flatMap((out) => out.split("\n").filter((l) => l !== ""))).toHaveLength(5)
+    }).pipe(Effect.scoped), 60_000)
+})
+
+describe("Redis Cluster store shared by processes", () => {
+  it.live("4 processes × 100 tenants send 100 token requests", () =>
+    Effect.gen(function*() {
+      const authority = yield* TestAuthority.TestAuthority
+      const server = yield* TestAuthority.serve()
+      const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), "effect-msal-cluster-procs-"))
+      const p = prefix()
+      const args = [JSON.stringify(cluster.nodes.slice(0, 3)), server.url, p, "100"]
+      const outcomes = yield* promise(() =>
+        runWorkers([0, 1, 2, 3].map(() => args), nodePath.join(dir, "go"), new URL("./cache/clusterWorker.ts", import.meta.url).pathname)
+      )
+      fs.rmSync(dir, { recursive: true, force: true })
+      expect(outcomes.map((o) => [o.code, o.stderr])).toEqual(outcomes.map(() => [0, ""]))
+      const results = outcomes.map((o) => JSON.parse(o.stdout.trim().split("\n").at(-1)!))
+      expect(results.map((r) => r.errors)).toEqual([{}, {}, {}, {}])
+      const sources = results.reduce((a, r) => ({
+        cache: a.cache + (r.sources.cache ?? 0),
+        identity_provider: a.identity_provider + (r.sources.identity_provider ?? 0)
+      }), { cache: 0, identity_provider: 0 })
+      expect(sources).toEqual({ cache: 300, identity_provider: 100 })
+      expect((yield* authority.tokenRequests).length).toBe(100)
+    }).pipe(Effect.scoped, Effect.provide(TestAuthority.layer({ latency: "200 millis" }))), 300_000)
+})
+
+/** A client on the cluster with an in-process authority; it lives until the test's scope closes. */
+const clusterClient = (p: string) =>
+  Effect.map(
+    Layer.build(
+      ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, timeout: "5 seconds" }).pipe(
+        Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
+        Layer.provide(TokenCache.layerRedisCluster({ nodes: cluster.nodes, prefix: p })),
+        Layer.provide(TestAuthority.layerHttpClient)
+      )
+    ),
+    Context.get(ConfidentialClient.ConfidentialClient)
+  )
+
+// runs last: it leaves the cluster with one replica fewer
+describe("Redis Cluster failover", () => {
+  it.live("a master killed during 1,000 calls: each call gets a token or a CacheError within the client's timeout; after the promotion, that shard's tokens are served with no new request", () =>
+    Effect.gen(function*() {
+      const authority = yield* TestAuthority.TestAuthority
+      const client = yield* clusterClient(prefix())
+      const acquire = (i: number) => client.acquireTokenForClient({ scopes: [GRAPH], tenant: `t${i % 100}.example` })
+      yield* Effect.forEach(Array.from({ length: 100 }, (_, i) => i), acquire, { concurrency: 10, discard: true })
+      expect((yield* authority.tokenRequests).length).toBe(100)
+      yield* promise(() => cluster.waitReplicated(30_000))
+      const masters = yield* promise(() => cluster.masters())
+      const killed = cluster.processes.find((x) => x.port === masters[0])!
+      const outcomes: Array<{ readonly outcome: string; readonly millis: number }> = []
+      yield* Effect.forEach(Array.from({ length: 1000 }, (_, i) => i), (i) =>
+        Effect.gen(function*() {
+          if (i === 200) killed.child.kill("SIGKILL")
+          const start = Date.now()
+          const outcome = yield* acquire(i).pipe(
+            Effect.timeoutFail({ duration: "8 seconds", onTimeout: () => ({ _tag: "Hung" as const }) }),
+            Effect.match({ onFailure: (e) => e._tag, onSuccess: (r) => r.tokenSource })
+          )
+          outcomes.push({ outcome, millis: Date.now() - start })
+        }), { concurrency: 20, discard: true })
+      const counts: Record<string, number> = {}
+      for (const o of outcomes) counts[o.outcome] = (counts[o.outcome] ?? 0) + 1
+      if (process.env.EFFECT_MSAL_VERBOSE !== undefined) {
+        console.log(JSON.stringify({ counts, maxMillis: Math.max(...outcomes.map((o) => o.millis)) }))
+      }
+      expect(Object.keys(counts).filter((k) => k !== "cache" && k !== "CacheError")).toEqual([])
+      expect(counts.CacheError ?? 0).toBeGreaterThan(0) // the failover was felt
+      expect(Math.max(...outcomes.map((o) => o.millis))).toBeLessThan(5_000)
+      // after the promotion every tenant's token is served from the cache: replicas had them
+      yield* promise(() => cluster.waitHealthy(60_000))
+      expect(yield* promise(() => cluster.masters())).not.toContain(killed.port)
+      const served = yield* Effect.forEach(Array.from({ length: 100 }, (_, i) => i), (i) =>
+        acquire(i).pipe(Effect.retry({ times: 20, schedule: Schedule.spaced("250 millis") }), Effect.map((r) => r.tokenSource)))
+      expect(new Set(served)).toEqual(new Set(["cache"]))
+      expect((yield* authority.tokenRequests).length).toBe(100)
+    }).pipe(Effect.scoped, Effect.provide(TestAuthority.layer())), 240_000)
+})

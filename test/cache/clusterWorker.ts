@@ -1,0 +1,65 @@
+/**
+ * One instance of a service for the Redis Cluster tests (run with `node --import tsx`):
+ *
+ *   clusterWorker.ts <nodes as JSON> <served authority URL> <prefix> <tenants> [<rounds>]
+ *
+ * A real client on `layerRedisCluster` acquires an app token for each of <tenants> tenants
+ * (`t<i>.example`), <rounds> times (default 1), 10 at a time, and prints one JSON line:
+ * `{ sources: { cache, identity_provider }, errors: { <tag>: n }, millis }`. With
+ * BARRIER=<path> it prints "ready" once its layers are built and starts when <path> exists.
+ */
+import { existsSync } from "node:fs"
+import { Effect, Layer } from "effect"
+import * as ClientCredential from "../../src/ClientCredential.js"
+import * as ConfidentialClient from "../../src/ConfidentialClient.js"
+import * as CredentialSigner from "../../src/CredentialSigner.js"
+import * as TestAuthority from "../../src/TestAuthority.js"
+import * as TokenCache from "../../src/TokenCache.js"
+import { AUTHORITY, CLIENT_ID, GRAPH, SECRET } from "../support/harness.js"
+
+const [nodesJson, authorityUrl, prefix, tenantsArg, roundsArg] = process.argv.slice(2)
+if (nodesJson === undefined || authorityUrl === undefined || prefix === undefined || tenantsArg === undefined) {
+  console.error("usage: clusterWorker.ts <nodes> <authority url> <prefix> <tenants> [<rounds>]")
+  process.exit(2)
+}
+const nodes = JSON.parse(nodesJson) as Array<{ host: string; port: number }>
+const tenants = Number(tenantsArg)
+const rounds = Number(roundsArg ?? "1")
+
+const client = ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, timeout: "10 seconds" }).pipe(
+  Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
+  Layer.provide(TokenCache.layerRedisCluster({ nodes, prefix })),
+  Layer.provide(TestAuthority.layerHttpClientVia(authorityUrl))
+)
+
+const barrier = Effect.gen(function*() {
+  const path = process.env.BARRIER
+  if (path === undefined) return
+  console.log("ready")
+  for (let i = 0; i < 6000 && !existsSync(path); i++) yield* Effect.sleep("10 millis")
+})
+
+const program = Effect.gen(function*() {
+  const c = yield* ConfidentialClient.ConfidentialClient
+  yield* barrier
+  const sources: Record<string, number> = {}
+  const errors: Record<string, number> = {}
+  const start = Date.now()
+  const calls = Array.from({ length: tenants * rounds }, (_, i) => `t${i % tenants}.example`)
+  yield* Effect.forEach(calls, (tenant) =>
+    c.acquireTokenForClient({ scopes: [GRAPH], tenant }).pipe(
+      Effect.match({
+        onFailure: (e) => void (errors[e._tag] = (errors[e._tag] ?? 0) + 1),
+        onSuccess: (r) => void (sources[r.tokenSource] = (sources[r.tokenSource] ?? 0) + 1)
+      })
+    ), { concurrency: 10, discard: true })
+  console.log(JSON.stringify({ sources, errors, millis: Date.now() - start }))
+})
+
+Effect.runPromise(Effect.provide(program, client)).then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e)
+    process.exit(1)
+  }
+)
