@@ -203,6 +203,39 @@ describe("Redis cache", () => {
       expect(yield* encrypted.list("AccessToken")).toEqual([])
     }).pipe(Effect.scoped))
 
+  it.live("with encryption on, what the store does not model is encrypted too, and a clear one is not read", () =>
+    Effect.gen(function*() {
+      const p = prefix()
+      const cache = yield* open({ prefix: p, encryption: { key: { id: "k1", key: Redacted.make(randomBytes(32)) } } })
+      const unknown = { AccessToken_With_AuthScheme: { k: { secret: "pop-token-secret" } } }
+      yield* cache.restore({ entries: { AccessToken: [], RefreshToken: [], IdToken: [], Account: [], AppMetadata: [] }, unknown })
+      const raw = (yield* Effect.promise(() => admin.get(`${p}unknown`)))!
+      expect(raw).not.toContain("pop-token-secret")
+      expect(JSON.parse(raw)).toMatchObject({ alg: "aes-256-gcm", kid: "k1" })
+      expect((yield* cache.snapshot).unknown).toEqual(unknown)
+      // a clear value planted there is not read
+      yield* Effect.promise(() => admin.set(`${p}unknown`, JSON.stringify({ planted: { secret: "x" } })))
+      expect((yield* cache.snapshot).unknown).toEqual({})
+    }).pipe(Effect.scoped))
+
+  it.live("a write is checked before anything is written: a bad change leaves no entry without its TTL or index", () =>
+    Effect.gen(function*() {
+      const p = prefix()
+      const cache = yield* open({ prefix: p })
+      const partition = CacheEntry.partitionOf("AccessToken", token("a"))
+      // a key of the store that holds something else: the script fails before its first write
+      yield* Effect.promise(() => admin.set(`${p}p:AccessToken:${partition}`, "not a set"))
+      const exit = yield* Effect.exit(putAll(cache, token("a"), token("b")))
+      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag).toBe("CacheError")
+      expect(yield* Effect.promise(() => admin.keys(`${p}e:*`))).toEqual([])
+      // an expiry Redis cannot represent: nothing is sent
+      yield* Effect.promise(() => admin.del(`${p}p:AccessToken:${partition}`))
+      const forever = { ...token("c"), expires_on: Number.MAX_SAFE_INTEGER }
+      const bad = yield* Effect.exit(putAll(cache, token("a"), forever))
+      expect(Exit.isFailure(bad) && bad.cause._tag === "Fail" && bad.cause.error).toMatchObject({ _tag: "CacheError", reason: "Malformed" })
+      expect(yield* Effect.promise(() => admin.keys(`${p}*`))).toEqual([])
+    }).pipe(Effect.scoped))
+
   it.live("an unreachable Redis fails the layer with CacheError", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(Effect.scoped(open({ url: "redis://127.0.0.1:1", prefix: prefix() })))

@@ -183,16 +183,19 @@ const build = (settings: Settings, runner: Runner, layout: Layout): Service => {
       : {}
   })
 
-  const snapshot = Effect.gen(function*() {
-    const entries = yield* Effect.all({
-      AccessToken: list("AccessToken"),
-      RefreshToken: list("RefreshToken"),
-      IdToken: list("IdToken"),
-      Account: list("Account"),
-      AppMetadata: list("AppMetadata")
-    })
-    return { entries, unknown: yield* readUnknown } satisfies Snapshot
-  })
+  const snapshot = Effect.map(
+    Effect.all([
+      Effect.all({
+        AccessToken: list("AccessToken"),
+        RefreshToken: list("RefreshToken"),
+        IdToken: list("IdToken"),
+        Account: list("Account"),
+        AppMetadata: list("AppMetadata")
+      }, { concurrency: "unbounded" }),
+      readUnknown
+    ], { concurrency: "unbounded" }),
+    ([entries, unknown]): Snapshot => ({ entries, unknown })
+  )
 
   const restore = (s: Snapshot) =>
     Effect.gen(function*() {
