@@ -168,14 +168,25 @@ describe("effect-msal (usage)", () => {
   }, TIMEOUT)
 })
 
-describe("effect-msal demo", () => {
+describe("effect-msal demo (npm start)", () => {
+  it("npm start runs effect-msal demo", () => {
+    const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }
+    expect(pkg.scripts.start).toBe("tsx src/bin/effect-msal.ts demo")
+  })
+
   it("walks through the grants against the embedded authority and exits 0", async () => {
     const run = await cli(["demo"])
     expect(run.code).toBe(0)
     expect(run.stdout).toContain("from the network")
     expect(run.stdout).toContain("from the cache")
+    expect(run.stdout).toContain("100 callers got 1 token from 1 request")
     expect(run.stdout).toContain("ServerError invalid_scope")
+    expect(run.stdout).toContain("same user token again        from the cache")
+    expect(run.stdout).toContain("silent, next page            from the cache")
+    expect(run.stdout).toContain("TokenNotFound")
+    expect(run.stdout).toMatch(/signed (PS256|RS256) with x5t/)
     expect(run.stdout).not.toContain("demo-secret")
+    expect(run.stdout).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/) // no JWT, ever
   }, TIMEOUT)
 })
 
