@@ -50,6 +50,41 @@ const statOf = (path: string): Effect.Effect<FileId | undefined, CacheError> =>
     catch: FileLock.ioError("could not stat", path)
   })
 
+/** A moved-aside file is deleted once this old (its name holds when it was moved): 7 days. */
+const KEEP_ASIDE_MILLIS = 7 * 24 * 60 * 60 * 1000
+
+/** Restricts an existing cache file to its owner (0600); a file we may not chmod is logged, not fatal. */
+const tightenMode = (path: string): Effect.Effect<void, CacheError> =>
+  Effect.tryPromise({
+    try: async () => {
+      const s = await fs.stat(path).catch((e: unknown) => {
+        if ((e as { code?: string }).code === "ENOENT") return undefined
+        throw e
+      })
+      if (s === undefined || (s.mode & 0o077) === 0) return "ok"
+      return fs.chmod(path, 0o600).then(() => "ok", (e: unknown) => (e as { code?: string }).code ?? "failed")
+    },
+    catch: FileLock.ioError("could not stat", path)
+  }).pipe(Effect.flatMap((outcome) =>
+    outcome === "ok"
+      ? Effect.void
+      : Effect.logWarning("token cache file is readable by others and its mode could not be restricted", { path, error: outcome })
+  ))
+
+/** Deletes the file's moved-aside copies older than `KEEP_ASIDE_MILLIS`; restricts the others to 0600. */
+const sweepAside = (path: string, nowMillis: number): Effect.Effect<void> =>
+  Effect.promise(async () => {
+    const dir = nodePath.dirname(path)
+    const prefix = `${nodePath.basename(path)}.corrupt-`
+    const names = await fs.readdir(dir).catch(() => [] as Array<string>)
+    for (const name of names.filter((n) => n.startsWith(prefix))) {
+      const movedAt = Number(name.slice(prefix.length).split("-")[0])
+      const full = nodePath.join(dir, name)
+      if (Number.isFinite(movedAt) && nowMillis - movedAt > KEEP_ASIDE_MILLIS) await fs.unlink(full).catch(() => undefined)
+      else await fs.chmod(full, 0o600).catch(() => undefined)
+    }
+  })
+
 type Read =
   | { readonly _tag: "Ok"; readonly snapshot: Snapshot; readonly id: FileId | undefined; readonly legacy?: boolean }
   | { readonly _tag: "Corrupt"; readonly why: string }
@@ -113,7 +148,15 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
     const moveAside = (why: string) =>
       Effect.gen(function*() {
         const aside = `${path}.corrupt-${clock.unsafeCurrentTimeMillis()}-${randomBytes(3).toString("hex")}`
-        yield* Effect.tryPromise({ try: () => fs.rename(path, aside), catch: FileLock.ioError("could not move aside", path) })
+        yield* Effect.tryPromise({
+          try: async () => {
+            // it may hold tokens in clear: owner only, before and after the move
+            await fs.chmod(path, 0o600).catch(() => undefined)
+            await fs.rename(path, aside)
+            await fs.chmod(aside, 0o600).catch(() => undefined)
+          },
+          catch: FileLock.ioError("could not move aside", path)
+        })
         yield* Effect.logWarning("token cache file could not be read; moved aside, starting empty", {
           path,
           movedTo: aside,
@@ -238,6 +281,8 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
       )
 
     // load at start; a damaged file is moved aside under the lock
+    yield* tightenMode(path)
+    yield* sweepAside(path, clock.unsafeCurrentTimeMillis())
     const first = yield* read
     if (first._tag === "Ok" && first.legacy === true) {
       // bound to the old constant context: rewritten at once, bound to this file

@@ -21,11 +21,28 @@ const statusOf = (expiresOn: number, now: number): Status =>
 const kindOf = (at: CacheEntry.AccessToken): "app" | "user" | "on-behalf-of" =>
   at.user_assertion_hash !== undefined ? "on-behalf-of" : (at.home_account_id ?? "") === "" ? "app" : "user"
 
+/**
+ * Terminal escape sequences: CSI (`ESC [` or U+009B, up to its final byte), OSC (`ESC ]` or
+ * U+009D, up to BEL or `ESC \\`), and any other `ESC x`.
+ */
+const ESCAPES = /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|(?:\u001b\]|\u009d)[^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-_]?/g
+
+/** C0 and C1 control characters, DEL, and the bidirectional overrides and isolates. */
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+/**
+ * A value read from the file, made safe to print: escape sequences and control characters
+ * removed (a cache file is data; it must not drive the terminal that shows it). @internal
+ */
+export const clean = (text: string): string => text.replace(ESCAPES, "").replace(CONTROLS, "")
+
 const countBy = <A>(items: ReadonlyArray<A>, key: (a: A) => string): Record<string, number> => {
   const counts: Record<string, number> = {}
-  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1
+  for (const item of items) counts[clean(key(item))] = (counts[clean(key(item))] ?? 0) + 1
   return counts
 }
+
+const scopesOf = (target: string) => clean(target).split(" ").filter((s) => s.length > 0)
 
 /**
  * What a cache holds, without any secret or personal data: no token, no account id, no user
@@ -35,10 +52,10 @@ export const summarize = (snapshot: TokenCache.Snapshot, nowSeconds: number) => 
   const { AccessToken, Account, AppMetadata, IdToken, RefreshToken } = snapshot.entries
   const accessTokens = AccessToken.map((at) => ({
     kind: kindOf(at),
-    client: at.client_id,
-    tenant: at.realm,
-    environment: at.environment,
-    scopes: at.target.split(" ").filter((s) => s.length > 0),
+    client: clean(at.client_id),
+    tenant: clean(at.realm),
+    environment: clean(at.environment),
+    scopes: scopesOf(at.target),
     expiresOn: new Date(at.expires_on * 1000).toISOString(),
     expiresInSeconds: at.expires_on - nowSeconds,
     status: statusOf(at.expires_on, nowSeconds)
@@ -56,19 +73,19 @@ export const summarize = (snapshot: TokenCache.Snapshot, nowSeconds: number) => 
     accessTokensByStatus: countBy(accessTokens, (at) => at.status),
     accessTokens,
     refreshTokens: RefreshToken.map((rt) => ({
-      client: rt.client_id,
-      environment: rt.environment,
-      ...(rt.family_id === undefined ? {} : { family: rt.family_id }),
-      ...(rt.target === undefined ? {} : { scopes: rt.target.split(" ").filter((s) => s.length > 0) })
+      client: clean(rt.client_id),
+      environment: clean(rt.environment),
+      ...(rt.family_id === undefined ? {} : { family: clean(rt.family_id) }),
+      ...(rt.target === undefined ? {} : { scopes: scopesOf(rt.target) })
     })),
-    idTokens: IdToken.map((it) => ({ client: it.client_id, tenant: it.realm, environment: it.environment })),
+    idTokens: IdToken.map((it) => ({ client: clean(it.client_id), tenant: clean(it.realm), environment: clean(it.environment) })),
     accountsByTenant: countBy(Account, (a) => a.realm),
     appMetadata: AppMetadata.map((m) => ({
-      client: m.client_id,
-      environment: m.environment,
-      ...(m.family_id === undefined || m.family_id === null ? {} : { family: m.family_id })
+      client: clean(m.client_id),
+      environment: clean(m.environment),
+      ...(m.family_id === undefined || m.family_id === null ? {} : { family: clean(m.family_id) })
     })),
-    unknownSections: Object.keys(snapshot.unknown)
+    unknownSections: Object.keys(snapshot.unknown).map(clean)
   }
 }
 
