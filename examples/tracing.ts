@@ -6,7 +6,8 @@
  * docs/observability.md) and `TestAuthority.layerHttpClient` with `FetchHttpClient.layer`.
  */
 import { Console, Effect, Layer, Tracer } from "effect"
-import { ClientCredential, ConfidentialClient, CredentialSigner, Metrics, TestAuthority, TokenCache } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, Metrics, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 
 const GRAPH = "https://graph.microsoft.com/.default"
 

@@ -30,10 +30,10 @@
  */
 import type { HttpClient } from "@effect/platform"
 import type { ConfigError, Duration, Effect, Scope } from "effect"
-import { Context, Layer } from "effect"
+import { Config, Context, Layer } from "effect"
 import type { AuthCodeFlow } from "./AuthCodeFlow.js"
 import type { Account, AuthenticationResult } from "./AuthenticationResult.js"
-import type { CredentialSigner, Options as SignerOptions } from "./CredentialSigner.js"
+import * as CredentialSigner from "./CredentialSigner.js"
 import * as internal from "./internal/client.js"
 import * as internalConfig from "./internal/config.js"
 import type { AuthorityError, CredentialError, InvalidRequest, MsalError } from "./MsalError.js"
@@ -122,6 +122,12 @@ export interface Options {
   readonly refreshLifetimeFraction?: number | undefined
   /** Allow personal data (user names, object ids) in log lines. Default false. */
   readonly enablePiiLog?: boolean | undefined
+  /**
+   * Adapts the `HttpClient` from the context before the client uses it for every request
+   * (token, discovery, user realm): a proxy, extra headers, logging. For example
+   * `transformClient: HttpClient.mapRequest(HttpClientRequest.setHeader("x-team", "billing"))`.
+   */
+  readonly transformClient?: ((client: HttpClient.HttpClient) => HttpClient.HttpClient) | undefined
 }
 
 /**
@@ -257,7 +263,7 @@ export const make: (
 ) => Effect.Effect<
   Service,
   AuthorityError | InvalidRequest,
-  HttpClient.HttpClient | TokenCache | CredentialSigner | Scope.Scope
+  HttpClient.HttpClient | TokenCache | CredentialSigner.CredentialSigner | Scope.Scope
 > = internal.make
 
 /**
@@ -269,7 +275,7 @@ export const make: (
  */
 export const layer = (
   options: Options
-): Layer.Layer<ConfidentialClient, AuthorityError | InvalidRequest, HttpClient.HttpClient | TokenCache | CredentialSigner> =>
+): Layer.Layer<ConfidentialClient, AuthorityError | InvalidRequest, HttpClient.HttpClient | TokenCache | CredentialSigner.CredentialSigner> =>
   Layer.scoped(ConfidentialClient, make(options))
 
 /**
@@ -280,7 +286,7 @@ export const layer = (
  * @category models
  */
 export interface ConfigOptions extends Omit<Options, "clientId" | "authority" | "oidcAuthority"> {
-  readonly signer?: SignerOptions | undefined
+  readonly signer?: CredentialSigner.Options | undefined
 }
 
 /**
@@ -312,4 +318,8 @@ export const layerConfig = (
   ConfidentialClient,
   ConfigError.ConfigError | AuthorityError | InvalidRequest | CredentialError,
   HttpClient.HttpClient | TokenCache
-> => internalConfig.layerConfig(options)
+> =>
+  Layer.unwrapEffect(
+    Config.map(internalConfig.settings(options), (s) =>
+      layer(s.options).pipe(Layer.provide(CredentialSigner.layer(s.credential, options?.signer))))
+  )

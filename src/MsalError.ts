@@ -40,6 +40,8 @@ export class ServerError extends Schema.TaggedError<ServerError>("effect-msal/Se
   errorDescription: Schema.optional(Schema.String),
   errorCodes: Schema.optional(Schema.Array(Schema.Number)),
   suberror: Schema.optional(Schema.String),
+  /** Entra's `error_additional_info` (for example `["client_mismatch"]` when a family refresh token is refused). */
+  errorAdditionalInfo: Schema.optional(Schema.Array(Schema.String)),
   /** A claims challenge the caller should pass back as `claims` on the next request. */
   claims: Schema.optional(Schema.String),
   correlationId: Schema.optional(Schema.String),

@@ -10,7 +10,8 @@
  * @example
  * ```ts
  * import { Effect, Layer, Redacted } from "effect"
- * import { ClientCredential, ConfidentialClient, CredentialSigner, TestAuthority, TokenCache } from "effect-msal"
+ * import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
+ * import * as TestAuthority from "effect-msal/TestAuthority"
  *
  * const TestLive = ConfidentialClient.layer({ clientId: "my-app", authority: "https://login.microsoftonline.com/contoso" }).pipe(
  *   Layer.provide(CredentialSigner.layer(ClientCredential.secret(Redacted.make("s3cret")))),
@@ -240,6 +241,8 @@ export interface UserAssertionOptions {
   readonly user?: string | undefined
   /** Seconds from now until it expires. Default 3600. */
   readonly expiresIn?: number | undefined
+  /** Seconds from now until it becomes valid (`nbf`). Default 0. */
+  readonly notBefore?: number | undefined
 }
 
 /**

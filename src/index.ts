@@ -29,6 +29,4 @@ export * as MsalError from "./MsalError.js"
 /** @since 0.1.0 */
 export * as Requests from "./Requests.js"
 /** @since 0.1.0 */
-export * as TestAuthority from "./TestAuthority.js"
-/** @since 0.1.0 */
 export * as TokenCache from "./TokenCache.js"

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Redacted, Schema } from "effect"
 import type { CacheEntry } from "effect-msal"
 import { AuthenticationResult, TokenCache } from "effect-msal"
-import * as UserTokens from "../src/internal/userTokens.js"
+import * as UserTokens from "../src/internal/protocol/entries.js"
 import { authority, CLIENT_ID, client, GRAPH, testLayer } from "./support/harness.js"
 import { ALICE, BOB, homeOf, makeClient, REDIRECT_URI, sharedLayer, signIn } from "./support/users.js"
 
@@ -14,7 +14,7 @@ const snapshot = Effect.flatMap(TokenCache.TokenCache, (c) => c.snapshot)
 const serialized = (set: UserTokens.TokenSet) =>
   Effect.gen(function*() {
     const cache = yield* TokenCache.makeMemory()
-    yield* cache.modify(UserTokens.entries(set).changes)
+    yield* cache.modify(UserTokens.userTokenChanges(set).changes)
     return JSON.parse(yield* Effect.provideService(TokenCache.serialize, TokenCache.TokenCache, cache)) as Record<
       string,
       Record<string, Record<string, unknown>>
@@ -132,7 +132,7 @@ describe("user token sets in the unified cache", () => {
 
   it.effect("T5 and D-T9: refresh_in gives refresh_on; no expires_in means 600 s; foci gives family_id", () =>
     Effect.gen(function*() {
-      const written = UserTokens.entries({
+      const written = UserTokens.userTokenChanges({
         clientId: "c",
         endpoints: {
           tokenEndpoint: "https://login.microsoftonline.com/t/oauth2/v2.0/token",

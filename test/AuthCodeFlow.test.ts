@@ -186,7 +186,8 @@ describe("acquireTokenByAuthCodeFlow", () => {
       expect(result.account).toEqual({
         homeAccountId: homeOf(ALICE),
         environment: "login.microsoftonline.com",
-        tenantId: "contoso.onmicrosoft.com",
+        // the ID token's tid, not the authority's path segment (msal-node and MSAL Python report the tid)
+        tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
         username: ALICE.username,
         localAccountId: ALICE.objectId
       })

@@ -1,14 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Exit, Fiber, Layer, Option, Redacted, TestClock } from "effect"
-import {
-  Authority,
-  ClientCredential,
-  ConfidentialClient,
-  CredentialSigner,
-  HttpCache,
-  TestAuthority,
-  TokenCache
-} from "effect-msal"
+import { Authority, ClientCredential, ConfidentialClient, CredentialSigner, HttpCache, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import * as Context from "effect-msal/internal/context"
 import * as Internal from "effect-msal/internal/authority"
 import { CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"

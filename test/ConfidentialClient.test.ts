@@ -1,7 +1,8 @@
 import { HttpClient, HttpClientError } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Exit, Fiber, Layer, Logger, LogLevel, Option, Redacted, TestClock } from "effect"
-import { CacheEntry, ClientCredential, ConfidentialClient, CredentialSigner, TestAuthority, TokenCache } from "effect-msal"
+import { CacheEntry, ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import type { ServerError } from "effect-msal/MsalError"
 import {
   AUTHORITY,

@@ -6,7 +6,8 @@
  */
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Clock, Context, Effect, Layer, Queue, Redacted, TestClock } from "effect"
-import { ClientCredential, ConfidentialClient, CredentialSigner, TestAuthority, TokenCache } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import type { ProtectedHeaderParameters } from "jose"
 import { decodeProtectedHeader, SignJWT } from "jose"
 import { copyFileSync, writeFileSync } from "node:fs"

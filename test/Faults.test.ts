@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Layer, Supervisor } from "effect"
-import { ClientCredential, ConfidentialClient, CredentialSigner, type MsalError, TestAuthority, TokenCache } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, type MsalError, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import { AUTHORITY, CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"
 
 const token = { token_type: "Bearer", access_token: `eyJ0eXAiOiJKV1QifQ.${"x".repeat(800)}.sig`, expires_in: 3599 }

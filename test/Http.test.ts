@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
-import { ClientCredential, ConfidentialClient, CredentialSigner, TestAuthority, TokenCache } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import { AUTHORITY, CLIENT_ID, GRAPH, SECRET, TOKEN_ENDPOINT } from "./support/harness.js"
 
 /** A client talking to a test authority served on 127.0.0.1 over real HTTP. */

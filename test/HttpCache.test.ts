@@ -1,13 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Logger, Option, Redacted, TestClock } from "effect"
-import {
-  ClientCredential,
-  ConfidentialClient,
-  CredentialSigner,
-  HttpCache,
-  TestAuthority,
-  TokenCache
-} from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, HttpCache, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import { CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"
 
 const DAY = 24 * 60 * 60 * 1000

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Logger, LogLevel, Redacted, TestClock } from "effect"
-import { TestAuthority, TokenCache } from "effect-msal"
+import { TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import { createHash } from "node:crypto"
 import {
   acquire,

@@ -86,12 +86,12 @@ describe("acquireTokenOnBehalfOf", () => {
       expect(yield* tokenRequestCount).toBe(4)
     }).pipe(Effect.provide(testLayer())))
 
-  it.effect("after expiry, the refresh token of the exchange is redeemed instead of the assertion", () =>
+  it.effect("after the access token's expiry, the refresh token of the exchange is redeemed instead of the assertion", () =>
     Effect.gen(function*() {
-      const assertion = yield* assertionFor(ALICE.username, 600)
+      const assertion = yield* assertionFor(ALICE.username, 7200)
       yield* obo(assertion)
       const rt = (yield* snapshot).entries.RefreshToken[0]!
-      // the assertion has expired, the access token has less than five minutes left
+      // the assertion is still valid, the access token has less than five minutes left
       yield* TestClock.adjust("57 minutes")
       const refreshed = yield* obo(assertion)
       expect(refreshed.tokenSource).toBe("identity_provider")
@@ -143,6 +143,7 @@ describe("acquireTokenOnBehalfOf", () => {
         { status: 400, body: { error: "invalid_grant" } },
         { status: 400, body: { error: "invalid_grant" } }
       )
+      yield* TestClock.adjust("1 second")
       const fallback = yield* obo(assertion)
       expect(fallback.tokenSource).toBe("cache")
       expect(Redacted.value(fallback.accessToken)).toBe(Redacted.value(first.accessToken))
@@ -153,7 +154,29 @@ describe("acquireTokenOnBehalfOf", () => {
       const refreshed = yield* obo(assertion)
       expect(refreshed.tokenSource).toBe("identity_provider")
       expect((yield* tokenForms).at(-1)!.grant_type).toBe("refresh_token")
-    }).pipe(Effect.provide(testLayer({ authority: { refreshIn: 0 } }))))
+    }).pipe(Effect.provide(testLayer({ authority: { refreshIn: 1 } }))))
+
+  it.effect("an expired or not-yet-valid assertion is refused before any request, and its cached tokens are not served", () =>
+    Effect.gen(function*() {
+      const assertion = yield* assertionFor(ALICE.username, 600)
+      expect((yield* obo(assertion)).tokenSource).toBe("identity_provider")
+      // the access token (one hour) outlives the assertion (ten minutes)
+      yield* TestClock.adjust("11 minutes")
+      for (const scopes of [DOWNSTREAM, ["https://graph.microsoft.com/Mail.Read"]]) {
+        const e = yield* Effect.flip(obo(assertion, scopes))
+        expect(e).toMatchObject({ _tag: "InvalidRequest", field: "userAssertion" })
+        for (const text of [JSON.stringify(e), String(e), inspect(e)]) expect(text).not.toContain(assertion)
+      }
+      expect(yield* tokenRequestCount).toBe(1)
+      // thirty days later, still refused, still nothing sent
+      yield* TestClock.adjust("30 days")
+      expect(yield* Effect.flip(obo(assertion))).toMatchObject({ _tag: "InvalidRequest", field: "userAssertion" })
+      expect(yield* tokenRequestCount).toBe(1)
+      // not valid yet: nbf ten minutes ahead
+      const future = yield* (yield* authority).userAssertion({ audience: CLIENT_ID, user: ALICE.username, notBefore: 600 })
+      expect(yield* Effect.flip(obo(future))).toMatchObject({ _tag: "InvalidRequest", field: "userAssertion" })
+      expect(yield* tokenRequestCount).toBe(1)
+    }).pipe(Effect.provide(testLayer())))
 
   it.effect("concurrent identical calls share one request", () =>
     Effect.gen(function*() {
@@ -179,10 +202,14 @@ describe("acquireTokenOnBehalfOf", () => {
 
   it.effect("the authority's refusal is a ServerError that does not contain the assertion", () =>
     Effect.gen(function*() {
-      const assertion = yield* assertionFor(ALICE.username, 60)
-      yield* TestClock.adjust("2 minutes")
+      // an assertion the authority refuses although it looks valid to us (here: revoked)
+      const assertion = yield* assertionFor(ALICE.username, 3600)
+      yield* (yield* authority).enqueue({
+        status: 400,
+        body: { error: "invalid_grant", error_description: "AADSTS50013: Assertion failed signature validation.", error_codes: [50013] }
+      })
       const e = yield* Effect.flip(obo(assertion))
-      expect(e).toMatchObject({ _tag: "ServerError", error: "invalid_grant", errorCodes: [500133] })
+      expect(e).toMatchObject({ _tag: "ServerError", error: "invalid_grant", errorCodes: [50013] })
       for (const text of [JSON.stringify(e), String(e), inspect(e)]) expect(text).not.toContain(assertion)
       const wrongAudience = yield* (yield* authority).userAssertion({ audience: "another-api" })
       expect(yield* Effect.flip(obo(wrongAudience))).toMatchObject({ errorCodes: [500131] })

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Logger, LogLevel, Redacted } from "effect"
-import { TestAuthority, TokenCache } from "effect-msal"
+import { TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import { makeRecorder } from "./support/recording.js"
 import { authority, CLIENT_ID, client, GRAPH, SECRET, testLayer } from "./support/harness.js"
 import { ALICE, REDIRECT_URI } from "./support/users.js"

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Fiber, Layer, Logger, Redacted, TestClock } from "effect"
-import { ClientCredential, ConfidentialClient, CredentialSigner, HttpCache, TestAuthority, TokenCache } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, HttpCache, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import * as Region from "effect-msal/internal/region"
 import { CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"
 

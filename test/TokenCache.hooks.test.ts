@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Redacted, Ref } from "effect"
-import { ClientCredential, ConfidentialClient, CredentialSigner, MsalError, TestAuthority, TokenCache } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, MsalError, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import { AUTHORITY, CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"
 
 /** MSAL's cache-plugin pattern: load the serialised cache before each access, save it after a change. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Metric, TestClock } from "effect"
-import { ClientCredential, ConfidentialClient, CredentialSigner, Metrics, TestAuthority, TokenCache } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, Metrics, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import { makeRecorder } from "./support/recording.js"
 import type { RecordedSpan } from "./support/recording.js"
 import { authority, AUTHORITY, client, CLIENT_ID, GRAPH, SECRET, testLayer } from "./support/harness.js"

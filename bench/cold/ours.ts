@@ -11,7 +11,8 @@ const boot = performance.now()
 const { Effect, Layer, Redacted } = await import("effect")
 await import("@effect/platform")
 const peers = performance.now()
-const { ClientCredential, ConfidentialClient, CredentialSigner, TestAuthority, TokenCache } = await import("effect-msal")
+const { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } = await import("effect-msal")
+const TestAuthority = await import("effect-msal/TestAuthority")
 const imported = performance.now()
 const Live = ConfidentialClient.layer({
   clientId: "b3c6a1f0-7d2e-4c55-9a0b-2f1e3d4c5b6a",

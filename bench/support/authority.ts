@@ -1,7 +1,7 @@
 /** The local authority both libraries talk to: `TestAuthority.serve()` on 127.0.0.1. */
 import type { Duration } from "effect"
 import { Effect, Exit, Scope } from "effect"
-import { TestAuthority } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 
 export interface LocalAuthority {
   readonly url: string

@@ -1,7 +1,8 @@
 /** effect-msal against the local authority, over real HTTP, as a prebuilt runtime. */
 import { Layer, ManagedRuntime, Redacted } from "effect"
 import type { ClientCredential as Credential } from "effect-msal"
-import { ClientCredential, ConfidentialClient, CredentialSigner, TestAuthority, TokenCache } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import { AUTHORITY, CLIENT_ID, SECRET } from "./fixtures.js"
 
 /** The client layer with its memory cache exposed, talking to `baseUrl`. */

@@ -4,7 +4,8 @@
  */
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { Config, Console, Effect, Layer, Option, Schema } from "effect"
-import { ConfidentialClient, TestAuthority } from "effect-msal"
+import { ConfidentialClient } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import * as Identity from "../shared/Identity.js"
 import * as ResourceServer from "../shared/ResourceServer.js"
 

@@ -12,7 +12,8 @@ import { FetchHttpClient } from "@effect/platform"
 import type { ConfigError } from "effect"
 import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import type { MsalError } from "effect-msal"
-import { ClientCredential, ConfidentialClient, CredentialSigner, TestAuthority, TokenCache } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 
 /** The tenant the test authority plays, and the Entra host it stands in for. */
 export const LOCAL_AUTHORITY = "https://login.microsoftonline.com/contoso.onmicrosoft.com"

@@ -6,7 +6,7 @@ import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platf
 import type { HttpServerError } from "@effect/platform"
 import type { Scope } from "effect"
 import { Clock, Effect, Either, Option, Redacted, Ref } from "effect"
-import type { TestAuthority } from "effect-msal"
+import type * as TestAuthority from "effect-msal/TestAuthority"
 import * as Bearer from "./Bearer.js"
 import * as Server from "./Server.js"
 

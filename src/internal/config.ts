@@ -1,12 +1,6 @@
-import type { HttpClient } from "@effect/platform"
-import { Config, ConfigError, Either, Layer, Option, Redacted } from "effect"
+import { Config, ConfigError, Either, Option, Redacted } from "effect"
 import * as ClientCredential from "../ClientCredential.js"
 import type { ConfigOptions, Options } from "../ConfidentialClient.js"
-import { ConfidentialClient } from "../ConfidentialClient.js"
-import * as CredentialSigner from "../CredentialSigner.js"
-import type { AuthorityError, CredentialError, InvalidRequest } from "../MsalError.js"
-import type { TokenCache } from "../TokenCache.js"
-import * as Client from "./client.js"
 import * as Region from "./region.js"
 
 /** The environment variables `layerConfig` reads. @internal */
@@ -145,18 +139,3 @@ const settingsOf = (options: ConfigOptions | undefined) => (raw: Raw): Either.Ei
  */
 export const settings = (options?: ConfigOptions): Config.Config<Settings> =>
   Raw.pipe(Config.mapOrFail(settingsOf(options)))
-
-/** @internal */
-export const layerConfig = (
-  options?: ConfigOptions
-): Layer.Layer<
-  ConfidentialClient,
-  ConfigError.ConfigError | AuthorityError | InvalidRequest | CredentialError,
-  HttpClient.HttpClient | TokenCache
-> =>
-  Layer.unwrapEffect(
-    Config.map(settings(options), (s) =>
-      Layer.scoped(ConfidentialClient, Client.make(s.options)).pipe(
-        Layer.provide(CredentialSigner.layer(s.credential, options?.signer))
-      ))
-  )

@@ -2,8 +2,8 @@ import { Config, Duration, Effect, Option, Schema } from "effect"
 import type { MsalError } from "../MsalError.js"
 import type * as Authority from "./authority.js"
 import * as HttpCache from "./httpCache.js"
-import type * as TokenRequest from "./tokenRequest.js"
-import type * as TokenResponse from "./tokenResponse.js"
+import type * as TokenRequest from "./protocol/tokenRequest.js"
+import type * as TokenResponse from "./protocol/tokenResponse.js"
 
 /** The IMDS compute-metadata request (MSAL Python PR #929: IMDS `/compute` JSON). @internal */
 export const IMDS_URL = "http://169.254.169.254/metadata/instance/compute?api-version=2021-02-01"
@@ -116,11 +116,12 @@ export const resolve = (setting: Setting, ctx: HttpCache.GetContext): Effect.Eff
     return found
   }).pipe(Effect.withSpan("ConfidentialClient.regionDiscovery"))
 
-/** Sends a token request for these endpoints. @internal */
+/** Sends a token request for these endpoints, through the regional endpoint when `regional` and a region is set. @internal */
 export type RegionalSend = (
   endpoints: Authority.Endpoints,
   request: TokenRequest.TokenRequest,
-  requestedAtMillis: number
+  requestedAtMillis: number,
+  regional: boolean
 ) => Effect.Effect<TokenResponse.TokenResponse, MsalError>
 
 /**
@@ -136,8 +137,8 @@ export const makeSend = (deps: {
   readonly ctx: HttpCache.GetContext
   readonly send: (request: TokenRequest.TokenRequest, requestedAtMillis: number) => Effect.Effect<TokenResponse.TokenResponse, MsalError>
 }): Effect.Effect<RegionalSend> =>
-  Effect.map(Effect.cached(resolve(deps.setting, deps.ctx)), (region) => (endpoints, request, requestedAt) =>
-    Effect.flatMap(region, (found) => {
+  Effect.map(Effect.cached(resolve(deps.setting, deps.ctx)), (region) => (endpoints, request, requestedAt, useRegion) =>
+    !useRegion ? deps.send(request, requestedAt) : Effect.flatMap(region, (found) => {
       if (Option.isNone(found) || request.endpoint !== endpoints.tokenEndpoint) return deps.send(request, requestedAt)
       const regional = regionalTokenEndpoint(deps.authority, endpoints, found.value)
       if (regional === undefined) return deps.send(request, requestedAt)

@@ -1,7 +1,7 @@
 import type { HttpClientResponse } from "@effect/platform"
-import { FetchHttpClient, Headers, HttpClient, HttpClientError } from "@effect/platform"
+import { FetchHttpClient, Headers, HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
 import type { Scope } from "effect"
-import { Clock, Duration, Effect, Predicate } from "effect"
+import { Clock, Duration, Effect, Predicate, Stream } from "effect"
 import type { Options } from "../ConfidentialClient.js"
 import type { Service as Signer } from "../CredentialSigner.js"
 import type { MsalError } from "../MsalError.js"
@@ -9,10 +9,11 @@ import { NetworkError } from "../MsalError.js"
 import * as Metrics from "./metrics.js"
 import * as Retry from "./retry.js"
 import * as Throttle from "./throttle.js"
-import * as TokenRequest from "./tokenRequest.js"
-import * as TokenResponse from "./tokenResponse.js"
+import * as TokenRequest from "./protocol/tokenRequest.js"
+import * as TokenResponse from "./protocol/tokenResponse.js"
 
-const DEFAULT_TIMEOUT = Duration.seconds(30)
+/** The longest a token request may take, all attempts included, unless configured. @internal */
+export const DEFAULT_TIMEOUT = Duration.seconds(30)
 const DEFAULT_ATTEMPT_TIMEOUT = Duration.seconds(10)
 
 /** Connection errors raised before a request is on the wire: safe to retry for any grant. */
@@ -151,6 +152,10 @@ export const isRetryable = (idempotent: boolean) => {
     marked(error, Unsendable) ? false : marked(error, NotSent) ? true : byPolicy(error)
 }
 
+/** The longest a request may take, all attempts included: the `timeout` option, else 30 seconds. @internal */
+export const timeoutOf = (options: Options): Duration.Duration =>
+  options.timeout === undefined ? DEFAULT_TIMEOUT : Duration.decode(options.timeout)
+
 /** The retry policy of the client options. @internal */
 export const policyOf = (options: Options): Retry.RetryPolicy => {
   const retry = options.retry
@@ -165,6 +170,67 @@ export const policyOf = (options: Options): Retry.RetryPolicy => {
   }
 }
 
+/** The HTTP request for a token request: a form POST with the request's headers. @internal */
+export const toHttp = (
+  request: TokenRequest.TokenRequest,
+  form: ReadonlyArray<readonly [string, string]> = TokenRequest.formOf(request)
+): HttpClientRequest.HttpClientRequest =>
+  HttpClientRequest.post(request.endpoint).pipe(
+    HttpClientRequest.setHeaders(TokenRequest.headersOf(request)),
+    HttpClientRequest.bodyUrlParams(form)
+  )
+
+/** Token responses are a few kilobytes; anything past this is not read. @internal */
+export const MAX_BODY_BYTES = 1024 * 1024
+
+const tooLarge = (url: string, status: number) =>
+  new NetworkError({
+    reason: "InvalidResponse",
+    url,
+    status,
+    description: `the response body is larger than ${MAX_BODY_BYTES} bytes`
+  })
+
+/** The body as text, read as a stream and abandoned past `MAX_BODY_BYTES`. @internal */
+export const readBody = (
+  response: HttpClientResponse.HttpClientResponse,
+  url: string
+): Effect.Effect<string, NetworkError> => {
+  const declared = Number(response.headers["content-length"])
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return Effect.fail(tooLarge(url, response.status))
+  const chunks: Array<Uint8Array> = []
+  let size = 0
+  return Stream.runForEach(response.stream, (chunk) => {
+    size += chunk.length
+    if (size > MAX_BODY_BYTES) return Effect.fail(tooLarge(url, response.status))
+    chunks.push(chunk)
+    return Effect.void
+  }).pipe(
+    Effect.catchTag("ResponseError", () =>
+      Effect.fail(
+        new NetworkError({
+          reason: "Transport",
+          url,
+          status: response.status,
+          description: "the connection failed while reading the response body"
+        })
+      )),
+    Effect.map(() => Buffer.concat(chunks).toString("utf8"))
+  )
+}
+
+/**
+ * Reads the token endpoint's answer and interprets it (`TokenResponse.interpret`); an
+ * HTTP-date `Retry-After` is measured from when the answer came. @internal
+ */
+export const processResponse = (
+  response: HttpClientResponse.HttpClientResponse,
+  url: string
+): Effect.Effect<TokenResponse.TokenResponse, MsalError> =>
+  Effect.flatMap(readBody(response, url), (text) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      TokenResponse.interpret({ status: response.status, retryAfter: response.headers["retry-after"], text }, url, now)))
+
 /**
  * Sends token requests: throttle check, then attempts with a per-attempt timeout, retried by
  * policy (honouring `Retry-After`), under an overall timeout. Every failure is an `MsalError`.
@@ -178,7 +244,7 @@ export const makeSend = (deps: {
 }) => {
   const { options, scope, signer } = deps
   const http = refuseRedirects(deps.http)
-  const timeout = options.timeout === undefined ? DEFAULT_TIMEOUT : Duration.decode(options.timeout)
+  const timeout = timeoutOf(options)
   const attemptTimeout = options.attemptTimeout === undefined
     ? Duration.min(DEFAULT_ATTEMPT_TIMEOUT, timeout)
     : Duration.decode(options.attemptTimeout)
@@ -193,7 +259,7 @@ export const makeSend = (deps: {
 
   return (request: TokenRequest.TokenRequest, requestedAt: number): Effect.Effect<TokenResponse.TokenResponse, MsalError> => {
     const form = TokenRequest.formOf(request)
-    const httpRequest = TokenRequest.toHttp(request, form)
+    const httpRequest = toHttp(request, form)
     const keys = Throttle.keysOf(request.endpoint, form)
     let attempts = 0
     const attempt = Effect.suspend(() => {
@@ -201,10 +267,7 @@ export const makeSend = (deps: {
       return withPiiHeadersRedacted(http.execute(httpRequest)).pipe(
         Effect.onExit((exit) => Metrics.attempt(request.grant.grant_type, exit)),
         Effect.mapError(transportError(request.endpoint)),
-        // an HTTP-date Retry-After is relative to when the answer came
-        Effect.flatMap((response) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) => TokenResponse.process(response, request.endpoint, now))
-        ),
+        Effect.flatMap((response) => processResponse(response, request.endpoint)),
         Effect.timeoutFail({
           duration: attemptTimeout,
           onTimeout: () =>

@@ -9,7 +9,7 @@ import { jwtVerify } from "jose"
 import type { X509Certificate } from "node:crypto"
 import { constants, createHash, verify } from "node:crypto"
 import type { AuthContext, ClientAuthFields } from "../../src/CredentialSigner.js"
-import { verifyClientAssertion } from "../../src/internal/credentials/verify.js"
+import { verifyClientAssertion } from "../../src/internal/testAuthority/verifyAssertion.js"
 import { JWT_BEARER } from "../../src/internal/signer.js"
 import type { CredentialError } from "../../src/MsalError.js"
 

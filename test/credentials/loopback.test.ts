@@ -12,7 +12,7 @@ import { join } from "node:path"
 import * as ClientCredential from "../../src/ClientCredential.js"
 import type { AuthContext } from "../../src/CredentialSigner.js"
 import * as CredentialSigner from "../../src/CredentialSigner.js"
-import { verifyClientAssertion } from "../../src/internal/credentials/verify.js"
+import { verifyClientAssertion } from "../../src/internal/testAuthority/verifyAssertion.js"
 import { JWT_BEARER } from "../../src/internal/signer.js"
 import * as Fixtures from "./fixtures.js"
 

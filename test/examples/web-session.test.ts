@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, Redacted } from "effect"
-import { TestAuthority } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import { CLIENT_ID, identityLayer, start } from "../../examples/web/app.js"
 import * as Session from "../../examples/web/session.js"
 import { runUntil } from "./spawn.js"

@@ -1,5 +1,6 @@
 import { Effect, Layer } from "effect"
-import { ClientCredential, ConfidentialClient, CredentialSigner, TestAuthority, TokenCache } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 
 export const CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 export const SECRET = "s3cret-Value~with.special/chars+=&"

@@ -1,6 +1,7 @@
 import { Effect, Layer } from "effect"
 import * as Crypto from "node:crypto"
-import { ClientCredential, ConfidentialClient, CredentialSigner, TestAuthority, TokenCache } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import { authority, AUTHORITY, CLIENT_ID, client, SECRET } from "./harness.js"
 
 /** Helpers for the user-flow tests (auth code, silent, accounts, on-behalf-of). */

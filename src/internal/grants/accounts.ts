@@ -5,10 +5,10 @@ import type { AccountsRequest, Service } from "../../ConfidentialClient.js"
 import { InvalidRequest } from "../../MsalError.js"
 import type { Change } from "../../TokenCache.js"
 import * as Cache from "../cacheKey.js"
-import { fromEither } from "../context.js"
-import * as UserTokens from "../userTokens.js"
+import * as UserTokens from "../protocol/entries.js"
 import { accountOf as accountInput } from "./silent.js"
 import type { UserContext } from "./userGrant.js"
+import { cachedIdentity } from "./userGrant.js"
 
 const KNOWN_TYPES: ReadonlySet<string> = new Set(["MSSTS", "ADFS"])
 
@@ -44,7 +44,12 @@ export const make = (u: UserContext): Pick<Service, "getAccounts" | "removeAccou
       else group.push(a)
     }
     const accounts: Array<Account> = []
-    for (const group of byHome.values()) accounts.push(UserTokens.accountOf(preferred(group)))
+    for (const group of byHome.values()) {
+      const entry = preferred(group)
+      // the tenant is the ID token's tid, as in the result that signed the account in
+      const identity = yield* cachedIdentity(ctx, entry.home_account_id, { environment: entry.environment, realm: entry.realm })
+      accounts.push(UserTokens.accountOf(entry, identity.idTokenClaims))
+    }
     return accounts
   })
 
@@ -55,7 +60,7 @@ export const make = (u: UserContext): Pick<Service, "getAccounts" | "removeAccou
    * signing out is rare, lookups are not.
    */
   const removeAccount = Effect.fn("ConfidentialClient.removeAccount")(function*(input: Account) {
-    const account = yield* fromEither(accountInput(input))
+    const account = yield* (accountInput(input))
     const home = account.homeAccountId
     const environment = Cache.canonicalEnvironment(account.environment)
     const mine = (e: { readonly home_account_id?: string | null | undefined; readonly environment: string }) =>

@@ -11,10 +11,9 @@ import type {
 import type { MsalError } from "../../MsalError.js"
 import { AuthCodeFlowError, IdTokenError, InvalidRequest } from "../../MsalError.js"
 import * as Claims from "../claims.js"
-import { fromEither } from "../context.js"
 import * as IdToken from "../idToken.js"
-import { ApiId } from "../tokenRequest.js"
-import * as UserTokens from "../userTokens.js"
+import { ApiId, RefreshReason } from "../protocol/tokenRequest.js"
+import * as UserTokens from "../protocol/entries.js"
 import type { UserContext } from "./userGrant.js"
 import { redeem, requireRecord, scopesOf, secretInput } from "./userGrant.js"
 
@@ -105,19 +104,19 @@ export const make = (
   const initiateAuthCodeFlow = Effect.fn("ConfidentialClient.initiateAuthCodeFlow")(
     function*(request: AuthCodeFlowRequest) {
       yield* requireRecord(request, "scopes")
-      const { decorated } = yield* fromEither(scopesOf(u, request.scopes))
-      const redirectUri = yield* fromEither(redirectUriOf(request.redirectUri))
-      const given = yield* fromEither(optionalString("state", request.state))
-      const prompt = yield* fromEither(optionalString("prompt", request.prompt))
-      const loginHint = yield* fromEither(optionalString("loginHint", request.loginHint))
-      const domainHint = yield* fromEither(optionalString("domainHint", request.domainHint))
+      const { decorated } = yield* (scopesOf(u, request.scopes))
+      const redirectUri = yield* (redirectUriOf(request.redirectUri))
+      const given = yield* (optionalString("state", request.state))
+      const prompt = yield* (optionalString("prompt", request.prompt))
+      const loginHint = yield* (optionalString("loginHint", request.loginHint))
+      const domainHint = yield* (optionalString("domainHint", request.domainHint))
       if (request.maxAge !== undefined && !(Number.isInteger(request.maxAge) && request.maxAge >= 0)) {
         return yield* new InvalidRequest({ field: "maxAge", description: "maxAge must be a whole number of seconds, 0 or more" })
       }
       if (request.responseMode !== undefined && request.responseMode !== "query" && request.responseMode !== "form_post") {
         return yield* new InvalidRequest({ field: "responseMode", description: "responseMode must be query or form_post" })
       }
-      const claims = yield* fromEither(Claims.merge(ctx.options.clientCapabilities, request.claims))
+      const claims = yield* (Claims.merge(ctx.options.clientCapabilities, request.claims))
       const endpoints = yield* ctx.endpointsFor(undefined)
       const state = given ?? randomToken(24)
       const verifier = randomToken(32)
@@ -210,8 +209,8 @@ export const make = (
   const acquireTokenByAuthCodeFlow = Effect.fn("ConfidentialClient.acquireTokenByAuthCodeFlow")(
     function*(request: AuthCodeFlowRedirect) {
       yield* requireRecord(request, "flow and response")
-      const { code, flow, params, scopes } = yield* fromEither(checkRedirect(request, yield* Clock.currentTimeMillis))
-      const claims = yield* fromEither(Claims.merge(ctx.options.clientCapabilities, flow.claims))
+      const { code, flow, params, scopes } = yield* (checkRedirect(request, yield* Clock.currentTimeMillis))
+      const claims = yield* (Claims.merge(ctx.options.clientCapabilities, flow.claims))
       const endpoints = yield* ctx.endpointsFor(undefined)
       const clientInfo = UserTokens.parseClientInfo(params.client_info)
       yield* Effect.annotateCurrentSpan({ "msal.grant": "authorization_code", "msal.tenant": endpoints.realm })
@@ -228,7 +227,7 @@ export const make = (
         scopes,
         apiId: ApiId.acquireTokenByAuthorizationCode,
         idempotent: false,
-        reason: 0,
+        reason: RefreshReason.NotSilent,
         anchor: clientInfo === undefined ? undefined : `Oid:${clientInfo.uid}@${clientInfo.utid}`,
         accountSource: "authorization_code",
         check: (idClaims, now) =>
@@ -260,11 +259,11 @@ export const make = (
   const acquireTokenByAuthorizationCode = Effect.fn("ConfidentialClient.acquireTokenByAuthorizationCode")(
     function*(request: AuthorizationCodeRequest) {
       yield* requireRecord(request, "code and scopes")
-      const code = yield* fromEither(secretInput("code", request.code))
-      const { decorated } = yield* fromEither(scopesOf(u, request.scopes))
-      const redirectUri = yield* fromEither(redirectUriOf(request.redirectUri))
-      const nonce = yield* fromEither(optionalString("nonce", request.nonce))
-      const claims = yield* fromEither(Claims.merge(ctx.options.clientCapabilities, request.claims))
+      const code = yield* (secretInput("code", request.code))
+      const { decorated } = yield* (scopesOf(u, request.scopes))
+      const redirectUri = yield* (redirectUriOf(request.redirectUri))
+      const nonce = yield* (optionalString("nonce", request.nonce))
+      const claims = yield* (Claims.merge(ctx.options.clientCapabilities, request.claims))
       const endpoints = yield* ctx.endpointsFor(undefined)
       yield* Effect.annotateCurrentSpan({ "msal.grant": "authorization_code", "msal.tenant": endpoints.realm })
       return yield* redeem(u, {
@@ -273,7 +272,7 @@ export const make = (
         scopes: decorated,
         apiId: ApiId.acquireTokenByAuthorizationCode,
         idempotent: false,
-        reason: 0,
+        reason: RefreshReason.NotSilent,
         accountSource: "authorization_code",
         check: (idClaims, now) =>
           Either.gen(function*() {
@@ -293,9 +292,9 @@ export const make = (
   const getAuthorizationRequestUrl = Effect.fn("ConfidentialClient.getAuthorizationRequestUrl")(
     function*(request: AuthorizationUrlRequest) {
       yield* requireRecord(request, "scopes")
-      const { decorated } = yield* fromEither(scopesOf(u, request.scopes))
-      const redirectUri = yield* fromEither(redirectUriOf(request.redirectUri))
-      const fields = yield* fromEither(
+      const { decorated } = yield* (scopesOf(u, request.scopes))
+      const redirectUri = yield* (redirectUriOf(request.redirectUri))
+      const fields = yield* (
         Either.all({
           state: optionalString("state", request.state),
           nonce: optionalString("nonce", request.nonce),
@@ -304,7 +303,7 @@ export const make = (
           domainHint: optionalString("domainHint", request.domainHint)
         })
       )
-      const claims = yield* fromEither(Claims.merge(ctx.options.clientCapabilities, request.claims))
+      const claims = yield* (Claims.merge(ctx.options.clientCapabilities, request.claims))
       const endpoints = yield* ctx.endpointsFor(undefined)
       return authorizeUrl(endpoints.authorizationEndpoint, [
         ["client_id", ctx.clientId],

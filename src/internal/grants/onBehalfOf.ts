@@ -1,49 +1,44 @@
 import { Clock, Effect, Option, Redacted } from "effect"
 import * as Crypto from "node:crypto"
+import type { AuthenticationResult } from "../../AuthenticationResult.js"
 import type * as CacheEntry from "../../CacheEntry.js"
 import type { OnBehalfOfRequest, Service } from "../../ConfidentialClient.js"
+import type { MsalError } from "../../MsalError.js"
 import type * as Authority from "../authority.js"
 import * as Cache from "../cacheKey.js"
 import * as Claims from "../claims.js"
-import { fromEither } from "../context.js"
-import * as Metrics from "../metrics.js"
-import { ApiId } from "../tokenRequest.js"
-import type * as TokenRequest from "../tokenRequest.js"
-import * as UserTokens from "../userTokens.js"
+import * as Assertion from "../protocol/assertion.js"
+import * as Entries from "../protocol/entries.js"
+import * as TokenRequest from "../protocol/tokenRequest.js"
 import type { UserContext } from "./userGrant.js"
-import { cachedIdentity, findAccessToken, isAging, redeem, requireRecord, scopesOf, secretInput } from "./userGrant.js"
+import { redeem, requireRecord, scopesOf, secretInput, servedUserToken } from "./userGrant.js"
 
 /** base64url (unpadded) SHA-256 of the assertion: the `user_assertion_hash` msal-node writes. @internal */
 export const assertionHash = (assertion: Redacted.Redacted<string>): string =>
   Crypto.createHash("sha256").update(Redacted.value(assertion), "utf8").digest("base64url")
 
-const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+/** One exchange's inputs. */
+interface Exchange {
+  readonly endpoints: Authority.Endpoints
+  readonly assertion: Redacted.Redacted<string>
+  readonly hash: string
+  readonly decorated: ReadonlyArray<string>
+  readonly claims: string | undefined
+  /** Whether a refresh token from an earlier exchange may stand in for the assertion (a JWT valid now). */
+  readonly mayRefresh: boolean
+}
 
 /** `acquireTokenOnBehalfOf`, cached per user assertion. @internal */
 export const make = (u: UserContext): Pick<Service, "acquireTokenOnBehalfOf"> => {
   const { ctx } = u
 
-  interface Exchange {
-    readonly endpoints: Authority.Endpoints
-    readonly assertion: Redacted.Redacted<string>
-    readonly hash: string
-    readonly decorated: ReadonlyArray<string>
-    readonly claims: string | undefined
-  }
-
-  /** The jwt-bearer request (RFC 7523 §2.1, `requested_token_use=on_behalf_of`). */
+  /** The jwt-bearer exchange. */
   const exchange = (x: Exchange, reason: TokenRequest.RefreshReason) =>
     redeem(u, {
       endpoints: x.endpoints,
-      grant: {
-        grant_type: JWT_BEARER,
-        assertion: x.assertion,
-        requested_token_use: "on_behalf_of",
-        scope: x.decorated.join(" "),
-        claims: x.claims
-      },
+      grant: TokenRequest.onBehalfOf(x.assertion, x.decorated, x.claims),
       scopes: x.decorated,
-      apiId: ApiId.acquireTokenOnBehalfOf,
+      apiId: TokenRequest.ApiId.acquireTokenOnBehalfOf,
       reason,
       userAssertionHash: x.hash
     })
@@ -52,16 +47,16 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenOnBehalfOf"> =>
   const refresh = (x: Exchange, rt: CacheEntry.RefreshToken, reason: TokenRequest.RefreshReason) =>
     redeem(u, {
       endpoints: x.endpoints,
-      grant: { grant_type: "refresh_token", refresh_token: rt.secret, scope: x.decorated.join(" "), claims: x.claims },
+      grant: TokenRequest.refreshToken(rt.secret, x.decorated, x.claims),
       scopes: x.decorated,
-      apiId: ApiId.acquireTokenOnBehalfOf,
+      apiId: TokenRequest.ApiId.acquireTokenOnBehalfOf,
       reason,
       idempotent: false,
       userAssertionHash: x.hash,
       skipAccountCreation: true,
       redeemed: rt,
       ...(typeof rt.home_account_id === "string" && rt.home_account_id.length > 0
-        ? { anchor: UserTokens.anchorForHomeAccount(rt.home_account_id) }
+        ? { anchor: Entries.anchorForHomeAccount(rt.home_account_id) }
         : {})
     })
 
@@ -79,66 +74,45 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenOnBehalfOf"> =>
       }
     )
 
+  /** The earlier exchange's refresh token when there is one, else the assertion itself. */
+  const fetch = (x: Exchange) => (reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
+    x.mayRefresh && reason !== TokenRequest.RefreshReason.Forced
+      ? Effect.flatMap(findRefreshToken(x), (rt) =>
+        Option.match(rt, {
+          onNone: () => exchange(x, TokenRequest.RefreshReason.NotSilent),
+          // the refresh token may have been revoked: the assertion may still be good
+          onSome: (rt) =>
+            Effect.catchTag(refresh(x, rt, reason), "ServerError", () => exchange(x, TokenRequest.RefreshReason.NotSilent))
+        }))
+      : exchange(x, reason === TokenRequest.RefreshReason.Forced ? reason : TokenRequest.RefreshReason.NotSilent)
+
   const acquireTokenOnBehalfOf = Effect.fn("ConfidentialClient.acquireTokenOnBehalfOf")(
     function*(request: OnBehalfOfRequest) {
       yield* requireRecord(request, "userAssertion and scopes")
-      const assertion = yield* fromEither(secretInput("userAssertion", request.userAssertion))
-      const { decorated, requested } = yield* fromEither(scopesOf(u, request.scopes))
-      const claims = yield* fromEither(Claims.merge(ctx.options.clientCapabilities, request.claims))
+      const assertion = yield* secretInput("userAssertion", request.userAssertion)
+      const { decorated, requested } = yield* scopesOf(u, request.scopes)
+      const claims = yield* Claims.merge(ctx.options.clientCapabilities, request.claims)
+      const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+      const lifetime = yield* Assertion.checkLifetime(Redacted.value(assertion), now)
       const endpoints = yield* ctx.endpointsFor(undefined)
       const hash = assertionHash(assertion)
-      const x: Exchange = { endpoints, assertion, hash, decorated, claims }
-      const query: Cache.AccessTokenQuery = {
-        homeAccountId: undefined,
-        environment: endpoints.environment,
-        clientId: ctx.clientId,
-        realm: endpoints.realm,
-        userAssertionHash: hash
-      }
-      const key = Cache.accessTokenKey(query, requested.join(" "))
+      const x: Exchange = { endpoints, assertion, hash, decorated, claims, mayRefresh: lifetime._tag === "Valid" }
       yield* Effect.annotateCurrentSpan({ "msal.grant": "on_behalf_of", "msal.tenant": endpoints.realm })
-      if (request.claims !== undefined) {
-        yield* Metrics.cacheOutcome("on_behalf_of", "bypass")
-        return yield* ctx.flights.run(`${key}\u0000${claims}`, exchange(x, 1))
-      }
-      const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-      const found = yield* findAccessToken(ctx, query, requested, now)
-      if (Option.isSome(found.usable) && !isAging(found.usable.value, now)) {
-        yield* Metrics.cacheOutcome("on_behalf_of", "hit")
-        const at = found.usable.value
-        return UserTokens.userResult(at, "cache", yield* cachedIdentity(ctx, at.home_account_id, endpoints))
-      }
-      const aging = found.usable
-      yield* Metrics.cacheOutcome("on_behalf_of", Option.isSome(aging) ? "aging" : "miss", true)
-      const reason: TokenRequest.RefreshReason = Option.isSome(aging) ? 4 : found.expired ? 3 : 2
-      const work = Effect.gen(function*() {
-        // a flight that finished between our lookup and now has already stored the token
-        const again = yield* findAccessToken(ctx, query, requested, now)
-        if (Option.isSome(again.usable) && !isAging(again.usable.value, now)) {
-          const at = again.usable.value
-          return UserTokens.userResult(at, "cache", yield* cachedIdentity(ctx, at.home_account_id, endpoints))
-        }
-        const rt = yield* findRefreshToken(x)
-        return yield* Option.match(rt, {
-          onNone: () => exchange(x, 0),
-          // the refresh token may have been revoked: the assertion may still be good
-          onSome: (rt) => Effect.catchTag(refresh(x, rt, reason), "ServerError", () => exchange(x, 0))
-        })
+      return yield* ctx.engine.acquire({
+        grant: "on_behalf_of",
+        query: {
+          homeAccountId: undefined,
+          environment: endpoints.environment,
+          clientId: ctx.clientId,
+          realm: endpoints.realm,
+          userAssertionHash: hash
+        },
+        scopes: requested,
+        aging: "inline",
+        bypass: request.claims !== undefined ? claims ?? "" : undefined,
+        serve: servedUserToken(ctx, endpoints),
+        fetch: fetch(x)
       })
-      // instances sharing a store exchange once: under the lock, the re-check finds what
-      // another instance stored meanwhile
-      return yield* ctx.flights.run(key, ctx.locked(key, work)).pipe(
-        Effect.catchAll((error) =>
-          Option.match(aging, {
-            onNone: () => Effect.fail(error),
-            onSome: (at) =>
-              Effect.flatMap(
-                cachedIdentity(ctx, at.home_account_id, endpoints),
-                (identity) => Effect.succeed(UserTokens.userResult(at, "cache", identity))
-              )
-          })
-        )
-      )
     }
   )
 

@@ -1,7 +1,6 @@
 import { Effect } from "effect"
 import type { RefreshTokenRequest, Service } from "../../ConfidentialClient.js"
-import { fromEither } from "../context.js"
-import { ApiId } from "../tokenRequest.js"
+import { ApiId, RefreshReason } from "../protocol/tokenRequest.js"
 import type { UserContext } from "./userGrant.js"
 import { redeem, requireRecord, scopesOf, secretInput } from "./userGrant.js"
 
@@ -16,8 +15,8 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenByRefreshToken"
   const acquireTokenByRefreshToken = Effect.fn("ConfidentialClient.acquireTokenByRefreshToken")(
     function*(request: RefreshTokenRequest) {
       yield* requireRecord(request, "refreshToken and scopes")
-      const refreshToken = yield* fromEither(secretInput("refreshToken", request.refreshToken))
-      const { decorated } = yield* fromEither(scopesOf(u, request.scopes))
+      const refreshToken = yield* (secretInput("refreshToken", request.refreshToken))
+      const { decorated } = yield* (scopesOf(u, request.scopes))
       const endpoints = yield* ctx.endpointsFor(undefined)
       yield* Effect.annotateCurrentSpan({ "msal.grant": "refresh_token", "msal.tenant": endpoints.realm })
       return yield* redeem(u, {
@@ -26,7 +25,7 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenByRefreshToken"
         scopes: decorated,
         apiId: ApiId.acquireTokenByRefreshToken,
         idempotent: false,
-        reason: 1
+        reason: RefreshReason.Forced
       })
     }
   )

@@ -1,4 +1,4 @@
-import { Clock, Effect, Either, Option, Predicate } from "effect"
+import { Effect, Either, Option, Predicate } from "effect"
 import type { Account, AuthenticationResult } from "../../AuthenticationResult.js"
 import type * as CacheEntry from "../../CacheEntry.js"
 import type { Service, SilentRequest } from "../../ConfidentialClient.js"
@@ -7,15 +7,12 @@ import { InvalidRequest, TokenNotFound } from "../../MsalError.js"
 import type * as Authority from "../authority.js"
 import * as Cache from "../cacheKey.js"
 import * as Claims from "../claims.js"
-import { fromEither } from "../context.js"
-import * as Metrics from "../metrics.js"
-import { ApiId } from "../tokenRequest.js"
-import type * as TokenRequest from "../tokenRequest.js"
-import * as UserTokens from "../userTokens.js"
+import * as Entries from "../protocol/entries.js"
+import * as TokenRequest from "../protocol/tokenRequest.js"
 import type { UserContext } from "./userGrant.js"
-import { cachedIdentity, findAccessToken, isAging, redeem, requireRecord, scopesOf } from "./userGrant.js"
+import { redeem, requireRecord, scopesOf, servedUserToken } from "./userGrant.js"
 
-/** The family of family refresh tokens (FOCI); Entra has one. */
+/** The family of family refresh tokens (FOCI); Entra has one (msal-node `THE_FAMILY_ID = "1"`). */
 const FAMILY = "1"
 
 /** An account as given by the caller: at least its home account id and environment. @internal */
@@ -41,66 +38,90 @@ export const accountOf = (value: unknown): Either.Either<Account, InvalidRequest
 const newestFirst = (a: CacheEntry.RefreshToken, b: CacheEntry.RefreshToken) =>
   (b.last_modification_time ?? 0) - (a.last_modification_time ?? 0)
 
-const isClientMismatch = (error: MsalError) => error._tag === "ServerError" && error.suberror === "client_mismatch"
+/**
+ * The refusal of a family refresh token by a client outside the family: MSAL Python stops
+ * trying family tokens when `"client_mismatch" in response.get("error_additional_info", [])`
+ * (msal/application.py, the `break_condition` of its FOCI lookup). Entra also names it in
+ * `suberror`, which msal-node reads; either is taken.
+ */
+const isClientMismatch = (error: MsalError) =>
+  error._tag === "ServerError" &&
+  (error.errorAdditionalInfo?.includes("client_mismatch") === true || error.suberror === "client_mismatch")
+
+interface Refresh {
+  readonly account: Account
+  readonly endpoints: Authority.Endpoints
+  readonly decorated: ReadonlyArray<string>
+  readonly claims: string | undefined
+}
+
+interface Group {
+  readonly rts: ReadonlyArray<CacheEntry.RefreshToken>
+  readonly stopOnMismatch: boolean
+}
+
+/**
+ * The account's refresh tokens in MSAL's FOCI order: family tokens first when this client has
+ * never been seen (stopping at `client_mismatch`), then those of the client's family, then
+ * its own; newest first within each group.
+ */
+const groupsOf = (
+  all: ReadonlyArray<CacheEntry.RefreshToken>,
+  appMetadata: Option.Option<CacheEntry.AppMetadata>,
+  clientId: string
+): ReadonlyArray<Group> => {
+  const familyId = Option.getOrUndefined(Option.flatMapNullable(appMetadata, (m) => m.family_id))
+  const groups: Array<Group> = []
+  if (Option.isNone(appMetadata)) groups.push({ rts: all.filter((rt) => rt.family_id === FAMILY), stopOnMismatch: true })
+  if (familyId !== undefined) groups.push({ rts: all.filter((rt) => rt.family_id === familyId), stopOnMismatch: false })
+  groups.push({ rts: all.filter((rt) => rt.client_id === clientId), stopOnMismatch: false })
+  return groups.map((g) => ({ ...g, rts: [...g.rts].sort(newestFirst) }))
+}
 
 /** `acquireTokenSilent`: the account's cached access token, else its refresh tokens. @internal */
 export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
   const { ctx } = u
 
-  interface Refresh {
-    readonly account: Account
-    readonly endpoints: Authority.Endpoints
-    readonly decorated: ReadonlyArray<string>
-    readonly claims: string | undefined
-    readonly reason: TokenRequest.RefreshReason
-  }
-
-  const redeemWith = (r: Refresh, rt: CacheEntry.RefreshToken) =>
+  const redeemWith = (r: Refresh, rt: CacheEntry.RefreshToken, reason: TokenRequest.RefreshReason) =>
     redeem(u, {
       endpoints: r.endpoints,
-      grant: { grant_type: "refresh_token", refresh_token: rt.secret, scope: r.decorated.join(" "), claims: r.claims },
+      grant: TokenRequest.refreshToken(rt.secret, r.decorated, r.claims),
       scopes: r.decorated,
-      apiId: ApiId.acquireTokenSilent,
+      apiId: TokenRequest.ApiId.acquireTokenSilent,
       idempotent: false,
-      reason: r.reason,
-      anchor: UserTokens.anchorForHomeAccount(r.account.homeAccountId),
+      reason,
+      anchor: Entries.anchorForHomeAccount(r.account.homeAccountId),
       skipAccountCreation: true,
       redeemed: rt,
       account: r.account
     })
 
-  /**
-   * The account's refresh tokens in MSAL Python's FOCI order: family tokens first when this
-   * client has never been seen (stopping at `client_mismatch`), then those of the client's
-   * family, then its own; newest first within each group, each token tried once.
-   */
-  const refreshFromCache = (r: Refresh): Effect.Effect<AuthenticationResult, MsalError> =>
+  const refreshTokensOf = (r: Refresh) =>
+    Effect.map(
+      ctx.cache.list("RefreshToken", Cache.accountPartitionOf(r.account.homeAccountId, r.endpoints.environment)),
+      (rts) => {
+        const home = r.account.homeAccountId.toLowerCase()
+        return rts.filter((rt) => (rt.home_account_id ?? "").toLowerCase() === home && rt.user_assertion_hash === undefined)
+      }
+    )
+
+  /** Each refresh token tried once, in order; only the authority's refusal moves on to the next. */
+  const refreshFromCache = (r: Refresh) => (reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
     Effect.gen(function*() {
-      const home = r.account.homeAccountId.toLowerCase()
-      const all = (yield* ctx.cache.list(
-        "RefreshToken",
-        Cache.accountPartitionOf(r.account.homeAccountId, r.endpoints.environment)
-      )).filter((rt) => (rt.home_account_id ?? "").toLowerCase() === home && rt.user_assertion_hash === undefined)
+      const all = yield* refreshTokensOf(r)
       const appMetadata = yield* ctx.cache.get("AppMetadata", Cache.appMetadataKey(r.endpoints.environment, ctx.clientId))
-      const familyId = Option.getOrUndefined(Option.flatMapNullable(appMetadata, (m) => m.family_id))
-      const groups: Array<{ readonly rts: ReadonlyArray<CacheEntry.RefreshToken>; readonly stopOnMismatch: boolean }> = []
-      if (Option.isNone(appMetadata)) groups.push({ rts: all.filter((rt) => rt.family_id === FAMILY), stopOnMismatch: true })
-      if (familyId !== undefined) groups.push({ rts: all.filter((rt) => rt.family_id === familyId), stopOnMismatch: false })
-      groups.push({ rts: all.filter((rt) => rt.client_id === ctx.clientId), stopOnMismatch: false })
       const tried = new Set<string>()
       let last: MsalError | undefined
-      for (const group of groups) {
-        for (const rt of [...group.rts].sort(newestFirst)) {
+      for (const group of groupsOf(all, appMetadata, ctx.clientId)) {
+        for (const rt of group.rts) {
           const key = Cache.keyOf("RefreshToken", rt)
           if (tried.has(key)) continue
           tried.add(key)
-          const outcome = yield* Effect.either(redeemWith(r, rt))
+          const outcome = yield* Effect.either(redeemWith(r, rt, reason))
           if (Either.isRight(outcome)) return outcome.right
-          const error = outcome.left
-          // only the authority's refusal moves on to the next token; anything else ends the search
-          if (error._tag !== "ServerError") return yield* Effect.fail(error)
-          last = error
-          if (group.stopOnMismatch && isClientMismatch(error)) break
+          if (outcome.left._tag !== "ServerError") return yield* Effect.fail(outcome.left)
+          last = outcome.left
+          if (group.stopOnMismatch && isClientMismatch(outcome.left)) break
         }
       }
       if (last !== undefined) return yield* Effect.fail(last)
@@ -111,63 +132,24 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
 
   const acquireTokenSilent = Effect.fn("ConfidentialClient.acquireTokenSilent")(function*(request: SilentRequest) {
     yield* requireRecord(request, "scopes and account")
-    const account = yield* fromEither(accountOf(request.account))
-    const { decorated, requested } = yield* fromEither(scopesOf(u, request.scopes))
+    const account = yield* accountOf(request.account)
+    const { decorated, requested } = yield* scopesOf(u, request.scopes)
     if (request.forceRefresh !== undefined && typeof request.forceRefresh !== "boolean") {
       return yield* new InvalidRequest({ field: "forceRefresh", description: "forceRefresh must be a boolean" })
     }
-    const claims = yield* fromEither(Claims.merge(ctx.options.clientCapabilities, request.claims))
+    const claims = yield* Claims.merge(ctx.options.clientCapabilities, request.claims)
     const endpoints = yield* ctx.endpointsFor(undefined)
-    const query: Cache.AccessTokenQuery = {
-      homeAccountId: account.homeAccountId,
-      environment: endpoints.environment,
-      clientId: ctx.clientId,
-      realm: endpoints.realm
-    }
-    const key = Cache.accessTokenKey(query, requested.join(" "))
-    const bypass = request.forceRefresh === true || request.claims !== undefined
     yield* Effect.annotateCurrentSpan({ "msal.grant": "silent", "msal.tenant": endpoints.realm })
-    const fromCache = (at: CacheEntry.AccessToken) =>
-      Effect.map(cachedIdentity(ctx, account.homeAccountId, endpoints), (identity) =>
-        UserTokens.userResult(at, "cache", { ...identity, account: identity.account ?? account }))
-
-    const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-    let aging: Option.Option<CacheEntry.AccessToken> = Option.none()
-    let reason: TokenRequest.RefreshReason = 1
-    if (!bypass) {
-      const found = yield* findAccessToken(ctx, query, requested, now)
-      if (Option.isSome(found.usable) && !isAging(found.usable.value, now)) {
-        yield* Metrics.cacheOutcome("silent", "hit")
-        return yield* fromCache(found.usable.value)
-      }
-      aging = found.usable
-      reason = Option.isSome(aging) ? 4 : found.expired ? 3 : 2
-    }
-    yield* Metrics.cacheOutcome("silent", bypass ? "bypass" : Option.isSome(aging) ? "aging" : "miss", true)
-    const refresh: Refresh = { account, endpoints, decorated, claims, reason }
-    const work = bypass ? refreshFromCache(refresh) : Effect.flatMap(
-      // a flight that finished between our lookup and now has already stored the token
-      findAccessToken(ctx, query, requested, now),
-      (again) =>
-        Option.isSome(again.usable) && !isAging(again.usable.value, now)
-          ? fromCache(again.usable.value)
-          : refreshFromCache(refresh)
-    )
-    const flightKey = bypass ? `silent\u0000${key}\u0000${claims ?? ""}` : `silent\u0000${key}`
-    // instances sharing a store redeem a refresh token once: under the lock, the re-check
-    // finds what another instance stored meanwhile
-    return yield* ctx.flights.run(flightKey, bypass ? work : ctx.locked(key, work)).pipe(
-      Effect.catchAll((error) =>
-        Option.match(aging, {
-          onNone: () => Effect.fail(error),
-          onSome: (at) =>
-            Effect.zipRight(
-              Effect.annotateCurrentSpan("msal.refresh_error", error._tag),
-              fromCache(at)
-            )
-        })
-      )
-    )
+    const bypass = request.forceRefresh === true || request.claims !== undefined
+    return yield* ctx.engine.acquire({
+      grant: "silent",
+      query: { homeAccountId: account.homeAccountId, environment: endpoints.environment, clientId: ctx.clientId, realm: endpoints.realm },
+      scopes: requested,
+      aging: "inline",
+      bypass: bypass ? `silent\u0000${claims ?? ""}` : undefined,
+      serve: servedUserToken(ctx, endpoints, account),
+      fetch: refreshFromCache({ account, endpoints, decorated, claims })
+    })
   })
 
   return { acquireTokenSilent }

@@ -1,15 +1,12 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
-import { Duration, Effect, Predicate } from "effect"
+import { Effect, Predicate } from "effect"
 import type { Service, UsernamePasswordRequest } from "../../ConfidentialClient.js"
 import { InvalidRequest, NetworkError } from "../../MsalError.js"
 import * as Claims from "../claims.js"
-import { fromEither } from "../context.js"
-import { ApiId } from "../tokenRequest.js"
+import { ApiId, RefreshReason } from "../protocol/tokenRequest.js"
 import { redirectError, refuseRedirects } from "../transport.js"
 import type { UserContext } from "./userGrant.js"
 import { redeem, requireRecord, scopesOf, secretInput } from "./userGrant.js"
-
-const DEFAULT_TIMEOUT = Duration.seconds(30)
 
 /**
  * `acquireTokenByUsernamePassword`: the password grant (ROPC) for managed accounts, after a
@@ -20,7 +17,7 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenByUsernamePassw
   const { ctx } = u
   /** Hosts without user-realm discovery (they answered 404), for this client. */
   const noDiscovery = new Set<string>()
-  const timeout = ctx.options.timeout === undefined ? DEFAULT_TIMEOUT : Duration.decode(ctx.options.timeout)
+  const timeout = ctx.timeout
 
   /** `account_type` of the user's realm (`Managed`, `Federated`, `Unknown`), when the authority says. */
   const accountType = (username: string) =>
@@ -32,7 +29,7 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenByUsernamePassw
       const shown = ctx.options.enablePiiLog === true ? url : `${origin}/common/userrealm/<username>`
       const failed = (description: string, status?: number) =>
         new NetworkError({ reason: "InvalidResponse", url: shown, description, ...(status === undefined ? {} : { status }) })
-      const never = refuseRedirects(u.http)
+      const never = refuseRedirects(ctx.http)
       const http = ctx.options.enablePiiLog === true ? never : HttpClient.withTracerDisabledWhen(never, () => true)
       const response = yield* http.execute(
         HttpClientRequest.get(url).pipe(
@@ -65,9 +62,9 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenByUsernamePassw
         return yield* new InvalidRequest({ field: "username", description: "username must be a non-empty string" })
       }
       const username = request.username
-      const password = yield* fromEither(secretInput("password", request.password))
-      const { decorated } = yield* fromEither(scopesOf(u, request.scopes))
-      const claims = yield* fromEither(Claims.merge(ctx.options.clientCapabilities, request.claims))
+      const password = yield* (secretInput("password", request.password))
+      const { decorated } = yield* (scopesOf(u, request.scopes))
+      const claims = yield* (Claims.merge(ctx.options.clientCapabilities, request.claims))
       const endpoints = yield* ctx.endpointsFor(undefined)
       yield* Effect.annotateCurrentSpan({ "msal.grant": "password", "msal.tenant": endpoints.realm })
       if (endpoints.kind === "Entra") {
@@ -84,7 +81,7 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenByUsernamePassw
         grant: { grant_type: "password", username, password, scope: decorated.join(" "), claims },
         scopes: decorated,
         apiId: ApiId.acquireTokenByUsernamePassword,
-        reason: 0,
+        reason: RefreshReason.NotSilent,
         anchor: `upn:${username}`,
         accountSource: "password",
         username

@@ -1,9 +1,7 @@
-import { HttpClient } from "@effect/platform"
 import { Effect } from "effect"
 import type { Service } from "../../ConfidentialClient.js"
 import type { InvalidRequest } from "../../MsalError.js"
 import type { ClientContext } from "../context.js"
-import { fromEither } from "../context.js"
 import * as Accounts from "./accounts.js"
 import * as AuthCode from "./authCode.js"
 import * as OnBehalfOf from "./onBehalfOf.js"
@@ -16,16 +14,12 @@ import { makeUserContext } from "./userGrant.js"
 export type UserGrants = Omit<Service, "acquireTokenForClient" | "removeTokensForClient">
 
 /** @internal */
-export const make = (ctx: ClientContext): Effect.Effect<UserGrants, InvalidRequest, HttpClient.HttpClient> =>
-  Effect.gen(function*() {
-    const http = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerPropagation(false))
-    const u = yield* fromEither(makeUserContext(ctx, ctx.options, http))
-    return {
-      ...OnBehalfOf.make(u),
-      ...AuthCode.make(u),
-      ...RefreshToken.make(u),
-      ...Silent.make(u),
-      ...Accounts.make(u),
-      ...UsernamePassword.make(u)
-    }
-  })
+export const make = (ctx: ClientContext): Effect.Effect<UserGrants, InvalidRequest> =>
+  Effect.map(makeUserContext(ctx), (u) => ({
+    ...OnBehalfOf.make(u),
+    ...AuthCode.make(u),
+    ...RefreshToken.make(u),
+    ...Silent.make(u),
+    ...Accounts.make(u),
+    ...UsernamePassword.make(u)
+  }))

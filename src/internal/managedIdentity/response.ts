@@ -7,7 +7,7 @@
 import { Either, Predicate, Redacted } from "effect"
 import type { MsalError } from "../../MsalError.js"
 import { NetworkError, ServerError } from "../../MsalError.js"
-import { parseRetryAfter } from "../tokenResponse.js"
+import { parseRetryAfter } from "../protocol/tokenResponse.js"
 import type { SourceName } from "./source.js"
 
 /** A raw answer. @internal */

@@ -11,7 +11,7 @@ import { decodeJwt, errors as JoseErrors, jwtVerify } from "jose"
 import type { KeyObject } from "node:crypto"
 import { createPublicKey } from "node:crypto"
 import type { FederatedCredential, RegisteredClient } from "../../TestAuthority.js"
-import { verifyClientAssertion } from "../credentials/verify.js"
+import { verifyClientAssertion } from "./verifyAssertion.js"
 import { DEFAULT_ALIAS_GROUPS } from "./discovery.js"
 
 /** Entra accepts about five minutes of clock skew. @internal */

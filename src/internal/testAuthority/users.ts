@@ -415,7 +415,7 @@ export const make = (settings: Effect.Effect<Settings>) => {
         aud: options.audience,
         iss: `https://login.microsoftonline.com/${user.tenantId}/v2.0`,
         iat: now,
-        nbf: now,
+        nbf: now + (options.notBefore ?? 0),
         exp: now + (options.expiresIn ?? 3600),
         azp: "front-end-app",
         name: user.displayName ?? user.username,

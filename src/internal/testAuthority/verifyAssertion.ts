@@ -9,8 +9,8 @@ import type { JWTPayload, ProtectedHeaderParameters } from "jose"
 import { decodeProtectedHeader, errors as JoseErrors, jwtVerify } from "jose"
 import type { KeyObject } from "node:crypto"
 import { X509Certificate } from "node:crypto"
-import * as Pem from "./pem.js"
-import * as Thumbprint from "./thumbprint.js"
+import * as Pem from "../credentials/pem.js"
+import * as Thumbprint from "../credentials/thumbprint.js"
 
 /**
  * Why an assertion was rejected; `reason` is short and stable enough to assert on.

@@ -1,0 +1,230 @@
+/**
+ * The one acquisition engine: every cached grant (client credentials, on-behalf-of, silent,
+ * managed identity) runs through `acquire`. A grant supplies a `Plan` — its cache query, the
+ * scopes, how a cached entry becomes a result and how a new token is fetched and stored — and
+ * the engine owns the rest: the keyed lookup and its superset fallback, the five-minute rule,
+ * aging and background refresh with its back-off, single-flight, the shared store's lock, the
+ * re-check with a fresh clock reading, and the fall-back to an aging token.
+ * @internal
+ */
+import type { Scope } from "effect"
+import { Clock, Effect, Option } from "effect"
+import type { AuthenticationResult } from "../AuthenticationResult.js"
+import type * as CacheEntry from "../CacheEntry.js"
+import type { MsalError } from "../MsalError.js"
+import type { Service as TokenCacheService } from "../TokenCache.js"
+import * as Cache from "./cacheKey.js"
+import * as Metrics from "./metrics.js"
+import { RefreshReason } from "./protocol/tokenRequest.js"
+import * as Scopes from "./scopes.js"
+import * as SingleFlight from "./singleFlight.js"
+
+/**
+ * Tokens with less than this left are not served (MSAL Python's `acquire_token_silent`
+ * skips tokens expiring within 5 minutes; msal-node `DEFAULT_TOKEN_RENEWAL_OFFSET_SEC = 300`).
+ * @internal
+ */
+export const EXPIRY_BUFFER_SECONDS = 300
+/** After a failed background refresh, wait this long before the next one for the same key. @internal */
+export const BACKGROUND_RETRY_MILLIS = 30_000
+/** The most request keys remembered as served by another entry (per client). */
+const MAX_SERVED_BY = 10_000
+
+/** What a grant tells the engine about one acquisition. @internal */
+export interface Plan {
+  /** The grant's name in metrics and spans (`client_credentials`, `on_behalf_of`, `silent`, …). */
+  readonly grant: string
+  readonly query: Cache.AccessTokenQuery
+  /** The scopes asked for: a cached token whose target holds them all serves the request. */
+  readonly scopes: ReadonlyArray<string>
+  /**
+   * What to do once `refresh_on` has passed: serve the cached token and refresh it off the
+   * request path (`"background"`), or refresh on the request path and serve the cached token
+   * only when that fails (`"inline"`, as MSAL Python does for user tokens).
+   */
+  readonly aging: "background" | "inline"
+  /**
+   * Set when the cache must not be read (a claims challenge, `forceRefresh`): the text that,
+   * with the key, tells identical requests apart for single-flight.
+   */
+  readonly bypass?: string | undefined
+  /** The result for a cached entry. */
+  readonly serve: (entry: CacheEntry.AccessToken) => Effect.Effect<AuthenticationResult, MsalError>
+  /** Fetches a new token, stores it and returns the result. */
+  readonly fetch: (reason: RefreshReason) => Effect.Effect<AuthenticationResult, MsalError>
+}
+
+/** A cached access token: usable (at least five minutes left), or only known to have expired. @internal */
+export interface Lookup {
+  readonly usable: Option.Option<CacheEntry.AccessToken>
+  readonly expired: boolean
+}
+
+/** @internal */
+export interface Engine {
+  readonly acquire: (plan: Plan) => Effect.Effect<AuthenticationResult, MsalError>
+  /** A usable cached token for the scopes (keyed lookup, else a superset in the partition). */
+  readonly lookup: (
+    query: Cache.AccessTokenQuery,
+    scopes: ReadonlyArray<string>,
+    nowSeconds: number
+  ) => Effect.Effect<Lookup, MsalError>
+}
+
+/** What the engine needs from its client. @internal */
+export interface Deps {
+  readonly cache: TokenCacheService
+  /** Runs an effect under the shared store's lock for a key (file, Redis); as is otherwise. */
+  readonly locked: <A, E>(key: string, effect: Effect.Effect<A, E>) => Effect.Effect<A, E>
+  /** The client layer's scope: background refreshes and flights run in it. */
+  readonly scope: Scope.Scope
+}
+
+/** Whether a token is past its `refresh_on` (MSAL's "aging" token). @internal */
+export const isAging = (entry: CacheEntry.AccessToken, now: number): boolean =>
+  entry.refresh_on !== undefined && entry.refresh_on < now
+
+const isUsable = (entry: CacheEntry.AccessToken, now: number): boolean =>
+  entry.expires_on - now >= EXPIRY_BUFFER_SECONDS
+
+const nowSeconds = Effect.map(Clock.currentTimeMillis, (millis) => Math.floor(millis / 1000))
+
+/** @internal */
+export const make = (deps: Deps): Engine => {
+  const { cache, locked, scope } = deps
+  const flights = SingleFlight.make<AuthenticationResult, MsalError>(scope)
+  const backgroundNotBefore = new Map<string, number>()
+  /**
+   * The key of the entry that last served a request key. A user token is stored under the
+   * scopes the authority answered with (which add `openid`, `profile`, full resource names…),
+   * so the key built from the requested scopes rarely finds it; after the first scan of the
+   * partition the request is one keyed lookup. Bounded; a stale memo only costs a scan.
+   */
+  const servedBy = new Map<string, string>()
+  const remember = (requestKey: string, entryKey: string): void => {
+    if (requestKey === entryKey) return
+    if (servedBy.size >= MAX_SERVED_BY && !servedBy.has(requestKey)) {
+      const oldest = servedBy.keys().next()
+      if (oldest.done !== true) servedBy.delete(oldest.value)
+    }
+    servedBy.set(requestKey, entryKey)
+  }
+
+  const scan = (query: Cache.AccessTokenQuery, requestKey: string, scopes: ReadonlyArray<string>, now: number, exactSeen: boolean) =>
+    Effect.flatMap(cache.list("AccessToken", Cache.accessTokenPartition(query)), (candidates) => {
+      let best: CacheEntry.AccessToken | undefined
+      let expired = exactSeen
+      const gone: Array<string> = []
+      for (const e of candidates) {
+        if (!Scopes.isSubset(scopes, e.target)) continue
+        if (!isUsable(e, now)) {
+          expired = true
+          if (e.expires_on < now) gone.push(Cache.keyOf("AccessToken", e))
+        } else if (best === undefined || e.expires_on > best.expires_on) best = e
+      }
+      if (best !== undefined) remember(requestKey, Cache.keyOf("AccessToken", best))
+      const found: Lookup = { usable: Option.fromNullable(best), expired: expired && best === undefined }
+      return gone.length === 0
+        ? Effect.succeed(found)
+        : Effect.as(cache.modify(gone.map((key) => ({ _tag: "Remove", section: "AccessToken", key }))), found)
+    })
+
+  /** The keyed lookup (through the memo), else the partition scan. */
+  const find = (query: Cache.AccessTokenQuery, key: string, scopes: ReadonlyArray<string>, now: number) => {
+    const memo = servedBy.get(key)
+    return Effect.flatMap(cache.get("AccessToken", memo ?? key), (exact): Effect.Effect<Lookup, MsalError> =>
+      Option.isSome(exact) && isUsable(exact.value, now) &&
+        (memo === undefined || Scopes.isSubset(scopes, exact.value.target))
+        ? Effect.succeed({ usable: exact, expired: false })
+        : scan(query, key, scopes, now, Option.isSome(exact)))
+  }
+
+  /** Under the flight and the lock: a token stored meanwhile (by a fiber or another instance) is served, else one is fetched. */
+  const recheckOrFetch = (plan: Plan, key: string, reason: RefreshReason) =>
+    flights.run(
+      key,
+      locked(
+        key,
+        Effect.flatMap(nowSeconds, (now) =>
+          Effect.flatMap(find(plan.query, key, plan.scopes, now), (again) =>
+            Option.isSome(again.usable) && !isAging(again.usable.value, now)
+              ? plan.serve(again.usable.value)
+              : plan.fetch(reason)))
+      )
+    )
+
+  const refreshInBackground = (plan: Plan, key: string, now: number): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      if (flights.isRunning(key) || (backgroundNotBefore.get(key) ?? 0) > now * 1000) return Effect.void
+      return Metrics.refresh(plan.grant).pipe(
+        Effect.zipRight(recheckOrFetch(plan, key, RefreshReason.Aging)),
+        Effect.tap(() => Effect.sync(() => backgroundNotBefore.delete(key))),
+        Effect.tapError((error) =>
+          Effect.flatMap(Clock.currentTimeMillis, (t) =>
+            Effect.sync(() => backgroundNotBefore.set(key, t + BACKGROUND_RETRY_MILLIS)).pipe(
+              Effect.zipRight(
+                Effect.logWarning("background token refresh failed; the cached token is still served").pipe(
+                  Effect.annotateLogs({ "msal.error": error._tag, "msal.error_message": error.message })
+                )
+              ),
+              Effect.zipRight(Effect.annotateCurrentSpan("msal.background_refresh_error", error._tag))
+            ))
+        ),
+        Effect.ignore,
+        Effect.withSpan("ConfidentialClient.backgroundRefresh"),
+        Effect.forkIn(scope),
+        Effect.asVoid
+      )
+    })
+
+  /** A usable cached token: served, and refreshed first or in the background when aging. */
+  const served = (plan: Plan, key: string, entry: CacheEntry.AccessToken, now: number) => {
+    if (!isAging(entry, now)) return Effect.zipRight(Metrics.cacheOutcome(plan.grant, "hit"), plan.serve(entry))
+    if (plan.aging === "background") {
+      return Metrics.cacheOutcome(plan.grant, "aging").pipe(
+        Effect.zipRight(refreshInBackground(plan, key, now)),
+        Effect.zipRight(plan.serve(entry))
+      )
+    }
+    return Metrics.cacheOutcome(plan.grant, "aging", true).pipe(
+      Effect.zipRight(recheckOrFetch(plan, key, RefreshReason.Aging)),
+      Effect.catchAll((error) =>
+        Effect.zipRight(Effect.annotateCurrentSpan("msal.refresh_error", error._tag), plan.serve(entry))
+      )
+    )
+  }
+
+  const slow = (plan: Plan, key: string, now: number, exactSeen: boolean) =>
+    Effect.flatMap(scan(plan.query, key, plan.scopes, now, exactSeen), (found) =>
+      Option.isSome(found.usable)
+        ? served(plan, key, found.usable.value, now)
+        : Effect.zipRight(
+          Metrics.cacheOutcome(plan.grant, "miss", plan.aging === "inline"),
+          recheckOrFetch(plan, key, found.expired ? RefreshReason.Expired : RefreshReason.Absent)
+        ))
+
+  const acquire = (plan: Plan): Effect.Effect<AuthenticationResult, MsalError> => {
+    const key = Cache.accessTokenKey(plan.query, plan.scopes.join(" "))
+    if (plan.bypass !== undefined) {
+      return Effect.zipRight(
+        Metrics.cacheOutcome(plan.grant, "bypass", plan.aging === "inline"),
+        flights.run(`${key}\u0000${plan.bypass}`, plan.fetch(RefreshReason.Forced))
+      )
+    }
+    // the hot path: one clock reading and one keyed lookup
+    return Effect.flatMap(Clock.currentTimeMillis, (millis) => {
+      const now = Math.floor(millis / 1000)
+      const memo = servedBy.get(key)
+      return Effect.flatMap(cache.get("AccessToken", memo ?? key), (exact) =>
+        Option.isSome(exact) && isUsable(exact.value, now) &&
+          (memo === undefined || Scopes.isSubset(plan.scopes, exact.value.target))
+          ? served(plan, key, exact.value, now)
+          : slow(plan, key, now, Option.isSome(exact)))
+    })
+  }
+
+  return {
+    acquire,
+    lookup: (query, scopes, now) => find(query, Cache.accessTokenKey(query, scopes.join(" ")), scopes, now)
+  }
+}
