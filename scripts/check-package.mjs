@@ -18,9 +18,32 @@ try {
 } catch (e) {
   if (e.code !== "ERR_PACKAGE_PATH_NOT_EXPORTED") throw e
 }
+// require() from CommonJS (Node >= 20.19 loads ES modules): every entry has a `default` condition
+const { createRequire } = await import("node:module")
+const require = createRequire(import.meta.url)
+for (const name of mustLoad) {
+  if (Object.keys(require(name)).length === 0) throw new Error(`require("${name}") exports nothing`)
+}
 // the bin entry: built, with its shebang
-const { readFileSync } = await import("node:fs")
+const { readFileSync, readdirSync, existsSync } = await import("node:fs")
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
 const bin = readFileSync(new URL(`../${pkg.bin["effect-msal"]}`, import.meta.url), "utf8")
 if (!bin.startsWith("#!/usr/bin/env node\n")) throw new Error("the effect-msal bin has no shebang")
+// the CLI's parser is bundled into the bin (scripts/bundle-cli.mjs): no file of dist imports it,
+// and the package does not depend on it
+const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => e.isDirectory() ? walk(`${dir}/${e.name}`) : [`${dir}/${e.name}`])
+for (const file of walk(new URL("../dist", import.meta.url).pathname).filter((f) => f.endsWith(".js") || f.endsWith(".d.ts"))) {
+  if (/from\s*["']@effect\/cli|import\(["']@effect\/cli/.test(readFileSync(file, "utf8"))) throw new Error(`${file} imports @effect/cli`)
+}
+for (const cliOnly of ["@effect/cli", "yaml", "toml", "ini"]) {
+  if (cliOnly in (pkg.dependencies ?? {}) || cliOnly in (pkg.peerDependencies ?? {})) throw new Error(`the package depends on ${cliOnly}`)
+}
+// what a package page needs
+if (!existsSync(new URL("../LICENSE", import.meta.url)) || !readFileSync(new URL("../LICENSE", import.meta.url), "utf8").startsWith("MIT License")) {
+  throw new Error("no MIT LICENSE file")
+}
+for (const field of ["repository", "homepage", "bugs"]) if (pkg[field] === undefined) throw new Error(`package.json has no ${field}`)
+for (const [entry, target] of Object.entries(pkg.exports)) {
+  if (target !== null && typeof target === "object" && target.default === undefined) throw new Error(`exports["${entry}"] has no default condition`)
+}
 console.log("package exports: ok")
