@@ -5,7 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "@effect/vitest"
 import { Clock, Effect, Layer } from "effect"
-import { ClientCredential, ConfidentialClient, CredentialSigner, TestAuthority, TokenCache } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import * as Msal from "effect-msal/promise"
 
 const CLIENT_ID = "11111111-2222-3333-4444-555555555555"

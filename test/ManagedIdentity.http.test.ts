@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Redacted } from "effect"
-import { TestAuthority } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import {
   acquire,
   advanceWhenSleeping,
