@@ -5,11 +5,13 @@
  */
 import type { HttpServerError } from "@effect/platform"
 import type { Scope } from "effect"
+import type { Duration } from "effect"
 import { Config, ConfigError, Effect, Layer, Option, Redacted } from "effect"
 import type { ConfidentialClient, MsalError } from "effect-msal"
 import * as Crypto from "node:crypto"
 import * as Identity from "../shared/Identity.js"
 import * as Server from "../shared/Server.js"
+import * as Session from "./session.js"
 import type { WebSettings } from "./web.js"
 import { router, Settings } from "./web.js"
 
@@ -24,6 +26,8 @@ export const SCOPES: ReadonlyArray<string> = ["User.Read"]
 export interface StartOptions extends Server.ListenOptions {
   /** The session cookies' key; default `SESSION_SECRET`, else (test authority only) a random one. */
   readonly sessionSecret?: Redacted.Redacted<string> | undefined
+  /** How long a signed-in session lasts from sign-in; default 8 hours (`Session.DEFAULT_LIFETIME`). */
+  readonly sessionLifetime?: Duration.DurationInput | undefined
 }
 
 /** The settings: from the options and the environment. */
@@ -68,7 +72,14 @@ export const start = (
   HttpServerError.ServeError | ConfigError.ConfigError,
   Scope.Scope | Identity.Identity | ConfidentialClient.ConfidentialClient
 > =>
-  Effect.flatMap(settings(options), (s) => Server.listen(router, options).pipe(Effect.provideService(Settings, s)))
+  Effect.gen(function*() {
+    const s = yield* settings(options)
+    const sessions = yield* Session.makeMemoryStore({ lifetime: options.sessionLifetime })
+    return yield* Server.listen(router, options).pipe(
+      Effect.provideService(Settings, s),
+      Effect.provideService(Session.Sessions, sessions)
+    )
+  })
 
 /** The web app's client and identity provider. */
 export const identityLayer = (

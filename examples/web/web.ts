@@ -1,7 +1,8 @@
 /**
  * A web app (MSAL Python's auth-code scenario): users sign in with the auth-code flow (PKCE, state and nonce checked by
  * the library), the app greets them by name, later visits get tokens silently from the cache,
- * and signing out removes the account from the cache.
+ * and signing out ends the session on the server and removes the account from the cache.
+ * Sessions last a stated time from sign-in (see `Session.Store`).
  */
 import type { HttpServerResponse as Response } from "@effect/platform"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
@@ -41,11 +42,14 @@ const cookieOptions = (s: WebSettings) => ({ httpOnly: true, sameSite: "lax", pa
 const originOf = (s: WebSettings, request: HttpServerRequest.HttpServerRequest) =>
   Option.getOrElse(s.publicUrl, () => `http://${request.headers.host ?? "127.0.0.1"}`)
 
+/** Sets the session cookie; a signed-in one also expires in the browser with its session. */
 const withSession = (response: Response.HttpServerResponse, session: Session.Session) =>
   Effect.gen(function*() {
     const s = yield* Settings
     const value = yield* Effect.orDie(Session.seal(s.sessionSecret, session))
-    return yield* Effect.orDie(HttpServerResponse.setCookie(response, cookieName(s), value, cookieOptions(s)))
+    const lifetime = (yield* Session.Sessions).lifetime
+    const options = session.sid === undefined ? cookieOptions(s) : { ...cookieOptions(s), maxAge: lifetime }
+    return yield* Effect.orDie(HttpServerResponse.setCookie(response, cookieName(s), value, options))
   })
 
 const withoutSession = (response: Response.HttpServerResponse) =>
@@ -101,8 +105,11 @@ export const home = Effect.gen(function*() {
   const s = yield* Settings
   const m = yield* mode
   const session = yield* currentSession
-  const account = Option.flatMapNullable(session, (x) => x.account)
-  if (Option.isNone(account)) return Pages.signedOut(m)
+  const sid = Option.flatMapNullable(session, (x) => x.sid)
+  if (Option.isNone(sid)) return Pages.signedOut(m)
+  // the server decides: an expired, revoked or unknown session shows nobody
+  const account = yield* (yield* Session.Sessions).get(sid.value)
+  if (Option.isNone(account)) return yield* withoutSession(Pages.signedOut(m, "Your session has ended. Please sign in again."))
   const client = yield* ConfidentialClient.ConfidentialClient
   return yield* client.acquireTokenSilent({ scopes: s.scopes, account: account.value }).pipe(
     Effect.map((result) => {
@@ -157,19 +164,23 @@ export const callback = Effect.gen(function*() {
   if (result.account === undefined) {
     return yield* errorPage(502, "The sign-in could not be completed", "The identity provider did not identify the user.")
   }
-  // the flow is spent: the cookie now holds the account only
-  return yield* withSession(HttpServerResponse.redirect("/", { status: 302 }), { account: result.account })
+  // the flow is spent: the cookie now holds the new session's id only
+  const sid = yield* (yield* Session.Sessions).create(result.account)
+  return yield* withSession(HttpServerResponse.redirect("/", { status: 302 }), { sid })
 }).pipe(
   // a failed callback also spends the flow: start again from /login
   Effect.catchAll((e) => Effect.flatMap(signInFailed(e), withoutSession))
 )
 
-/** `GET /logout`: removes the account from the cache and clears the session. */
+/** `GET /logout`: ends the session on the server, removes the account from the cache, clears the cookie. */
 export const logout = Effect.gen(function*() {
   const s = yield* Settings
   const request = yield* HttpServerRequest.HttpServerRequest
+  const sessions = yield* Session.Sessions
   const session = yield* currentSession.pipe(Effect.orElseSucceed(Option.none<Session.Session>))
-  const account = Option.flatMapNullable(session, (x) => x.account)
+  const sid = Option.flatMapNullable(session, (x) => x.sid)
+  const account = Option.isSome(sid) ? yield* sessions.get(sid.value) : Option.none()
+  if (Option.isSome(sid)) yield* sessions.revoke(sid.value)
   if (Option.isSome(account)) {
     const client = yield* ConfidentialClient.ConfidentialClient
     yield* client.removeAccount(account.value)

@@ -3,7 +3,7 @@
  * mode (from the environment), its redirects; and `npm run example:web`.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Either, Redacted } from "effect"
+import { ConfigProvider, Duration, Effect, Either, Option, Redacted, TestClock } from "effect"
 import * as TestAuthority from "effect-msal/TestAuthority"
 import { CLIENT_ID, identityLayer, start } from "../../examples/web/app.js"
 import * as Session from "../../examples/web/session.js"
@@ -27,19 +27,12 @@ const manual = (url: string) =>
   })
 
 describe("the web app's session cookie", () => {
-  it.effect("round-trips the flow and the account, the PKCE verifier Redacted once decoded", () =>
+  it.effect("round-trips the flow and the session id, the PKCE verifier Redacted once decoded", () =>
     Effect.gen(function*() {
-      const account = {
-        homeAccountId: "uid.utid",
-        environment: "login.microsoftonline.com",
-        tenantId: "contoso.onmicrosoft.com",
-        username: "bob@contoso.onmicrosoft.com",
-        localAccountId: "uid"
-      }
-      const sealed = yield* Session.seal(SECRET, { flow: FLOW, account })
+      const sealed = yield* Session.seal(SECRET, { flow: FLOW, sid: "the-session-id" })
       expect(sealed).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/)
       const opened = yield* Session.open(SECRET, sealed)
-      expect(opened.account).toEqual(account)
+      expect(opened.sid).toBe("the-session-id")
       expect(opened.flow?.state).toBe("the-state")
       expect(opened.flow?.createdAt).toEqual(FLOW.createdAt)
       expect(Redacted.isRedacted(opened.flow?.codeVerifier)).toBe(true)
@@ -65,6 +58,66 @@ describe("the web app's session cookie", () => {
       const signed = `${json}.${crypto.createHmac("sha256", Redacted.value(SECRET)).update(json).digest("base64url")}`
       const notSession = yield* Effect.flip(Session.open(SECRET, signed))
       expect(notSession.description).toBe("the session cookie does not hold a session")
+    }))
+})
+
+const ACCOUNT = {
+  homeAccountId: "uid.utid",
+  environment: "login.microsoftonline.com",
+  tenantId: "contoso.onmicrosoft.com",
+  username: "bob@contoso.onmicrosoft.com",
+  localAccountId: "uid"
+}
+
+describe("the web app's server-side sessions", () => {
+  it.effect("a session lives 8 hours from sign-in by default, then shows nobody", () =>
+    Effect.gen(function*() {
+      const store = yield* Session.makeMemoryStore()
+      expect(Duration.toMillis(store.lifetime)).toBe(8 * 60 * 60 * 1000)
+      const sid = yield* store.create(ACCOUNT)
+      expect(sid).toMatch(/^[A-Za-z0-9_-]{43}$/)
+      yield* TestClock.adjust(Duration.millis(8 * 60 * 60 * 1000 - 1))
+      expect(yield* store.get(sid)).toEqual(Option.some(ACCOUNT))
+      yield* TestClock.adjust(Duration.millis(1))
+      expect(yield* store.get(sid)).toEqual(Option.none())
+      // a clock set back does not revive it: it was dropped
+      yield* TestClock.setTime(0)
+      expect(yield* store.get(sid)).toEqual(Option.none())
+    }))
+
+  it.effect("the lifetime is configurable; each sign-in gets its own id", () =>
+    Effect.gen(function*() {
+      const store = yield* Session.makeMemoryStore({ lifetime: "10 minutes" })
+      const a = yield* store.create(ACCOUNT)
+      const b = yield* store.create(ACCOUNT)
+      expect(a).not.toBe(b)
+      yield* TestClock.adjust("10 minutes")
+      expect([yield* store.get(a), yield* store.get(b)]).toEqual([Option.none(), Option.none()])
+    }))
+
+  it.effect("sign-out revokes one session; others, and unknown ids, are unaffected", () =>
+    Effect.gen(function*() {
+      const store = yield* Session.makeMemoryStore()
+      const a = yield* store.create(ACCOUNT)
+      const b = yield* store.create(ACCOUNT)
+      yield* store.revoke(a)
+      expect(yield* store.get(a)).toEqual(Option.none())
+      expect(yield* store.get(b)).toEqual(Option.some(ACCOUNT))
+      yield* store.revoke("never-issued")
+      expect(yield* store.get("never-issued")).toEqual(Option.none())
+    }))
+
+  it.effect("the store is bounded: when full, the oldest session ends", () =>
+    Effect.gen(function*() {
+      const store = yield* Session.makeMemoryStore({ capacity: 3 })
+      const ids: Array<string> = []
+      for (let i = 0; i < 5; i++) {
+        ids.push(yield* store.create({ ...ACCOUNT, username: `user${i}@contoso.com` }))
+        yield* TestClock.adjust("1 second")
+      }
+      const live = []
+      for (const id of ids) live.push(Option.isSome(yield* store.get(id)))
+      expect(live).toEqual([false, false, true, true, true])
     }))
 })
 

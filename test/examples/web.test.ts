@@ -1,10 +1,11 @@
 /**
  * The web-app example end to end in headless Chromium (Debian's, driven by playwright-core):
- * sign in on the test authority's page, reload (silent), sign out; and the sign-ins that must
- * end on an error page: a tampered cookie, a tampered state, a replayed callback, an expired
- * flow, a declined consent.
+ * sign in on the test authority's page, reload (silent), sign out; sessions that must show
+ * nobody: an old cookie after sign-out (even once the user signed in again), an expired
+ * session; and the sign-ins that must end on an error page: a tampered cookie, a tampered
+ * state, a replayed callback, an expired flow, a declined consent.
  */
-import { Effect, Exit, ManagedRuntime, Redacted, Scope } from "effect"
+import { Clock, Duration, Effect, Exit, ManagedRuntime, Redacted, Scope } from "effect"
 import { ConfidentialClient } from "effect-msal"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -30,6 +31,20 @@ const ARGS = [
 const ARTIFACTS = Path.resolve("test-results")
 const SECRET = Redacted.make("a-session-secret-for-the-browser-tests-0123456789")
 const BOB = "bob@contoso.onmicrosoft.com"
+/** The sessions' lifetime in this suite (the default, 8 hours, is tested without a browser). */
+const LIFETIME = Duration.minutes(30)
+
+/** The app's clock: the real time plus `offset`, so that a test can make its sessions old. */
+let offset = 0
+const real = Clock.make()
+const shiftedClock: Clock.Clock = {
+  [Clock.ClockTypeId]: Clock.ClockTypeId,
+  unsafeCurrentTimeMillis: () => real.unsafeCurrentTimeMillis() + offset,
+  currentTimeMillis: Effect.sync(() => real.unsafeCurrentTimeMillis() + offset),
+  unsafeCurrentTimeNanos: () => real.unsafeCurrentTimeNanos() + BigInt(offset) * 1_000_000n,
+  currentTimeNanos: Effect.sync(() => real.unsafeCurrentTimeNanos() + BigInt(offset) * 1_000_000n),
+  sleep: (duration) => real.sleep(duration)
+}
 
 const runtime = ManagedRuntime.make(identityLayer())
 const scope = Effect.runSync(Scope.make())
@@ -87,7 +102,9 @@ beforeAll(async () => {
         "(apt-get install -y chromium); npm test installs it (scripts/provision.mjs)"
     )
   }
-  appUrl = await run(Scope.extend(start({ port: 0, sessionSecret: SECRET }), scope))
+  appUrl = await run(
+    Scope.extend(start({ port: 0, sessionSecret: SECRET, sessionLifetime: LIFETIME }), scope).pipe(Effect.withClock(shiftedClock))
+  )
   authorityUrl = (await run(Identity.localAuthority)).server.url
   userDataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-msal-chromium-"))
   context = await chromium.launchPersistentContext(userDataDir, {
@@ -99,6 +116,7 @@ beforeAll(async () => {
 })
 
 afterEach(async () => {
+  offset = 0
   await context?.clearCookies()
   for (const page of context?.pages() ?? []) await page.close()
 })
@@ -126,9 +144,13 @@ describe("the web-app example in Chromium", () => {
     const cookie = await sessionCookie()
     expect(cookie.httpOnly).toBe(true)
     expect(cookie.sameSite).toBe("Lax")
+    // the browser drops it with the session: Max-Age is the session's lifetime (30 minutes here)
+    expect(Math.abs(cookie.expires - (Date.now() / 1000 + 30 * 60))).toBeLessThan(60)
+    // the cookie names the session only; the account stays on the server
     const session = await Effect.runPromise(Session.open(SECRET, cookie.value))
     expect(session.flow).toBeUndefined()
-    expect(session.account?.username).toBe(BOB)
+    expect(session.sid).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    expect(Buffer.from(cookie.value.split(".")[0]!, "base64url").toString("utf8")).not.toContain(BOB)
     Fs.mkdirSync(ARTIFACTS, { recursive: true })
     await page.screenshot({ path: Path.join(ARTIFACTS, "web-signed-in.png") })
 
@@ -146,12 +168,62 @@ describe("the web-app example in Chromium", () => {
     expect((await accounts()).map((a) => a.username)).not.toContain(BOB)
     expect((await context.cookies(appUrl)).find((c) => c.name === "session")).toBeUndefined()
 
-    // the signed-in cookie kept from before: its account is gone from the cache (TokenNotFound)
+    // the signed-in cookie kept from before: its session was revoked on the server
     await setSessionCookie(cookie.value)
     await page.goto(`${appUrl}/`)
     expect(await textOf(page)).toContain("Your session has ended. Please sign in again.")
     expect(await page.locator("#sign-in").count()).toBe(1)
     expect((await context.cookies(appUrl)).find((c) => c.name === "session")).toBeUndefined()
+  })
+
+  it("an old cookie after sign-out shows nobody, even once the user has signed in again", async () => {
+    const page = await context.newPage()
+    await toSignInPage(page)
+    await signInAsBob(page)
+    expect(await page.locator("#user-name").innerText()).toBe("Bob Baker")
+    const old = (await sessionCookie()).value
+    await page.click("#sign-out")
+    await page.waitForSelector("#sign-in")
+
+    // Bob signs in again (his account and tokens are back in the cache)
+    await toSignInPage(page)
+    await signInAsBob(page)
+    expect(await page.locator("#user-name").innerText()).toBe("Bob Baker")
+    expect((await accounts()).map((a) => a.username)).toContain(BOB)
+
+    // someone who copied the old cookie: nobody is shown
+    await context.clearCookies()
+    await setSessionCookie(old)
+    await page.goto(`${appUrl}/`)
+    expect(await textOf(page)).toContain("Your session has ended. Please sign in again.")
+    expect(await page.locator("#user-name").count()).toBe(0)
+    expect(await page.locator("#sign-in").count()).toBe(1)
+  })
+
+  it("a session shows its user until its lifetime has passed, then nobody", async () => {
+    const page = await context.newPage()
+    await toSignInPage(page)
+    await signInAsBob(page)
+    expect(await page.locator("#user-name").innerText()).toBe("Bob Baker")
+    const cookie = (await sessionCookie()).value
+
+    // a minute before the end of the 30 minutes (real time passes too): still signed in
+    offset = Duration.toMillis(LIFETIME) - 60_000
+    await page.goto(`${appUrl}/`)
+    expect(await page.locator("#user-name").innerText()).toBe("Bob Baker")
+
+    // at the end: nobody, and the cookie is cleared
+    offset = Duration.toMillis(LIFETIME)
+    await page.goto(`${appUrl}/`)
+    expect(await textOf(page)).toContain("Your session has ended. Please sign in again.")
+    expect(await page.locator("#user-name").count()).toBe(0)
+    expect((await context.cookies(appUrl)).find((c) => c.name === "session")).toBeUndefined()
+
+    // the same cookie again, kept by the browser past its Max-Age: still nobody
+    await setSessionCookie(cookie)
+    await page.goto(`${appUrl}/`)
+    expect(await page.locator("#user-name").count()).toBe(0)
+    expect(await page.locator("#sign-in").count()).toBe(1)
   })
 
   it("a tampered session cookie ends on an error page", async () => {
