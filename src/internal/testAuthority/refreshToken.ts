@@ -19,7 +19,10 @@ export const refreshToken: GrantHandler = authenticated((ctx) => {
   if (grant.clientId !== clientId && !(grant.family && isFamily(settings, clientId))) {
     return Effect.succeed(
       userError(ctx, 400, "invalid_grant", 70000, "Provided grant is invalid or malformed: the refresh token was issued to another client.", {
-        suberror: "client_mismatch"
+        // MSAL Python stops its family-token loop on `"client_mismatch" in error_additional_info`
+        // (msal/application.py); msal-node reads the same refusal's suberror
+        suberror: "client_mismatch",
+        error_additional_info: ["client_mismatch"]
       })
     )
   }

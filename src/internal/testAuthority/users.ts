@@ -117,7 +117,7 @@ export const userError = (
   error: string,
   code: number,
   text: string,
-  extra: Readonly<Record<string, string>> = {}
+  extra: Readonly<Record<string, unknown>> = {}
 ): OutgoingResponse => {
   const base = fail(ctx, status, error, code, text)
   return Object.keys(extra).length === 0 ? base : { ...base, body: JSON.stringify({ ...JSON.parse(base.body), ...extra }) }

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Clock, Effect, Logger, Redacted, TestClock } from "effect"
+import { TokenCache } from "effect-msal"
+import { authority, client, GRAPH, testLayer, tokenRequestCount } from "./support/harness.js"
+import { makeClient, sharedLayer, tokenForms } from "./support/users.js"
+
+const snapshot = Effect.flatMap(TokenCache.TokenCache, (c) => c.snapshot)
+const appToken = Effect.flatMap(client, (c) => c.acquireTokenForClient({ scopes: [GRAPH] }))
+
+describe("token lifetimes from the authority are validated before anything is cached", () => {
+  for (
+    const [name, body] of [
+      ["expires_in 0", { expires_in: 0 }],
+      ["expires_in -3600", { expires_in: -3600 }],
+      ["expires_in 2^53-1", { expires_in: Number.MAX_SAFE_INTEGER }],
+      ["expires_on an hour ago", { expires_in: undefined, expires_on: "PAST" }]
+    ] as const
+  ) {
+    it.effect(`${name}: a NetworkError, nothing cached, the next call asks again`, () =>
+      Effect.gen(function*() {
+        const a = yield* authority
+        const past = Math.floor((yield* Clock.currentTimeMillis) / 1000) - 3600
+        const fields = Object.fromEntries(
+          Object.entries(body).map(([k, v]) => [k, v === "PAST" ? past : v]).filter(([, v]) => v !== undefined)
+        )
+        yield* a.enqueue({ status: 200, body: { access_token: "evil-forever", token_type: "Bearer", ...fields } })
+        const e = yield* Effect.flip(appToken)
+        expect(e).toMatchObject({ _tag: "NetworkError", reason: "InvalidResponse" })
+        expect(String(e)).not.toContain("evil-forever")
+        expect((yield* snapshot).entries.AccessToken).toHaveLength(0)
+        expect((yield* appToken).tokenSource).toBe("identity_provider")
+        expect(yield* tokenRequestCount).toBe(2)
+      }).pipe(Effect.provide(testLayer())))
+  }
+})
+
+describe("client credentials against a tenantless authority", () => {
+  it.effect("logs one warning: app tokens need a tenant (as MSAL Python warns)", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logger = Logger.make(({ message }) => lines.push(String(message)))
+      yield* appToken.pipe(Effect.either, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      yield* appToken.pipe(Effect.either, Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      expect(lines.filter((l) => l.includes("tenantless authority"))).toHaveLength(1)
+    }).pipe(Effect.provide(testLayer({ client: { authority: "https://login.microsoftonline.com/common" } }))))
+})
+
+describe("engine state belongs to one client", () => {
+  it.scoped("a second client on the same cache keeps its own single-flight and memo", () =>
+    Effect.gen(function*() {
+      const one = yield* makeClient({ clientId: "app-one" })
+      const two = yield* makeClient({ clientId: "app-two" })
+      const a = yield* one.acquireTokenForClient({ scopes: [GRAPH] })
+      const b = yield* two.acquireTokenForClient({ scopes: [GRAPH] })
+      expect(Redacted.value(a.accessToken)).not.toBe(Redacted.value(b.accessToken))
+      expect((yield* one.acquireTokenForClient({ scopes: [GRAPH] })).tokenSource).toBe("cache")
+      expect((yield* two.acquireTokenForClient({ scopes: [GRAPH] })).tokenSource).toBe("cache")
+    }).pipe(Effect.provide(sharedLayer())))
+})
+
+describe("family refresh tokens: client_mismatch in error_additional_info", () => {
+  it.scoped("an unknown app stops trying family tokens when only error_additional_info names client_mismatch", () =>
+    Effect.gen(function*() {
+      const a = yield* authority
+      let account: import("effect-msal").AuthenticationResult.Account | undefined
+      for (const clientId of ["fam-1", "fam-2"]) {
+        const member = yield* makeClient({ clientId })
+        const flow = yield* member.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: "https://x.example/cb" })
+        const result = yield* member.acquireTokenByAuthCodeFlow({ flow, response: new URL(yield* a.authorize(flow.authUri)).searchParams })
+        account = result.account
+        yield* TestClock.adjust("1 second")
+      }
+      // as MSAL Python reads it: no suberror, the reason in error_additional_info
+      yield* a.enqueue({ status: 400, body: { error: "invalid_grant", error_codes: [70000], error_additional_info: ["client_mismatch"] } })
+      const outsider = yield* makeClient({ clientId: "outsider" })
+      expect(yield* Effect.flip(outsider.acquireTokenSilent({ scopes: ["User.Read"], account: account! })))
+        .toMatchObject({ _tag: "ServerError", errorAdditionalInfo: ["client_mismatch"] })
+      expect((yield* tokenForms).filter((f) => f.client_id === "outsider")).toHaveLength(1)
+    }).pipe(Effect.provide(sharedLayer({ familyClients: ["fam-1", "fam-2"] }))))
+})
