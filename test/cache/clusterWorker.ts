@@ -26,9 +26,10 @@ const nodes = JSON.parse(nodesJson) as Array<{ host: string; port: number }>
 const tenants = Number(tenantsArg)
 const rounds = Number(roundsArg ?? "1")
 
-const client = ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, timeout: "10 seconds" }).pipe(
+const client = ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, timeout: "30 seconds" }).pipe(
   Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
-  Layer.provide(TokenCache.layerRedisCluster({ nodes, prefix })),
+  // a loaded test machine can stall a process for seconds: this test is about single-flight
+  Layer.provide(TokenCache.layerRedisCluster({ nodes, prefix, timeout: "10 seconds" })),
   Layer.provide(TestAuthority.layerHttpClientVia(authorityUrl))
 )
 
@@ -49,7 +50,10 @@ const program = Effect.gen(function*() {
   yield* Effect.forEach(calls, (tenant) =>
     c.acquireTokenForClient({ scopes: [GRAPH], tenant }).pipe(
       Effect.match({
-        onFailure: (e) => void (errors[e._tag] = (errors[e._tag] ?? 0) + 1),
+        onFailure: (e) => {
+          errors[e._tag] = (errors[e._tag] ?? 0) + 1
+          console.error(e.message)
+        },
         onSuccess: (r) => void (sources[r.tokenSource] = (sources[r.tokenSource] ?? 0) + 1)
       })
     ), { concurrency: 10, discard: true })
