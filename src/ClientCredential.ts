@@ -267,3 +267,55 @@ export const assertionProvider = (
  * @category constructors
  */
 export const federatedTokenFile = (path: string): ClientCredential => ({ _tag: "FederatedTokenFile", path })
+
+/**
+ * A managed identity as the client's credential (workload identity federation): each client
+ * assertion is a token of the managed identity for the token-exchange audience of the
+ * authority's cloud (`api://AzureADTokenExchange`, `api://AzureADTokenExchangeUSGov`,
+ * `api://AzureADTokenExchangeChina`), cached and reused until it ages. The app registration
+ * trusts it with a federated credential whose issuer is
+ * `https://login.microsoftonline.com/<tenant>/v2.0` and whose subject is the identity's
+ * object id. Not a member of the `ClientCredential` union: its signer needs an `HttpClient`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ManagedIdentityCredential {
+  readonly _tag: "ManagedIdentity"
+  /** A user-assigned identity's client id; system-assigned when no id is given. */
+  readonly clientId?: string | undefined
+  readonly objectId?: string | undefined
+  readonly resourceId?: string | undefined
+  /** The audience of the exchanged token, instead of the cloud's. */
+  readonly audience?: string | undefined
+}
+
+/**
+ * A managed identity as the client's credential: the system-assigned identity, or a
+ * user-assigned one by `clientId`, `objectId` or `resourceId`. `CredentialSigner.layer`
+ * of it needs an `HttpClient`.
+ *
+ * @example
+ * ```ts
+ * import { FetchHttpClient } from "@effect/platform"
+ * import { Layer } from "effect"
+ * import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
+ *
+ * const Secretless = ConfidentialClient.layer({
+ *   clientId: "11111111-2222-3333-4444-555555555555",
+ *   authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com"
+ * }).pipe(
+ *   Layer.provide(CredentialSigner.layer(ClientCredential.managedIdentity({ clientId: "<user-assigned client id>" }))),
+ *   Layer.provide(TokenCache.layerMemory()),
+ *   Layer.provide(FetchHttpClient.layer)
+ * )
+ * ```
+ * @since 0.1.0
+ * @category constructors
+ */
+export const managedIdentity = (options?: {
+  readonly clientId?: string | undefined
+  readonly objectId?: string | undefined
+  readonly resourceId?: string | undefined
+  readonly audience?: string | undefined
+}): ManagedIdentityCredential => ({ _tag: "ManagedIdentity", ...options })

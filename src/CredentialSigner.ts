@@ -9,7 +9,9 @@
  */
 import type { Duration, Effect, Redacted, Scope } from "effect"
 import { Context, Layer } from "effect"
-import type { ClientCredential } from "./ClientCredential.js"
+import type { HttpClient } from "@effect/platform"
+import type { ClientCredential, ManagedIdentityCredential } from "./ClientCredential.js"
+import * as internalManagedIdentity from "./internal/managedIdentity/credential.js"
 import * as internal from "./internal/signer.js"
 import type { CredentialError } from "./MsalError.js"
 
@@ -97,6 +99,9 @@ export class CredentialSigner extends Context.Tag("effect-msal/CredentialSigner"
  * its certificate; an RSA key under 2048 bits; a certificate credential with neither a
  * thumbprint nor a certificate. Messages never contain key material or passphrases.
  *
+ * A managed-identity credential (`ClientCredential.managedIdentity`) needs an `HttpClient`: its
+ * assertion is the identity's token for the cloud's token-exchange audience.
+ *
  * A signed assertion (`iss` = `sub` = client id, `aud` = token endpoint, `iat`, `nbf`, `exp` =
  * now + 10 minutes, a random `jti`, then `clientClaims`) is reused for the same audience
  * until less than a minute of it remains. Time comes from `Clock`. The schedule of
@@ -105,10 +110,16 @@ export class CredentialSigner extends Context.Tag("effect-msal/CredentialSigner"
  * @since 0.1.0
  * @category constructors
  */
-export const make = (
-  credential: ClientCredential,
-  options?: Options
-): Effect.Effect<Service, CredentialError, Scope.Scope> => internal.make(credential, options)
+export const make: {
+  (credential: ManagedIdentityCredential, options?: Options): Effect.Effect<Service, CredentialError, HttpClient.HttpClient | Scope.Scope>
+  (credential: ClientCredential, options?: Options): Effect.Effect<Service, CredentialError, Scope.Scope>
+} = ((credential: ClientCredential | ManagedIdentityCredential, options?: Options) =>
+  credential !== null && typeof credential === "object" && credential._tag === "ManagedIdentity"
+    ? internalManagedIdentity.make(credential)
+    : internal.make(credential as ClientCredential, options)) as unknown as {
+      (credential: ManagedIdentityCredential, options?: Options): Effect.Effect<Service, CredentialError, HttpClient.HttpClient | Scope.Scope>
+      (credential: ClientCredential, options?: Options): Effect.Effect<Service, CredentialError, Scope.Scope>
+    }
 
 /**
  * The signer for a credential, as a layer (see `make`).
@@ -128,5 +139,11 @@ export const make = (
  * @since 0.1.0
  * @category layers
  */
-export const layer = (credential: ClientCredential, options?: Options): Layer.Layer<CredentialSigner, CredentialError> =>
-  Layer.scoped(CredentialSigner, make(credential, options))
+export const layer: {
+  (credential: ManagedIdentityCredential, options?: Options): Layer.Layer<CredentialSigner, CredentialError, HttpClient.HttpClient>
+  (credential: ClientCredential, options?: Options): Layer.Layer<CredentialSigner, CredentialError>
+} = ((credential: ManagedIdentityCredential, options?: Options) =>
+  Layer.scoped(CredentialSigner, make(credential, options))) as unknown as {
+    (credential: ManagedIdentityCredential, options?: Options): Layer.Layer<CredentialSigner, CredentialError, HttpClient.HttpClient>
+    (credential: ClientCredential, options?: Options): Layer.Layer<CredentialSigner, CredentialError>
+  }
