@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Redacted, TestClock } from "effect"
-import { ClientCredential, ConfidentialClient, CredentialSigner, TestAuthority, TokenCache } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import { audienceFor } from "../src/internal/managedIdentity/credential.js"
 import { environments, withEnvironment } from "./support/managedIdentity.js"
 

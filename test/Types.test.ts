@@ -150,18 +150,27 @@ describe("CredentialSigner", () => {
       (context: CredentialSigner.AuthContext) => Effect.Effect<CredentialSigner.ClientAuthFields, MsalError.CredentialError>
     >()
     expectTypeOf<Signer["reload"]>().toEqualTypeOf<Effect.Effect<void, MsalError.CredentialError>>()
-    expectTypeOf(CredentialSigner.make).toEqualTypeOf<
+    // a managed-identity credential's signer also needs an HttpClient
+    expectTypeOf(CredentialSigner.make).toEqualTypeOf<{
+      (
+        credential: ClientCredential.ManagedIdentityCredential,
+        options?: CredentialSigner.Options
+      ): Effect.Effect<Signer, MsalError.CredentialError, HttpClient.HttpClient | Scope.Scope>
       (
         credential: ClientCredential.ClientCredential,
         options?: CredentialSigner.Options
-      ) => Effect.Effect<Signer, MsalError.CredentialError, Scope.Scope>
-    >()
-    expectTypeOf(CredentialSigner.layer).toEqualTypeOf<
+      ): Effect.Effect<Signer, MsalError.CredentialError, Scope.Scope>
+    }>()
+    expectTypeOf(CredentialSigner.layer).toEqualTypeOf<{
+      (
+        credential: ClientCredential.ManagedIdentityCredential,
+        options?: CredentialSigner.Options
+      ): Layer.Layer<CredentialSigner.CredentialSigner, MsalError.CredentialError, HttpClient.HttpClient>
       (
         credential: ClientCredential.ClientCredential,
         options?: CredentialSigner.Options
-      ) => Layer.Layer<CredentialSigner.CredentialSigner, MsalError.CredentialError>
-    >()
+      ): Layer.Layer<CredentialSigner.CredentialSigner, MsalError.CredentialError>
+    }>()
   })
 })
 
