@@ -61,14 +61,14 @@ export const requests = Effect.flatMap(TestAuthority.TestAuthority, (a) => a.req
 
 const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 2)))
 
-/** Polls `condition` in real time (every 2 ms, for at most 5 s). */
+/** Polls `condition` in real time (every 2 ms, for at most 20 s). */
 export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>): Effect.Effect<void, E | Error, R> =>
   Effect.gen(function*() {
-    for (let i = 0; i < 2500; i++) {
+    for (let i = 0; i < 10_000; i++) {
       if (yield* condition) return
       yield* realPause
     }
-    return yield* Effect.fail(new Error("condition not met within 5 seconds"))
+    return yield* Effect.fail(new Error("condition not met within 20 seconds"))
   })
 
 /** Waits until a fiber sleeps until `millis` from the test clock's now, then moves the clock there. */
