@@ -108,6 +108,9 @@ const parseUrl = (input: unknown): Either.Either<URL, AuthorityError> => {
   }
 }
 
+/** The URL without its user name and password, which must never reach an error. */
+const withoutCredentials = (url: URL): string => `${url.protocol}//${url.host}${url.pathname}${url.search}`
+
 const segmentsOf = (url: URL): Array<string> => url.pathname.split("/").filter((s) => s.length > 0)
 
 const build = (
@@ -140,8 +143,8 @@ const build = (
  */
 export const parse = (input: string): Either.Either<Authority, AuthorityError> =>
   Either.flatMap(parseUrl(input), (url) => {
-    if (url.protocol !== "https:") return fail(input, "The authority must be an https URL.")
-    if (url.username !== "" || url.password !== "") return fail(input, "The authority must not carry credentials.")
+    if (url.protocol !== "https:") return fail(withoutCredentials(url), "The authority must be an https URL.")
+    if (url.username !== "" || url.password !== "") return fail(withoutCredentials(url), "The authority must not carry credentials.")
     const host = url.hostname.toLowerCase()
     const segments = segmentsOf(url)
     if (host.endsWith(CIAM_SUFFIX)) {
@@ -150,7 +153,7 @@ export const parse = (input: string): Either.Either<Authority, AuthorityError> =
     }
     const first = segments[0]
     if (first === undefined) {
-      return fail(input, "The authority has no tenant segment (https://<host>/<tenant>).")
+      return fail(withoutCredentials(url), "The authority has no tenant segment (https://<host>/<tenant>).")
     }
     if (first.toLowerCase() === "adfs") return Either.right(build(url, segments, 0, "Adfs"))
     const tfp = first.toLowerCase() === "tfp"
@@ -159,7 +162,7 @@ export const parse = (input: string): Either.Either<Authority, AuthorityError> =
       (tfp && segments.length >= 3)
     if (isB2c) {
       if (tfp && segments[1] === undefined) {
-        return fail(input, "A /tfp/ authority needs a tenant after /tfp/.")
+        return fail(withoutCredentials(url), "A /tfp/ authority needs a tenant after /tfp/.")
       }
       return Either.right(build(url, segments, tfp ? 1 : 0, "B2C"))
     }
@@ -175,9 +178,9 @@ export const parseOidc = (input: string): Either.Either<Authority, AuthorityErro
   Either.flatMap(parseUrl(input), (url) => {
     const secure = url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname))
     if (!secure) {
-      return fail(input, "The OIDC authority must be an https URL (plain http only on 127.0.0.1, localhost or [::1]).")
+      return fail(withoutCredentials(url), "The OIDC authority must be an https URL (plain http only on 127.0.0.1, localhost or [::1]).")
     }
-    if (url.username !== "" || url.password !== "") return fail(input, "The authority must not carry credentials.")
+    if (url.username !== "" || url.password !== "") return fail(withoutCredentials(url), "The authority must not carry credentials.")
     const segments = segmentsOf(url)
     const isAdfs = segments[0]?.toLowerCase() === "adfs"
     return Either.right({ ...build(url, segments, segments.length === 0 ? -1 : 0, "Oidc"), ...(isAdfs ? { kind: "Adfs" as const } : {}) })
