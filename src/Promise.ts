@@ -25,7 +25,6 @@
  * ```
  * @since 0.1.0
  */
-import { FetchHttpClient } from "@effect/platform"
 import type { HttpClient } from "@effect/platform"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import type * as Result from "./AuthenticationResult.js"
@@ -37,6 +36,7 @@ import * as Logging from "./internal/logging.js"
 import * as internal from "./internal/promise.js"
 import { InvalidRequest } from "./MsalError.js"
 import * as TokenCache from "./TokenCache.js"
+import * as Transport from "./Transport.js"
 
 /**
  * A token result as the Promise client returns it: the `AuthenticationResult` of the Effect
@@ -186,7 +186,7 @@ const withServices = <E>(
 ): Layer.Layer<ConfidentialClient.ConfidentialClient, unknown> =>
   client.pipe(
     Layer.provide(services?.cache ?? TokenCache.layerMemory()),
-    Layer.provide(services?.httpClient ?? FetchHttpClient.layer)
+    Layer.provide(services?.httpClient ?? Transport.layer())
   )
 
 /** The logger of a client: the option, else `AZURE_LOG_LEVEL` to stderr, else none. */

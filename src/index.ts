@@ -30,3 +30,5 @@ export * as MsalError from "./MsalError.js"
 export * as Requests from "./Requests.js"
 /** @since 0.1.0 */
 export * as TokenCache from "./TokenCache.js"
+/** @since 0.1.0 */
+export * as Transport from "./Transport.js"

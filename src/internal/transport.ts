@@ -1,7 +1,7 @@
 import type { HttpClientResponse } from "@effect/platform"
 import { FetchHttpClient, Headers, HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
 import type { Scope } from "effect"
-import { Clock, Duration, Effect, Predicate, Stream } from "effect"
+import { Clock, Duration, Effect, Option, Predicate, Stream } from "effect"
 import type { Options } from "../ConfidentialClient.js"
 import type { Service as Signer } from "../CredentialSigner.js"
 import type { MsalError } from "../MsalError.js"
@@ -61,30 +61,21 @@ const originOf = (location: string | undefined, base: string): string | undefine
 }
 
 /**
- * A fetch that never follows redirects: `redirect: "manual"` whatever the request init says,
- * then the fetch of the calling context (or the global one). Redirects are never followed
- * because a 307/308 would re-send the form (secret, code, refresh token) to the new origin,
- * and any redirect would have another origin's JSON accepted as the authority's answer.
- */
-const manualFetch = (inner: typeof globalThis.fetch | undefined): typeof globalThis.fetch => (input, init) =>
-  (inner ?? globalThis.fetch)(input, { ...init, redirect: "manual" })
-
-/**
  * The client that every request to an authority, discovery, user-realm or IMDS endpoint goes
- * through: with `FetchHttpClient`, fetch is told not to follow redirects; with any client, a
- * 3xx answer (or a browser's opaque redirect, status 0) is refused as a `ResponseError` that
- * `transportError` turns into a `NetworkError` naming the status and the `Location`'s origin.
- * Its body is never read. @internal
+ * through: with `FetchHttpClient`, fetch is told not to follow redirects (`redirect: "manual"`
+ * in the request init, whatever else it says; the fetch itself, a proxying one included, is
+ * left as the layer chose it); with any client, a 3xx answer (or a browser's opaque redirect,
+ * status 0) is refused as a `ResponseError` that `transportError` turns into a `NetworkError`
+ * naming the status and the `Location`'s origin. Redirects are never followed because a
+ * 307/308 would re-send the form (secret, code, refresh token) to the new origin, and any
+ * redirect would have another origin's JSON accepted as the authority's answer. Its body is
+ * never read. @internal
  */
 export const refuseRedirects = (http: HttpClient.HttpClient): HttpClient.HttpClient =>
   HttpClient.transformResponse(http, (effect) =>
-    Effect.serviceOption(FetchHttpClient.Fetch).pipe(
-      Effect.flatMap((fetch) =>
-        Effect.provideService(
-          effect,
-          FetchHttpClient.Fetch,
-          manualFetch(fetch._tag === "Some" ? fetch.value : undefined)
-        )
+    Effect.serviceOption(FetchHttpClient.RequestInit).pipe(
+      Effect.flatMap((init) =>
+        Effect.provideService(effect, FetchHttpClient.RequestInit, { ...Option.getOrUndefined(init), redirect: "manual" })
       ),
       Effect.flatMap((response) =>
         (response.status >= 300 && response.status < 400) || response.status === 0
