@@ -6,7 +6,8 @@
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import { afterEach, beforeEach, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Exit, Layer } from "effect"
-import { ClientCredential, ConfidentialClient, CredentialSigner, MsalError, TestAuthority, TokenCache, Transport } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, MsalError, TokenCache, Transport } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
 import * as Msal from "effect-msal/promise"
 import { startConnectProxy } from "./support/connectProxy.js"
 

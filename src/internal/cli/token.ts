@@ -1,10 +1,11 @@
-import { FetchHttpClient } from "@effect/platform"
 import type { HttpClient } from "@effect/platform"
 import { Clock, Config, ConfigError, ConfigProvider, Console, Effect, Layer, Option, Redacted } from "effect"
 import type { AuthenticationResult } from "../../AuthenticationResult.js"
 import * as ConfidentialClient from "../../ConfidentialClient.js"
 import * as TestAuthority from "../../TestAuthority.js"
+import type { InvalidRequest } from "../../MsalError.js"
 import * as TokenCache from "../../TokenCache.js"
+import * as Transport from "../../Transport.js"
 import { Variables } from "../config.js"
 
 /**
@@ -36,10 +37,11 @@ const providerFor = (args: Args, fallback: ConfigProvider.ConfigProvider): Confi
   return ConfigProvider.fromMap(flags).pipe(ConfigProvider.orElse(() => fallback))
 }
 
-const httpLayer: Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError> = Layer.unwrapEffect(
+/** fetch through the proxy of HTTPS_PROXY / HTTP_PROXY / NO_PROXY, unless the test override is set */
+const httpLayer: Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError | InvalidRequest> = Layer.unwrapEffect(
   Effect.gen(function*() {
     const override = yield* Config.option(Config.string(AUTHORITY_URL_OVERRIDE))
-    if (Option.isNone(override) || override.value.trim() === "") return FetchHttpClient.layer
+    if (Option.isNone(override) || override.value.trim() === "") return Transport.layer()
     let url: URL | undefined
     try {
       url = new URL(override.value.trim())
