@@ -37,6 +37,12 @@ const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) => e
 for (const file of walk(new URL("../dist", import.meta.url).pathname).filter((f) => f.endsWith(".js") || f.endsWith(".d.ts"))) {
   if (/from\s*["']@effect\/cli|import\(["']@effect\/cli/.test(readFileSync(file, "utf8"))) throw new Error(`${file} imports @effect/cli`)
 }
+// public types stand alone: no top-level .d.ts names an internal file
+for (const file of readdirSync(new URL("../dist", import.meta.url).pathname).filter((f) => f.endsWith(".d.ts"))) {
+  if (/from\s*["']\.\/internal\//.test(readFileSync(new URL(`../dist/${file}`, import.meta.url), "utf8"))) {
+    throw new Error(`dist/${file} imports an internal file: public types must stand alone`)
+  }
+}
 for (const cliOnly of ["@effect/cli", "yaml", "toml", "ini"]) {
   if (cliOnly in (pkg.dependencies ?? {}) || cliOnly in (pkg.peerDependencies ?? {})) throw new Error(`the package depends on ${cliOnly}`)
 }

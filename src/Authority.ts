@@ -82,7 +82,7 @@ export const build = (instance: string, tenant: string): string =>
  * @since 0.1.0
  * @category models
  */
-export type Form = internal.Form
+export type Form = "Aad" | "B2C" | "Ciam" | "Adfs" | "Oidc"
 
 /**
  * What an authority URL says before any request.

@@ -39,6 +39,19 @@ import * as TokenCache from "./TokenCache.js"
 import * as Transport from "./Transport.js"
 
 /**
+ * The part of `AbortSignal` a call needs (Azure's `AbortSignalLike` fits too).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SignalLike {
+  readonly aborted: boolean
+  addEventListener(type: "abort", listener: () => void): void
+  removeEventListener(type: "abort", listener: () => void): void
+}
+
+
+/**
  * A token result as the Promise client returns it: the `AuthenticationResult` of the Effect
  * API with `accessToken` and `idToken` as plain strings (as msal-node returns them), ready for
  * an `Authorization: Bearer` header. Do not log it.
@@ -99,7 +112,7 @@ export interface TokenCredential {
   readonly getToken: (
     scopes: string | Array<string>,
     options?: {
-      readonly abortSignal?: AbortSignal | internal.SignalLike | undefined
+      readonly abortSignal?: AbortSignal | SignalLike | undefined
       readonly requestOptions?: { readonly timeout?: number | undefined } | undefined
       readonly claims?: string | undefined
       readonly tenantId?: string | undefined
@@ -133,7 +146,7 @@ export interface Client extends Methods {
  * @since 0.1.0
  * @category models
  */
-export type LogLevel = Logging.Level
+export type LogLevel = "error" | "warning" | "info" | "verbose"
 
 /**
  * Where the client's log lines go (like msal-node's `loggerOptions`). Without this option

@@ -20,10 +20,9 @@
 import type { Duration, Option, Redacted } from "effect"
 import { Context, Effect, Layer } from "effect"
 import type { Entries, Section } from "./CacheEntry.js"
-import * as hooks from "./internal/cacheHooks.js"
+import { wrap as wrapWithHooks } from "./internal/cacheHooks.js"
 import * as file from "./internal/fileCache.js"
 import * as memory from "./internal/memoryCache.js"
-import type * as redis from "./internal/redisCache.js"
 import * as serialization from "./internal/serialization.js"
 import type { CacheError } from "./MsalError.js"
 
@@ -93,7 +92,7 @@ export class TokenCache extends Context.Tag("effect-msal/TokenCache")<TokenCache
  * @since 0.1.0
  * @category models
  */
-export type Format = serialization.Format
+export type Format = "msal-node" | "msal-python"
 
 /**
  * @since 0.1.0
@@ -206,7 +205,11 @@ export const layerFile = (path: string, options?: FileOptions): Layer.Layer<Toke
  * @since 0.1.0
  * @category models
  */
-export type RedisClient = redis.RedisClient
+export interface RedisClient {
+  readonly eval: (script: string, numkeys: number, ...args: Array<string | number>) => Promise<unknown>
+  readonly evalsha: (sha1: string, numkeys: number, ...args: Array<string | number>) => Promise<unknown>
+  readonly hget: (key: string, field: string) => Promise<string | null>
+}
 
 /**
  * @since 0.1.0
@@ -257,7 +260,7 @@ export const layerRedis = (options: RedisOptions): Layer.Layer<TokenCache, Cache
  * @since 0.1.0
  * @category models
  */
-export type RedisClusterNode = redis.ClusterNode
+export type RedisClusterNode = string | { readonly host: string; readonly port: number }
 
 /**
  * @since 0.1.0
@@ -296,7 +299,18 @@ export const layerRedisCluster = (options: RedisClusterOptions): Layer.Layer<Tok
  * @since 0.1.0
  * @category models
  */
-export type Access = hooks.Access
+export interface Access {
+  /** `"read"` for `get`, `list` and `snapshot`; `"write"` for `modify` and `restore`. */
+  readonly kind: "read" | "write"
+  /** The section accessed (absent for `snapshot` and `restore`). */
+  readonly section?: Section | undefined
+  /** In `afterAccess`: whether the access changed the cache. Always false in `beforeAccess`. */
+  readonly changed: boolean
+  /** The cache's content in the MSAL unified JSON format. */
+  readonly serialize: (options?: { readonly format?: Format | undefined }) => Effect.Effect<string, CacheError>
+  /** Replaces the cache's content (see `TokenCache.deserialize`). */
+  readonly deserialize: (json: string) => Effect.Effect<void, CacheError>
+}
 
 /**
  * Hooks around every access to a cache, as MSAL's cache plugins: `beforeAccess` typically
@@ -320,7 +334,7 @@ export class CacheHooks extends Context.Tag("effect-msal/TokenCache/CacheHooks")
 export const layerHooks = (options?: MemoryOptions): Layer.Layer<TokenCache, never, CacheHooks> =>
   Layer.effect(
     TokenCache,
-    Effect.flatMap(Effect.all([makeMemory(options), CacheHooks]), ([inner, h]) => Effect.succeed(hooks.wrap(inner, h)))
+    Effect.flatMap(Effect.all([makeMemory(options), CacheHooks]), ([inner, h]) => Effect.succeed(wrapWithHooks(inner, h)))
   )
 
 /**

@@ -47,7 +47,9 @@ const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
  * The form of an authority: an Entra tenant (any cloud), Azure AD B2C, Entra External ID
  * (CIAM), AD FS, or a generic OpenID Connect provider. @internal
  */
-export type Form = "Aad" | "B2C" | "Ciam" | "Adfs" | "Oidc"
+import type { Form } from "../Authority.js"
+
+export type { Form }
 
 /** A parsed authority. @internal */
 export interface Authority {

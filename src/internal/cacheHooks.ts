@@ -4,19 +4,9 @@ import type { CacheError } from "../MsalError.js"
 import type { Change, Service, Snapshot } from "../TokenCache.js"
 import * as serialization from "./serialization.js"
 
-/** One access to the cache, as the hooks see it. @internal */
-export interface Access {
-  /** `"read"` for `get`, `list` and `snapshot`; `"write"` for `modify` and `restore`. */
-  readonly kind: "read" | "write"
-  /** The section accessed (absent for `snapshot` and `restore`). */
-  readonly section?: Section | undefined
-  /** In `afterAccess`: whether the access changed the cache. Always false in `beforeAccess`. */
-  readonly changed: boolean
-  /** The cache's content in the MSAL unified JSON format. */
-  readonly serialize: (options?: { readonly format?: serialization.Format | undefined }) => Effect.Effect<string, CacheError>
-  /** Replaces the cache's content (see `TokenCache.deserialize`). */
-  readonly deserialize: (json: string) => Effect.Effect<void, CacheError>
-}
+import type { Access } from "../TokenCache.js"
+
+export type { Access }
 
 /** @internal */
 export interface Hooks {

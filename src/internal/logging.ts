@@ -6,7 +6,9 @@ import { Cause, HashMap, Layer, List, Logger, LogLevel } from "effect"
  * JavaScript", learn.microsoft.com/azure/developer/javascript/sdk/debug-client-libraries).
  * @internal
  */
-export type Level = "error" | "warning" | "info" | "verbose"
+import type { LogLevel as Level } from "../Promise.js"
+
+export type { Level }
 
 /** The variable the Azure SDKs read to turn logging on (to stderr). @internal */
 export const AZURE_LOG_LEVEL = "AZURE_LOG_LEVEL"

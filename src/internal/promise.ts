@@ -4,12 +4,9 @@ import { InvalidRequest } from "../MsalError.js"
 import { parseLevel } from "./logging.js"
 import { kindOf } from "./options.js"
 
-/** The part of `AbortSignal` a run needs (Azure's `AbortSignalLike` fits too). @internal */
-export interface SignalLike {
-  readonly aborted: boolean
-  addEventListener(type: "abort", listener: () => void): void
-  removeEventListener(type: "abort", listener: () => void): void
-}
+import type { SignalLike } from "../Promise.js"
+
+export type { SignalLike }
 
 /** The rejection for an aborted call: an `Error` named `AbortError`, as fetch and the Azure SDK use. @internal */
 export const abortError = (): Error => {

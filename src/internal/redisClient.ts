@@ -12,14 +12,9 @@ import { CacheError } from "../MsalError.js"
  * The three commands the store sends (everything else is a Lua script). An ioredis `Redis` or
  * `Cluster` has them. @internal
  */
-export interface RedisClient {
-  readonly eval: (script: string, numkeys: number, ...args: Array<string | number>) => Promise<unknown>
-  readonly evalsha: (sha1: string, numkeys: number, ...args: Array<string | number>) => Promise<unknown>
-  readonly hget: (key: string, field: string) => Promise<string | null>
-}
+import type { RedisClient, RedisClusterNode as ClusterNode } from "../TokenCache.js"
 
-/** A node of a Redis Cluster: `"host:port"` or `{ host, port }`. @internal */
-export type ClusterNode = string | { readonly host: string; readonly port: number }
+export type { ClusterNode, RedisClient }
 
 /** What the layers need to open a client of their own. @internal */
 interface Owned extends RedisClient {

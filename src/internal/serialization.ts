@@ -11,7 +11,9 @@ type Encoded = Record<string, unknown>
  * Which MSAL the serialised cache is written for. Both read the same unified schema; they
  * differ in a few values (see `adjust`). @internal
  */
-export type Format = "msal-node" | "msal-python"
+import type { Format } from "../TokenCache.js"
+
+export type { Format }
 
 const PUBLIC_CLOUD = "login.microsoftonline.com"
 
