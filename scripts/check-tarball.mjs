@@ -124,6 +124,8 @@ export const used = [ConfidentialClient.layer, TokenCache.layerMemory, TestAutho
 
   // 5. a bundler
   const esbuild = await import("esbuild")
+  const README_BANNER = 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);'
+  if (!readFileSync(join(root, "README.md"), "utf8").includes(README_BANNER)) fail("the README does not show the bundle banner this check uses")
   await esbuild.build({
     absWorkingDir: app,
     entryPoints: ["main.ts"],
@@ -131,6 +133,9 @@ export const used = [ConfidentialClient.layer, TokenCache.layerMemory, TestAutho
     bundle: true,
     platform: "node",
     format: "esm",
+    // as the README says: node-forge (PKCS#12) is CommonJS and requires node:crypto, which an
+    // ES-module bundle can only do with a real require
+    banner: { js: README_BANNER },
     logLevel: "error"
   })
   const out = run(process.execPath, ["bundle.mjs"], app)
