@@ -1,0 +1,59 @@
+// Lint and format: ESLint with typescript-eslint, and Effect's dprint rule (the formatter Effect's
+// own packages use, run as a lint rule; `npm run format` applies its fixes). No type-aware rules,
+// so a run stays quick.
+import * as effectEslint from "@effect/eslint-plugin"
+import tseslint from "typescript-eslint"
+
+/** No function in src/ longer than this (blank and comment lines not counted); also run alone by scripts/check-functions.mjs. */
+export const functionLength = ["error", { max: 60, skipBlankLines: true, skipComments: true, IIFEs: true }]
+
+export default tseslint.config(
+  { ignores: ["dist/**", "node_modules/**", ".bench-out/**", "coverage/**", "**/*.md", "**/*.json"] },
+  ...tseslint.configs.recommended,
+  ...effectEslint.configs.dprint,
+  {
+    languageOptions: { ecmaVersion: "latest", sourceType: "module" },
+    linterOptions: { reportUnusedDisableDirectives: "error" },
+    rules: {
+      // Effect.gen generators need no yield
+      "require-yield": "off",
+      // the compiler already reports unused names (noUnusedLocals); `_` marks the intended ones
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "separate-type-imports" }],
+      "@effect/dprint": ["error", {
+        config: {
+          indentWidth: 2,
+          lineWidth: 120,
+          semiColons: "asi",
+          quoteStyle: "alwaysDouble",
+          trailingCommas: "never",
+          operatorPosition: "maintain",
+          "arrowFunction.useParentheses": "force",
+          // keep what the hand-written code does: import order, braces
+          "module.sortImportDeclarations": "maintain",
+          "module.sortExportDeclarations": "maintain",
+          "importDeclaration.sortNamedImports": "maintain",
+          "exportDeclaration.sortNamedExports": "maintain",
+          "ifStatement.useBraces": "maintain",
+          "forStatement.useBraces": "maintain",
+          "forOfStatement.useBraces": "maintain",
+          "forInStatement.useBraces": "maintain",
+          "whileStatement.useBraces": "maintain",
+          preferHanging: false
+        }
+      }]
+    }
+  },
+  {
+    files: ["src/**/*.ts"],
+    rules: {
+      "max-lines-per-function": functionLength
+    }
+  },
+  {
+    files: ["test/**/*.ts", "bench/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-non-null-assertion": "off"
+    }
+  }
+)
