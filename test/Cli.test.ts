@@ -237,6 +237,24 @@ describe("effect-msal token against effect-msal authority serve", () => {
     expect(second.stdout + second.stderr).not.toContain(SECRET)
   }, TIMEOUT)
 
+  it("--managed-identity: a token from the served authority's App Service endpoint, the header never printed", async () => {
+    const run = await cli(["token", "--managed-identity", "--scope", "https://management.azure.com/.default"], {
+      IDENTITY_ENDPOINT: `${server.url}/msi/token`,
+      IDENTITY_HEADER: "test-identity-header"
+    })
+    expect(run.code).toBe(0)
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      tokenType: "Bearer",
+      source: "identity_provider",
+      scopes: ["https://management.azure.com"],
+      managedIdentitySource: "AppService"
+    })
+    expect(run.stdout + run.stderr).not.toContain("test-identity-header")
+    const two = await cli(["token", "--managed-identity", "--scope", "a", "--scope", "b"], { IDENTITY_ENDPOINT: `${server.url}/msi/token`, IDENTITY_HEADER: "h" })
+    expect(two.code).toBe(1)
+    expect(two.stderr).toContain("give one --scope")
+  }, TIMEOUT)
+
   it("--tenant acquires in another tenant", async () => {
     const run = await cli(["token", "--scope", GRAPH, "--tenant", "fabrikam.onmicrosoft.com"], env())
     expect(run.code).toBe(0)

@@ -41,7 +41,14 @@ const token = Command.make("token", {
     Options.withDescription("Keep tokens in this file (MSAL format, mode 0600) between runs."),
     Options.optional
   ),
-  showToken: Options.boolean("show-token").pipe(Options.withDescription("Also print the access token itself."))
+  showToken: Options.boolean("show-token").pipe(Options.withDescription("Also print the access token itself.")),
+  managedIdentity: Options.boolean("managed-identity").pipe(
+    Options.withDescription(
+      "Get the token from the platform's managed identity (IMDS, App Service, Azure Arc, Cloud Shell, Service Fabric, " +
+        "Azure ML, detected from the environment) instead of a client credential: one --scope, the resource; " +
+        "--client-id names a user-assigned identity."
+    )
+  )
 }, (args) => lazy(() => import("./token.js"), (m) => m.run(args))).pipe(
   Command.withDescription(
     "Acquire an app token (client credentials) with the configuration from the environment " +
@@ -53,7 +60,11 @@ const token = Command.make("token", {
 const serve = Command.make("serve", {
   port: Options.integer("port").pipe(Options.withDescription("The port on 127.0.0.1 (default: a free one)."), Options.optional),
   expiresIn: seconds("expires-in", "expires_in of issued tokens, in seconds (default 3599)."),
-  refreshIn: seconds("refresh-in", "refresh_in of issued tokens, in seconds (default: not sent).")
+  refreshIn: seconds("refresh-in", "refresh_in of issued tokens, in seconds (default: not sent)."),
+  arcKeyDirectory: Options.text("arc-key-directory").pipe(
+    Options.withDescription("Where the Azure Arc endpoint writes its challenge key files (Arc answers 400 without it)."),
+    Options.optional
+  )
 }, (args) => {
   const bad = [["--port", args.port, 0, 65535], ["--expires-in", args.expiresIn, 1, 1e9], ["--refresh-in", args.refreshIn, 1, 1e9]]
     .find(([, value, min, max]) =>

@@ -2,6 +2,8 @@ import type { HttpClient } from "@effect/platform"
 import { Clock, Config, ConfigError, ConfigProvider, Console, Effect, Layer, Option, Redacted } from "effect"
 import type { AuthenticationResult } from "../../AuthenticationResult.js"
 import * as ConfidentialClient from "../../ConfidentialClient.js"
+import * as ManagedIdentity from "../../ManagedIdentity.js"
+import { InvalidRequest } from "../../MsalError.js"
 import * as TestAuthority from "../../TestAuthority.js"
 import type { InvalidRequest } from "../../MsalError.js"
 import * as TokenCache from "../../TokenCache.js"
@@ -25,6 +27,7 @@ export interface Args {
   readonly authorityHost: Option.Option<string>
   readonly cacheFile: Option.Option<string>
   readonly showToken: boolean
+  readonly managedIdentity: boolean
 }
 
 /** Flags first, then the current provider (the environment unless a caller set another). */
@@ -71,8 +74,39 @@ export const summary = (result: AuthenticationResult, nowMillis: number, showTok
   ...(showToken ? { accessToken: Redacted.value(result.accessToken) } : {})
 })
 
+const cacheLayer = (args: Args) =>
+  Option.match(args.cacheFile, {
+    onNone: () => TokenCache.layerMemory(),
+    onSome: (path) => TokenCache.layerFile(path)
+  })
+
+/**
+ * `effect-msal token --managed-identity`: a token of the managed identity the environment
+ * names, for the one resource given as `--scope` (`/.default` dropped). @internal
+ */
+const runManagedIdentity = (args: Args) =>
+  Effect.gen(function*() {
+    const [resource, ...more] = args.scope
+    if (resource === undefined || more.length > 0) {
+      return yield* new InvalidRequest({ field: "--scope", description: "a managed identity token is for one resource: give one --scope" })
+    }
+    const mi = yield* ManagedIdentity.ManagedIdentity
+    const result = yield* mi.acquireToken({ resource })
+    const now = yield* Clock.currentTimeMillis
+    yield* Console.log(JSON.stringify({ ...summary(result, now, args.showToken), managedIdentitySource: yield* mi.source }, null, 2))
+  }).pipe(
+    Effect.provide(
+      ManagedIdentity.layer(Option.match(args.clientId, { onNone: () => ({}), onSome: (clientId) => ({ clientId }) })).pipe(
+        Layer.provide(cacheLayer(args)),
+        Layer.provide(httpLayer)
+      )
+    )
+  )
+
 /** `effect-msal token`: an app token with the configuration from flags and the environment. @internal */
-export const run = (args: Args) =>
+export const run = (args: Args) => args.managedIdentity ? runManagedIdentity(args) : runClient(args)
+
+const runClient = (args: Args) =>
   Effect.gen(function*() {
     const client = yield* ConfidentialClient.ConfidentialClient
     const result = yield* client.acquireTokenForClient({ scopes: args.scope })
@@ -81,10 +115,7 @@ export const run = (args: Args) =>
   }).pipe(
     Effect.provide(
       ConfidentialClient.layerConfig({ appName: "effect-msal-cli" }).pipe(
-        Layer.provide(Option.match(args.cacheFile, {
-          onNone: () => TokenCache.layerMemory(),
-          onSome: (path) => TokenCache.layerFile(path)
-        })),
+        Layer.provide(cacheLayer(args)),
         Layer.provide(httpLayer)
       )
     ),
