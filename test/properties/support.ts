@@ -35,7 +35,7 @@ export interface Answer {
  */
 export const withClient = <A>(
   answer: (sent: Sent) => Answer,
-  use: (client: ConfidentialClient.Service) => Effect.Effect<A, MsalError>,
+  use: (client: ConfidentialClient.Service) => Effect.Effect<A, MsalError, TokenCache.TokenCache>,
   options?: Partial<ConfidentialClient.Options>
 ) =>
   Effect.gen(function*() {
