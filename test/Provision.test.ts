@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { spawnSync } from "node:child_process"
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs"
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
@@ -120,6 +120,37 @@ describe("npm test provisions what the tests need (scripts/provision.mjs)", () =
       expect(direct.status).toBe(1)
       expect(direct.stdout).toBe("")
       expect(direct.stderr.trim()).toBe(lines[0])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+  it("the script itself, as root with apt-get: runs apt-get update, then install of exactly what is missing, and exits 0 once it is there", () => {
+    const dir = mkdtempSync(join(tmpdir(), "effect-msal-provision-"))
+    try {
+      chmodSync(dir, 0o755)
+      // an apt-get that logs its arguments and "installs" a package by putting an executable on PATH
+      const fakeApt = join(dir, "apt-get")
+      writeFileSync(
+        fakeApt,
+        `#!/bin/sh\necho "$*" >> "${dir}/apt.log"\n[ "$1" = install ] || exit 0\nfor p in "$@"; do case "$p" in -*|install) ;; *) printf '#!/bin/sh\\n' > "${dir}/$p"; /bin/chmod 755 "${dir}/$p";; esac; done\n`
+      )
+      chmodSync(fakeApt, 0o755)
+      const script = join(dir, "provision.mjs")
+      copyFileSync("scripts/provision.mjs", script)
+      const isRoot = process.getuid?.() === 0
+      const run = spawnSync(process.execPath, [script], { env: { PATH: dir }, encoding: "utf8", timeout: 20_000 })
+      if (isRoot) {
+        expect(run.stderr.split("\n").filter((l) => l.length > 0)[0]).toMatch(/^npm test: installing .*redis-server openssl.* \(apt-get\)$/)
+        expect(run.status).toBe(0)
+        const log = readFileSync(join(dir, "apt.log"), "utf8").trim().split("\n")
+        expect(log[0]).toBe("update -qq")
+        expect(log[1]).toMatch(/^install -y -qq (chromium )?redis-server openssl( python3-msal)?$/)
+        expect(log).toHaveLength(2)
+      } else {
+        // not root: the one line, and apt-get never runs
+        expect(run.status).toBe(1)
+        expect(run.stderr).toContain("sudo apt-get install -y")
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
