@@ -537,7 +537,8 @@ describe("errors", () => {
     ["200 with expires_in not a number", { status: 200, body: { access_token: "AT-secret-value", expires_in: "soon" } }, "NetworkError", { reason: "InvalidResponse" }],
     ["200 plain text", { status: 200, body: "ok" }, "NetworkError", { reason: "InvalidResponse" }],
     ["404 non-JSON", { status: 404, body: "Not Found" }, "NetworkError", { reason: "InvalidResponse", status: 404 }],
-    ["302 without an OAuth body", { status: 302, body: { location: "elsewhere" } }, "NetworkError", { reason: "InvalidResponse", status: 302 }],
+    // a redirect is never followed: refused as such, whatever its body
+    ["302 without an OAuth body", { status: 302, body: { location: "elsewhere" } }, "NetworkError", { reason: "Status", status: 302 }],
     ["429 with an HTTP date", { status: 429, body: { error: "too_many_requests" }, headers: { "retry-after": "Thu, 01 Jan 1970 00:01:40 GMT" } }, "ServerError", { status: 429, retryAfter: 100 }]
   ]
   for (const [name, response, tag, fields] of table) {

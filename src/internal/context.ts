@@ -2,6 +2,7 @@ import { HttpClient } from "@effect/platform"
 import type { Duration, Scope } from "effect"
 import { Effect, Option } from "effect"
 import type { Options } from "../ConfidentialClient.js"
+import type { Service as CredentialSignerService } from "../CredentialSigner.js"
 import { CredentialSigner } from "../CredentialSigner.js"
 import { HttpCache } from "../HttpCache.js"
 import type { AuthorityError, InvalidRequest, NetworkError } from "../MsalError.js"
@@ -52,6 +53,21 @@ const clientIdOf = (options: Options) =>
     ? Effect.succeed(options.clientId)
     : Effect.fail(new InvalidRequestError({ field: "clientId", description: "the client id must be a non-empty string" }))
 
+/** The HttpCache in the context, else a private in-memory one: existing layers need no change. */
+const httpCacheOf = Effect.flatMap(
+  Effect.serviceOption(HttpCache),
+  Option.match({ onNone: () => HttpCacheMemory.make(), onSome: Effect.succeed })
+)
+
+/** Client-authentication fields for a request to these endpoints. */
+const clientAuthOf = (signer: CredentialSignerService, clientId: string, options: Options) => (endpoints: Authority.Endpoints) =>
+  signer.clientAuth({
+    clientId,
+    tokenEndpoint: endpoints.tokenEndpoint,
+    authorityKind: endpoints.kind,
+    clientClaims: options.clientClaims
+  })
+
 /** @internal */
 export const make = (
   options: Options
@@ -71,9 +87,7 @@ export const make = (
     const timeout = Transport.timeoutOf(options)
 
     const send = Transport.makeSend({ http, signer, scope, options })
-    // the HttpCache in the context, else a private in-memory one: existing layers need no change
-    const sharedHttpCache = yield* Effect.serviceOption(HttpCache)
-    const httpCache = Option.isSome(sharedHttpCache) ? sharedHttpCache.value : yield* HttpCacheMemory.make()
+    const httpCache = yield* httpCacheOf
     const resolver = Discovery.makeResolver(authority, {
       http,
       cache: httpCache,
@@ -107,13 +121,7 @@ export const make = (
         clientId,
         cache,
         headers,
-        clientAuth: (endpoints) =>
-          signer.clientAuth({
-            clientId,
-            tokenEndpoint: endpoints.tokenEndpoint,
-            authorityKind: endpoints.kind,
-            clientClaims: options.clientClaims
-          }),
+        clientAuth: clientAuthOf(signer, clientId, options),
         send: sendRegional,
         enablePiiLog: options.enablePiiLog === true
       })

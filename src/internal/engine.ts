@@ -89,142 +89,169 @@ const isUsable = (entry: CacheEntry.AccessToken, now: number): boolean =>
 
 const nowSeconds = Effect.map(Clock.currentTimeMillis, (millis) => Math.floor(millis / 1000))
 
-/** @internal */
-export const make = (deps: Deps): Engine => {
-  const { cache, locked, scope } = deps
-  const flights = SingleFlight.make<AuthenticationResult, MsalError>(scope)
-  const backgroundNotBefore = new Map<string, number>()
+/** One client's engine state: its flights, background back-off and served-by memo. */
+interface State extends Deps {
+  readonly flights: SingleFlight.SingleFlight<AuthenticationResult, MsalError>
+  readonly backgroundNotBefore: Map<string, number>
   /**
    * The key of the entry that last served a request key. A user token is stored under the
    * scopes the authority answered with (which add `openid`, `profile`, full resource names…),
    * so the key built from the requested scopes rarely finds it; after the first scan of the
    * partition the request is one keyed lookup. Bounded; a stale memo only costs a scan.
    */
-  const servedBy = new Map<string, string>()
-  const remember = (requestKey: string, entryKey: string): void => {
-    if (requestKey === entryKey) return
-    if (servedBy.size >= MAX_SERVED_BY && !servedBy.has(requestKey)) {
-      const oldest = servedBy.keys().next()
-      if (oldest.done !== true) servedBy.delete(oldest.value)
+  readonly servedBy: Map<string, string>
+}
+
+const remember = (state: State, requestKey: string, entryKey: string): void => {
+  if (requestKey === entryKey) return
+  const { servedBy } = state
+  if (servedBy.size >= MAX_SERVED_BY && !servedBy.has(requestKey)) {
+    const oldest = servedBy.keys().next()
+    if (oldest.done !== true) servedBy.delete(oldest.value)
+  }
+  servedBy.set(requestKey, entryKey)
+}
+
+/** The partition scan: the longest-lived usable superset of the scopes; expired entries are removed on the way. */
+const scan = (
+  state: State,
+  query: Cache.AccessTokenQuery,
+  requestKey: string,
+  scopes: ReadonlyArray<string>,
+  now: number,
+  exactSeen: boolean
+): Effect.Effect<Lookup, MsalError> =>
+  Effect.flatMap(state.cache.list("AccessToken", Cache.accessTokenPartition(query)), (candidates) => {
+    let best: CacheEntry.AccessToken | undefined
+    let expired = exactSeen
+    const gone: Array<string> = []
+    for (const e of candidates) {
+      if (!Scopes.isSubset(scopes, e.target)) continue
+      if (!isUsable(e, now)) {
+        expired = true
+        if (e.expires_on < now) gone.push(Cache.keyOf("AccessToken", e))
+      } else if (best === undefined || e.expires_on > best.expires_on) best = e
     }
-    servedBy.set(requestKey, entryKey)
-  }
+    if (best !== undefined) remember(state, requestKey, Cache.keyOf("AccessToken", best))
+    const found: Lookup = { usable: Option.fromNullable(best), expired: expired && best === undefined }
+    return gone.length === 0
+      ? Effect.succeed(found)
+      : Effect.as(state.cache.modify(gone.map((key) => ({ _tag: "Remove", section: "AccessToken", key }))), found)
+  })
 
-  const scan = (query: Cache.AccessTokenQuery, requestKey: string, scopes: ReadonlyArray<string>, now: number, exactSeen: boolean) =>
-    Effect.flatMap(cache.list("AccessToken", Cache.accessTokenPartition(query)), (candidates) => {
-      let best: CacheEntry.AccessToken | undefined
-      let expired = exactSeen
-      const gone: Array<string> = []
-      for (const e of candidates) {
-        if (!Scopes.isSubset(scopes, e.target)) continue
-        if (!isUsable(e, now)) {
-          expired = true
-          if (e.expires_on < now) gone.push(Cache.keyOf("AccessToken", e))
-        } else if (best === undefined || e.expires_on > best.expires_on) best = e
-      }
-      if (best !== undefined) remember(requestKey, Cache.keyOf("AccessToken", best))
-      const found: Lookup = { usable: Option.fromNullable(best), expired: expired && best === undefined }
-      return gone.length === 0
-        ? Effect.succeed(found)
-        : Effect.as(cache.modify(gone.map((key) => ({ _tag: "Remove", section: "AccessToken", key }))), found)
-    })
+/** The keyed lookup (through the memo) of a usable token, else `undefined`. */
+const keyed = (
+  state: State,
+  key: string,
+  scopes: ReadonlyArray<string>,
+  now: number
+): Effect.Effect<{ readonly usable: CacheEntry.AccessToken | undefined; readonly seen: boolean }, MsalError> => {
+  const memo = state.servedBy.get(key)
+  return Effect.map(state.cache.get("AccessToken", memo ?? key), (exact) =>
+    Option.isSome(exact) && isUsable(exact.value, now) &&
+      (memo === undefined || Scopes.isSubset(scopes, exact.value.target))
+      ? { usable: exact.value, seen: true }
+      : { usable: undefined, seen: Option.isSome(exact) })
+}
 
-  /** The keyed lookup (through the memo), else the partition scan. */
-  const find = (query: Cache.AccessTokenQuery, key: string, scopes: ReadonlyArray<string>, now: number) => {
-    const memo = servedBy.get(key)
-    return Effect.flatMap(cache.get("AccessToken", memo ?? key), (exact): Effect.Effect<Lookup, MsalError> =>
-      Option.isSome(exact) && isUsable(exact.value, now) &&
-        (memo === undefined || Scopes.isSubset(scopes, exact.value.target))
-        ? Effect.succeed({ usable: exact, expired: false })
-        : scan(query, key, scopes, now, Option.isSome(exact)))
-  }
+/** The keyed lookup, else the partition scan. */
+const find = (state: State, query: Cache.AccessTokenQuery, key: string, scopes: ReadonlyArray<string>, now: number) =>
+  Effect.flatMap(keyed(state, key, scopes, now), (k): Effect.Effect<Lookup, MsalError> =>
+    k.usable !== undefined
+      ? Effect.succeed({ usable: Option.some(k.usable), expired: false })
+      : scan(state, query, key, scopes, now, k.seen))
 
-  /** Under the flight and the lock: a token stored meanwhile (by a fiber or another instance) is served, else one is fetched. */
-  const recheckOrFetch = (plan: Plan, key: string, reason: RefreshReason) =>
-    flights.run(
+/** Under the flight and the lock: a token stored meanwhile (by a fiber or another instance) is served, else one is fetched. */
+const recheckOrFetch = (state: State, plan: Plan, key: string, reason: RefreshReason) =>
+  state.flights.run(
+    key,
+    state.locked(
       key,
-      locked(
-        key,
-        Effect.flatMap(nowSeconds, (now) =>
-          Effect.flatMap(find(plan.query, key, plan.scopes, now), (again) =>
-            Option.isSome(again.usable) && !isAging(again.usable.value, now)
-              ? plan.serve(again.usable.value)
-              : plan.fetch(reason)))
-      )
+      Effect.flatMap(nowSeconds, (now) =>
+        Effect.flatMap(find(state, plan.query, key, plan.scopes, now), (again) =>
+          Option.isSome(again.usable) && !isAging(again.usable.value, now)
+            ? plan.serve(again.usable.value)
+            : plan.fetch(reason)))
     )
+  )
 
-  const refreshInBackground = (plan: Plan, key: string, now: number): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      if (flights.isRunning(key) || (backgroundNotBefore.get(key) ?? 0) > now * 1000) return Effect.void
-      return Metrics.refresh(plan.grant).pipe(
-        Effect.zipRight(recheckOrFetch(plan, key, RefreshReason.Aging)),
-        Effect.tap(() => Effect.sync(() => backgroundNotBefore.delete(key))),
-        Effect.tapError((error) =>
-          Effect.flatMap(Clock.currentTimeMillis, (t) =>
-            Effect.sync(() => backgroundNotBefore.set(key, t + BACKGROUND_RETRY_MILLIS)).pipe(
-              Effect.zipRight(
-                Effect.logWarning("background token refresh failed; the cached token is still served").pipe(
-                  Effect.annotateLogs({ "msal.error": error._tag, "msal.error_message": error.message })
-                )
-              ),
-              Effect.zipRight(Effect.annotateCurrentSpan("msal.background_refresh_error", error._tag))
-            ))
-        ),
-        Effect.ignore,
-        Effect.withSpan("ConfidentialClient.backgroundRefresh"),
-        Effect.forkIn(scope),
-        Effect.asVoid
-      )
-    })
+const backgroundFailed = (state: State, key: string) => (error: MsalError) =>
+  Effect.flatMap(Clock.currentTimeMillis, (t) =>
+    Effect.sync(() => state.backgroundNotBefore.set(key, t + BACKGROUND_RETRY_MILLIS)).pipe(
+      Effect.zipRight(
+        Effect.logWarning("background token refresh failed; the cached token is still served").pipe(
+          Effect.annotateLogs({ "msal.error": error._tag, "msal.error_message": error.message })
+        )
+      ),
+      Effect.zipRight(Effect.annotateCurrentSpan("msal.background_refresh_error", error._tag))
+    ))
 
-  /** A usable cached token: served, and refreshed first or in the background when aging. */
-  const served = (plan: Plan, key: string, entry: CacheEntry.AccessToken, now: number) => {
-    if (!isAging(entry, now)) return Effect.zipRight(Metrics.cacheOutcome(plan.grant, "hit"), plan.serve(entry))
-    if (plan.aging === "background") {
-      return Metrics.cacheOutcome(plan.grant, "aging").pipe(
-        Effect.zipRight(refreshInBackground(plan, key, now)),
-        Effect.zipRight(plan.serve(entry))
-      )
-    }
-    return Metrics.cacheOutcome(plan.grant, "aging", true).pipe(
-      Effect.zipRight(recheckOrFetch(plan, key, RefreshReason.Aging)),
-      Effect.catchAll((error) =>
-        Effect.zipRight(Effect.annotateCurrentSpan("msal.refresh_error", error._tag), plan.serve(entry))
-      )
+/** One refresh per key off the request path; after a failure, none for 30 seconds. */
+const refreshInBackground = (state: State, plan: Plan, key: string, now: number): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (state.flights.isRunning(key) || (state.backgroundNotBefore.get(key) ?? 0) > now * 1000) return Effect.void
+    return Metrics.refresh(plan.grant).pipe(
+      Effect.zipRight(recheckOrFetch(state, plan, key, RefreshReason.Aging)),
+      Effect.tap(() => Effect.sync(() => state.backgroundNotBefore.delete(key))),
+      Effect.tapError(backgroundFailed(state, key)),
+      Effect.ignore,
+      Effect.withSpan("ConfidentialClient.backgroundRefresh"),
+      Effect.forkIn(state.scope),
+      Effect.asVoid
+    )
+  })
+
+/** A usable cached token: served, and refreshed first or in the background when aging. */
+const served = (state: State, plan: Plan, key: string, entry: CacheEntry.AccessToken, now: number) => {
+  if (!isAging(entry, now)) return Effect.zipRight(Metrics.cacheOutcome(plan.grant, "hit"), plan.serve(entry))
+  if (plan.aging === "background") {
+    return Metrics.cacheOutcome(plan.grant, "aging").pipe(
+      Effect.zipRight(refreshInBackground(state, plan, key, now)),
+      Effect.zipRight(plan.serve(entry))
     )
   }
+  return Metrics.cacheOutcome(plan.grant, "aging", true).pipe(
+    Effect.zipRight(recheckOrFetch(state, plan, key, RefreshReason.Aging)),
+    Effect.catchAll((error) => Effect.zipRight(Effect.annotateCurrentSpan("msal.refresh_error", error._tag), plan.serve(entry)))
+  )
+}
 
-  const slow = (plan: Plan, key: string, now: number, exactSeen: boolean) =>
-    Effect.flatMap(scan(plan.query, key, plan.scopes, now, exactSeen), (found) =>
-      Option.isSome(found.usable)
-        ? served(plan, key, found.usable.value, now)
-        : Effect.zipRight(
-          Metrics.cacheOutcome(plan.grant, "miss", plan.aging === "inline"),
-          recheckOrFetch(plan, key, found.expired ? RefreshReason.Expired : RefreshReason.Absent)
-        ))
+/** No usable token under the key: the partition scan, else a fetch joined with identical ones. */
+const slow = (state: State, plan: Plan, key: string, now: number, exactSeen: boolean) =>
+  Effect.flatMap(scan(state, plan.query, key, plan.scopes, now, exactSeen), (found) =>
+    Option.isSome(found.usable)
+      ? served(state, plan, key, found.usable.value, now)
+      : Effect.zipRight(
+        Metrics.cacheOutcome(plan.grant, "miss", plan.aging === "inline"),
+        recheckOrFetch(state, plan, key, found.expired ? RefreshReason.Expired : RefreshReason.Absent)
+      ))
 
-  const acquire = (plan: Plan): Effect.Effect<AuthenticationResult, MsalError> => {
-    const key = Cache.accessTokenKey(plan.query, plan.scopes.join(" "))
-    if (plan.bypass !== undefined) {
-      return Effect.zipRight(
-        Metrics.cacheOutcome(plan.grant, "bypass", plan.aging === "inline"),
-        flights.run(`${key}\u0000${plan.bypass}`, plan.fetch(RefreshReason.Forced))
-      )
-    }
-    // the hot path: one clock reading and one keyed lookup
-    return Effect.flatMap(Clock.currentTimeMillis, (millis) => {
-      const now = Math.floor(millis / 1000)
-      const memo = servedBy.get(key)
-      return Effect.flatMap(cache.get("AccessToken", memo ?? key), (exact) =>
-        Option.isSome(exact) && isUsable(exact.value, now) &&
-          (memo === undefined || Scopes.isSubset(plan.scopes, exact.value.target))
-          ? served(plan, key, exact.value, now)
-          : slow(plan, key, now, Option.isSome(exact)))
-    })
+const acquire = (state: State) => (plan: Plan): Effect.Effect<AuthenticationResult, MsalError> => {
+  const key = Cache.accessTokenKey(plan.query, plan.scopes.join(" "))
+  if (plan.bypass !== undefined) {
+    return Effect.zipRight(
+      Metrics.cacheOutcome(plan.grant, "bypass", plan.aging === "inline"),
+      state.flights.run(`${key}\u0000${plan.bypass}`, plan.fetch(RefreshReason.Forced))
+    )
   }
+  // the hot path: one clock reading and one keyed lookup
+  return Effect.flatMap(Clock.currentTimeMillis, (millis) => {
+    const now = Math.floor(millis / 1000)
+    return Effect.flatMap(keyed(state, key, plan.scopes, now), (k) =>
+      k.usable !== undefined ? served(state, plan, key, k.usable, now) : slow(state, plan, key, now, k.seen))
+  })
+}
 
+/** @internal */
+export const make = (deps: Deps): Engine => {
+  const state: State = {
+    ...deps,
+    flights: SingleFlight.make<AuthenticationResult, MsalError>(deps.scope),
+    backgroundNotBefore: new Map(),
+    servedBy: new Map()
+  }
   return {
-    acquire,
-    lookup: (query, scopes, now) => find(query, Cache.accessTokenKey(query, scopes.join(" ")), scopes, now)
+    acquire: acquire(state),
+    lookup: (query, scopes, now) => find(state, query, Cache.accessTokenKey(query, scopes.join(" ")), scopes, now)
   }
 }

@@ -19,49 +19,90 @@ const GRANT = "client_credentials"
 /** Tenants that name no tenant: an app token needs one (MSAL Python warns about them for client credentials). */
 const TENANTLESS: ReadonlySet<string> = new Set(["common", "organizations", "consumers"])
 
+/** The pure processor of an app token answer: its cache changes and its result. */
+const store = (ctx: ClientContext, endpoints: Authority.Endpoints, scopes: ReadonlyArray<string>) =>
+(answer: Redeem.Answer): Redeem.Stored => {
+  const { accessToken, changes } = Entries.appTokenChanges(
+    {
+      clientId: ctx.clientId,
+      endpoints,
+      scopes,
+      homeAccountId: "",
+      refreshLifetimeFraction: ctx.options.refreshLifetimeFraction
+    },
+    answer.token,
+    answer.requestedAtMillis,
+    answer.appMetadata
+  )
+  return { changes, result: Entries.resultOf(accessToken, "identity_provider", answer.correlationId) }
+}
+
+/** The client-credentials request, through the regional endpoint when a region is set. */
+const fetch = (ctx: ClientContext, endpoints: Authority.Endpoints, scopes: ReadonlyArray<string>, claims: string | undefined) =>
+(reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
+  ctx.redeem({
+    endpoints,
+    grant: TokenRequest.clientCredentials(scopes, claims),
+    apiId: TokenRequest.ApiId.acquireTokenForClient,
+    reason,
+    regional: true,
+    store: store(ctx, endpoints, scopes)
+  })
+
+/** Results served from the cache, one per entry (entries are immutable: a new token is a new entry). */
+const servedFrom = (results: WeakMap<CacheEntry.AccessToken, AuthenticationResult>) =>
+(entry: CacheEntry.AccessToken): Effect.Effect<AuthenticationResult> => {
+  let result = results.get(entry)
+  if (result === undefined) {
+    result = Entries.resultOf(entry, "cache")
+    results.set(entry, result)
+  }
+  return Effect.succeed(result)
+}
+
+/** What `acquireTokenForClient` asks of the engine. */
+const planOf = (
+  ctx: ClientContext,
+  serve: Engine.Plan["serve"],
+  endpoints: Authority.Endpoints,
+  scopes: ReadonlyArray<string>,
+  claims: string | undefined,
+  bypass: boolean
+): Engine.Plan => ({
+  grant: GRANT,
+  query: { homeAccountId: null, environment: endpoints.environment, clientId: ctx.clientId, realm: endpoints.realm },
+  scopes,
+  aging: "background",
+  bypass: bypass ? claims ?? "" : undefined,
+  serve,
+  fetch: fetch(ctx, endpoints, scopes, claims)
+})
+
+/** Validates a request: its scopes and its claims merged with the client's capabilities. */
+const validate = (ctx: ClientContext, request: ClientCredentialsRequest) => {
+  if (!Predicate.isRecord(request)) {
+    return Either.left(new InvalidRequest({ description: "the request must be an object with scopes" }))
+  }
+  return Either.flatMap(Scopes.normalize(request.scopes), (scopes) =>
+    Either.map(Claims.merge(ctx.options.clientCapabilities, request.claims), (claims) => ({ scopes, claims })))
+}
+
+/** Removes the app's own tokens in every tenant of the authority's cloud (MSAL Python's `remove_tokens_for_client`). */
+const removeTokensFor = (ctx: ClientContext) =>
+  Effect.fn("ConfidentialClient.removeTokensForClient")(function*() {
+    const environments = new Set(ctx.environments().flatMap(Cache.aliasesOf))
+    const tokens = yield* ctx.cache.list("AccessToken")
+    const mine = tokens.filter((t) =>
+      t.client_id === ctx.clientId && (t.home_account_id ?? "") === "" && t.user_assertion_hash === undefined &&
+      environments.has(t.environment.toLowerCase())
+    )
+    yield* ctx.cache.modify(mine.map((t) => ({ _tag: "Remove", section: "AccessToken", key: Cache.keyOf("AccessToken", t) })))
+  })
+
 /** `acquireTokenForClient` and `removeTokensForClient`. @internal */
 export const make = (ctx: ClientContext): Pick<Service, "acquireTokenForClient" | "removeTokensForClient"> => {
-  const { cache, clientId } = ctx
+  const serve = servedFrom(new WeakMap())
   let warnedTenantless = false
-
-  /** Results served from the cache, one per entry (entries are immutable: a new token is a new entry). */
-  const cachedResults = new WeakMap<CacheEntry.AccessToken, AuthenticationResult>()
-  const serve = (entry: CacheEntry.AccessToken): Effect.Effect<AuthenticationResult> => {
-    let result = cachedResults.get(entry)
-    if (result === undefined) {
-      result = Entries.resultOf(entry, "cache")
-      cachedResults.set(entry, result)
-    }
-    return Effect.succeed(result)
-  }
-
-  const store = (endpoints: Authority.Endpoints, scopes: ReadonlyArray<string>) => (answer: Redeem.Answer): Redeem.Stored => {
-    const { accessToken, changes } = Entries.appTokenChanges(
-      {
-        clientId,
-        endpoints,
-        scopes,
-        homeAccountId: "",
-        refreshLifetimeFraction: ctx.options.refreshLifetimeFraction
-      },
-      answer.token,
-      answer.requestedAtMillis,
-      answer.appMetadata
-    )
-    return { changes, result: Entries.resultOf(accessToken, "identity_provider", answer.correlationId) }
-  }
-
-  const fetch = (endpoints: Authority.Endpoints, scopes: ReadonlyArray<string>, claims: string | undefined) =>
-  (reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
-    ctx.redeem({
-      endpoints,
-      grant: TokenRequest.clientCredentials(scopes, claims),
-      apiId: TokenRequest.ApiId.acquireTokenForClient,
-      reason,
-      regional: true,
-      store: store(endpoints, scopes)
-    })
-
   const warnIfTenantless = (endpoints: Authority.Endpoints): Effect.Effect<void> => {
     if (warnedTenantless || endpoints.form !== "Aad" || !TENANTLESS.has(endpoints.realm.toLowerCase())) return Effect.void
     warnedTenantless = true
@@ -70,33 +111,14 @@ export const make = (ctx: ClientContext): Pick<Service, "acquireTokenForClient" 
     )
   }
 
-  const planOf = (
-    endpoints: Authority.Endpoints,
-    scopes: ReadonlyArray<string>,
-    claims: string | undefined,
-    bypass: boolean
-  ): Engine.Plan => ({
-    grant: GRANT,
-    query: { homeAccountId: null, environment: endpoints.environment, clientId, realm: endpoints.realm },
-    scopes,
-    aging: "background",
-    bypass: bypass ? claims ?? "" : undefined,
-    serve,
-    fetch: fetch(endpoints, scopes, claims)
-  })
-
   const acquire = (request: ClientCredentialsRequest): Effect.Effect<AuthenticationResult, MsalError> => {
-    if (!Predicate.isRecord(request)) {
-      return Effect.fail(new InvalidRequest({ description: "the request must be an object with scopes" }))
-    }
-    const scopes = Scopes.normalize(request.scopes)
-    if (Either.isLeft(scopes)) return Effect.fail(scopes.left)
-    const claims = Claims.merge(ctx.options.clientCapabilities, request.claims)
-    if (Either.isLeft(claims)) return Effect.fail(claims.left)
+    const valid = validate(ctx, request)
+    if (Either.isLeft(valid)) return Effect.fail(valid.left)
+    const { claims, scopes } = valid.right
     return Effect.flatMap(ctx.endpointsFor(request.tenant), (endpoints) =>
       Effect.zipRight(
         warnIfTenantless(endpoints),
-        ctx.engine.acquire(planOf(endpoints, scopes.right, claims.right, request.claims !== undefined))
+        ctx.engine.acquire(planOf(ctx, serve, endpoints, scopes, claims, request.claims !== undefined))
       ))
   }
 
@@ -109,15 +131,5 @@ export const make = (ctx: ClientContext): Pick<Service, "acquireTokenForClient" 
       }
     })
 
-  const removeTokensForClient = Effect.fn("ConfidentialClient.removeTokensForClient")(function*() {
-    const environments = new Set(ctx.environments().flatMap(Cache.aliasesOf))
-    const tokens = yield* cache.list("AccessToken")
-    const mine = tokens.filter((t) =>
-      t.client_id === clientId && (t.home_account_id ?? "") === "" && t.user_assertion_hash === undefined &&
-      environments.has(t.environment.toLowerCase())
-    )
-    yield* cache.modify(mine.map((t) => ({ _tag: "Remove", section: "AccessToken", key: Cache.keyOf("AccessToken", t) })))
-  })
-
-  return { acquireTokenForClient, removeTokensForClient }
+  return { acquireTokenForClient, removeTokensForClient: removeTokensFor(ctx) }
 }

@@ -28,12 +28,8 @@ interface Exchange {
   readonly mayRefresh: boolean
 }
 
-/** `acquireTokenOnBehalfOf`, cached per user assertion. @internal */
-export const make = (u: UserContext): Pick<Service, "acquireTokenOnBehalfOf"> => {
-  const { ctx } = u
-
-  /** The jwt-bearer exchange. */
-  const exchange = (x: Exchange, reason: TokenRequest.RefreshReason) =>
+/** The jwt-bearer exchange. */
+const exchange = (u: UserContext, x: Exchange, reason: TokenRequest.RefreshReason) =>
     redeem(u, {
       endpoints: x.endpoints,
       grant: TokenRequest.onBehalfOf(x.assertion, x.decorated, x.claims),
@@ -43,8 +39,8 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenOnBehalfOf"> =>
       userAssertionHash: x.hash
     })
 
-  /** Redeems the refresh token of an earlier exchange for the same assertion. */
-  const refresh = (x: Exchange, rt: CacheEntry.RefreshToken, reason: TokenRequest.RefreshReason) =>
+/** Redeems the refresh token of an earlier exchange for the same assertion. */
+const refresh = (u: UserContext, x: Exchange, rt: CacheEntry.RefreshToken, reason: TokenRequest.RefreshReason) =>
     redeem(u, {
       endpoints: x.endpoints,
       grant: TokenRequest.refreshToken(rt.secret, x.decorated, x.claims),
@@ -60,8 +56,8 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenOnBehalfOf"> =>
         : {})
     })
 
-  /** This client's newest refresh token from an exchange of this assertion. */
-  const findRefreshToken = (x: Exchange) =>
+/** This client's newest refresh token from an exchange of this assertion. */
+const findRefreshToken = ({ ctx }: UserContext, x: Exchange) =>
     Effect.map(
       ctx.cache.list("RefreshToken", Cache.oboRefreshTokenPartition(x.hash, x.endpoints.environment)),
       (rts) => {
@@ -74,17 +70,21 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenOnBehalfOf"> =>
       }
     )
 
-  /** The earlier exchange's refresh token when there is one, else the assertion itself. */
-  const fetch = (x: Exchange) => (reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
-    x.mayRefresh && reason !== TokenRequest.RefreshReason.Forced
-      ? Effect.flatMap(findRefreshToken(x), (rt) =>
-        Option.match(rt, {
-          onNone: () => exchange(x, TokenRequest.RefreshReason.NotSilent),
-          // the refresh token may have been revoked: the assertion may still be good
-          onSome: (rt) =>
-            Effect.catchTag(refresh(x, rt, reason), "ServerError", () => exchange(x, TokenRequest.RefreshReason.NotSilent))
-        }))
-      : exchange(x, reason === TokenRequest.RefreshReason.Forced ? reason : TokenRequest.RefreshReason.NotSilent)
+/** The earlier exchange's refresh token when there is one, else the assertion itself. */
+const fetch = (u: UserContext, x: Exchange) => (reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
+  x.mayRefresh && reason !== TokenRequest.RefreshReason.Forced
+    ? Effect.flatMap(findRefreshToken(u, x), (rt) =>
+      Option.match(rt, {
+        onNone: () => exchange(u, x, TokenRequest.RefreshReason.NotSilent),
+        // the refresh token may have been revoked: the assertion may still be good
+        onSome: (rt) =>
+          Effect.catchTag(refresh(u, x, rt, reason), "ServerError", () => exchange(u, x, TokenRequest.RefreshReason.NotSilent))
+      }))
+    : exchange(u, x, reason === TokenRequest.RefreshReason.Forced ? reason : TokenRequest.RefreshReason.NotSilent)
+
+/** `acquireTokenOnBehalfOf`, cached per user assertion. @internal */
+export const make = (u: UserContext): Pick<Service, "acquireTokenOnBehalfOf"> => {
+  const { ctx } = u
 
   const acquireTokenOnBehalfOf = Effect.fn("ConfidentialClient.acquireTokenOnBehalfOf")(
     function*(request: OnBehalfOfRequest) {
@@ -111,7 +111,7 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenOnBehalfOf"> =>
         aging: "inline",
         bypass: request.claims !== undefined ? claims ?? "" : undefined,
         serve: servedUserToken(ctx, endpoints),
-        fetch: fetch(x)
+        fetch: fetch(u, x)
       })
     }
   )

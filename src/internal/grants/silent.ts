@@ -78,11 +78,7 @@ const groupsOf = (
   return groups.map((g) => ({ ...g, rts: [...g.rts].sort(newestFirst) }))
 }
 
-/** `acquireTokenSilent`: the account's cached access token, else its refresh tokens. @internal */
-export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
-  const { ctx } = u
-
-  const redeemWith = (r: Refresh, rt: CacheEntry.RefreshToken, reason: TokenRequest.RefreshReason) =>
+const redeemWith = (u: UserContext, r: Refresh, rt: CacheEntry.RefreshToken, reason: TokenRequest.RefreshReason) =>
     redeem(u, {
       endpoints: r.endpoints,
       grant: TokenRequest.refreshToken(rt.secret, r.decorated, r.claims),
@@ -96,7 +92,7 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
       account: r.account
     })
 
-  const refreshTokensOf = (r: Refresh) =>
+const refreshTokensOf = ({ ctx }: UserContext, r: Refresh) =>
     Effect.map(
       ctx.cache.list("RefreshToken", Cache.accountPartitionOf(r.account.homeAccountId, r.endpoints.environment)),
       (rts) => {
@@ -105,19 +101,19 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
       }
     )
 
-  /** Each refresh token tried once, in order; only the authority's refusal moves on to the next. */
-  const refreshFromCache = (r: Refresh) => (reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
+/** Each refresh token tried once, in order; only the authority's refusal moves on to the next. */
+const refreshFromCache = (u: UserContext, r: Refresh) => (reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
     Effect.gen(function*() {
-      const all = yield* refreshTokensOf(r)
-      const appMetadata = yield* ctx.cache.get("AppMetadata", Cache.appMetadataKey(r.endpoints.environment, ctx.clientId))
+      const all = yield* refreshTokensOf(u, r)
+      const appMetadata = yield* u.ctx.cache.get("AppMetadata", Cache.appMetadataKey(r.endpoints.environment, u.ctx.clientId))
       const tried = new Set<string>()
       let last: MsalError | undefined
-      for (const group of groupsOf(all, appMetadata, ctx.clientId)) {
+      for (const group of groupsOf(all, appMetadata, u.ctx.clientId)) {
         for (const rt of group.rts) {
           const key = Cache.keyOf("RefreshToken", rt)
           if (tried.has(key)) continue
           tried.add(key)
-          const outcome = yield* Effect.either(redeemWith(r, rt, reason))
+          const outcome = yield* Effect.either(redeemWith(u, r, rt, reason))
           if (Either.isRight(outcome)) return outcome.right
           if (outcome.left._tag !== "ServerError") return yield* Effect.fail(outcome.left)
           last = outcome.left
@@ -130,6 +126,9 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
       })
     })
 
+/** `acquireTokenSilent`: the account's cached access token, else its refresh tokens. @internal */
+export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
+  const { ctx } = u
   const acquireTokenSilent = Effect.fn("ConfidentialClient.acquireTokenSilent")(function*(request: SilentRequest) {
     yield* requireRecord(request, "scopes and account")
     const account = yield* accountOf(request.account)
@@ -148,7 +147,7 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
       aging: "inline",
       bypass: bypass ? `silent\u0000${claims ?? ""}` : undefined,
       serve: servedUserToken(ctx, endpoints, account),
-      fetch: refreshFromCache({ account, endpoints, decorated, claims })
+      fetch: refreshFromCache(u, { account, endpoints, decorated, claims })
     })
   })
 
