@@ -133,8 +133,8 @@ export const used = [ConfidentialClient.layer, TokenCache.layerMemory, TestAutho
     bundle: true,
     platform: "node",
     format: "esm",
-    // as the README says: node-forge (PKCS#12) is CommonJS and requires node:crypto, which an
-    // ES-module bundle can only do with a real require
+    // as the README says: node-forge and undici are CommonJS and require Node's built-in
+    // modules, which an ES-module bundle can only do with a real require
     banner: { js: README_BANNER },
     logLevel: "error"
   })
