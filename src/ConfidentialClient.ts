@@ -29,8 +29,8 @@
  * @since 0.1.0
  */
 import type { HttpClient } from "@effect/platform"
-import type { ConfigError, Duration, Effect, Scope } from "effect"
-import { Config, Context, Layer } from "effect"
+import type { ConfigError, Duration, Scope } from "effect"
+import { Context, Effect, Layer } from "effect"
 import type { AuthCodeFlow } from "./AuthCodeFlow.js"
 import type { Account, AuthenticationResult } from "./AuthenticationResult.js"
 import * as CredentialSigner from "./CredentialSigner.js"
@@ -320,6 +320,6 @@ export const layerConfig = (
   HttpClient.HttpClient | TokenCache
 > =>
   Layer.unwrapEffect(
-    Config.map(internalConfig.settings(options), (s) =>
+    Effect.map(internalConfig.settingsLogged(options), (s) =>
       layer(s.options).pipe(Layer.provide(CredentialSigner.layer(s.credential, options?.signer))))
   )

@@ -145,15 +145,15 @@ describe("effect-msal (usage)", () => {
     )
   }, TIMEOUT)
 
-  it("conflicting credentials: one line, and the secret is not in it", async () => {
-    const run = await cli(["token", "--scope", GRAPH, "--tenant", "contoso"], {
-      AZURE_CLIENT_ID: CLIENT_ID,
-      AZURE_CLIENT_SECRET: SECRET,
-      AZURE_FEDERATED_TOKEN_FILE: "/var/run/token"
-    })
-    expect(run.code).toBe(1)
-    expect(expectOneLine(run)).toContain("AZURE_FEDERATED_TOKEN_FILE: conflicts with AZURE_CLIENT_SECRET")
-    expect(run.stderr + run.stdout).not.toContain(SECRET)
+  it("output is plain text when not a terminal or under NO_COLOR: no ANSI sequences in help or errors", async () => {
+    for (const env of [{}, { NO_COLOR: "1" }]) {
+      const help = await cli(["--help"], env)
+      expect(help.stdout).toContain("USAGE")
+      expect(help.stdout + help.stderr).not.toContain("\u001b[")
+      const usage = await cli(["token"], env)
+      expect(usage.code).toBe(2)
+      expect(usage.stdout + usage.stderr).not.toContain("\u001b[")
+    }
   }, TIMEOUT)
 
   it("the authority override accepts loopback URLs only", async () => {
@@ -165,6 +165,18 @@ describe("effect-msal (usage)", () => {
     })
     expect(run.code).toBe(1)
     expect(expectOneLine(run)).toContain("EFFECT_MSAL_AUTHORITY_URL_OVERRIDE")
+  }, TIMEOUT)
+})
+
+describe("effect-msal --log-level", () => {
+  it("--log-level debug prints the library's debug lines on stderr (logfmt), never on stdout", async () => {
+    const quiet = await cli(["demo"])
+    expect(quiet.code).toBe(0)
+    expect(quiet.stdout + quiet.stderr).not.toContain("tokens stored for an account")
+    const debug = await cli(["--log-level", "debug", "demo"])
+    expect(debug.code).toBe(0)
+    expect(debug.stderr).toMatch(/level=DEBUG .*message="effect-msal: tokens stored for an account"/)
+    expect(debug.stdout).not.toContain("level=")
   }, TIMEOUT)
 })
 
@@ -259,6 +271,16 @@ describe("effect-msal token against effect-msal authority serve", () => {
     const run = await cli(["token", "--scope", GRAPH, "--tenant", "fabrikam.onmicrosoft.com"], env())
     expect(run.code).toBe(0)
     expect(JSON.parse(run.stdout).tenantId).toBe("fabrikam.onmicrosoft.com")
+  }, TIMEOUT)
+
+  it("several credentials: the secret wins (as @azure/identity's EnvironmentCredential) with a warning on stderr", async () => {
+    const run = await cli(["token", "--scope", GRAPH], { ...env(), AZURE_FEDERATED_TOKEN_FILE: "/var/run/token" })
+    expect(run.code).toBe(0)
+    expect(JSON.parse(run.stdout).source).toBe("identity_provider")
+    expect(run.stderr).toMatch(
+      /level=WARN .*several client credentials are set: using AZURE_CLIENT_SECRET, ignoring AZURE_FEDERATED_TOKEN_FILE/
+    )
+    expect(run.stdout + run.stderr).not.toContain(SECRET)
   }, TIMEOUT)
 
   it("the authority's error is one line with its code, exit 1", async () => {
@@ -417,4 +439,19 @@ describe("cache inspect's summary (in process)", () => {
       expect(printed).toContain("3 access tokens, 1 refresh token, 1 ID token, 1 account, 1 app metadata entry")
       for (const hidden of ["SECRET", "uid-123", "utid-456", "alice", "hash-of-assertion"]) expect(printed).not.toContain(hidden)
     }).pipe(Effect.provide(TokenCache.layerMemory())))
+})
+
+describe("colours", () => {
+  it("colorEnabled: NO_COLOR (non-empty) wins, FORCE_COLOR forces, else only on a terminal", async () => {
+    const { colorEnabled } = await import("../src/internal/cli/output.js")
+    const { Option } = await import("effect")
+    const none = Option.none<string>()
+    expect(colorEnabled({ noColor: none, forceColor: none, isTTY: true })).toBe(true)
+    expect(colorEnabled({ noColor: none, forceColor: none, isTTY: false })).toBe(false)
+    expect(colorEnabled({ noColor: Option.some("1"), forceColor: none, isTTY: true })).toBe(false)
+    expect(colorEnabled({ noColor: Option.some(""), forceColor: none, isTTY: true })).toBe(true)
+    expect(colorEnabled({ noColor: Option.some("1"), forceColor: Option.some("1"), isTTY: true })).toBe(false)
+    expect(colorEnabled({ noColor: none, forceColor: Option.some("1"), isTTY: false })).toBe(true)
+    expect(colorEnabled({ noColor: none, forceColor: Option.some("0"), isTTY: false })).toBe(false)
+  })
 })

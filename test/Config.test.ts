@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Cause, ConfigError, ConfigProvider, Effect, Exit, Layer, Option } from "effect"
+import { Cause, ConfigError, ConfigProvider, Effect, Exit, Layer, Logger, Option } from "effect"
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -60,18 +60,6 @@ describe("ConfidentialClient.layerConfig: the environment table", () => {
     ["no credential", BASE, "AZURE_CLIENT_SECRET", /AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE/],
     ["a blank secret is unset", { ...BASE, AZURE_CLIENT_SECRET: "" }, "AZURE_CLIENT_SECRET", /no client credential/],
     [
-      "secret and certificate",
-      { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_CLIENT_CERTIFICATE_PATH: "/x.pem" },
-      "AZURE_CLIENT_CERTIFICATE_PATH",
-      /conflicts with AZURE_CLIENT_SECRET/
-    ],
-    [
-      "certificate and federated token",
-      { ...BASE, AZURE_CLIENT_CERTIFICATE_PATH: "/x.pem", AZURE_FEDERATED_TOKEN_FILE: "/t" },
-      "AZURE_FEDERATED_TOKEN_FILE",
-      /conflicts with AZURE_CLIENT_CERTIFICATE_PATH/
-    ],
-    [
       "a certificate password without a certificate",
       { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_CLIENT_CERTIFICATE_PASSWORD: PASSWORD },
       "AZURE_CLIENT_CERTIFICATE_PASSWORD",
@@ -107,6 +95,12 @@ describe("ConfidentialClient.layerConfig: the environment table", () => {
       { ...BASE, AZURE_CLIENT_SECRET: SECRET, MSAL_FORCE_REGION: "East US" },
       "MSAL_FORCE_REGION",
       /region name/
+    ],
+    [
+      "an invalid AZURE_REGIONAL_AUTHORITY_NAME",
+      { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_REGIONAL_AUTHORITY_NAME: "West US 2" },
+      "AZURE_REGIONAL_AUTHORITY_NAME",
+      /region name .*or AutoDiscoverRegion/
     ]
   ]
 
@@ -150,7 +144,44 @@ describe("ConfidentialClient.layerConfig: the environment table", () => {
       "CertificateFile"
     ],
     ["a federated token file", { ...BASE, AZURE_FEDERATED_TOKEN_FILE: "/var/run/token" }, {}, "FederatedTokenFile"],
-    ["a forced region", { ...BASE, AZURE_CLIENT_SECRET: SECRET, MSAL_FORCE_REGION: "westus2" }, { azureRegion: "westus2" }, "Secret"]
+    ["a forced region", { ...BASE, AZURE_CLIENT_SECRET: SECRET, MSAL_FORCE_REGION: "westus2" }, { azureRegion: "westus2" }, "Secret"],
+    [
+      "AZURE_REGIONAL_AUTHORITY_NAME (as @azure/identity reads it)",
+      { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_REGIONAL_AUTHORITY_NAME: "westeurope" },
+      { azureRegion: "westeurope" },
+      "Secret"
+    ],
+    [
+      "AZURE_REGIONAL_AUTHORITY_NAME=AutoDiscoverRegion asks for discovery",
+      { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_REGIONAL_AUTHORITY_NAME: "AutoDiscoverRegion" },
+      { azureRegion: "discover" },
+      "Secret"
+    ],
+    [
+      "MSAL_FORCE_REGION wins over AZURE_REGIONAL_AUTHORITY_NAME",
+      { ...BASE, AZURE_CLIENT_SECRET: SECRET, MSAL_FORCE_REGION: "eastus", AZURE_REGIONAL_AUTHORITY_NAME: "westeurope" },
+      { azureRegion: "eastus" },
+      "Secret"
+    ],
+    // several credentials: @azure/identity's precedence (secret, certificate, then workload identity)
+    [
+      "secret and certificate: the secret",
+      { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_CLIENT_CERTIFICATE_PATH: "/x.pem", AZURE_CLIENT_CERTIFICATE_PASSWORD: PASSWORD },
+      {},
+      "Secret"
+    ],
+    [
+      "a workload-identity pod with a leftover secret: the secret",
+      { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_FEDERATED_TOKEN_FILE: "/var/run/token" },
+      {},
+      "Secret"
+    ],
+    [
+      "certificate and federated token: the certificate",
+      { ...BASE, AZURE_CLIENT_CERTIFICATE_PATH: "/x.pem", AZURE_FEDERATED_TOKEN_FILE: "/t" },
+      {},
+      "CertificateFile"
+    ]
   ]
 
   for (const [label, env, options, kind] of successes) {
@@ -178,6 +209,25 @@ describe("ConfidentialClient.layerConfig: the environment table", () => {
     expect(credential.path).toBe("/etc/app.pfx")
     expect(credential.sendCertificateChain).toBe(false)
     expect(String(credential.passphrase)).toBe("<redacted>")
+  })
+
+  it("several credentials: a warning names the one used and the ignored ones, never a value", () => {
+    const exit = settingsOf({
+      ...BASE,
+      AZURE_CLIENT_SECRET: SECRET,
+      AZURE_CLIENT_CERTIFICATE_PATH: "/x.pem",
+      AZURE_FEDERATED_TOKEN_FILE: "/var/run/token"
+    })
+    if (Exit.isFailure(exit)) throw new Error("expected settings")
+    expect(exit.value.warning).toBe(
+      "effect-msal: several client credentials are set: using AZURE_CLIENT_SECRET, ignoring " +
+        "AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE (the precedence of @azure/identity's " +
+        "EnvironmentCredential: AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE)"
+    )
+    expect(exit.value.warning).not.toContain(SECRET)
+    const single = settingsOf({ ...BASE, AZURE_CLIENT_SECRET: SECRET })
+    if (Exit.isFailure(single)) throw new Error("expected settings")
+    expect(single.value.warning).toBeUndefined()
   })
 
   it("options given in code are kept; an explicit azureRegion wins over MSAL_FORCE_REGION", () => {
@@ -258,6 +308,29 @@ describe("ConfidentialClient.layerConfig: end to end", () => {
   it.effect("MSAL_FORCE_REGION sends client credentials to the regional host", () =>
     Effect.gen(function*() {
       const { request } = yield* acquire({ ...BASE, AZURE_CLIENT_SECRET: SECRET, MSAL_FORCE_REGION: "westus2" })
+      expect(new URL(request.url).host).toBe("westus2.login.microsoft.com")
+    }))
+
+  it.effect("a leftover secret beside a federated token file: the secret is used, and layerConfig logs the warning", () =>
+    Effect.gen(function*() {
+      const lines: Array<string> = []
+      const logger = Logger.make(({ logLevel, message }) => {
+        lines.push(`${logLevel.label} ${String(Array.isArray(message) ? message.join(" ") : message)}`)
+      })
+      const { request } = yield* acquire({ ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_FEDERATED_TOKEN_FILE: files.federated }).pipe(
+        Effect.provide(Logger.replace(Logger.defaultLogger, logger))
+      )
+      expect(request.form.client_secret).toBe(SECRET)
+      expect(request.form.client_assertion).toBeUndefined()
+      expect(lines.filter((line) => line.includes("several client credentials"))).toEqual([
+        expect.stringMatching(/^WARN effect-msal: several client credentials are set: using AZURE_CLIENT_SECRET, ignoring AZURE_FEDERATED_TOKEN_FILE/)
+      ])
+      expect(lines.join("\n")).not.toContain(SECRET)
+    }))
+
+  it.effect("AZURE_REGIONAL_AUTHORITY_NAME sends client credentials to the regional host", () =>
+    Effect.gen(function*() {
+      const { request } = yield* acquire({ ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_REGIONAL_AUTHORITY_NAME: "westus2" })
       expect(new URL(request.url).host).toBe("westus2.login.microsoft.com")
     }))
 

@@ -1,4 +1,4 @@
-import { Config, ConfigError, Either, Option, Redacted } from "effect"
+import { Config, ConfigError, Effect, Either, Option, Redacted } from "effect"
 import * as ClientCredential from "../ClientCredential.js"
 import type { ConfigOptions, Options } from "../ConfidentialClient.js"
 import * as Region from "./region.js"
@@ -13,8 +13,16 @@ export const Variables = {
   certificatePassword: "AZURE_CLIENT_CERTIFICATE_PASSWORD",
   sendCertificateChain: "AZURE_CLIENT_SEND_CERTIFICATE_CHAIN",
   federatedTokenFile: "AZURE_FEDERATED_TOKEN_FILE",
-  forceRegion: "MSAL_FORCE_REGION"
+  forceRegion: "MSAL_FORCE_REGION",
+  regionalAuthorityName: "AZURE_REGIONAL_AUTHORITY_NAME"
 } as const
+
+/**
+ * `AZURE_REGIONAL_AUTHORITY_NAME`'s value asking for region discovery (@azure/identity's
+ * `RegionalAuthority.AutoDiscoverRegion`, sdk/identity/identity/src/regionalAuthority.ts).
+ * @internal
+ */
+export const AUTO_DISCOVER_REGION = "AutoDiscoverRegion"
 
 /** @internal */
 export const DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
@@ -23,6 +31,8 @@ export const DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 export interface Settings {
   readonly options: Options
   readonly credential: ClientCredential.ClientCredential
+  /** Set when credential variables lost to one that takes precedence: names them, never their values. */
+  readonly warning?: string | undefined
 }
 
 /** A variable that is absent or blank is unset (as Azure tooling treats it). */
@@ -41,7 +51,8 @@ const Raw = Config.all({
   certificatePassword: optionalSecret(Variables.certificatePassword),
   sendCertificateChain: optionalText(Variables.sendCertificateChain),
   federatedTokenFile: optionalText(Variables.federatedTokenFile),
-  forceRegion: optionalText(Variables.forceRegion)
+  forceRegion: optionalText(Variables.forceRegion),
+  regionalAuthorityName: optionalText(Variables.regionalAuthorityName)
 })
 
 type Raw = Config.Config.Success<typeof Raw>
@@ -70,22 +81,36 @@ const authorityOf = (raw: Raw): Either.Either<string, ConfigError.ConfigError> =
   return Either.right(`${url.origin}${url.pathname.replace(/\/+$/, "")}/${tenant}`)
 }
 
-const credentialOf = (raw: Raw): Either.Either<ClientCredential.ClientCredential, ConfigError.ConfigError> => {
-  const kinds = [
-    [Variables.clientSecret, Option.isSome(raw.clientSecret)],
-    [Variables.certificatePath, Option.isSome(raw.certificatePath)],
-    [Variables.federatedTokenFile, Option.isSome(raw.federatedTokenFile)]
-  ] as const
-  const set = kinds.filter(([, isSet]) => isSet).map(([name]) => name)
+/**
+ * The credential variables in @azure/identity's order of precedence: `EnvironmentCredential`
+ * takes a client secret, else a certificate (sdk/identity/identity/src/credentials/
+ * environmentCredential.ts), and `DefaultAzureCredential` tries it before workload identity
+ * (`AZURE_FEDERATED_TOKEN_FILE`). The first one set wins; the others are reported as ignored.
+ * @internal
+ */
+export const PRECEDENCE = [Variables.clientSecret, Variables.certificatePath, Variables.federatedTokenFile] as const
+
+interface Chosen {
+  readonly credential: ClientCredential.ClientCredential
+  readonly used: string
+  readonly ignored: ReadonlyArray<string>
+}
+
+const credentialOf = (raw: Raw): Either.Either<Chosen, ConfigError.ConfigError> => {
+  const isSet = {
+    [Variables.clientSecret]: Option.isSome(raw.clientSecret),
+    [Variables.certificatePath]: Option.isSome(raw.certificatePath),
+    [Variables.federatedTokenFile]: Option.isSome(raw.federatedTokenFile)
+  }
+  const set = PRECEDENCE.filter((name) => isSet[name])
   if (set.length === 0) {
     return Either.left(ConfigError.MissingData(
       [Variables.clientSecret],
-      `no client credential: set one of ${kinds.map(([name]) => name).join(", ")}`
+      `no client credential: set one of ${PRECEDENCE.join(", ")}`
     ))
   }
-  if (set.length > 1) {
-    return invalid(set[1]!, `conflicts with ${set[0]!}: set only one client credential`)
-  }
+  const used = set[0]!
+  const ignored = set.slice(1)
   if (Option.isNone(raw.certificatePath)) {
     if (Option.isSome(raw.certificatePassword)) {
       return invalid(Variables.certificatePassword, `is set but ${Variables.certificatePath} is not`)
@@ -94,11 +119,14 @@ const credentialOf = (raw: Raw): Either.Either<ClientCredential.ClientCredential
       return invalid(Variables.sendCertificateChain, `is set but ${Variables.certificatePath} is not`)
     }
   }
-  if (Option.isSome(raw.clientSecret)) return Either.right(ClientCredential.secret(raw.clientSecret.value))
-  if (Option.isSome(raw.federatedTokenFile)) {
-    return Either.right(ClientCredential.federatedTokenFile(raw.federatedTokenFile.value))
+  if (Option.isSome(raw.clientSecret)) {
+    return Either.right({ credential: ClientCredential.secret(raw.clientSecret.value), used, ignored })
   }
-  const path = Option.getOrThrow(raw.certificatePath)
+  if (Option.isNone(raw.certificatePath)) {
+    const file = Option.getOrThrow(raw.federatedTokenFile)
+    return Either.right({ credential: ClientCredential.federatedTokenFile(file), used, ignored })
+  }
+  const path = raw.certificatePath.value
   let sendCertificateChain = false
   if (Option.isSome(raw.sendCertificateChain)) {
     const value = raw.sendCertificateChain.value.trim().toLowerCase()
@@ -107,30 +135,56 @@ const credentialOf = (raw: Raw): Either.Either<ClientCredential.ClientCredential
     }
     sendCertificateChain = TRUE.has(value)
   }
-  return Either.right(ClientCredential.certificateFile({
-    path,
-    passphrase: Option.getOrUndefined(raw.certificatePassword),
-    sendCertificateChain
-  }))
+  return Either.right({
+    credential: ClientCredential.certificateFile({
+      path,
+      passphrase: Option.getOrUndefined(raw.certificatePassword),
+      sendCertificateChain
+    }),
+    used,
+    ignored
+  })
+}
+
+const REGION = "must be an Azure region name such as westus2 (lower-case letters, digits, '-')"
+
+/**
+ * The region of the environment: `MSAL_FORCE_REGION`, else `AZURE_REGIONAL_AUTHORITY_NAME`
+ * (what @azure/identity reads, sdk/identity/identity/src/regionalAuthority.ts; its
+ * `AutoDiscoverRegion` means `"discover"`).
+ */
+const regionOf = (raw: Raw): Either.Either<string | undefined, ConfigError.ConfigError> => {
+  if (Option.isSome(raw.forceRegion)) {
+    const region = raw.forceRegion.value.trim()
+    return Region.isValidName(region) ? Either.right(region) : invalid(Variables.forceRegion, REGION)
+  }
+  if (Option.isSome(raw.regionalAuthorityName)) {
+    const region = raw.regionalAuthorityName.value.trim()
+    if (region === AUTO_DISCOVER_REGION) return Either.right("discover")
+    return Region.isValidName(region)
+      ? Either.right(region)
+      : invalid(Variables.regionalAuthorityName, `${REGION}, or ${AUTO_DISCOVER_REGION}`)
+  }
+  return Either.right(undefined)
 }
 
 const settingsOf = (options: ConfigOptions | undefined) => (raw: Raw): Either.Either<Settings, ConfigError.ConfigError> => {
   const clientId = raw.clientId.trim()
   if (clientId.length === 0) return invalid(Variables.clientId, "must not be empty")
-  if (Option.isSome(raw.forceRegion) && !Region.isValidName(raw.forceRegion.value.trim())) {
-    return invalid(Variables.forceRegion, "must be an Azure region name such as westus2 (lower-case letters, digits, '-')")
-  }
-  return Either.flatMap(authorityOf(raw), (authority) =>
-    Either.map(credentialOf(raw), (credential): Settings => {
-      const { signer: _signer, ...rest } = options ?? {}
-      const azureRegion = rest.azureRegion !== undefined
-        ? rest.azureRegion
-        : Option.getOrUndefined(Option.map(raw.forceRegion, (r) => r.trim()))
-      return {
-        options: { ...rest, clientId, authority, ...(azureRegion === undefined ? {} : { azureRegion }) },
-        credential
-      }
-    }))
+  return Either.flatMap(regionOf(raw), (region) =>
+    Either.flatMap(authorityOf(raw), (authority) =>
+      Either.map(credentialOf(raw), ({ credential, ignored, used }): Settings => {
+        const { signer: _signer, ...rest } = options ?? {}
+        const azureRegion = rest.azureRegion !== undefined ? rest.azureRegion : region
+        return {
+          options: { ...rest, clientId, authority, ...(azureRegion === undefined ? {} : { azureRegion }) },
+          credential,
+          ...(ignored.length === 0 ? {} : {
+            warning: `effect-msal: several client credentials are set: using ${used}, ignoring ${ignored.join(", ")} ` +
+              `(the precedence of @azure/identity's EnvironmentCredential: ${PRECEDENCE.join(", ")})`
+          })
+        }
+      })))
 }
 
 /**
@@ -139,3 +193,7 @@ const settingsOf = (options: ConfigOptions | undefined) => (raw: Raw): Either.Ei
  */
 export const settings = (options?: ConfigOptions): Config.Config<Settings> =>
   Raw.pipe(Config.mapOrFail(settingsOf(options)))
+
+/** `settings`, logging its warning (ignored credential variables) when there is one. @internal */
+export const settingsLogged = (options?: ConfigOptions): Effect.Effect<Settings, ConfigError.ConfigError> =>
+  Effect.tap(settings(options), (s) => s.warning === undefined ? Effect.void : Effect.logWarning(s.warning))

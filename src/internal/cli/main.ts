@@ -2,6 +2,7 @@ import { Args, Command, Options, ValidationError } from "@effect/cli"
 import type { Cause } from "effect"
 import { Cause as C, Console, Data, Effect, Option } from "effect"
 import { VERSION } from "../version.js"
+import * as Output from "./output.js"
 import * as Runtime from "./runtime.js"
 
 /** A command line that parses but makes no sense (exit status 2). @internal */
@@ -118,5 +119,6 @@ export const main = (argv: ReadonlyArray<string>): Effect.Effect<number> =>
   cli(argv).pipe(
     Effect.as(0),
     Effect.catchAllCause((cause) => C.isInterruptedOnly(cause) ? Effect.succeed(0) : report(cause)),
+    Output.withConventions,
     Effect.provide(Runtime.layer)
   )
