@@ -29,6 +29,9 @@ export const DEFAULT_TIMEOUT = Duration.seconds(3)
 /** Longer TTLs are refused: PEXPIRE overflows far below 2^63 ms once added to the clock. */
 const MAX_TTL_MILLIS = Duration.toMillis(Duration.days(3660))
 
+/** How many changes a write sends at once (redisCluster.ts writes 16 entries at a time). */
+const WRITE_BATCH = 16
+
 const malformed = (description: string) => new CacheError({ reason: "Malformed", description })
 
 interface Settings {
@@ -159,8 +162,10 @@ const build = (settings: Settings, runner: Runner, layout: Layout): Service => {
     )
   }
 
+  // a lookup is bounded by one timeout; a whole-section listing or a large write by one per
+  // round trip at a time (each round trip is bounded too)
   const list = <S extends Section>(section: S, partition?: string) =>
-    runner.bound(layout.list(section, partition)).pipe(
+    (partition === undefined ? layout.list(section, partition) : runner.bound(layout.list(section, partition))).pipe(
       Effect.flatMap((pairs) => Effect.forEach(pairs, ([k, v]) => codec.decode(section, v, layout.entryKey(section, k)))),
       Effect.map((xs) => xs.flatMap((x) => Option.isSome(x) ? [x.value] : []))
     )
@@ -169,10 +174,22 @@ const build = (settings: Settings, runner: Runner, layout: Layout): Service => {
     changes.length === 0 ? Effect.void : Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const prepared = yield* Effect.forEach(changes, (c) => prepare(c, now, settings, encode))
-      const lost = yield* runner.bound(layout.write(prepared))
+      const lost = yield* runner.bound(layout.write(prepared), Math.ceil(prepared.length / WRITE_BATCH))
       if (lost > 0) yield* Effect.logDebug("a newer refresh token is already in Redis; kept it", { count: lost })
     })
 
+  const { restore, snapshot } = makeBulk(runner, layout, codec, list, modify)
+  return { get, list, modify, snapshot, restore, withLock: makeWithLock(settings, runner, layout) }
+}
+
+/** The whole cache at once: `snapshot` and `restore` (serialize and deserialize). */
+const makeBulk = (
+  runner: Runner,
+  layout: Layout,
+  codec: ReturnType<typeof makeCodec>,
+  list: <S extends Section>(section: S) => Effect.Effect<ReadonlyArray<Entries[S]>, CacheError>,
+  modify: (changes: ReadonlyArray<Change>) => Effect.Effect<void, CacheError>
+) => {
   const readUnknown = Effect.gen(function*() {
     const raw = yield* runner.run(Scripts.GET_UNKNOWN, [layout.unknownKey], [])
     if (typeof raw !== "string") return {}
@@ -212,7 +229,7 @@ const build = (settings: Settings, runner: Runner, layout: Layout): Service => {
       yield* runner.run(Scripts.SET_UNKNOWN, [layout.unknownKey], [unknown])
     })
 
-  return { get, list, modify, snapshot, restore, withLock: makeWithLock(settings, runner, layout) }
+  return { snapshot, restore }
 }
 
 const makeWithLock = (settings: Settings, runner: Runner, layout: Layout) =>

@@ -137,18 +137,21 @@ export type Pair = readonly [key: string, value: string]
 export interface Runner {
   readonly run: (script: string, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) => Effect.Effect<unknown, CacheError>
   readonly hget: (key: string, field: string) => Effect.Effect<string | null, CacheError>
-  readonly bound: <A, R>(effect: Effect.Effect<A, CacheError, R>) => Effect.Effect<A, CacheError, R>
+  /** Bounds an operation of `roundTrips` sequential round trips (default 1) by that many timeouts. */
+  readonly bound: <A, R>(effect: Effect.Effect<A, CacheError, R>, roundTrips?: number) => Effect.Effect<A, CacheError, R>
 }
 
 const sha1 = (s: string) => createHash("sha1").update(s).digest("hex")
 
 /** @internal */
 export const makeRunner = (client: RedisClient, timeout: Duration.Duration): Runner => {
-  const bound = <A, R>(effect: Effect.Effect<A, CacheError, R>) =>
-    Effect.timeoutFail(effect, {
-      duration: timeout,
-      onTimeout: () => new CacheError({ reason: "Io", description: `redis: no answer within ${Duration.format(timeout)}` })
+  const bound = <A, R>(effect: Effect.Effect<A, CacheError, R>, roundTrips = 1) => {
+    const duration = Duration.times(timeout, Math.max(1, roundTrips))
+    return Effect.timeoutFail(effect, {
+      duration,
+      onTimeout: () => new CacheError({ reason: "Io", description: `redis: no answer within ${Duration.format(duration)}` })
     })
+  }
   const shas = new Map<string, string>()
   const run = (script: string, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) => {
     let sha = shas.get(script)
