@@ -1,5 +1,5 @@
 /**
- * One instance of a service for the Redis Cluster tests (run with `node --import tsx`):
+ * One instance of a service for the Redis Cluster tests (bundled by processes.ts, run with `node`):
  *
  *   clusterWorker.ts <nodes as JSON> <served authority URL> <prefix> <tenants> [<rounds>]
  *

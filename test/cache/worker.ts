@@ -1,5 +1,5 @@
 /**
- * A child process for the cross-process cache tests (run with `node --import tsx`).
+ * A child process for the cross-process cache tests (bundled by processes.ts, run with `node`).
  *
  *   worker.ts write <store> <id> <count>   puts <count> tokens of its own, one modify each
  *   worker.ts flight <store> <log> <key>   withLock(key): if the token is missing, "fetch" it
