@@ -1,7 +1,8 @@
 /** Runs test/cache/worker.ts in child processes, all released at once. */
 import * as esbuild from "esbuild"
 import { spawn } from "node:child_process"
-import { mkdirSync, rmSync, writeFileSync } from "node:fs"
+import { createHash } from "node:crypto"
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs"
 import { basename, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -12,18 +13,18 @@ const BUNDLES = fileURLToPath(new URL("../../node_modules/.cache/effect-msal-tes
 const bundles = new Map<string, Promise<string>>()
 
 /**
- * The worker script compiled once into one plain ES module (esbuild, well under a second), so
- * that each child process starts with `node` alone instead of compiling the sources with tsx
- * on every start (several seconds of CPU per process). Removed when this process exits.
+ * The worker script compiled into one plain ES module (esbuild, well under a second), so that
+ * each child process starts with `node` alone instead of compiling the sources with tsx on
+ * every start (several seconds of CPU per process). The file is named by its content's hash:
+ * later runs and other test files reuse it, and a changed worker gets a new one.
  */
 const bundled = (script: string): Promise<string> => {
   let out = bundles.get(script)
   if (out === undefined) {
-    const outfile = join(BUNDLES, `${basename(script, ".ts")}-${process.pid}-${bundles.size}.mjs`)
-    mkdirSync(BUNDLES, { recursive: true })
     out = esbuild.build({
       entryPoints: [script],
-      outfile,
+      outfile: join(BUNDLES, "worker.mjs"),
+      write: false,
       bundle: true,
       platform: "node",
       format: "esm",
@@ -31,9 +32,16 @@ const bundled = (script: string): Promise<string> => {
       // CommonJS dependencies inside the bundle need a real require
       banner: { js: "import { createRequire as __workerRequire } from \"node:module\";\nconst require = __workerRequire(import.meta.url);" },
       logLevel: "warning"
-    }).then(() => {
-      process.once("exit", () => rmSync(outfile, { force: true }))
-      return outfile
+    }).then(({ outputFiles }) => {
+      const code = outputFiles[0]!.contents
+      const file = join(BUNDLES, `${basename(script, ".ts")}-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`)
+      if (!existsSync(file)) {
+        mkdirSync(BUNDLES, { recursive: true })
+        const temporary = `${file}.${process.pid}.tmp`
+        writeFileSync(temporary, code)
+        renameSync(temporary, file)
+      }
+      return file
     })
     bundles.set(script, out)
   }
