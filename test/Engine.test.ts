@@ -78,3 +78,30 @@ describe("family refresh tokens: client_mismatch in error_additional_info", () =
       expect((yield* tokenForms).filter((f) => f.client_id === "outsider")).toHaveLength(1)
     }).pipe(Effect.provide(sharedLayer({ familyClients: ["fam-1", "fam-2"] }))))
 })
+
+describe("x-client-last-telemetry (MSAL Python's server-side telemetry)", () => {
+  it.effect("counts cache hits and lists refused requests until a request succeeds", () =>
+    Effect.gen(function*() {
+      const a = yield* authority
+      const c = yield* client
+      yield* c.acquireTokenForClient({ scopes: [GRAPH] })
+      yield* c.acquireTokenForClient({ scopes: [GRAPH] })
+      yield* c.acquireTokenForClient({ scopes: [GRAPH] })
+      yield* a.enqueue({ status: 400, body: { error: "invalid_scope", error_codes: [70011] } })
+      yield* Effect.flip(c.acquireTokenForClient({ scopes: ["api://other/.default"] }))
+      yield* c.acquireTokenForClient({ scopes: ["api://third/.default"] })
+      yield* c.acquireTokenForClient({ scopes: ["api://fourth/.default"] })
+      const requests = yield* a.tokenRequests
+      const last = requests.map((r) => r.headers["x-client-last-telemetry"])
+      const failedId = requests[1]!.headers["client-request-id"]
+      expect(last).toEqual([
+        "4|0|||",
+        // two tokens served from the cache since the first request
+        "4|2|||",
+        // the refused request (api id, correlation id, error); the hits stay counted until delivered
+        `4|2|730,${failedId}|invalid_scope|`,
+        // delivered: the record starts again
+        "4|0|||"
+      ])
+    }).pipe(Effect.provide(testLayer({ client: { authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com" } }))))
+})

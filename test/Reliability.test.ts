@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Exit, Fiber, Layer, Logger, LogLevel, Option, Redacted, TestClock } from "effect"
 import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
+import * as Telemetry from "../src/internal/protocol/telemetry.js"
 import * as Transport from "../src/internal/transport.js"
 import { makeRecorder } from "./support/recording.js"
 import { authority, CLIENT_ID, client, GRAPH, SECRET, testLayer, tokenRequestCount } from "./support/harness.js"
@@ -169,7 +170,8 @@ describe("non-idempotent requests (authorization codes, refresh tokens)", () => 
         http,
         signer: { clientAuth: () => Effect.succeed({}), reload: Effect.void },
         scope: yield* Effect.scope,
-        options: { clientId: CLIENT_ID, retry: { baseDelay: "1 second" } }
+        options: { clientId: CLIENT_ID, retry: { baseDelay: "1 second" } },
+        telemetry: Telemetry.make()
       })
       const fiber = yield* Effect.fork(Effect.either(send({
         endpoint: "https://login.microsoftonline.com/contoso/oauth2/v2.0/token",

@@ -13,6 +13,7 @@ import * as Authority from "./authority.js"
 import * as Discovery from "./discovery.js"
 import * as Engine from "./engine.js"
 import * as HttpCacheMemory from "./httpCache.js"
+import * as Telemetry from "./protocol/telemetry.js"
 import * as TokenRequest from "./protocol/tokenRequest.js"
 import * as Redeem from "./redeem.js"
 import * as Region from "./region.js"
@@ -86,7 +87,8 @@ export const make = (
     const scope = yield* Effect.scope
     const timeout = Transport.timeoutOf(options)
 
-    const send = Transport.makeSend({ http, signer, scope, options })
+    const telemetry = Telemetry.make()
+    const send = Transport.makeSend({ http, signer, scope, options, telemetry })
     const httpCache = yield* httpCacheOf
     const resolver = Discovery.makeResolver(authority, {
       http,
@@ -116,7 +118,7 @@ export const make = (
       scope,
       endpointsFor: resolver.endpointsFor,
       environments: resolver.environments,
-      engine: Engine.make({ cache, locked, scope }),
+      engine: Engine.make({ cache, locked, scope, onHit: () => Telemetry.hit(telemetry) }),
       redeem: Redeem.make({
         clientId,
         cache,

@@ -78,6 +78,8 @@ export interface Deps {
   readonly locked: <A, E>(key: string, effect: Effect.Effect<A, E>) => Effect.Effect<A, E>
   /** The client layer's scope: background refreshes and flights run in it. */
   readonly scope: Scope.Scope
+  /** Called for each token served from the cache (telemetry). */
+  readonly onHit?: (() => void) | undefined
 }
 
 /** Whether a token is past its `refresh_on` (MSAL's "aging" token). @internal */
@@ -203,8 +205,12 @@ const refreshInBackground = (state: State, plan: Plan, key: string, now: number)
 
 /** A usable cached token: served, and refreshed first or in the background when aging. */
 const served = (state: State, plan: Plan, key: string, entry: CacheEntry.AccessToken, now: number) => {
-  if (!isAging(entry, now)) return Effect.zipRight(Metrics.cacheOutcome(plan.grant, "hit"), plan.serve(entry))
+  if (!isAging(entry, now)) {
+    state.onHit?.()
+    return Effect.zipRight(Metrics.cacheOutcome(plan.grant, "hit"), plan.serve(entry))
+  }
   if (plan.aging === "background") {
+    state.onHit?.()
     return Metrics.cacheOutcome(plan.grant, "aging").pipe(
       Effect.zipRight(refreshInBackground(state, plan, key, now)),
       Effect.zipRight(plan.serve(entry))

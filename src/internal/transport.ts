@@ -9,6 +9,7 @@ import { NetworkError } from "../MsalError.js"
 import * as Metrics from "./metrics.js"
 import * as Retry from "./retry.js"
 import * as Throttle from "./throttle.js"
+import * as Telemetry from "./protocol/telemetry.js"
 import * as TokenRequest from "./protocol/tokenRequest.js"
 import * as TokenResponse from "./protocol/tokenResponse.js"
 
@@ -164,10 +165,11 @@ export const policyOf = (options: Options): Retry.RetryPolicy => {
 /** The HTTP request for a token request: a form POST with the request's headers. @internal */
 export const toHttp = (
   request: TokenRequest.TokenRequest,
-  form: ReadonlyArray<readonly [string, string]> = TokenRequest.formOf(request)
+  form: ReadonlyArray<readonly [string, string]> = TokenRequest.formOf(request),
+  lastTelemetry?: string | undefined
 ): HttpClientRequest.HttpClientRequest =>
   HttpClientRequest.post(request.endpoint).pipe(
-    HttpClientRequest.setHeaders(TokenRequest.headersOf(request)),
+    HttpClientRequest.setHeaders(TokenRequest.headersOf(request, lastTelemetry)),
     HttpClientRequest.bodyUrlParams(form)
   )
 
@@ -232,8 +234,10 @@ export const makeSend = (deps: {
   readonly signer: Signer
   readonly scope: Scope.Scope
   readonly options: Options
+  /** The client's server-side telemetry record (`x-client-last-telemetry`). */
+  readonly telemetry: Telemetry.Record
 }) => {
-  const { options, scope, signer } = deps
+  const { options, scope, signer, telemetry } = deps
   const http = refuseRedirects(deps.http)
   const timeout = timeoutOf(options)
   const attemptTimeout = options.attemptTimeout === undefined
@@ -250,7 +254,7 @@ export const makeSend = (deps: {
 
   return (request: TokenRequest.TokenRequest, requestedAt: number): Effect.Effect<TokenResponse.TokenResponse, MsalError> => {
     const form = TokenRequest.formOf(request)
-    const httpRequest = toHttp(request, form)
+    const httpRequest = toHttp(request, form, Telemetry.lastHeader(telemetry))
     const keys = Throttle.keysOf(request.endpoint, form)
     let attempts = 0
     const attempt = Effect.suspend(() => {
@@ -275,7 +279,10 @@ export const makeSend = (deps: {
       if (blocked !== undefined) return yield* Effect.fail(blocked)
       return yield* attempt.pipe(
         Effect.retry({ schedule, while: isRetryable(request.idempotent ?? true) }),
-        Effect.tapError((error) => Effect.map(Clock.currentTimeMillis, (now) => throttle.record(keys, error, now)))
+        Effect.tapError((error) => Effect.map(Clock.currentTimeMillis, (now) => throttle.record(keys, error, now))),
+        Effect.tap(() => Effect.sync(() => Telemetry.succeeded(telemetry))),
+        Effect.tapErrorTag("ServerError", (e) =>
+          Effect.sync(() => Telemetry.failed(telemetry, request.apiId, request.correlationId, e.error)))
       )
     }).pipe(
       Effect.timeoutFail({
