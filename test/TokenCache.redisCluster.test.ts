@@ -195,6 +195,43 @@ describe("Redis Cluster store shared by processes", () => {
     }).pipe(Effect.scoped, Effect.provide(TestAuthority.layer({ latency: "200 millis" }))), 300_000)
 })
 
+describe("Redis Cluster slot migration", () => {
+  it.live("an entry whose slot is moving (ASK) and then moved (MOVED) to another master is still found", () =>
+    Effect.gen(function*() {
+      const p = prefix()
+      const cache = yield* open({ prefix: p })
+      const entry = token("migrating", "tenant-m", "s-m")
+      const key = CacheEntry.keyOf("AccessToken", entry)
+      const entryKey = `${p}e:AccessToken:{${key}}`
+      yield* put(cache, entry)
+      const found = Effect.map(cache.get("AccessToken", key), Option.map((t) => Redacted.value(t.secret)))
+      expect(yield* found).toEqual(Option.some("s-m"))
+      const cli = (port: number, ...args: Array<string>) => promise(() => cluster.cli(port, ...args)).pipe(Effect.map((s) => s.trim()))
+      const s = String(yield* slot(entryKey))
+      const masters = yield* promise(() => cluster.masters())
+      const ids = new Map<number, string>()
+      for (const port of masters) ids.set(port, yield* cli(port, "cluster", "myid"))
+      let from = 0
+      for (const port of masters) {
+        if ((yield* cli(port, "cluster", "countkeysinslot", s)) !== "0") from = port
+      }
+      const to = masters.find((port) => port !== from)!
+      // the migration protocol of https://redis.io/docs/latest/commands/cluster-setslot/
+      yield* cli(to, "cluster", "setslot", s, "importing", ids.get(from)!)
+      yield* cli(from, "cluster", "setslot", s, "migrating", ids.get(to)!)
+      yield* cli(from, "migrate", "127.0.0.1", String(to), "", "0", "5000", "keys", entryKey)
+      // the old owner answers ASK for the moved key: ioredis follows it
+      expect(yield* found).toEqual(Option.some("s-m"))
+      for (const port of masters) yield* cli(port, "cluster", "setslot", s, "node", ids.get(to)!)
+      // now MOVED: ioredis follows it and refreshes its slot map
+      expect(yield* found).toEqual(Option.some("s-m"))
+      expect(yield* cli(to, "cluster", "countkeysinslot", s)).toBe("1")
+      // and the entry can be rewritten and listed on its new master
+      yield* put(cache, { ...entry, secret: Redacted.make("s-m2") })
+      expect(yield* found).toEqual(Option.some("s-m2"))
+    }).pipe(Effect.scoped), 60_000)
+})
+
 storeContract("Redis Cluster", {
   shared: true,
   timeout: 60_000,
