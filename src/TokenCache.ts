@@ -175,9 +175,12 @@ export interface Encryption {
 export interface FileOptions extends MemoryOptions {
   /** The format the file is written in (default `"msal-node"`). */
   readonly format?: Format | undefined
-  /** How long to wait for the file's lock before failing with `CacheError` (default 10 seconds). */
+  /** How long to wait for the file's lock before failing with `CacheError` (default 15 seconds). */
   readonly lockTimeout?: Duration.DurationInput | undefined
-  /** A lock older than this is taken over even when its owner may be alive (default 30 seconds). */
+  /**
+   * The lock is a lease renewed by its holder every quarter of this; one not renewed for this
+   * long (its holder died or hung) is taken over (default 10 seconds).
+   */
   readonly staleLockAfter?: Duration.DurationInput | undefined
   /** Encrypts the file (the MSAL format is then inside the envelope). */
   readonly encryption?: Encryption | undefined

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -82,7 +81,8 @@ describe("file cache", () => {
       }))
       expect(fs.statSync(path).mode & 0o777).toBe(0o600)
       expect(fileTargets(path)).toEqual(["a"])
-      expect(fs.readdirSync(nodePath.dirname(path))).toEqual(["tokens.json"]) // no temporary file, no lock left
+      // no temporary file; the lock is a directory left in place (its holdings are judged by age)
+      expect(fs.readdirSync(nodePath.dirname(path)).sort()).toEqual(["tokens.json", "tokens.json.lock"])
       const before = fs.statSync(path, { bigint: true })
       yield* withFile(path, Effect.gen(function*() {
         const cache = yield* TokenCache.TokenCache
@@ -126,19 +126,6 @@ describe("file cache", () => {
       expect(fileTargets(path)).toEqual(["b"])
     }))
 
-  it.live("a lock left by a killed process is taken over at once", () =>
-    Effect.gen(function*() {
-      const path = prepare(fresh())
-      const child = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)"], { stdio: "ignore" })
-      const pid = child.pid!
-      fs.writeFileSync(`${path}.lock`, JSON.stringify({ pid, host: os.hostname(), nonce: "dead", at: Date.now() }))
-      yield* Effect.promise(() => new Promise((resolve) => { child.on("exit", resolve); child.kill("SIGKILL") }))
-      // a live lock would make this wait its whole (long) lock timeout and fail
-      yield* withFile(path, put(token("a")), { lockTimeout: "1 minute", staleLockAfter: "1 hour" })
-      expect(fileTargets(path)).toEqual(["a"])
-      expect(fs.existsSync(`${path}.lock`)).toBe(false)
-    }))
-
   it.live("a lock older than staleLockAfter is taken over even if its owner lives", () =>
     Effect.gen(function*() {
       const path = prepare(fresh())
@@ -170,7 +157,7 @@ describe("file cache", () => {
       expect(outcomes.map((o) => [o.code, o.stderr])).toEqual(outcomes.map(() => [0, ""]))
       const expected = [0, 1, 2, 3].flatMap((id) => Array.from({ length: count }, (_, i) => `w${id}-t${i}`)).sort()
       expect(fileTargets(path)).toEqual(expected)
-      expect(fs.readdirSync(nodePath.dirname(path)).filter((f) => f !== "tokens.json" && f !== "tokens.json.go")).toEqual([])
+      expect(fs.readdirSync(nodePath.dirname(path)).filter((f) => !["tokens.json", "tokens.json.go", "tokens.json.lock"].includes(f))).toEqual([])
     }), 120_000)
 
   it.live("withLock: 4 processes missing one token fetch it once", () =>

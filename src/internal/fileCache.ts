@@ -11,8 +11,10 @@ import * as FileLock from "./fileLock.js"
 import * as memory from "./memoryCache.js"
 import * as serialization from "./serialization.js"
 
-const DEFAULT_LOCK_TIMEOUT = Duration.seconds(10)
-const DEFAULT_STALE_LOCK = Duration.seconds(30)
+const DEFAULT_LOCK_TIMEOUT = Duration.seconds(15)
+const DEFAULT_STALE_LOCK = Duration.seconds(10)
+/** Per-key locks share this many lock directories (by the key's hash), so that their number is bounded. */
+const KEY_LOCK_BUCKETS = 256
 /** A hit re-checks the file (one `stat`) at most this often; a miss always does. */
 const RECHECK_MILLIS = 1_000
 /** The additional data files were encrypted with before it named the file; read once, then rewritten. */
@@ -252,11 +254,12 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
         () => Effect.sync((): ReadonlyArray<Entries[S]> => store.list(section, partition, nowSeconds()))
       ).pipe(mutex.withPermits(1))
 
-    const keyLock = (key: string) => `${path}.lock-${createHash("sha256").update(key).digest("hex").slice(0, 24)}`
+    const keyLock = (key: string) =>
+      nodePath.join(lockPath, `k-${(createHash("sha256").update(key).digest().readUInt8(0) % KEY_LOCK_BUCKETS).toString(16).padStart(2, "0")}`)
 
     const withLock = <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
       Effect.uninterruptibleMask((restore) =>
-        FileLock.acquire(keyLock(key), lockOptions, restore).pipe(
+        FileLock.acquire(keyLock(key), lockOptions, restore, lockPath).pipe(
           Effect.map((release): Option.Option<Effect.Effect<void>> => Option.some(release)),
           Effect.catchAll((e) =>
             Effect.as(

@@ -1,28 +1,40 @@
-import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
-import { hostname } from "node:os"
-import { Clock, Effect, Predicate } from "effect"
+import * as nodePath from "node:path"
+import { Clock, Duration, Effect, Fiber, Predicate } from "effect"
 import { CacheError } from "../MsalError.js"
 
 /**
- * A cross-process lock made of a file created with O_CREAT|O_EXCL (no native module). The file
- * holds its owner's pid, host and a random nonce. A lock whose owner is a dead process of this
- * host, or older than `staleMillis`, is taken over: it is renamed away (atomic, so only one
- * contender wins) and the renamed file is checked to be the one judged stale.
+ * A cross-process lock that is a lease: judged by its age, renewed by a heartbeat, never by a
+ * process id (a pid means nothing in another PID namespace or on another host).
+ *
+ * The lock is a directory. Each holding is a numbered sub-directory, a generation, created
+ * with `mkdir` (atomic: of two `mkdir`s of one name, one fails with EEXIST). The highest
+ * generation is the current holding:
+ *
+ *  - it is held while its mtime is younger than `staleMillis` (the holder's heartbeat touches
+ *    it every `staleMillis / 4`); release sets its mtime to 0, which makes it stale at once;
+ *  - to acquire, a process reads the highest generation `g`; when it is stale (released, or
+ *    its holder died), it creates `g + 1`. Only one contender can create `g + 1`, so taking
+ *    over a stale lock needs no removal and has no race between two takers;
+ *  - the creator then lists the directory again: a higher generation means its view was old
+ *    (`g + 1` had been created, released and cleaned up already), so it removes its own and
+ *    tries again. Otherwise it holds the lock, and removes the generations below its own. The
+ *    highest generation is never removed, so the numbers only grow.
+ *
+ * Nothing is written into the lock: a full disk or a crash cannot leave a half-written owner
+ * record. A holder paused for longer than `staleMillis` (its heartbeat stopped) loses the
+ * lease; that is the one assumption, as with every lease.
  * @internal
  */
 export interface LockOptions {
   readonly timeoutMillis: number
   readonly staleMillis: number
+  /** For tests: runs before each file-system step of acquire, heartbeat and release. */
+  readonly probe?: ((step: Step) => Effect.Effect<void>) | undefined
 }
 
-interface Owner {
-  readonly pid: number
-  readonly host: string
-  readonly nonce: string
-}
-
-const HOST = hostname()
+/** The file-system steps of the lock, in order. @internal */
+export type Step = "prepare" | "list" | "stat" | "create" | "verify" | "cleanup" | "heartbeat" | "release"
 
 const codeOf = (e: unknown): string | undefined =>
   Predicate.hasProperty(e, "code") && typeof e.code === "string" ? e.code : undefined
@@ -31,127 +43,145 @@ const codeOf = (e: unknown): string | undefined =>
 export const ioError = (what: string, path: string) => (e: unknown): CacheError =>
   new CacheError({ reason: "Io", description: `${what} ${path}: ${codeOf(e) ?? (e instanceof Error ? e.message : "failed")}` })
 
-const readOwner = async (path: string): Promise<{ owner: Owner | undefined; raw: string; mtimeMs: number } | undefined> => {
-  try {
-    const [raw, stat] = await Promise.all([fs.readFile(path, "utf8"), fs.stat(path)])
-    let owner: Owner | undefined
-    try {
-      const v: unknown = JSON.parse(raw)
-      if (Predicate.isRecord(v) && typeof v.pid === "number" && typeof v.host === "string" && typeof v.nonce === "string") {
-        owner = { pid: v.pid, host: v.host, nonce: v.nonce }
-      }
-    } catch {
-      owner = undefined
-    }
-    return { owner, raw, mtimeMs: stat.mtimeMs }
-  } catch (e) {
-    if (codeOf(e) === "ENOENT") return undefined
-    throw e
-  }
-}
+const generations = (names: ReadonlyArray<string>): Array<number> =>
+  names.filter((n) => /^[0-9]{1,15}$/.test(n)).map(Number)
 
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return codeOf(e) === "EPERM"
-  }
-}
+const highest = (gens: ReadonlyArray<number>) => gens.reduce((a, b) => Math.max(a, b), 0)
 
-type Attempt = { readonly _tag: "Acquired"; readonly nonce: string } | { readonly _tag: "Busy" }
-
-const tryCreate = async (path: string): Promise<Attempt> => {
-  const nonce = randomBytes(12).toString("hex")
-  let handle: fs.FileHandle
-  try {
-    handle = await fs.open(path, "wx", 0o600)
-  } catch (e) {
-    if (codeOf(e) === "EEXIST") return { _tag: "Busy" }
-    throw e
-  }
-  try {
-    await handle.writeFile(JSON.stringify({ pid: process.pid, host: HOST, nonce, at: Date.now() }))
-  } finally {
-    await handle.close()
-  }
-  return { _tag: "Acquired", nonce }
-}
-
-/** Takes over the lock at `path` if it is stale; true when the caller should try again at once. */
-const breakIfStale = async (path: string, staleMillis: number): Promise<boolean> => {
-  const seen = await readOwner(path)
-  if (seen === undefined) return true
-  const deadOwner = seen.owner !== undefined && seen.owner.host === HOST && seen.owner.pid !== process.pid &&
-    !isAlive(seen.owner.pid)
-  const tooOld = Date.now() - seen.mtimeMs > staleMillis
-  if (!deadOwner && !tooOld) return false
-  const aside = `${path}.stale-${randomBytes(6).toString("hex")}`
-  try {
-    await fs.rename(path, aside)
-  } catch (e) {
-    if (codeOf(e) === "ENOENT") return true
-    throw e
-  }
-  const moved = await fs.readFile(aside, "utf8").catch(() => "")
-  if (moved !== seen.raw) {
-    // another contender replaced the stale lock between our read and our rename: give it back
-    await fs.link(aside, path).catch(() => undefined)
-  }
-  await fs.unlink(aside).catch(() => undefined)
-  return true
-}
-
-const release = (path: string, nonce: string) =>
-  Effect.promise(async () => {
-    const seen = await readOwner(path).catch(() => undefined)
-    if (seen?.owner?.nonce === nonce) await fs.unlink(path).catch(() => undefined)
-  })
+type Attempt =
+  | { readonly _tag: "Acquired"; readonly generation: number }
+  | { readonly _tag: "Busy" }
+  | { readonly _tag: "Retry" }
 
 /**
- * Acquires the lock, waiting with a growing pause (5 ms to 100 ms) up to `timeoutMillis`;
- * fails with `CacheError` (reason `Lock`) after that. Returns the release effect.
+ * Makes the lock directory. A file in its place was left by an earlier version of this lock
+ * (a file holding its owner's pid): an empty one (its owner record never written) is removed
+ * at once, another once it is older than `staleMillis`.
+ */
+const prepare = async (dir: string, root: string, staleMillis: number): Promise<"ready" | "busy"> => {
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+    return "ready"
+  } catch (e) {
+    if (codeOf(e) !== "EEXIST" && codeOf(e) !== "ENOTDIR") throw e
+  }
+  const legacy = await fs.stat(root).catch(() => undefined)
+  if (legacy === undefined || legacy.isDirectory()) return "ready"
+  if (legacy.size > 0 && Date.now() - legacy.mtimeMs <= staleMillis) return "busy"
+  await fs.unlink(root).catch(() => undefined)
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+  return "ready"
+}
+
+const mtimeOf = (path: string) =>
+  fs.stat(path).then((s) => s.mtimeMs, (e: unknown) => {
+    if (codeOf(e) === "ENOENT") return undefined
+    throw e
+  })
+
+const rmdirQuietly = (path: string) => fs.rmdir(path).catch(() => undefined)
+
+/** One attempt; every step goes through `probe` first. */
+const attempt = (dir: string, root: string, options: LockOptions): Effect.Effect<Attempt, unknown> => {
+  const step = <A>(name: Step, run: () => Promise<A>) =>
+    Effect.zipRight(options.probe?.(name) ?? Effect.void, Effect.tryPromise({ try: run, catch: (e) => e }))
+  return Effect.gen(function*() {
+    if ((yield* step("prepare", () => prepare(dir, root, options.staleMillis))) === "busy") return { _tag: "Busy" }
+    const current = highest(generations(yield* step("list", () => fs.readdir(dir))))
+    if (current > 0) {
+      const mtime = yield* step("stat", () => mtimeOf(nodePath.join(dir, String(current))))
+      if (mtime === undefined) return { _tag: "Retry" }
+      if (Date.now() - mtime <= options.staleMillis) return { _tag: "Busy" }
+    }
+    const mine = current + 1
+    const created = yield* step("create", () =>
+      fs.mkdir(nodePath.join(dir, String(mine)), { mode: 0o700 }).then(() => true, (e: unknown) => {
+        if (codeOf(e) === "EEXIST") return false
+        throw e
+      }))
+    if (!created) return { _tag: "Retry" }
+    const now = generations(yield* step("verify", () => fs.readdir(dir)))
+    if (now.some((g) => g > mine)) {
+      yield* step("cleanup", () => rmdirQuietly(nodePath.join(dir, String(mine))))
+      return { _tag: "Retry" }
+    }
+    yield* step("cleanup", () => Promise.all(now.filter((g) => g < mine).map((g) => rmdirQuietly(nodePath.join(dir, String(g))))))
+    return { _tag: "Acquired", generation: mine }
+  })
+}
+
+/** Touches the holding every `staleMillis / 4`; logs once if another process took the lock over. */
+const heartbeat = (dir: string, generation: number, options: LockOptions) => {
+  const mine = nodePath.join(dir, String(generation))
+  const beat = Effect.zipRight(
+    options.probe?.("heartbeat") ?? Effect.void,
+    Effect.tryPromise(async () => {
+      const now = new Date()
+      await fs.utimes(mine, now, now)
+      return generations(await fs.readdir(dir)).some((g) => g > generation)
+    })
+  )
+  const every = Duration.millis(Math.max(1, Math.floor(options.staleMillis / 4)))
+  const loop: Effect.Effect<void> = Effect.flatMap(Effect.sleep(every), () =>
+    Effect.flatMap(Effect.either(Effect.uninterruptible(beat)), (lost) =>
+      lost._tag === "Right" && !lost.right
+        ? loop
+        : Effect.logWarning("token cache lock lost: it was not renewed in time and another process took it over", { lock: dir })))
+  return loop
+}
+
+/** Ends the heartbeat, then marks the holding released (mtime 0: stale at once). */
+const releaseOf = (dir: string, generation: number, beating: Fiber.RuntimeFiber<void>, options: LockOptions) =>
+  Effect.zipRight(
+    Fiber.interrupt(beating),
+    Effect.zipRight(
+      options.probe?.("release") ?? Effect.void,
+      Effect.promise(() => fs.utimes(nodePath.join(dir, String(generation)), 0, 0).catch(() => undefined))
+    )
+  ).pipe(Effect.asVoid)
+
+const lockError = (dir: string, options: LockOptions) =>
+  new CacheError({ reason: "Lock", description: `the lock ${dir} was not released within ${options.timeoutMillis} ms` })
+
+/**
+ * Acquires the lock directory `dir` (`root`: the top lock directory, where an earlier
+ * version's lock file may be), waiting with a growing pause (5 ms to 100 ms) up to
+ * `timeoutMillis`; fails with `CacheError` (reason `Lock`) after that. Returns the release.
  *
  * Call it inside `Effect.uninterruptibleMask`, passing its `restore`: the waiting is
- * interruptible (a caller's timeout or abort is not held up by another process's lock),
- * while each attempt is not, and a lock taken by an attempt is released if the wait is
- * interrupted before the release reached the caller.
+ * interruptible, each attempt is not, and a lock taken by an attempt is released if the wait
+ * is interrupted before the release reached the caller.
  * @internal
  */
 export const acquire = (
-  path: string,
+  dir: string,
   options: LockOptions,
-  restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = (e) => e
+  restore: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> = (e) => e,
+  root: string = dir
 ): Effect.Effect<Effect.Effect<void>, CacheError> => {
   let held: Effect.Effect<void> | undefined
+  const once = Effect.uninterruptible(
+    Effect.flatMap(Effect.mapError(attempt(dir, root, options), ioError("could not take the lock", dir)), (a) =>
+      a._tag !== "Acquired" ? Effect.succeed<Attempt>(a) : Effect.map(
+        // forked from an uninterruptible region: made interruptible so that release can end it
+        Effect.forkDaemon(Effect.interruptible(heartbeat(dir, a.generation, options))),
+        (beating): Attempt => {
+          held = releaseOf(dir, a.generation, beating, options)
+          return a
+        }
+      ))
+  )
   const loop = Effect.gen(function*() {
     const start = yield* Clock.currentTimeMillis
     let pause = 5
     let immediate = 0
     for (;;) {
-      const attempt = yield* Effect.uninterruptible(
-        Effect.tryPromise({ try: () => tryCreate(path), catch: ioError("could not create the lock", path) }).pipe(
-          Effect.tap((a) =>
-            Effect.sync(() => {
-              if (a._tag === "Acquired") held = release(path, a.nonce)
-            })
-          )
-        )
-      )
-      if (attempt._tag === "Acquired") return release(path, attempt.nonce)
-      const retryNow = yield* Effect.tryPromise({
-        try: () => breakIfStale(path, options.staleMillis),
-        catch: ioError("could not inspect the lock", path)
-      })
-      const now = yield* Clock.currentTimeMillis
-      if (now - start >= options.timeoutMillis) {
-        return yield* new CacheError({
-          reason: "Lock",
-          description: `the lock ${path} was not released within ${options.timeoutMillis} ms`
-        })
-      }
-      if (retryNow && immediate++ < 3) continue
+      const a = yield* once
+      if (a._tag === "Acquired" && held !== undefined) return held
+      if (a._tag === "Retry" && immediate++ < 3) continue
       immediate = 0
+      const now = yield* Clock.currentTimeMillis
+      if (now - start >= options.timeoutMillis) return yield* lockError(dir, options)
       yield* Effect.sleep(Math.min(pause, Math.max(1, options.timeoutMillis - (now - start))))
       pause = Math.min(100, pause * 2)
     }
@@ -161,10 +191,11 @@ export const acquire = (
 
 /** Runs `effect` holding the lock. @internal */
 export const withLock = <A, E, R>(
-  path: string,
+  dir: string,
   options: LockOptions,
-  effect: Effect.Effect<A, E, R>
+  effect: Effect.Effect<A, E, R>,
+  root: string = dir
 ): Effect.Effect<A, E | CacheError, R> =>
   Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(acquire(path, options, restore), (release) => Effect.ensuring(restore(effect), release))
+    Effect.flatMap(acquire(dir, options, restore, root), (release) => Effect.ensuring(restore(effect), release))
   )
