@@ -11,6 +11,7 @@
  * | `layerMemory` | one process (the default) | fibers of one process |
  * | `layerFile` | CLIs, jobs, a few processes on one machine | processes sharing one file |
  * | `layerRedis` | many instances of a service | machines sharing one Redis |
+ * | `layerRedisCluster` | the same, on a Redis Cluster | machines sharing one cluster |
  * | `layerHooks` | a store of your own (MSAL cache-plugin style) | whatever your hooks share |
  *
  * See `docs/caches.md` for the guarantees and failure behaviour of each.
