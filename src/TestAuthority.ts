@@ -74,10 +74,23 @@ export interface Settings {
    * Government clouds; a host in no group is answered as a group of its own.
    */
   readonly aliasGroups?: ReadonlyArray<AliasGroup> | undefined
-  /** The `issuer` of every OpenID Connect discovery document, instead of the authority's own. */
+  /**
+   * The `issuer` of every OpenID Connect discovery document and ID token, instead of the one
+   * the real service writes (`{tenantid}` stands for the token's `tid`).
+   */
   readonly issuer?: string | undefined
-  /** Tenant ids by tenant name, advertised in discovery documents' endpoints (default: the name). */
+  /**
+   * Tenant ids by tenant name, advertised in discovery documents' endpoints. Default, as
+   * Entra: a domain name (with a dot) is answered with the GUID of the tenant whose users it
+   * names (else a stable GUID derived from it); other names as they are.
+   */
   readonly tenantIds?: Readonly<Record<string, string>> | undefined
+  /**
+   * Hosts that are custom URL domains of an External ID (CIAM) tenant: their discovery
+   * documents and ID tokens name the tenant's `https://{tid}.ciamlogin.com/{tid}/v2.0` issuer,
+   * as Entra does. Default none.
+   */
+  readonly ciamCustomDomains?: ReadonlyArray<string> | undefined
   /**
    * The Azure region the instance metadata service (`GET /metadata/instance/compute`)
    * answers. Absent: IMDS is unreachable (the connection breaks).

@@ -125,7 +125,6 @@ describe("initiateAuthCodeFlow", () => {
       const bad = [
         { scopes: ["openid"] },
         { scopes: "User.Read" as unknown as Array<string> },
-        { scopes: [] },
         { scopes: ["User.Read"], redirectUri: "not a url" },
         { scopes: ["User.Read"], redirectUri: "javascript:alert(1)" },
         { scopes: ["User.Read"], state: "" },

@@ -222,7 +222,7 @@ const ROWS: ReadonlyArray<Row> = [
     gets: ["https://contoso.com/tenant/.well-known/openid-configuration"],
     token: "https://contoso.com/tenant/token",
     authorize: "https://contoso.com/tenant/authorize",
-    realm: "tenant",
+    realm: "https://contoso.com/tenant",
     environment: "contoso.com"
   }
 ]
@@ -498,28 +498,31 @@ describe("issuer validation (newest MSAL rules)", () => {
 })
 
 describe("tenant override", () => {
+  // a domain-named tenant is discovered: Entra answers with its tenant id's endpoints
+  const FABRIKAM = "0fab0fab-1111-4222-8333-444455556666"
   const OVERRIDES: ReadonlyArray<readonly [string, Partial<ConfidentialClient.Options>, string]> = [
     ["Entra tenant", { authority: "https://login.microsoftonline.com/contoso" }, "https://login.microsoftonline.com/fabrikam.onmicrosoft.com/oauth2/v2.0/token"],
     ["organizations", { authority: "https://login.microsoftonline.com/organizations" }, "https://login.microsoftonline.com/fabrikam.onmicrosoft.com/oauth2/v2.0/token"],
     ["US Government", { authority: "https://login.microsoftonline.us/contoso" }, "https://login.microsoftonline.us/fabrikam.onmicrosoft.com/oauth2/v2.0/token"],
-    ["discovered host", { authority: "https://login.contoso-cloud.example/contoso" }, "https://login.contoso-cloud.example/fabrikam.onmicrosoft.com/oauth2/v2.0/token"],
-    ["B2C", { authority: "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi" }, "https://contoso.b2clogin.com/fabrikam.onmicrosoft.com/B2C_1_susi/oauth2/v2.0/token"],
-    ["B2C /tfp/", { authority: "https://contoso.b2clogin.com/tfp/contoso.onmicrosoft.com/B2C_1_susi" }, "https://contoso.b2clogin.com/fabrikam.onmicrosoft.com/B2C_1_susi/oauth2/v2.0/token"],
-    ["CIAM without a path", { authority: "https://contoso.ciamlogin.com" }, "https://contoso.ciamlogin.com/fabrikam.onmicrosoft.com/oauth2/v2.0/token"],
-    ["CIAM with a path", { authority: "https://contoso.ciamlogin.com/contoso.onmicrosoft.com" }, "https://contoso.ciamlogin.com/fabrikam.onmicrosoft.com/oauth2/v2.0/token"]
+    ["discovered host", { authority: "https://login.contoso-cloud.example/contoso" }, `https://login.contoso-cloud.example/${FABRIKAM}/oauth2/v2.0/token`],
+    ["B2C", { authority: "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi" }, `https://contoso.b2clogin.com/${FABRIKAM}/B2C_1_susi/oauth2/v2.0/token`],
+    ["B2C /tfp/", { authority: "https://contoso.b2clogin.com/tfp/contoso.onmicrosoft.com/B2C_1_susi" }, `https://contoso.b2clogin.com/${FABRIKAM}/B2C_1_susi/oauth2/v2.0/token`],
+    ["CIAM without a path", { authority: "https://contoso.ciamlogin.com" }, `https://contoso.ciamlogin.com/${FABRIKAM}/oauth2/v2.0/token`],
+    ["CIAM with a path", { authority: "https://contoso.ciamlogin.com/contoso.onmicrosoft.com" }, `https://contoso.ciamlogin.com/${FABRIKAM}/oauth2/v2.0/token`]
   ]
   for (const [name, options, token] of OVERRIDES) {
-    it.effect(`${name}: the token comes from the other tenant and is cached under it`, () =>
+    it.effect(`${name}: the token comes from the other tenant and is cached under its tenant id`, () =>
       Effect.gen(function*() {
         const home = yield* acquire()
         const other = yield* acquire("fabrikam.onmicrosoft.com")
         const again = yield* acquire("fabrikam.onmicrosoft.com")
-        expect(other.tenantId).toBe("fabrikam.onmicrosoft.com")
-        expect(home.tenantId).not.toBe("fabrikam.onmicrosoft.com")
+        const tenantId = token.includes(FABRIKAM) ? FABRIKAM : "fabrikam.onmicrosoft.com"
+        expect(other.tenantId).toBe(tenantId)
+        expect(home.tenantId).not.toBe(tenantId)
         expect(again.tokenSource).toBe("cache")
         expect((yield* posts)[1]).toBe(token)
         expect(yield* posts).toHaveLength(2)
-      }).pipe(Effect.provide(clientLayer(options))))
+      }).pipe(Effect.provide(clientLayer(options, { tenantIds: { "fabrikam.onmicrosoft.com": FABRIKAM } }))))
   }
 
   for (const options of [{ authority: "https://fs.contoso.com/adfs" }, { oidcAuthority: "https://contoso.com/tenant" }]) {

@@ -157,3 +157,97 @@ describe("oidc-provider over real HTTP", () => {
       expect(seen).toEqual(["GET /.well-known/openid-configuration", "POST /token"])
     }).pipe(Effect.scoped))
 })
+
+/**
+ * Two issuers on one host, as Keycloak realms (`/realms/a`, `/realms/b`): each an
+ * oidc-provider mounted under its path, with the same client id and secret.
+ */
+const twoRealms = Effect.acquireRelease(
+  Effect.async<{ readonly a: string; readonly b: string; readonly seen: Array<string>; readonly close: () => Promise<void> }>((resume) => {
+    const seen: Array<string> = []
+    const server = createServer()
+    server.listen(0, "127.0.0.1", () => {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const mounted = ["/realms/a", "/realms/b"].map((path) => {
+        const oidc = new Provider(`${origin}${path}`, {
+          clients: [{
+            client_id: "secret-app",
+            client_secret: SECRET,
+            grant_types: ["client_credentials"],
+            response_types: [],
+            redirect_uris: [],
+            token_endpoint_auth_method: "client_secret_post"
+          }],
+          features: {
+            devInteractions: { enabled: false },
+            clientCredentials: { enabled: true },
+            resourceIndicators: {
+              enabled: true,
+              defaultResource: () => API,
+              getResourceServerInfo: () => ({ scope: "api:read", audience: API, accessTokenFormat: "jwt" }),
+              useGrantedResource: () => true
+            }
+          },
+          ttl: { ClientCredentials: 3600 }
+        })
+        return { path, callback: oidc.callback() }
+      })
+      server.on("request", (req, res) => {
+        seen.push(`${req.method} ${req.url}`)
+        const target = mounted.find((m) => req.url?.startsWith(`${m.path}/`))
+        if (target === undefined) {
+          res.writeHead(404)
+          res.end()
+          return
+        }
+        // mounted as express does: oidc-provider reads the mount path from originalUrl
+        Object.assign(req, { originalUrl: req.url })
+        req.url = req.url!.slice(target.path.length)
+        target.callback(req, res)
+      })
+      resume(Effect.succeed({
+        a: `${origin}/realms/a`,
+        b: `${origin}/realms/b`,
+        seen,
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections()
+            server.close(() => done())
+          })
+      }))
+    })
+  }),
+  (running) => Effect.promise(running.close)
+)
+
+describe("two issuers on one host share no cache entries", () => {
+  it.live("/realms/a and /realms/b each get their own token, and each is cached under its issuer", () =>
+    Effect.gen(function*() {
+      const { a, b, seen } = yield* twoRealms
+      const cache = yield* TokenCache.makeMemory()
+      const layerFor = (issuer: string) =>
+        ConfidentialClient.layer({ clientId: "secret-app", oidcAuthority: issuer }).pipe(
+          Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
+          Layer.provide(Layer.succeed(TokenCache.TokenCache, cache)),
+          Layer.provide(FetchHttpClient.layer)
+        )
+      const fromA = yield* acquire.pipe(Effect.provide(layerFor(a)))
+      const fromB = yield* acquire.pipe(Effect.provide(layerFor(b)))
+      const againA = yield* acquire.pipe(Effect.provide(layerFor(a)))
+      const againB = yield* acquire.pipe(Effect.provide(layerFor(b)))
+      expect([fromA.tokenSource, fromB.tokenSource, againA.tokenSource, againB.tokenSource]).toEqual([
+        "identity_provider",
+        "identity_provider",
+        "cache",
+        "cache"
+      ])
+      expect(claimsOf(Redacted.value(fromA.accessToken)).iss).toBe(a)
+      expect(claimsOf(Redacted.value(fromB.accessToken)).iss).toBe(b)
+      expect(Redacted.value(againA.accessToken)).toBe(Redacted.value(fromA.accessToken))
+      expect(Redacted.value(againB.accessToken)).toBe(Redacted.value(fromB.accessToken))
+      expect(seen.filter((r) => r.startsWith("POST"))).toEqual(["POST /realms/a/token", "POST /realms/b/token"])
+      const realms = (yield* cache.list("AccessToken")).map((t) => t.realm).sort()
+      expect(realms).toEqual([a, b])
+    }).pipe(Effect.scoped))
+})
+

@@ -295,8 +295,9 @@ describe("regional endpoints", () => {
       }
       const posts = (yield* requested.pipe(Effect.provide(shared))).filter((r) => r.startsWith("POST"))
       expect(posts).toEqual([
-        "POST https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi/oauth2/v2.0/token",
-        "POST https://contoso.ciamlogin.com/contoso.onmicrosoft.com/oauth2/v2.0/token",
+        // discovery answers a domain-named tenant with its tenant id's endpoints, as Entra does
+        "POST https://contoso.b2clogin.com/72f988bf-86f1-41af-91ab-2d7cd011db47/B2C_1_susi/oauth2/v2.0/token",
+        "POST https://contoso.ciamlogin.com/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token",
         "POST https://fs.contoso.com/adfs/oauth2/token/"
       ])
     }).pipe(withEnv({}), Effect.scoped))

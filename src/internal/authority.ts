@@ -76,13 +76,24 @@ export interface Endpoints {
   readonly authorizationEndpoint: string
   /** The cache `environment`: the central host (never a regional one). */
   readonly environment: string
-  /** The cache `realm`: the tenant. */
+  /**
+   * The cache `realm` written: the tenant id the discovered token endpoint names (what MSAL
+   * Python writes on Entra), else the tenant as written; a generic OIDC authority's issuer.
+   */
   readonly realm: string
+  /**
+   * The tenant as the authority wrote it, when it differs from `realm` (a domain-named tenant
+   * resolved to its GUID): entries written under it (by msal-node, which keys app tokens by
+   * the configured tenant, or by earlier versions) are read too. See `lookupRealms`.
+   */
+  readonly realmAsWritten?: string | undefined
   readonly kind: AuthorityKind
   readonly form: Form
   /** Hosts that are one environment with `environment` (from instance discovery). */
   readonly aliases: ReadonlyArray<string>
   readonly deviceAuthorizationEndpoint?: string | undefined
+  /** The `issuer` of the discovery document, when one was read (the ID-token issuer check uses it). */
+  readonly issuer?: string | undefined
 }
 
 /** @internal */
@@ -230,9 +241,64 @@ export const withTenant = (
   return Either.right({ ...authority, segments, tenant, url: `${authority.origin}/${segments.join("/")}` })
 }
 
-/** True when endpoints are known without any request (well-known Entra hosts). @internal */
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * A tenant named by a domain (`contoso.onmicrosoft.com`, a verified custom domain): not a
+ * GUID, and with a dot. Entra's discovery answers it with endpoints that name the tenant's
+ * GUID, and MSAL Python keys the cache by that GUID (PROTOCOL.md §1.2: the realm is the token
+ * endpoint's first segment). @internal
+ */
+export const isDomainTenant = (tenant: string): boolean => !GUID.test(tenant) && tenant.includes(".")
+
+/**
+ * True when endpoints are known without any request: Entra tenants on well-known hosts, named
+ * by GUID or as `common`, `organizations`, `consumers`. A domain-named tenant is discovered
+ * (one GET, kept 24 hours by the HTTP cache) to learn its tenant id, as MSAL Python does.
+ * @internal
+ */
 export const isWellKnown = (authority: Authority): boolean =>
-  authority.form === "Aad" && WELL_KNOWN_HOSTS.has(authority.host)
+  authority.form === "Aad" && WELL_KNOWN_HOSTS.has(authority.host) &&
+  !(DISCOVER_DOMAIN_TENANTS && isDomainTenant(authority.tenant))
+
+/** Pending: discovering domain-named tenants on well-known hosts (see `isWellKnown`). */
+const DISCOVER_DOMAIN_TENANTS = false
+
+/** The hosts of the Microsoft cloud of a well-known host (its aliases), or just the host. @internal */
+export const knownAliases = (host: string): ReadonlyArray<string> =>
+  WELL_KNOWN_HOSTS.has(host) ? HOSTS_BY_CLOUD[CLOUD_OF_HOST.get(host) ?? ""] ?? [host] : [host]
+
+/**
+ * The realms to look a token up under, the written one first: `realm`, then the tenant as the
+ * authority wrote it when that differs (case-insensitively). A cache written by MSAL Python
+ * on Entra (GUID), by msal-node (app tokens under the configured domain) or by an earlier
+ * version of this library is found either way. @internal
+ */
+export const lookupRealms = (endpoints: Pick<Endpoints, "realm" | "realmAsWritten">): ReadonlyArray<string> =>
+  endpoints.realmAsWritten === undefined || endpoints.realmAsWritten.toLowerCase() === endpoints.realm.toLowerCase()
+    ? [endpoints.realm]
+    : [endpoints.realm, endpoints.realmAsWritten]
+
+/**
+ * The cache realm of a generic OpenID Connect authority: its issuer (trailing slashes
+ * trimmed), so that two issuers on one host (`/realms/a`, `/realms/b`) never share entries.
+ * @internal
+ */
+export const oidcRealm = (issuer: string): string => issuer.replace(/\/+$/, "")
+
+/**
+ * Whether an issuer is Microsoft Entra's (a host of a Microsoft cloud, or `*.ciamlogin.com`):
+ * an `oidcAuthority` that is really an Entra tenant (a CIAM custom URL domain) keeps the
+ * tenant id as its realm, as MSAL Python writes it. @internal
+ */
+export const isEntraIssuer = (issuer: string): boolean => {
+  try {
+    const host = new URL(issuer).hostname.toLowerCase()
+    return host.endsWith(CIAM_SUFFIX) || cloudOf(host) !== undefined
+  } catch {
+    return false
+  }
+}
 
 /** Endpoints known without discovery, for Entra tenants on well-known hosts. @internal */
 export const wellKnownEndpoints = (authority: Authority): Endpoints | undefined =>
@@ -244,7 +310,7 @@ export const wellKnownEndpoints = (authority: Authority): Endpoints | undefined 
       realm: authority.tenant,
       kind: authority.kind,
       form: authority.form,
-      aliases: HOSTS_BY_CLOUD[CLOUD_OF_HOST.get(authority.host) ?? ""] ?? [authority.host]
+      aliases: knownAliases(authority.host)
     }
     : undefined
 

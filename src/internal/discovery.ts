@@ -144,16 +144,25 @@ export const resolve = (
       ? yield* instanceDiscovery(authority, ctx)
       : { discoveryUrl: Authority.openIdConfigurationUrl(authority), groups: [] }
     const doc = yield* openIdConfiguration(authority, instance.discoveryUrl, ctx)
-    const { aliases, environment } = environmentOf(authority.host, instance.groups)
+    const found = environmentOf(authority.host, instance.groups)
+    const { environment } = found
+    const aliases = instance.groups.length === 0 ? Authority.knownAliases(authority.host) : found.aliases
+    const realm = authority.form === "Oidc" && doc.issuer !== undefined && !Authority.isEntraIssuer(doc.issuer)
+      ? Authority.oidcRealm(doc.issuer)
+      : Authority.realmOf(doc.token_endpoint, authority.tenant)
     return {
       tokenEndpoint: doc.token_endpoint,
       authorizationEndpoint: doc.authorization_endpoint,
       environment,
-      realm: Authority.realmOf(doc.token_endpoint, authority.tenant),
+      realm,
+      ...(authority.form !== "Oidc" && authority.tenant.length > 0 && authority.tenant.toLowerCase() !== realm.toLowerCase()
+        ? { realmAsWritten: authority.tenant }
+        : {}),
       kind: authority.kind,
       form: authority.form,
       aliases,
-      ...(doc.device_authorization_endpoint === undefined ? {} : { deviceAuthorizationEndpoint: doc.device_authorization_endpoint })
+      ...(doc.device_authorization_endpoint === undefined ? {} : { deviceAuthorizationEndpoint: doc.device_authorization_endpoint }),
+      ...(doc.issuer === undefined ? {} : { issuer: doc.issuer })
     }
   }).pipe(Effect.withSpan("ConfidentialClient.discovery", { attributes: { "msal.authority": authority.url } }))
 }

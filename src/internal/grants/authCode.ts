@@ -10,8 +10,10 @@ import type {
 } from "../../ConfidentialClient.js"
 import type { MsalError } from "../../MsalError.js"
 import { AuthCodeFlowError, IdTokenError, InvalidRequest } from "../../MsalError.js"
+import type * as Authority from "../authority.js"
 import * as Claims from "../claims.js"
 import * as IdToken from "../idToken.js"
+import * as Scopes from "../scopes.js"
 import { ApiId, RefreshReason } from "../protocol/tokenRequest.js"
 import * as UserTokens from "../protocol/entries.js"
 import type { UserContext } from "./userGrant.js"
@@ -81,6 +83,19 @@ const flowError = (
 
 const isFlow = Schema.is(AuthCodeFlow)
 
+/**
+ * The scopes of a sign-in: as `scopesOf`, except that no API scope at all is a sign-in only,
+ * sent as `openid profile offline_access` (MSAL Python decorates an empty list so:
+ * `initiate_auth_code_flow([])`, PROTOCOL.md §4.0 `_decorate_scope`).
+ */
+const signInScopesOf = (u: UserContext, input: unknown) =>
+  Array.isArray(input) && input.length === 0
+    ? Either.right({
+      requested: [] as ReadonlyArray<string>,
+      decorated: Scopes.RESERVED_SCOPES.filter((s) => !u.excludeScopes.has(s)).sort() as ReadonlyArray<string>
+    })
+    : scopesOf(u, input)
+
 /** The auth-code flow and the deprecated code and URL helpers. @internal */
 export const make = (
   u: UserContext
@@ -89,10 +104,13 @@ export const make = (
   "initiateAuthCodeFlow" | "acquireTokenByAuthCodeFlow" | "acquireTokenByAuthorizationCode" | "getAuthorizationRequestUrl"
 > => {
   const { ctx } = u
-  const issuer = (): IdToken.IssuerContext => ({
+  /** The authority the ID token must come from: its host and tenant, and what discovery said. */
+  const issuer = (endpoints: Authority.Endpoints): IdToken.IssuerContext => ({
     host: ctx.authority.host,
     origin: ctx.authority.origin,
-    tenant: ctx.authority.tenant
+    tenant: ctx.authority.tenant,
+    issuer: endpoints.issuer,
+    tenantId: endpoints.realm
   })
 
   const authorizeUrl = (endpoint: string, params: ReadonlyArray<readonly [string, string | undefined]>): string => {
@@ -104,7 +122,7 @@ export const make = (
   const initiateAuthCodeFlow = Effect.fn("ConfidentialClient.initiateAuthCodeFlow")(
     function*(request: AuthCodeFlowRequest) {
       yield* requireRecord(request, "scopes")
-      const { decorated } = yield* (scopesOf(u, request.scopes))
+      const { decorated } = yield* (signInScopesOf(u, request.scopes))
       const redirectUri = yield* (redirectUriOf(request.redirectUri))
       const given = yield* (optionalString("state", request.state))
       const prompt = yield* (optionalString("prompt", request.prompt))
@@ -185,7 +203,7 @@ export const make = (
       }
       let scopes: ReadonlyArray<string> = flow.scopes
       if (request.scopes !== undefined) {
-        scopes = (yield* scopesOf(u, request.scopes)).decorated
+        scopes = (yield* signInScopesOf(u, request.scopes)).decorated
         const inFlow = new Set(flow.scopes)
         const extra = scopes.find((s) => !inFlow.has(s))
         if (extra !== undefined) return yield* flowError("ScopeNotInFlow", `the scope ${extra} was not requested by the flow`)
@@ -237,7 +255,7 @@ export const make = (
                 new IdTokenError({ reason: "Malformed", description: "the authority returned no ID token for an openid request" })
               )
             }
-            yield* IdToken.validate(idClaims, { clientId: ctx.clientId, issuer: issuer(), nowSeconds: now })
+            yield* IdToken.validate(idClaims, { clientId: ctx.clientId, issuer: issuer(endpoints), nowSeconds: now })
             const nonce = idClaims.nonce
             if (typeof nonce !== "string" || !safeEqual(nonce, hashNonce(flow.nonce))) {
               return yield* flowError("NonceMismatch", "the ID token's nonce is not the flow's (a replayed ID token?)")
@@ -260,7 +278,7 @@ export const make = (
     function*(request: AuthorizationCodeRequest) {
       yield* requireRecord(request, "code and scopes")
       const code = yield* (secretInput("code", request.code))
-      const { decorated } = yield* (scopesOf(u, request.scopes))
+      const { decorated } = yield* (signInScopesOf(u, request.scopes))
       const redirectUri = yield* (redirectUriOf(request.redirectUri))
       const nonce = yield* (optionalString("nonce", request.nonce))
       const claims = yield* (Claims.merge(ctx.options.clientCapabilities, request.claims))
@@ -277,7 +295,7 @@ export const make = (
         check: (idClaims, now) =>
           Either.gen(function*() {
             if (idClaims !== undefined) {
-              yield* IdToken.validate(idClaims, { clientId: ctx.clientId, issuer: issuer(), nowSeconds: now })
+              yield* IdToken.validate(idClaims, { clientId: ctx.clientId, issuer: issuer(endpoints), nowSeconds: now })
             }
             if (nonce === undefined) return
             const got = idClaims?.nonce
@@ -292,7 +310,7 @@ export const make = (
   const getAuthorizationRequestUrl = Effect.fn("ConfidentialClient.getAuthorizationRequestUrl")(
     function*(request: AuthorizationUrlRequest) {
       yield* requireRecord(request, "scopes")
-      const { decorated } = yield* (scopesOf(u, request.scopes))
+      const { decorated } = yield* (signInScopesOf(u, request.scopes))
       const redirectUri = yield* (redirectUriOf(request.redirectUri))
       const fields = yield* (
         Either.all({

@@ -2,6 +2,7 @@ import { Effect } from "effect"
 import * as Crypto from "node:crypto"
 import type { GrantHandler } from "./grant.js"
 import { authenticated } from "./grant.js"
+import { tenantIdOf } from "./issuers.js"
 import { issueUserTokens, userError } from "./users.js"
 
 const challengeOf = (verifier: string, method: string | undefined): string =>
@@ -23,7 +24,8 @@ export const authorizationCode: GrantHandler = authenticated((ctx) => {
   }
   if (grant.expiresAt < now) return invalid(70008, "The provided authorization code or refresh token has expired due to inactivity.")
   if (grant.clientId !== form.client_id) return invalid(70000, "Provided grant is invalid or malformed.")
-  if (grant.tenant.toLowerCase() !== ctx.tenant.toLowerCase()) {
+  // a tenant named by domain and by tenant id is one tenant (Entra answers a domain with its GUID endpoints)
+  if (tenantIdOf(grant.tenant, ctx.settings).toLowerCase() !== tenantIdOf(ctx.tenant, ctx.settings).toLowerCase()) {
     return invalid(70000, "Provided grant is invalid or malformed: it was issued for another tenant.")
   }
   if (grant.redirectUri !== form.redirect_uri) {

@@ -1,4 +1,5 @@
 import type { AliasGroup, OutgoingResponse, ScriptedResponse, Settings } from "../../TestAuthority.js"
+import * as Issuers from "./issuers.js"
 import { json, oauthError } from "./responses.js"
 
 /** The alias groups instance discovery answers by default (Entra's public and sovereign clouds). @internal */
@@ -77,9 +78,19 @@ const openIdConfiguration = (url: URL, settings: Settings): OutgoingResponse | u
     const segments = prefix[0]?.toLowerCase() === "tfp" ? prefix.slice(1) : prefix
     const tenant = segments[0]
     if (tenant === undefined) return json(400, { error: "invalid_tenant", error_description: "AADSTS90002: Tenant '' not found." })
-    const tenantId = settings.tenantIds?.[tenant] ?? tenant
+    // Entra answers a domain-named tenant with its GUID endpoints, and names the tenant id in
+    // the issuer (`{tenantid}` for the multi-tenant `common` and `organizations`; the
+    // personal-account tenant for `consumers`).
+    const tenantId = Issuers.tenantIdOf(tenant, settings)
+    const lower = tenantId.toLowerCase()
+    const issuerTenant = lower === "common" || lower === "organizations"
+      ? "{tenantid}"
+      : lower === "consumers"
+      ? Issuers.CONSUMERS_TENANT_ID
+      : tenantId
     const tenantPath = [tenantId, ...segments.slice(1)]
-    return json(200, openIdDocument(origin, tenantPath, settings.issuer ?? `${origin}/${tenantId}/v2.0`, false))
+    const issuer = Issuers.issuerOf(origin, Issuers.kindOf(url.hostname, prefix, settings), issuerTenant, settings)
+    return json(200, openIdDocument(origin, tenantPath, issuer, false))
   }
   const adfs = prefix.length === 1 && prefix[0]!.toLowerCase() === "adfs"
   const issuer = settings.issuer ?? `${origin}${prefix.length === 0 ? "" : `/${prefix.join("/")}`}`

@@ -10,6 +10,7 @@ import type {
 } from "../../TestAuthority.js"
 import type { GrantContext } from "./grant.js"
 import { fail } from "./grant.js"
+import { idTokenIssuer } from "./issuers.js"
 import { appToken, base64url, json } from "./responses.js"
 
 /** The home tenant of the default users. @internal */
@@ -145,7 +146,7 @@ export const issueUserTokens = (ctx: GrantContext, directory: Directory, r: User
   const now = Math.floor(ctx.nowMillis / 1000)
   const sequence = ctx.nextSequence()
   const { clientId, user } = r
-  const issuer = `${new URL(ctx.tokenEndpoint).origin}/${user.tenantId}/v2.0`
+  const issuer = idTokenIssuer(ctx.tokenEndpoint, user.tenantId, settings)
   const family = isFamily(settings, clientId)
   const granted = r.scopes.filter((s) => s !== "offline_access")
   const accessToken = jwt({
