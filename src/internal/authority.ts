@@ -246,8 +246,8 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /**
  * A tenant named by a domain (`contoso.onmicrosoft.com`, a verified custom domain): not a
  * GUID, and with a dot. Entra's discovery answers it with endpoints that name the tenant's
- * GUID, and MSAL Python keys the cache by that GUID (PROTOCOL.md §1.2: the realm is the token
- * endpoint's first segment). @internal
+ * GUID, and MSAL Python keys the cache by that GUID (MSAL Python `authority.py`: the tenant is
+ * re-derived from the discovered `token_endpoint`'s first segment). @internal
  */
 export const isDomainTenant = (tenant: string): boolean => !GUID.test(tenant) && tenant.includes(".")
 

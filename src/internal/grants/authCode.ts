@@ -86,7 +86,7 @@ const isFlow = Schema.is(AuthCodeFlow)
 /**
  * The scopes of a sign-in: as `scopesOf`, except that no API scope at all is a sign-in only,
  * sent as `openid profile offline_access` (MSAL Python decorates an empty list so:
- * `initiate_auth_code_flow([])`, PROTOCOL.md §4.0 `_decorate_scope`).
+ * `initiate_auth_code_flow([])`: MSAL Python `application.py` `_decorate_scope`).
  */
 const signInScopesOf = (u: UserContext, input: unknown) =>
   Array.isArray(input) && input.length === 0

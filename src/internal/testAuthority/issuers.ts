@@ -1,7 +1,7 @@
 import * as Crypto from "node:crypto"
 import type { Settings } from "../../TestAuthority.js"
 import { cloudOf } from "../authority.js"
-import { usersOf } from "./users.js"
+import { usersOf } from "./directory.js"
 
 /**
  * The issuers the test authority writes, as the real service does (each fact's source is in
