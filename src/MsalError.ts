@@ -53,10 +53,18 @@ export class ServerError extends Schema.TaggedError<ServerError>("effect-msal/Se
 }) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
-  /** @since 0.1.0 */
+  /**
+   * `<error> (HTTP <status>): <first line of the description>`, then how long `Retry-After`
+   * asked to wait and the correlation and trace ids (what support asks for) when the
+   * authority sent them. Never a secret: all of it is what the authority said.
+   *
+   * @since 0.1.0
+   */
   override get message(): string {
     const description = this.errorDescription === undefined ? "" : `: ${firstLine(this.errorDescription)}`
-    return `${this.error} (HTTP ${this.status})${description}`
+    return `${this.error} (HTTP ${this.status})${description}${waitNote(this.retryAfter)}${
+      idsNote(this.correlationId, this.traceId)
+    }`
   }
   /**
    * What the user can do about a failed silent acquisition, from `suberror` (MSAL Python's
@@ -99,11 +107,11 @@ export class NetworkError extends Schema.TaggedError<NetworkError>("effect-msal/
 }) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
-  /** @since 0.1.0 */
+  /** `<reason> (HTTP <status>) from <url>: <description>`, then how long `Retry-After` asked to wait. @since 0.1.0 */
   override get message(): string {
     const status = this.status === undefined ? "" : ` (HTTP ${this.status})`
     const url = this.url === undefined ? "" : ` from ${this.url}`
-    return `${this.reason}${status}${url}: ${this.description}`
+    return `${this.reason}${status}${url}: ${this.description}${waitNote(this.retryAfter)}`
   }
 }
 
@@ -332,6 +340,19 @@ export const MsalError: Schema.Union<[
  * @category guards
  */
 export const isMsalError = (u: unknown): u is MsalError => Predicate.hasProperty(u, TypeId)
+
+/** `; Retry-After asked to wait 30 s`, or nothing. */
+const waitNote = (retryAfter: number | undefined): string =>
+  retryAfter === undefined ? "" : `; Retry-After asked to wait ${retryAfter} s`
+
+/** ` (correlation id …, trace id …)` with the ids the authority sent, or nothing. */
+const idsNote = (correlationId: string | undefined, traceId: string | undefined): string => {
+  const ids = [
+    ...(correlationId === undefined || correlationId === "" ? [] : [`correlation id ${correlationId}`]),
+    ...(traceId === undefined || traceId === "" ? [] : [`trace id ${traceId}`])
+  ]
+  return ids.length === 0 ? "" : ` (${ids.join(", ")})`
+}
 
 const firstLine = (s: string): string => {
   const i = s.indexOf("\r\n") >= 0 ? s.indexOf("\r\n") : s.indexOf("\n")

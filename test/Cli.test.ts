@@ -290,6 +290,8 @@ describe("effect-msal token against effect-msal authority serve", () => {
     const lines = run.stderr.split("\n").filter((l) => l.length > 0 && !l.includes("testing only"))
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatch(/^effect-msal: ServerError: invalid_scope \(HTTP 400\)/)
+    // what support asks for: the correlation and trace ids
+    expect(lines[0]).toMatch(/ \(correlation id [0-9a-f-]{36}, trace id [0-9a-f-]{36}\)$/)
     expect(run.stderr).not.toMatch(/^\s+at /m)
   }, TIMEOUT)
 

@@ -500,7 +500,10 @@ describe("errors", () => {
         status: 400,
         retryAfter: 7
       })
-      expect(e.message).toBe("invalid_scope (HTTP 400): AADSTS70011: The provided value for scope x is not valid.")
+      expect(e.message).toBe(
+        "invalid_scope (HTTP 400): AADSTS70011: The provided value for scope x is not valid.; Retry-After asked to wait 7 s " +
+          "(correlation id corr-1, trace id trace-1)"
+      )
     }).pipe(Effect.provide(testLayer())))
 
   it.effect("the test authority's own errors map too (unknown client, wrong secret, bad scope)", () =>

@@ -85,7 +85,7 @@ export const make = (): Throttle => {
       if (throttled !== undefined) {
         return new Throttled({
           retryAt: new Date(throttled.until),
-          description: `the authority asked to wait (${describe(throttled.error)}); the request was not sent`
+          description: `${describe(throttled.error)}; the request was not sent`
         })
       }
       return live(bodies, keys.body, now)?.error
@@ -104,6 +104,14 @@ export const make = (): Throttle => {
   }
 }
 
-const describe = (error: MsalError): string =>
-  error._tag === "ServerError" ? `${error.error}, HTTP ${error.status}` : `HTTP ${(error as { status?: number }).status ?? "?"}`
+/** What closed the window: how long Retry-After asked to wait, or the default window, and the answer. */
+const describe = (error: MsalError): string => {
+  const answer = error._tag === "ServerError"
+    ? `${error.error}, HTTP ${error.status}`
+    : `HTTP ${(error as { status?: number }).status ?? "?"}`
+  const retryAfter = error._tag === "ServerError" || error._tag === "NetworkError" ? error.retryAfter : undefined
+  return retryAfter === undefined
+    ? `the authority answered ${answer} without Retry-After, so identical requests wait ${DEFAULT_WINDOW_MILLIS / 1000} s`
+    : `the authority asked to wait ${retryAfter} s (Retry-After, with ${answer})`
+}
 
