@@ -18,8 +18,17 @@ export default tseslint.config(
       // Effect.gen generators need no yield
       "require-yield": "off",
       // the compiler already reports unused names (noUnusedLocals); `_` marks the intended ones
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
-      "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "separate-type-imports" }],
+      "@typescript-eslint/no-unused-vars": ["error", {
+        argsIgnorePattern: "^_",
+        varsIgnorePattern: "^_",
+        caughtErrors: "none"
+      }],
+      "@typescript-eslint/consistent-type-imports": ["error", {
+        fixStyle: "separate-type-imports",
+        disallowTypeAnnotations: false
+      }],
+      // `interface Account extends Schema.Schema.Type<typeof Account> {}` is how Effect names a schema's type
+      "@typescript-eslint/no-empty-object-type": ["error", { allowInterfaces: "with-single-extends" }],
       "@effect/dprint": ["error", {
         config: {
           indentWidth: 2,
@@ -53,7 +62,8 @@ export default tseslint.config(
   {
     files: ["test/**/*.ts", "bench/**/*.ts"],
     rules: {
-      "@typescript-eslint/no-non-null-assertion": "off"
+      "@typescript-eslint/no-non-null-assertion": "off",
+      "@typescript-eslint/no-explicit-any": "off"
     }
   }
 )
