@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url"
 export const PYTHON = "/usr/bin/python3"
 const SCRIPT = fileURLToPath(new URL("./msal_python.py", import.meta.url))
 
-/** Whether MSAL Python can run here (the test set-up installs python3-msal when missing). */
+/** Whether MSAL Python can run here (npm test's pretest, scripts/provision.mjs, installs python3-msal). */
 export const available = (): boolean =>
   existsSync(PYTHON) && spawnSync(PYTHON, ["-c", "import msal"], { stdio: "ignore", timeout: 20_000 }).status === 0
 
