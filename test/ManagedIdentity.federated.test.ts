@@ -3,7 +3,7 @@ import { Effect, Layer, Redacted, TestClock } from "effect"
 import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
 import { audienceFor } from "../src/internal/managedIdentity/credential.js"
-import { environments, withEnvironment } from "./support/managedIdentity.js"
+import { environments, eventually, withEnvironment } from "./support/managedIdentity.js"
 
 const APP = "a0a0a0a0-1111-4222-8333-00000000a9b0"
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -60,17 +60,16 @@ describe("managed identity as a federated credential (MI → federated credentia
       expect((yield* tokenRequests).length).toBe(2)
       yield* TestClock.adjust("43200 seconds") // half of IMDS's 86399 s
       yield* acquire(["https://storage.azure.com/.default"])
-      yield* TestClock.adjust(0)
-      expect(yield* miRequests).toHaveLength(2)
+      yield* eventually(Effect.map(miRequests, (rs) => rs.length === 2))
     }).pipe(Effect.provide(secretless(trusting(SYSTEM_OBJECT_ID))), withEnvironment(environments("http://169.254.169.254").Imds)))
 
   it.effect("a registration trusting another subject refuses it (AADSTS700213); the next assertion is a fresh token", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(acquire([GRAPH]))
       expect(error).toMatchObject({ _tag: "ServerError", error: "invalid_client", errorCodes: [700213] })
-      yield* TestClock.adjust(0)
-      yield* Effect.flip(acquire(["https://vault.azure.net/.default"]))
-      expect(yield* miRequests).toHaveLength(2)
+      // the signer's reload after invalid_client runs in the background
+      yield* eventually(Effect.flatMap(Effect.flip(acquire(["https://vault.azure.net/.default"])), () =>
+        Effect.map(miRequests, (rs) => rs.length >= 2)))
     }).pipe(Effect.provide(secretless(trusting("another-subject"))), withEnvironment(environments("http://169.254.169.254").Imds)))
 
   it.effect("US Government: the assertion is for api://AzureADTokenExchangeUSGov", () =>

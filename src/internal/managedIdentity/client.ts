@@ -1,6 +1,7 @@
 /**
- * The managed-identity service: cache lookup, aging and background refresh, single-flight,
- * the store's lock, re-check, fetch (with the source's retry policy and the throttle), store.
+ * The managed-identity service: a grant of the acquisition engine (`engine.ts`: cache lookup,
+ * aging and background refresh, single-flight, the store's lock, re-check), supplying the
+ * cache query and the fetch (the source's request, retry policy and throttle) and store.
  *
  * @internal
  */
@@ -16,8 +17,8 @@ import { InvalidRequest, NetworkError } from "../../MsalError.js"
 import { TokenCache } from "../../TokenCache.js"
 import * as Cache from "../cacheKey.js"
 import { resultOf } from "../protocol/entries.js"
+import * as Engine from "../engine.js"
 import * as Metrics from "../metrics.js"
-import * as SingleFlight from "../singleFlight.js"
 import * as Throttle from "../throttle.js"
 import { parseRetryAfter } from "../protocol/tokenResponse.js"
 import * as Transport from "../transport.js"
@@ -28,10 +29,6 @@ import type { Environment, Identity, RequestInput, Source, SourceRequest } from 
 import * as Sources from "./source.js"
 
 const GRANT = "managed_identity"
-/** Tokens with less than this left are not served from the cache (MSAL's 5-minute rule; MSAL Python `acquire_token_for_client`). */
-const EXPIRY_BUFFER_SECONDS = 300
-/** After a failed background refresh, wait this long before the next one. */
-const BACKGROUND_RETRY_MILLIS = 30_000
 const DEFAULT_ATTEMPT_TIMEOUT = Duration.seconds(10)
 /** Managed-identity answers are small; anything past this is not read. */
 const MAX_BODY_BYTES = 64 * 1024
@@ -140,9 +137,7 @@ export const make = (options: Options = {}) =>
     const attemptTimeout = given.attemptTimeout === undefined
       ? DEFAULT_ATTEMPT_TIMEOUT
       : Duration.decode(given.attemptTimeout)
-    const flights = SingleFlight.make<AuthenticationResult, MsalError>(scope)
     const throttle = Throttle.make()
-    const backgroundNotBefore = new Map<string, number>()
 
     /** The source and identity, decided once at the first request. */
     const setup = yield* Effect.cached(
@@ -254,7 +249,6 @@ export const make = (options: Options = {}) =>
           ...(token.refreshIn === undefined ? {} : { refresh_on: now + token.refreshIn })
         }
         yield* cache.modify([{ _tag: "Put", section: "AccessToken", entry }])
-        backgroundNotBefore.delete(Cache.keyOf("AccessToken", entry))
         return resultFor(entry, "identity_provider", correlationId)
       }).pipe(
         Effect.withSpan("ManagedIdentity.tokenRequest", {
@@ -277,43 +271,11 @@ export const make = (options: Options = {}) =>
       return result
     }
 
-    const locked = <A, E>(key: string, effect: Effect.Effect<A, E>) =>
-      cache.withLock === undefined ? effect : cache.withLock(key, effect)
-
-    const usable = (entry: Option.Option<CacheEntry.AccessToken>, now: number): entry is Option.Some<CacheEntry.AccessToken> =>
-      Option.isSome(entry) && entry.value.expires_on - now >= EXPIRY_BUFFER_SECONDS
-
-    /** Refreshes an aging token off the request path; on failure the cached token stays. */
-    const refreshInBackground = (source: Source, id: Identity, key: string, entry: CacheEntry.AccessToken, now: number) =>
-      Effect.suspend(() => {
-        if (flights.isRunning(key) || (backgroundNotBefore.get(key) ?? 0) > now * 1000) return Effect.void
-        return Metrics.refresh(GRANT).pipe(
-          Effect.zipRight(flights.run(
-            key,
-            locked(
-              key,
-              Effect.flatMap(cache.get("AccessToken", key), (current) =>
-                Option.isSome(current) && Redacted.value(current.value.secret) !== Redacted.value(entry.secret)
-                  ? Effect.succeed(resultFor(current.value, "cache"))
-                  : fetch(source, id, entry.target, undefined))
-            )
-          )),
-          Effect.tapError((error) =>
-            Effect.flatMap(Clock.currentTimeMillis, (t) =>
-              Effect.sync(() => backgroundNotBefore.set(key, t + BACKGROUND_RETRY_MILLIS)).pipe(
-                Effect.zipRight(
-                  Effect.logWarning("background managed identity token refresh failed; the cached token is still served").pipe(
-                    Effect.annotateLogs({ "msal.error": error._tag, "msal.error_message": error.message })
-                  )
-                )
-              ))
-          ),
-          Effect.ignore,
-          Effect.withSpan("ManagedIdentity.backgroundRefresh"),
-          Effect.forkIn(scope),
-          Effect.asVoid
-        )
-      })
+    const engine = Engine.make({
+      cache,
+      scope,
+      locked: (key, effect) => (cache.withLock === undefined ? effect : cache.withLock(key, effect))
+    })
 
     const acquire = (request: AcquireTokenRequest): Effect.Effect<AuthenticationResult, MsalError> =>
       Effect.gen(function*() {
@@ -321,43 +283,29 @@ export const make = (options: Options = {}) =>
         const { identity: id, source } = yield* setup
         yield* Effect.annotateCurrentSpan("msal.managed_identity.source", source.name)
         const resource = Sources.resourceOf(valid.resource.trim())
-        const key = Cache.accessTokenKey({
+        const query: Cache.AccessTokenQuery = {
           homeAccountId: "",
           environment: Sources.CACHE_ENVIRONMENT,
           clientId: Sources.cacheClientId(id),
           realm: Sources.CACHE_REALM
-        }, resource)
-        const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-        const cached = yield* cache.get("AccessToken", key)
-        if (valid.claims !== undefined || valid.forceRefresh === true) {
-          yield* Metrics.cacheOutcome(GRANT, "bypass")
-          // the refused token is named by its hash where the source can revoke it
-          // (msal-node ManagedIdentityApplication.ts: claims + a cached token + Service Fabric)
-          const revoked = valid.claims !== undefined && source.name === "ServiceFabric" && Option.isSome(cached)
-            ? Sources.tokenSha256(Redacted.value(cached.value.secret))
-            : undefined
-          return yield* flights.run(`${key}\u0000bypass\u0000${revoked ?? ""}`, fetch(source, id, resource, revoked))
         }
-        if (usable(cached, now)) {
-          const entry = cached.value
-          const aging = entry.refresh_on !== undefined && entry.refresh_on < now
-          yield* Metrics.cacheOutcome(GRANT, aging ? "aging" : "hit")
-          if (aging) yield* refreshInBackground(source, id, key, entry, now)
-          return resultFor(entry, "cache")
+        const bypass = valid.claims !== undefined || valid.forceRefresh === true
+        // the refused token is named by its hash where the source can revoke it
+        // (msal-node ManagedIdentityApplication.ts: claims + a cached token + Service Fabric)
+        let revoked: string | undefined
+        if (valid.claims !== undefined && source.name === "ServiceFabric") {
+          const cached = yield* cache.get("AccessToken", Cache.accessTokenKey(query, resource))
+          if (Option.isSome(cached)) revoked = Sources.tokenSha256(Redacted.value(cached.value.secret))
         }
-        yield* Metrics.cacheOutcome(GRANT, "miss")
-        return yield* flights.run(
-          key,
-          // another fiber, or another instance sharing the store, may have stored it meanwhile
-          locked(
-            key,
-            Effect.gen(function*() {
-              const again = yield* cache.get("AccessToken", key)
-              const at = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-              return usable(again, at) ? resultFor(again.value, "cache") : yield* fetch(source, id, resource, undefined)
-            })
-          )
-        )
+        return yield* engine.acquire({
+          grant: GRANT,
+          query,
+          scopes: [resource],
+          aging: "background",
+          bypass: bypass ? `managed_identity\u0000${revoked ?? ""}` : undefined,
+          serve: (entry) => Effect.succeed(resultFor(entry, "cache")),
+          fetch: () => fetch(source, id, resource, revoked)
+        })
       })
 
     const service: Service = {
