@@ -185,6 +185,12 @@ export interface FileOptions extends MemoryOptions {
   readonly staleLockAfter?: Duration.DurationInput | undefined
   /** Encrypts the file (the MSAL format is then inside the envelope). */
   readonly encryption?: Encryption | undefined
+  /**
+   * How long a cache hit is served from memory before the file is checked again (one `stat`,
+   * and a read only when another process replaced it); default 1 second. Shorter shows other
+   * processes' writes sooner and costs a `stat` per hit at 0; a miss always checks.
+   */
+  readonly recheckInterval?: Duration.DurationInput | undefined
 }
 
 /**

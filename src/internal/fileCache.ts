@@ -15,8 +15,8 @@ const DEFAULT_LOCK_TIMEOUT = Duration.seconds(15)
 const DEFAULT_STALE_LOCK = Duration.seconds(10)
 /** Per-key locks share this many lock directories (by the key's hash), so that their number is bounded. */
 const KEY_LOCK_BUCKETS = 256
-/** A hit re-checks the file (one `stat`) at most this often; a miss always does. */
-const RECHECK_MILLIS = 1_000
+/** A hit re-checks the file (one `stat`) at most this often by default; a miss always does. */
+const DEFAULT_RECHECK = Duration.seconds(1)
 /** The additional data files were encrypted with before it named the file; read once, then rewritten. */
 const LEGACY_CONTEXT = "effect-msal/file"
 
@@ -102,6 +102,7 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
       timeoutMillis: Duration.toMillis(options.lockTimeout ?? DEFAULT_LOCK_TIMEOUT),
       staleMillis: Duration.toMillis(options.staleLockAfter ?? DEFAULT_STALE_LOCK)
     }
+    const recheckMillis = Duration.toMillis(options.recheckInterval ?? DEFAULT_RECHECK)
     const clock = yield* Effect.clock
     const nowSeconds = () => Math.floor(clock.unsafeCurrentTimeMillis() / 1000)
     const store = memory.makeStore({ maxEntries: options.maxEntries })
@@ -203,7 +204,7 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
     const refresh = (force: boolean) =>
       Effect.gen(function*() {
         const now = clock.unsafeCurrentTimeMillis()
-        if (!force && now - checkedAt < RECHECK_MILLIS) return
+        if (!force && now - checkedAt < recheckMillis) return
         checkedAt = now
         const id = yield* statOf(path)
         if (id === undefined || sameFile(id, loaded)) return
@@ -223,8 +224,11 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
     /** Read-modify-write under the lock: other processes' entries are kept, ours applied on top. */
     const modify = (changes: ReadonlyArray<Change>) =>
       changes.length === 0 ? Effect.void : locked(Effect.gen(function*() {
-        const current = yield* readLocked
-        store.restore(current.snapshot, nowSeconds())
+        // the file is read again only when another process replaced it since we read or wrote it
+        if (!sameFile(yield* statOf(path), loaded)) {
+          const current = yield* readLocked
+          store.restore(current.snapshot, nowSeconds())
+        }
         store.apply(changes, nowSeconds())
         yield* write(withoutExpired(store.snapshot(), nowSeconds()))
       }))
@@ -238,7 +242,7 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
     const get = <S extends Section>(section: S, key: string) =>
       Effect.suspend(() => {
         const now = clock.unsafeCurrentTimeMillis()
-        if (now - checkedAt < RECHECK_MILLIS) {
+        if (now - checkedAt < recheckMillis) {
           const hit = store.get(section, key, Math.floor(now / 1000))
           if (hit !== undefined) return Effect.succeed(Option.some(hit))
         }
