@@ -295,8 +295,10 @@ export interface ConfigOptions extends Omit<Options, "clientId" | "authority" | 
  * `https://login.microsoftonline.com`), one credential — `AZURE_CLIENT_SECRET`,
  * `AZURE_CLIENT_CERTIFICATE_PATH` (PEM or PKCS#12, with `AZURE_CLIENT_CERTIFICATE_PASSWORD`
  * and `AZURE_CLIENT_SEND_CERTIFICATE_CHAIN`) or `AZURE_FEDERATED_TOKEN_FILE` — and
- * `MSAL_FORCE_REGION`. Variables are read through `Config`, so any `ConfigProvider` works. A
- * missing, malformed or conflicting variable fails the layer with a `ConfigError` naming it.
+ * `MSAL_FORCE_REGION` or `AZURE_REGIONAL_AUTHORITY_NAME`. Variables are read through `Config`,
+ * so any `ConfigProvider` works. With several credential variables set, the first of that list
+ * is used (@azure/identity's precedence) and a warning names the others. A missing or
+ * malformed variable fails the layer with a `ConfigError` naming it.
  *
  * @example
  * ```ts

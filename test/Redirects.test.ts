@@ -8,7 +8,7 @@
 import { FetchHttpClient, HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { ClientCredential, ConfidentialClient, CredentialSigner, HttpCache, TokenCache } from "effect-msal"
+import { ClientCredential, ConfidentialClient, CredentialSigner, HttpCache, TokenCache, Transport } from "effect-msal"
 import type { NetworkError } from "effect-msal/MsalError"
 import * as TestAuthority from "effect-msal/TestAuthority"
 import * as http from "node:http"
@@ -165,6 +165,25 @@ describe("redirects are never followed", () => {
         expect(second.hits).toEqual([])
         yield* nothingCached
       }).pipe(Effect.provide(clientVia(first, {}, following)))
+    }))
+
+  it.scopedLive("Transport.layer (undici's fetch, the Promise client's default): 307 refused, the form never re-sent", () =>
+    Effect.gen(function*() {
+      const second = yield* serve(honest)
+      const first = yield* serve(redirecting(second, 307, isToken))
+      const viaTransport = Layer.effect(
+        HttpClient.HttpClient,
+        Effect.map(HttpClient.HttpClient, (c) =>
+          HttpClient.mapRequest(c, (request) =>
+            HttpClientRequest.setUrl(request, `${first.url}${new URL(request.url).pathname}`)))
+      ).pipe(Layer.provide(Layer.orDie(Transport.layer({ proxy: false }))))
+      yield* Effect.gen(function*() {
+        const client = yield* ConfidentialClient.ConfidentialClient
+        const error = yield* Effect.flip(client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] }))
+        expectRefused(error, 307, second)
+        expect(second.hits).toEqual([])
+        yield* nothingCached
+      }).pipe(Effect.provide(clientVia(first, {}, viaTransport)))
     }))
 
   it.effect("an HttpClient that is not fetch: its 3xx answers are refused too (Location relative to the request)", () =>
