@@ -197,6 +197,9 @@ describe("effect-msal demo (npm start)", () => {
     expect(run.stdout).toContain("silent, next page            from the cache")
     expect(run.stdout).toContain("TokenNotFound")
     expect(run.stdout).toMatch(/signed (PS256|RS256) with x5t/)
+    expect(run.stdout).toContain("managed identity (Imds)")
+    expect(run.stdout).toMatch(/secretless app token +from the network/)
+    expect(run.stdout).toContain("(1 managed identity request for both)")
     expect(run.stdout).not.toContain("demo-secret")
     expect(run.stdout).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}/) // no JWT, ever
   }, TIMEOUT)

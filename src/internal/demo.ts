@@ -1,15 +1,20 @@
-import { Console, Effect, Layer, Redacted } from "effect"
+import { ConfigProvider, Console, Effect, Layer, Redacted } from "effect"
 import forge from "node-forge"
 import type { AuthenticationResult } from "../AuthenticationResult.js"
 import * as ClientCredential from "../ClientCredential.js"
 import * as ConfidentialClient from "../ConfidentialClient.js"
 import * as CredentialSigner from "../CredentialSigner.js"
+import * as ManagedIdentity from "../ManagedIdentity.js"
 import * as TestAuthority from "../TestAuthority.js"
 import * as TokenCache from "../TokenCache.js"
 
 const CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 const CERT_CLIENT_ID = "66666666-7777-8888-9999-000000000000"
 const SECRET = "demo-secret"
+/** An app registration with no secret: it trusts the managed identity below (a federated credential). */
+const SECRETLESS_CLIENT_ID = "77777777-8888-9999-aaaa-bbbbbbbbbbbb"
+/** The object id of the test authority's default system-assigned managed identity. */
+const MI_OBJECT_ID = "5a1c0e7e-0000-4000-8000-0000000000b1"
 const AUTHORITY = "https://login.microsoftonline.com/contoso.onmicrosoft.com"
 const GRAPH = "https://graph.microsoft.com/.default"
 const REDIRECT_URI = "http://localhost:3000/callback"
@@ -157,6 +162,52 @@ export const program = Effect.gen(function*() {
   const counts = ["AccessToken", "RefreshToken", "IdToken", "Account", "AppMetadata"]
     .map((section) => `${Object.keys(json[section] ?? {}).length} ${section}`)
   yield* Console.log(`  ${counts.join(", ")} — readable by msal-node and MSAL Python`)
+
+  yield* Console.log("\n11. Managed identity, then secretless: its token is the confidential client's federated credential")
+  // the VM's instance metadata service, played by the test authority (AZURE_POD_IDENTITY_AUTHORITY_HOST moves IMDS)
+  const onAzure = ConfigProvider.fromMap(new Map([["AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://169.254.169.254"]]))
+  yield* authority.configure({
+    clients: {
+      [CLIENT_ID]: { secret: SECRET },
+      [CERT_CLIENT_ID]: { certificates: [certificate] },
+      [SECRETLESS_CLIENT_ID]: {
+        federatedCredentials: [{
+          issuer: TestAuthority.managedIdentityIssuer(),
+          subject: MI_OBJECT_ID,
+          keys: [TestAuthority.managedIdentityPublicKey()]
+        }]
+      }
+    }
+  })
+  const miRequests = Effect.map(authority.requests, (all) => all.filter((r) => r.path === "/metadata/identity/oauth2/token").length)
+  yield* Effect.gen(function*() {
+    const mi = yield* ManagedIdentity.ManagedIdentity
+    const source = yield* mi.source
+    yield* describe(`managed identity (${source})`, yield* mi.acquireToken({ resource: "https://management.azure.com" }))
+    yield* describe("managed identity again", yield* mi.acquireToken({ resource: "https://management.azure.com" }))
+  }).pipe(
+    Effect.provide(ManagedIdentity.layer().pipe(Layer.provide(cacheLayer), Layer.provide(TestAuthority.layerHttpClientVia(server.url)))),
+    Effect.withConfigProvider(onAzure)
+  )
+  yield* Effect.gen(function*() {
+    const client = yield* ConfidentialClient.ConfidentialClient
+    const before = yield* miRequests
+    yield* describe("secretless app token", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
+    yield* describe("secretless, other scope", yield* client.acquireTokenForClient({ scopes: ["https://vault.azure.net/.default"] }))
+    yield* Console.log(
+      `  no secret anywhere: the client assertion was a managed identity token for api://AzureADTokenExchange ` +
+        `(${(yield* miRequests) - before} managed identity request for both)`
+    )
+  }).pipe(
+    Effect.provide(
+      ConfidentialClient.layer({ clientId: SECRETLESS_CLIENT_ID, authority: AUTHORITY, appName: "effect-msal-demo" }).pipe(
+        Layer.provide(CredentialSigner.layer(ClientCredential.managedIdentity())),
+        Layer.provide(cacheLayer),
+        Layer.provide(TestAuthority.layerHttpClientVia(server.url))
+      )
+    ),
+    Effect.withConfigProvider(onAzure)
+  )
 
   yield* Console.log(`\nDone: ${yield* requests} requests reached the authority.`)
 }).pipe(Effect.scoped, Effect.provide(TestAuthority.layer()))
