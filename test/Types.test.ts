@@ -1,7 +1,7 @@
 /**
  * The public methods' types, pinned: success, error and requirements of every
  * `ConfidentialClient` method and constructor, the `TokenCache` functions and service, the
- * `CredentialSigner`, and the Promise client. These are compile-time checks (`expectTypeOf`):
+ * `CredentialSigner`, `ManagedIdentity`, `Transport`, `AzureIdentity` and the Promise client. These are compile-time checks (`expectTypeOf`):
  * `npm run typecheck` fails when a type drifts; at run time the tests only count them. A
  * deliberate change of a public type updates its line here (and the changeset says so).
  */
@@ -16,8 +16,11 @@ import type {
   MsalError,
   Requests
 } from "effect-msal"
-import { ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
+import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth"
+import { ConfidentialClient, CredentialSigner, ManagedIdentity, TokenCache } from "effect-msal"
+import * as AzureIdentity from "effect-msal/AzureIdentity"
 import * as MsalPromise from "effect-msal/promise"
+import * as Transport from "effect-msal/Transport"
 
 type Result = AuthenticationResult.AuthenticationResult
 type Account = AuthenticationResult.Account
@@ -171,6 +174,45 @@ describe("CredentialSigner", () => {
         options?: CredentialSigner.Options
       ): Layer.Layer<CredentialSigner.CredentialSigner, MsalError.CredentialError>
     }>()
+  })
+})
+
+describe("ManagedIdentity", () => {
+  it("the service fails with MsalError; building it cannot fail and needs HttpClient and TokenCache", () => {
+    type Service = ManagedIdentity.Service
+    expectTypeOf<Service["acquireToken"]>().toEqualTypeOf<
+      (request: ManagedIdentity.AcquireTokenRequest) => Effect.Effect<Result, Error>
+    >()
+    expectTypeOf<Service["source"]>().toEqualTypeOf<Effect.Effect<ManagedIdentity.SourceName, MsalError.InvalidRequest>>()
+    expectTypeOf(ManagedIdentity.make).toEqualTypeOf<
+      (
+        options?: ManagedIdentity.Options
+      ) => Effect.Effect<Service, never, HttpClient.HttpClient | TokenCache.TokenCache | Scope.Scope>
+    >()
+    expectTypeOf(ManagedIdentity.layer).toEqualTypeOf<
+      (
+        options?: ManagedIdentity.Options
+      ) => Layer.Layer<ManagedIdentity.ManagedIdentity, never, HttpClient.HttpClient | TokenCache.TokenCache>
+    >()
+  })
+})
+
+describe("Transport and AzureIdentity", () => {
+  it("Transport.layer is an HttpClient that fails with InvalidRequest (a bad proxy option)", () => {
+    expectTypeOf(Transport.layer).toEqualTypeOf<
+      (options?: Transport.Options) => Layer.Layer<HttpClient.HttpClient, MsalError.InvalidRequest>
+    >()
+  })
+
+  it("AzureIdentity gives @azure/core-auth's types, and needs only the ConfidentialClient", () => {
+    expectTypeOf(AzureIdentity.make).toEqualTypeOf<
+      Effect.Effect<TokenCredential, never, ConfidentialClient.ConfidentialClient>
+    >()
+    expectTypeOf(AzureIdentity.toAccessToken).toEqualTypeOf<(result: Result) => AccessToken>()
+    expectTypeOf(AzureIdentity.toRequest).toEqualTypeOf<
+      (scopes: string | Array<string>, options?: GetTokenOptions) => Requests.ClientCredentialsRequest
+    >()
+    expectTypeOf(AzureIdentity.fromClient).returns.toEqualTypeOf<TokenCredential>()
   })
 })
 
