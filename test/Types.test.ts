@@ -8,14 +8,7 @@
 import type { HttpClient } from "@effect/platform"
 import { describe, expectTypeOf, it } from "@effect/vitest"
 import type { ConfigError, Effect, Layer, Option, Scope } from "effect"
-import type {
-  AuthCodeFlow,
-  AuthenticationResult,
-  CacheEntry,
-  ClientCredential,
-  MsalError,
-  Requests
-} from "effect-msal"
+import type { AuthCodeFlow, AuthenticationResult, CacheEntry, ClientCredential, MsalError, Requests } from "effect-msal"
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth"
 import { ConfidentialClient, CredentialSigner, ManagedIdentity, TokenCache } from "effect-msal"
 import * as AzureIdentity from "effect-msal/AzureIdentity"
@@ -79,7 +72,9 @@ describe("ConfidentialClient", () => {
         HttpClient.HttpClient | TokenCache.TokenCache | CredentialSigner.CredentialSigner
       >
     >()
-    expectTypeOf(ConfidentialClient.layerConfig).parameters.toEqualTypeOf<[options?: ConfidentialClient.ConfigOptions]>()
+    expectTypeOf(ConfidentialClient.layerConfig).parameters.toEqualTypeOf<
+      [options?: ConfidentialClient.ConfigOptions]
+    >()
     expectTypeOf(ConfidentialClient.layerConfig).returns.toEqualTypeOf<
       Layer.Layer<
         ConfidentialClient.ConfidentialClient,
@@ -119,7 +114,9 @@ describe("TokenCache", () => {
   })
 
   it("serialize and deserialize need a TokenCache and fail with CacheError", () => {
-    expectTypeOf(TokenCache.serialize).toEqualTypeOf<Effect.Effect<string, MsalError.CacheError, TokenCache.TokenCache>>()
+    expectTypeOf(TokenCache.serialize).toEqualTypeOf<
+      Effect.Effect<string, MsalError.CacheError, TokenCache.TokenCache>
+    >()
     expectTypeOf(TokenCache.serializeWith).toEqualTypeOf<
       (options?: TokenCache.SerializeOptions) => Effect.Effect<string, MsalError.CacheError, TokenCache.TokenCache>
     >()
@@ -129,8 +126,12 @@ describe("TokenCache", () => {
   })
 
   it("store layers: memory cannot fail; file and Redis fail with CacheError; hooks need CacheHooks", () => {
-    expectTypeOf(TokenCache.makeMemory).toEqualTypeOf<(options?: TokenCache.MemoryOptions) => Effect.Effect<TokenCache.Service>>()
-    expectTypeOf(TokenCache.layerMemory).toEqualTypeOf<(options?: TokenCache.MemoryOptions) => Layer.Layer<TokenCache.TokenCache>>()
+    expectTypeOf(TokenCache.makeMemory).toEqualTypeOf<
+      (options?: TokenCache.MemoryOptions) => Effect.Effect<TokenCache.Service>
+    >()
+    expectTypeOf(TokenCache.layerMemory).toEqualTypeOf<
+      (options?: TokenCache.MemoryOptions) => Layer.Layer<TokenCache.TokenCache>
+    >()
     expectTypeOf(TokenCache.layerFile).toEqualTypeOf<
       (path: string, options?: TokenCache.FileOptions) => Layer.Layer<TokenCache.TokenCache, MsalError.CacheError>
     >()
@@ -150,7 +151,9 @@ describe("CredentialSigner", () => {
   it("the service and its constructors fail with CredentialError only", () => {
     type Signer = CredentialSigner.Service
     expectTypeOf<Signer["clientAuth"]>().toEqualTypeOf<
-      (context: CredentialSigner.AuthContext) => Effect.Effect<CredentialSigner.ClientAuthFields, MsalError.CredentialError>
+      (
+        context: CredentialSigner.AuthContext
+      ) => Effect.Effect<CredentialSigner.ClientAuthFields, MsalError.CredentialError>
     >()
     expectTypeOf<Signer["reload"]>().toEqualTypeOf<Effect.Effect<void, MsalError.CredentialError>>()
     // a managed-identity credential's signer also needs an HttpClient
@@ -183,7 +186,9 @@ describe("ManagedIdentity", () => {
     expectTypeOf<Service["acquireToken"]>().toEqualTypeOf<
       (request: ManagedIdentity.AcquireTokenRequest) => Effect.Effect<Result, Error>
     >()
-    expectTypeOf<Service["source"]>().toEqualTypeOf<Effect.Effect<ManagedIdentity.SourceName, MsalError.InvalidRequest>>()
+    expectTypeOf<Service["source"]>().toEqualTypeOf<
+      Effect.Effect<ManagedIdentity.SourceName, MsalError.InvalidRequest>
+    >()
     expectTypeOf(ManagedIdentity.make).toEqualTypeOf<
       (
         options?: ManagedIdentity.Options
@@ -230,20 +235,26 @@ describe("Promise client", () => {
     expectTypeOf<R["idToken"]>().toEqualTypeOf<string | undefined>()
     expectTypeOf<Omit<R, "accessToken" | "idToken">>().toEqualTypeOf<Omit<Result, "accessToken" | "idToken">>()
     expectTypeOf<keyof MsalPromise.Methods>().toEqualTypeOf<keyof Client>()
-    expectTypeOf<P["acquireTokenForClient"]>().toEqualTypeOf<(request: Requests.ClientCredentialsRequest) => Promise<R>>()
+    expectTypeOf<P["acquireTokenForClient"]>().toEqualTypeOf<
+      (request: Requests.ClientCredentialsRequest) => Promise<R>
+    >()
     expectTypeOf<P["removeTokensForClient"]>().toEqualTypeOf<() => Promise<void>>()
     expectTypeOf<P["acquireTokenOnBehalfOf"]>().toEqualTypeOf<(request: Requests.OnBehalfOfRequest) => Promise<R>>()
     expectTypeOf<P["initiateAuthCodeFlow"]>().toEqualTypeOf<
       (request: Requests.AuthCodeFlowRequest) => Promise<AuthCodeFlow.AuthCodeFlow>
     >()
-    expectTypeOf<P["acquireTokenByAuthCodeFlow"]>().toEqualTypeOf<(request: Requests.AuthCodeFlowRedirect) => Promise<R>>()
+    expectTypeOf<P["acquireTokenByAuthCodeFlow"]>().toEqualTypeOf<
+      (request: Requests.AuthCodeFlowRedirect) => Promise<R>
+    >()
     expectTypeOf<P["acquireTokenByAuthorizationCode"]>().toEqualTypeOf<
       (request: Requests.AuthorizationCodeRequest) => Promise<R>
     >()
     expectTypeOf<P["getAuthorizationRequestUrl"]>().toEqualTypeOf<
       (request: Requests.AuthorizationUrlRequest) => Promise<string>
     >()
-    expectTypeOf<P["acquireTokenByRefreshToken"]>().toEqualTypeOf<(request: Requests.RefreshTokenRequest) => Promise<R>>()
+    expectTypeOf<P["acquireTokenByRefreshToken"]>().toEqualTypeOf<
+      (request: Requests.RefreshTokenRequest) => Promise<R>
+    >()
     expectTypeOf<P["acquireTokenByUsernamePassword"]>().toEqualTypeOf<
       (request: Requests.UsernamePasswordRequest) => Promise<R>
     >()

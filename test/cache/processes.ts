@@ -30,11 +30,17 @@ const bundled = (script: string): Promise<string> => {
       format: "esm",
       target: "node20",
       // CommonJS dependencies inside the bundle need a real require
-      banner: { js: "import { createRequire as __workerRequire } from \"node:module\";\nconst require = __workerRequire(import.meta.url);" },
+      banner: {
+        js:
+          "import { createRequire as __workerRequire } from \"node:module\";\nconst require = __workerRequire(import.meta.url);"
+      },
       logLevel: "warning"
     }).then(({ outputFiles }) => {
       const code = outputFiles[0]!.contents
-      const file = join(BUNDLES, `${basename(script, ".ts")}-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`)
+      const file = join(
+        BUNDLES,
+        `${basename(script, ".ts")}-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`
+      )
       if (!existsSync(file)) {
         mkdirSync(BUNDLES, { recursive: true })
         const temporary = `${file}.${process.pid}.tmp`
@@ -64,25 +70,27 @@ export const runWorkers = (
   script: string = WORKER
 ): Promise<Array<Outcome>> => {
   let ready = 0
-  return bundled(script).then((entry) => Promise.all(argLists.map((args) =>
-    new Promise<Outcome>((resolve, reject) => {
-      const child = spawn(process.execPath, [entry, ...args], {
-        env: { ...process.env, BARRIER: barrier },
-        stdio: ["ignore", "pipe", "pipe"]
+  return bundled(script).then((entry) =>
+    Promise.all(argLists.map((args) =>
+      new Promise<Outcome>((resolve, reject) => {
+        const child = spawn(process.execPath, [entry, ...args], {
+          env: { ...process.env, BARRIER: barrier },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        let stdout = ""
+        let stderr = ""
+        let counted = false
+        child.stdout.on("data", (d: Buffer) => {
+          stdout += d.toString()
+          if (!counted && stdout.includes("ready")) {
+            counted = true
+            if (++ready === argLists.length) writeFileSync(barrier, "go")
+          }
+        })
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+        child.on("error", reject)
+        child.on("exit", (code) => resolve({ code, stdout, stderr }))
       })
-      let stdout = ""
-      let stderr = ""
-      let counted = false
-      child.stdout.on("data", (d: Buffer) => {
-        stdout += d.toString()
-        if (!counted && stdout.includes("ready")) {
-          counted = true
-          if (++ready === argLists.length) writeFileSync(barrier, "go")
-        }
-      })
-      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
-      child.on("error", reject)
-      child.on("exit", (code) => resolve({ code, stdout, stderr }))
-    })
-  )))
+    ))
+  )
 }

@@ -24,7 +24,10 @@ export interface StoreUnderTest {
 
 const now = () => Math.floor(Date.now() / 1000)
 
-const accessToken = (target: string, options: { readonly secret?: string; readonly home?: string } = {}): Entry.AccessToken => ({
+const accessToken = (
+  target: string,
+  options: { readonly secret?: string; readonly home?: string } = {}
+): Entry.AccessToken => ({
   credential_type: "AccessToken",
   secret: Redacted.make(options.secret ?? `at-${target}`),
   home_account_id: options.home ?? "",
@@ -86,8 +89,10 @@ const open = (layer: Layer.Layer<TokenCache.TokenCache, unknown>) =>
 export const storeContract = (name: string, store: StoreUnderTest): void => {
   describe(`${name} store: the TokenCache contract`, () => {
     const timeout = store.timeout ?? 15_000
-    const test = (title: string, body: (instance: () => Layer.Layer<TokenCache.TokenCache, unknown>) => Effect.Effect<void, unknown, Scope.Scope>) =>
-      it.live(title, () => Effect.scoped(Effect.suspend(() => body(store.location()))), timeout)
+    const test = (
+      title: string,
+      body: (instance: () => Layer.Layer<TokenCache.TokenCache, unknown>) => Effect.Effect<void, unknown, Scope.Scope>
+    ) => it.live(title, () => Effect.scoped(Effect.suspend(() => body(store.location()))), timeout)
 
     test("get finds an entry by its key, secret and fields intact; an unknown key is none", (instance) =>
       Effect.gen(function*() {
@@ -181,16 +186,21 @@ export const storeContract = (name: string, store: StoreUnderTest): void => {
         yield* TokenCache.deserialize(json).pipe(Effect.provideService(TokenCache.TokenCache, cache))
         expect(targetsOf(yield* cache.list("AccessToken"))).toEqual(["restored"])
         const out = JSON.parse(yield* TokenCache.serialize.pipe(Effect.provideService(TokenCache.TokenCache, cache)))
-        expect(Object.values(out.AccessToken as Record<string, { secret: string }>).map((t) => t.secret)).toEqual(["restored-secret"])
+        expect(Object.values(out.AccessToken as Record<string, { secret: string }>).map((t) => t.secret)).toEqual([
+          "restored-secret"
+        ])
         expect(Object.values(out.AppMetadata as object)).toEqual([appMetadata])
         expect(out.SomethingNewer).toEqual({ kept: { as: "is" } })
       }))
 
-    test(store.shared ? "offers withLock" : "offers no withLock (nothing to share)", (instance) =>
-      Effect.gen(function*() {
-        const cache = yield* open(instance())
-        expect(cache.withLock !== undefined).toBe(store.shared)
-      }))
+    test(
+      store.shared ? "offers withLock" : "offers no withLock (nothing to share)",
+      (instance) =>
+        Effect.gen(function*() {
+          const cache = yield* open(instance())
+          expect(cache.withLock !== undefined).toBe(store.shared)
+        })
+    )
 
     if (!store.shared) return
 
@@ -236,7 +246,9 @@ export const storeContract = (name: string, store: StoreUnderTest): void => {
         expect(yield* Ref.get(most)).toBe(1)
         // while "same" is held on a, "other" is taken on b at once
         const held = yield* Deferred.make<void>()
-        const holder = yield* Effect.fork(a.withLock!("same", Effect.zipRight(Deferred.succeed(held, undefined), Effect.never)))
+        const holder = yield* Effect.fork(
+          a.withLock!("same", Effect.zipRight(Deferred.succeed(held, undefined), Effect.never))
+        )
         yield* Deferred.await(held)
         expect(yield* b.withLock!("other", Effect.succeed("free")).pipe(Effect.timeout("5 seconds"))).toBe("free")
         yield* Fiber.interrupt(holder)

@@ -13,7 +13,8 @@ export const until = <E, R>(
   Effect.gen(function*() {
     const deadline = Date.now() + Duration.toMillis(options.within)
     while (!(yield* condition)) {
-      if (Date.now() > deadline) return yield* Effect.fail(new Error(`not true within ${Duration.format(options.within)}: ${what}`))
+      if (Date.now() > deadline)
+        return yield* Effect.fail(new Error(`not true within ${Duration.format(options.within)}: ${what}`))
       yield* Effect.sleep(options.every ?? "10 millis")
     }
   })
