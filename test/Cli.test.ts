@@ -177,6 +177,9 @@ describe("effect-msal --log-level", () => {
     expect(debug.code).toBe(0)
     expect(debug.stderr).toMatch(/level=DEBUG .*message="effect-msal: tokens stored for an account"/)
     expect(debug.stdout).not.toContain("level=")
+    // AZURE_LOG_LEVEL=verbose does the same, as in the Azure SDKs
+    const verbose = await cli(["demo"], { AZURE_LOG_LEVEL: "verbose" })
+    expect(verbose.stderr).toMatch(/level=DEBUG .*message="effect-msal: tokens stored for an account"/)
   }, TIMEOUT)
 })
 

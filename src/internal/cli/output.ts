@@ -1,4 +1,5 @@
 import { Config, Console, Effect, Logger, Option } from "effect"
+import * as Logging from "../logging.js"
 
 /** ANSI escape sequences (SGR colours and styles, and other CSI sequences). */
 const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]/g
@@ -38,15 +39,23 @@ export const plainConsole = (console: Console.Console): Console.Console => ({
  * The CLI's output conventions around a run: colours only where `colorEnabled` allows
  * (`@effect/cli` renders its help and errors with ANSI styles), and log lines (all levels that
  * `--log-level` lets through) as logfmt on stderr, so stdout carries only the command's output
- * (the JSON of `token`). @internal
+ * (the JSON of `token`), at the level `AZURE_LOG_LEVEL` names unless `--log-level` is given. @internal
  */
 export const withConventions = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.gen(function*() {
     const env = yield* Config.all({
       noColor: Config.option(Config.string("NO_COLOR")),
-      forceColor: Config.option(Config.string("FORCE_COLOR"))
-    }).pipe(Effect.orElseSucceed(() => ({ noColor: Option.none<string>(), forceColor: Option.none<string>() })))
+      forceColor: Config.option(Config.string("FORCE_COLOR")),
+      azureLogLevel: Config.option(Config.string(Logging.AZURE_LOG_LEVEL))
+    }).pipe(Effect.orElseSucceed(() => ({
+      noColor: Option.none<string>(),
+      forceColor: Option.none<string>(),
+      azureLogLevel: Option.none<string>()
+    })))
     const color = colorEnabled({ ...env, isTTY: process.stdout.isTTY === true })
-    const logged = Effect.provide(effect, Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)))
+    // AZURE_LOG_LEVEL sets the level as in the Azure SDKs; --log-level, applied inside, wins
+    const level = Logging.parseLevel(Option.getOrUndefined(env.azureLogLevel))
+    const leveled = level === undefined ? effect : Logger.withMinimumLogLevel(effect, Logging.minimumOf(level))
+    const logged = Effect.provide(leveled, Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)))
     return yield* (color ? logged : Console.consoleWith((console) => Console.withConsole(logged, plainConsole(console))))
   })
