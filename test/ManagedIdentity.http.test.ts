@@ -181,4 +181,20 @@ describe("ManagedIdentity over real HTTP (127.0.0.1)", () => {
         sub: "5a1c0e7e-0000-4000-8000-0000000000b1"
       })
     }).pipe(withAuthority()))
+
+  it.scoped("the control API configures the managed identities of a served authority (for tests in any language)", () =>
+    Effect.gen(function*() {
+      const { env, server } = yield* served()
+      const configured = yield* Effect.promise(() =>
+        fetch(`${server.url}/_testauthority/configure`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ managedIdentity: { userAssigned: [{ clientId: "cid-over-http", objectId: "oid-over-http" }] } })
+        }).then((r) => r.status)
+      )
+      expect(configured).toBe(200)
+      const result = yield* acquire({ resource: ARM }).pipe(Effect.provide(overHttp({ clientId: "cid-over-http" })), withEnvironment(env.Imds))
+      const [, payload] = Redacted.value(result.accessToken).split(".")
+      expect(JSON.parse(Buffer.from(payload!, "base64url").toString())).toMatchObject({ sub: "oid-over-http", appid: "cid-over-http" })
+    }).pipe(withAuthority()))
 })

@@ -17,11 +17,29 @@ const Scripted = Schema.Struct({
 
 const Enqueue = Schema.Union(Scripted, Schema.Array(Scripted))
 
+const ManagedIdentityAccount = Schema.Struct({
+  clientId: Schema.String,
+  objectId: Schema.String,
+  resourceId: Schema.optionalWith(Schema.String, { exact: true })
+})
+
 const Configure = Schema.Struct({
   expiresIn: Schema.optionalWith(Schema.Int, { exact: true }),
   extExpiresIn: Schema.optionalWith(Schema.Int, { exact: true }),
   refreshIn: Schema.optionalWith(Schema.Int, { exact: true }),
-  latency: Schema.optionalWith(DurationInput, { exact: true })
+  latency: Schema.optionalWith(DurationInput, { exact: true }),
+  managedIdentity: Schema.optionalWith(
+    Schema.Struct({
+      identityHeader: Schema.optionalWith(Schema.String, { exact: true }),
+      msiSecret: Schema.optionalWith(Schema.String, { exact: true }),
+      arcKeyDirectory: Schema.optionalWith(Schema.String, { exact: true }),
+      tenantId: Schema.optionalWith(Schema.String, { exact: true }),
+      expiresIn: Schema.optionalWith(Schema.Int, { exact: true }),
+      systemAssigned: Schema.optionalWith(ManagedIdentityAccount, { exact: true }),
+      userAssigned: Schema.optionalWith(Schema.Array(ManagedIdentityAccount), { exact: true })
+    }),
+    { exact: true }
+  )
 })
 
 const parse = <A, I>(schema: Schema.Schema<A, I>, body: string): Either.Either<A, string> => {
@@ -39,7 +57,7 @@ const millis = (d: number | string) => (typeof d === "number" ? `${d} millis` : 
 /**
  * The control API of a served authority, so that tests in any language can steer it:
  * `POST enqueue` (one scripted answer or a list: status, body, headers, delay, fault),
- * `POST configure` (expiresIn, extExpiresIn, refreshIn, latency), `GET requests` (everything
+ * `POST configure` (expiresIn, extExpiresIn, refreshIn, latency, managedIdentity), `GET requests` (everything
  * received, secrets included: it is a test server) and `POST reset`.
  * @internal
  */
