@@ -47,11 +47,11 @@ export const AuthCodeFlow = Schema.Struct({
   nonce: Schema.String,
   redirectUri: Schema.optional(Schema.String),
   scopes: Schema.Array(Schema.String),
-  maxAge: Schema.optional(Schema.Number),
+  maxAge: Schema.optional(Schema.JsonNumber),
   /** The claims challenge the flow was started with; it is sent again when the code is redeemed. */
   claims: Schema.optional(Schema.String),
   /** Epoch milliseconds once encoded. */
-  createdAt: Schema.DateFromNumber
+  createdAt: Schema.DateFromNumber.pipe(Schema.validDate())
 })
 
 /**

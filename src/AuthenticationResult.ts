@@ -3,8 +3,13 @@
  *
  * @since 0.1.0
  */
-import type { Redacted } from "effect"
 import { Schema } from "effect"
+
+/** Epoch milliseconds once encoded; never an invalid date. */
+const ValidDate = Schema.DateFromNumber.pipe(Schema.validDate())
+
+/** A claim's value: anything JSON can hold (ID token claims come from JSON). */
+const JsonValue = Schema.Unknown.annotations({ arbitrary: () => (fc) => fc.jsonValue({ maxDepth: 2 }) })
 
 /**
  * An account known to the cache (MSAL Python's account dict), as a Schema so that a web app can
@@ -32,6 +37,34 @@ export const Account = Schema.Struct({
 export interface Account extends Schema.Schema.Type<typeof Account> {}
 
 /**
+ * A token and what is known about it, as a Schema: its encoded form is JSON-safe (dates as
+ * epoch milliseconds, the tokens in clear text — encode only into storage you protect), and
+ * `Arbitrary.make(AuthenticationResult)` yields valid results for property tests of your own
+ * code (see docs/testing.md).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const AuthenticationResult = Schema.Struct({
+  accessToken: Schema.Redacted(Schema.String),
+  tokenType: Schema.String,
+  expiresOn: ValidDate,
+  extExpiresOn: Schema.optional(ValidDate),
+  /** When the authority suggested a refresh (`refresh_in`); the cache refreshes in the background after it. */
+  refreshOn: Schema.optional(ValidDate),
+  scopes: Schema.Array(Schema.String),
+  /** `"cache"` when no request was made. */
+  tokenSource: Schema.Literal("cache", "identity_provider"),
+  /** The tenant the token was issued in. */
+  tenantId: Schema.String,
+  idToken: Schema.optional(Schema.Redacted(Schema.String)),
+  idTokenClaims: Schema.optional(Schema.Record({ key: Schema.String, value: JsonValue })),
+  account: Schema.optional(Account),
+  /** The `client-request-id` of the request that obtained the token. */
+  correlationId: Schema.optional(Schema.String)
+})
+
+/**
  * A token and what is known about it. `accessToken` (and `idToken`) are `Redacted`: they print
  * as `<redacted>` and never reach a log by accident; use `Redacted.value` or
  * `HttpClientRequest.bearerToken(result.accessToken)`.
@@ -39,21 +72,4 @@ export interface Account extends Schema.Schema.Type<typeof Account> {}
  * @since 0.1.0
  * @category models
  */
-export interface AuthenticationResult {
-  readonly accessToken: Redacted.Redacted<string>
-  readonly tokenType: string
-  readonly expiresOn: Date
-  readonly extExpiresOn?: Date | undefined
-  /** When the authority suggested a refresh (`refresh_in`); the cache refreshes in the background after it. */
-  readonly refreshOn?: Date | undefined
-  readonly scopes: ReadonlyArray<string>
-  /** `"cache"` when no request was made. */
-  readonly tokenSource: "cache" | "identity_provider"
-  /** The tenant the token was issued in. */
-  readonly tenantId: string
-  readonly idToken?: Redacted.Redacted<string> | undefined
-  readonly idTokenClaims?: Readonly<Record<string, unknown>> | undefined
-  readonly account?: Account | undefined
-  /** The `client-request-id` of the request that obtained the token. */
-  readonly correlationId?: string | undefined
-}
+export interface AuthenticationResult extends Schema.Schema.Type<typeof AuthenticationResult> {}

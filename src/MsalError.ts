@@ -27,6 +27,12 @@ export const TypeId: unique symbol = Symbol.for("effect-msal/MsalError")
  */
 export type TypeId = typeof TypeId
 
+// Numbers as the library fills them in: `Arbitrary.make` draws values a real error could hold
+// (finite, integral), so that generated errors survive a JSON round trip.
+const HttpStatus = Schema.Number.annotations({ arbitrary: () => (fc) => fc.integer({ min: 100, max: 599 }) })
+const ErrorCode = Schema.Number.annotations({ arbitrary: () => (fc) => fc.integer({ min: 0, max: 9_999_999 }) })
+const Seconds = Schema.Number.annotations({ arbitrary: () => (fc) => fc.integer({ min: 0, max: 86_400 }) })
+
 /**
  * The authority answered with an OAuth 2.0 error (RFC 6749 §5.2), including the fields
  * Microsoft Entra adds (`error_codes`, `suberror`, `correlation_id`, `trace_id`).
@@ -38,7 +44,7 @@ export class ServerError extends Schema.TaggedError<ServerError>("effect-msal/Se
   /** The RFC 6749 `error` code, for example `invalid_client` or `invalid_scope`. */
   error: Schema.String,
   errorDescription: Schema.optional(Schema.String),
-  errorCodes: Schema.optional(Schema.Array(Schema.Number)),
+  errorCodes: Schema.optional(Schema.Array(ErrorCode)),
   suberror: Schema.optional(Schema.String),
   /** Entra's `error_additional_info` (for example `["client_mismatch"]` when a family refresh token is refused). */
   errorAdditionalInfo: Schema.optional(Schema.Array(Schema.String)),
@@ -47,9 +53,9 @@ export class ServerError extends Schema.TaggedError<ServerError>("effect-msal/Se
   correlationId: Schema.optional(Schema.String),
   traceId: Schema.optional(Schema.String),
   /** The HTTP status of the answer. */
-  status: Schema.Number,
+  status: HttpStatus,
   /** Seconds the authority asked us to wait (`Retry-After`), when it said so. */
-  retryAfter: Schema.optional(Schema.Number)
+  retryAfter: Schema.optional(Seconds)
 }) {
   /** @since 0.1.0 */
   readonly [TypeId]: TypeId = TypeId
@@ -101,8 +107,8 @@ export class NetworkError extends Schema.TaggedError<NetworkError>("effect-msal/
   reason: Schema.Literal("Transport", "Timeout", "Status", "InvalidResponse"),
   /** The endpoint, without its query string. */
   url: Schema.optional(Schema.String),
-  status: Schema.optional(Schema.Number),
-  retryAfter: Schema.optional(Schema.Number),
+  status: Schema.optional(HttpStatus),
+  retryAfter: Schema.optional(Seconds),
   description: Schema.String
 }) {
   /** @since 0.1.0 */
@@ -123,7 +129,7 @@ export class NetworkError extends Schema.TaggedError<NetworkError>("effect-msal/
  * @category errors
  */
 export class Throttled extends Schema.TaggedError<Throttled>("effect-msal/Throttled")("Throttled", {
-  retryAt: Schema.DateFromNumber,
+  retryAt: Schema.DateFromNumber.annotations({ arbitrary: () => (fc) => fc.date({ noInvalidDate: true }) }),
   description: Schema.String
 }) {
   /** @since 0.1.0 */
