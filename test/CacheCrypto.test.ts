@@ -105,7 +105,10 @@ describe("file ciphertext is bound to the file's path", () => {
   it.effect("a file written under the earlier constant context is read once, then rewritten bound to its path", () =>
     Effect.gen(function*() {
       const path = fresh()
-      const json = yield* Effect.provide(Effect.zipRight(put(token("old")), TokenCache.serialize), TokenCache.layerMemory())
+      const json = yield* Effect.provide(
+        Effect.zipRight(put(token("old")), TokenCache.serialize),
+        TokenCache.layerMemory()
+      )
       fs.writeFileSync(path, cipher.encrypt(json, "effect-msal/file"))
       const found = yield* Effect.provide(lookup("old"), TokenCache.layerFile(path, options))
       expect(Option.map(found, (t) => Redacted.value(t.secret))).toEqual(Option.some("secret-old"))

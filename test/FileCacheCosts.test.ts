@@ -44,10 +44,16 @@ describe("the file cache's costs", () => {
     Effect.gen(function*() {
       const path = fresh()
       // written by another program, with a whole-second mtime (which utimes sets exactly)
-      fs.writeFileSync(path, yield* Effect.provide(Effect.zipRight(
-        Effect.flatMap(TokenCache.TokenCache, (c) => putIn(c, token("a"))),
-        TokenCache.serialize
-      ), TokenCache.layerMemory()))
+      fs.writeFileSync(
+        path,
+        yield* Effect.provide(
+          Effect.zipRight(
+            Effect.flatMap(TokenCache.TokenCache, (c) => putIn(c, token("a"))),
+            TokenCache.serialize
+          ),
+          TokenCache.layerMemory()
+        )
+      )
       fs.utimesSync(path, 1_700_000_000, 1_700_000_000)
       const cache = yield* open(path)
       // the same byte count, inode and mtime, but content that does not parse: reading it would move it aside

@@ -16,7 +16,8 @@ const fresh = () => {
   return nodePath.join(dir, "tokens.json")
 }
 const modeOf = (path: string) => fs.statSync(path).mode & 0o777
-const open = (path: string) => Effect.provide(Effect.flatMap(TokenCache.TokenCache, (c) => c.list("AccessToken")), TokenCache.layerFile(path))
+const open = (path: string) =>
+  Effect.provide(Effect.flatMap(TokenCache.TokenCache, (c) => c.list("AccessToken")), TokenCache.layerFile(path))
 
 const token = (fields: Partial<Entry.AccessToken>): Entry.AccessToken => ({
   credential_type: "AccessToken",
@@ -78,7 +79,9 @@ describe("cache inspect prints no control character from the file", () => {
   const hostile = "\u001b[2J\u001b]0;owned\u0007\u001b[31mred\u001b[0m\r\u0008\u009b6n\u202eevil"
   const snapshot: TokenCache.Snapshot = {
     entries: {
-      AccessToken: [token({ client_id: `c${hostile}`, realm: `t${hostile}`, target: `s1 s2${hostile}`, environment: `e${hostile}` })],
+      AccessToken: [
+        token({ client_id: `c${hostile}`, realm: `t${hostile}`, target: `s1 s2${hostile}`, environment: `e${hostile}` })
+      ],
       RefreshToken: [],
       IdToken: [],
       Account: [],
@@ -96,7 +99,11 @@ describe("cache inspect prints no control character from the file", () => {
       expect(out).not.toContain("owned")
     }
     expect(text).toContain("credevil")
-    expect(summary.accessTokens[0]).toMatchObject({ client: "credevil", tenant: "tredevil", scopes: ["s1", "s2redevil"] })
+    expect(summary.accessTokens[0]).toMatchObject({
+      client: "credevil",
+      tenant: "tredevil",
+      scopes: ["s1", "s2redevil"]
+    })
     expect(summary.unknownSections).toEqual(["xredevil"])
   })
 })

@@ -52,7 +52,8 @@ const keyBytes = (raw: Uint8Array | string): Either.Either<Buffer, string> => {
 }
 
 const toKey = (k: EncryptionKey): Either.Either<Key, CacheError> => {
-  if (typeof k.id !== "string" || k.id.length === 0) return Either.left(failure("an encryption key needs a non-empty id"))
+  if (typeof k.id !== "string" || k.id.length === 0)
+    return Either.left(failure("an encryption key needs a non-empty id"))
   return Either.match(keyBytes(Redacted.value(k.key)), {
     onLeft: (why) => Either.left(failure(`encryption key ${k.id} ${why}`)),
     onRight: (bytes) => Either.right({ id: k.id, bytes })
@@ -107,7 +108,9 @@ export const make = (encryption: Encryption): Either.Either<Cipher, CacheError> 
         const decipher = createDecipheriv("aes-256-gcm", key.bytes, Buffer.from(iv, "base64"), { authTagLength: 16 })
         decipher.setAAD(Buffer.from(`${kid}\u0000${context}`))
         decipher.setAuthTag(authTag)
-        return Either.right(Buffer.concat([decipher.update(Buffer.from(ct, "base64")), decipher.final()]).toString("utf8"))
+        return Either.right(
+          Buffer.concat([decipher.update(Buffer.from(ct, "base64")), decipher.final()]).toString("utf8")
+        )
       } catch {
         return Either.left(failure(`the data encrypted with key ${kid} failed authentication`))
       }

@@ -4,7 +4,7 @@ import * as nodePath from "node:path"
 import type { Clock, Scope } from "effect"
 import { Duration, Effect, Either, Option } from "effect"
 import type { Entries, Section } from "../CacheEntry.js"
-import { CacheError } from "../MsalError.js"
+import type { CacheError } from "../MsalError.js"
 import type { Change, FileOptions, Service, Snapshot } from "../TokenCache.js"
 import * as Crypto from "./cacheCrypto.js"
 import * as FileLock from "./fileLock.js"
@@ -70,7 +70,10 @@ const tightenMode = (path: string): Effect.Effect<void, CacheError> =>
   }).pipe(Effect.flatMap((outcome) =>
     outcome === "ok"
       ? Effect.void
-      : Effect.logWarning("token cache file is readable by others and its mode could not be restricted", { path, error: outcome })
+      : Effect.logWarning("token cache file is readable by others and its mode could not be restricted", {
+        path,
+        error: outcome
+      })
   ))
 
 /** Deletes the file's moved-aside copies older than `KEEP_ASIDE_MILLIS`; restricts the others to 0600. */
@@ -82,7 +85,8 @@ const sweepAside = (path: string, nowMillis: number): Effect.Effect<void> =>
     for (const name of names.filter((n) => n.startsWith(prefix))) {
       const movedAt = Number(name.slice(prefix.length).split("-")[0])
       const full = nodePath.join(dir, name)
-      if (Number.isFinite(movedAt) && nowMillis - movedAt > KEEP_ASIDE_MILLIS) await fs.unlink(full).catch(() => undefined)
+      if (Number.isFinite(movedAt) && nowMillis - movedAt > KEEP_ASIDE_MILLIS)
+        await fs.unlink(full).catch(() => undefined)
       else await fs.chmod(full, 0o600).catch(() => undefined)
     }
   })
@@ -113,7 +117,11 @@ interface Ctx {
 const nowSeconds = (ctx: Ctx) => Math.floor(ctx.clock.unsafeCurrentTimeMillis() / 1000)
 
 /** The file's JSON; `legacy` when it was bound to the old constant context (rewritten at once). */
-const decrypt = (ctx: Ctx, c: Crypto.Cipher, text: string): Either.Either<{ json: string; legacy: boolean }, CacheError> => {
+const decrypt = (
+  ctx: Ctx,
+  c: Crypto.Cipher,
+  text: string
+): Either.Either<{ json: string; legacy: boolean }, CacheError> => {
   const plain = c.decrypt(text, ctx.context)
   if (Either.isRight(plain) || !c.knowsKeyOf(text)) return Either.map(plain, (json) => ({ json, legacy: false }))
   const old = c.decrypt(text, LEGACY_CONTEXT)
@@ -132,7 +140,10 @@ const read = (ctx: Ctx): Effect.Effect<Read, CacheError> =>
     }).pipe(Effect.catchIf((e) => e.description.includes("ENOENT"), () => Effect.succeed("")))
     let json = text
     let legacy = false
-    if (cipher !== undefined && !cipher.isEnvelope(text) && text.trim().length > 0 && options.encryption?.migrateFromPlaintext !== true) {
+    if (
+      cipher !== undefined && !cipher.isEnvelope(text) && text.trim().length > 0 &&
+      options.encryption?.migrateFromPlaintext !== true
+    ) {
       return { _tag: "Corrupt", why: "the file is not encrypted, and encryption is on" }
     }
     if (cipher !== undefined && cipher.isEnvelope(text)) {
@@ -229,15 +240,18 @@ const withoutExpired = (s: Snapshot, now: number): Snapshot => ({
 
 /** Read-modify-write under the lock: other processes' entries are kept, ours applied on top. */
 const modify = (ctx: Ctx) => (changes: ReadonlyArray<Change>) =>
-  changes.length === 0 ? Effect.void : locked(ctx, Effect.gen(function*() {
-    // the file is read again only when another process replaced it since we read or wrote it
-    if (!sameFile(yield* statOf(ctx.path), ctx.loaded)) {
-      const current = yield* readLocked(ctx)
-      ctx.store.restore(current.snapshot, nowSeconds(ctx))
-    }
-    ctx.store.apply(changes, nowSeconds(ctx))
-    yield* write(ctx, withoutExpired(ctx.store.snapshot(), nowSeconds(ctx)))
-  }))
+  changes.length === 0 ? Effect.void : locked(
+    ctx,
+    Effect.gen(function*() {
+      // the file is read again only when another process replaced it since we read or wrote it
+      if (!sameFile(yield* statOf(ctx.path), ctx.loaded)) {
+        const current = yield* readLocked(ctx)
+        ctx.store.restore(current.snapshot, nowSeconds(ctx))
+      }
+      ctx.store.apply(changes, nowSeconds(ctx))
+      yield* write(ctx, withoutExpired(ctx.store.snapshot(), nowSeconds(ctx)))
+    })
+  )
 
 const get = (ctx: Ctx) => <S extends Section>(section: S, key: string) =>
   Effect.suspend(() => {
@@ -265,7 +279,10 @@ const withLock = (ctx: Ctx) => <A, E, R>(key: string, effect: Effect.Effect<A, E
       Effect.map((release): Option.Option<Effect.Effect<void>> => Option.some(release)),
       Effect.catchAll((e) =>
         Effect.as(
-          Effect.logWarning("token cache lock unavailable; continuing without it", { path: ctx.path, error: e.message }),
+          Effect.logWarning("token cache lock unavailable; continuing without it", {
+            path: ctx.path,
+            error: e.message
+          }),
           Option.none<Effect.Effect<void>>()
         )
       ),
@@ -275,11 +292,19 @@ const withLock = (ctx: Ctx) => <A, E, R>(key: string, effect: Effect.Effect<A, E
           restore(Effect.zipRight(
             Option.isSome(held)
               ? Effect.catchAll(ctx.mutex.withPermits(1)(refresh(ctx, true)), (e) =>
-                Effect.logWarning("token cache file could not be re-read under the lock", { path: ctx.path, error: e.message }))
+                Effect.logWarning("token cache file could not be re-read under the lock", {
+                  path: ctx.path,
+                  error: e.message
+                }))
               : Effect.void,
             effect
           )),
-          Option.match(held, { onNone: () => Effect.void, onSome: (release) => release })
+          Option.match(held, {
+            onNone: () =>
+              Effect.void,
+            onSome: (release) =>
+              release
+          })
         )
       )
     )
@@ -298,7 +323,10 @@ const load = (ctx: Ctx) =>
       })
     if (first._tag === "Ok" && first.legacy === true) {
       // bound to the old constant context: rewritten at once, bound to this file
-      yield* locked(ctx, Effect.flatMap(readLocked(ctx), (r) => Effect.zipRight(keep(r), write(ctx, ctx.store.snapshot()))))
+      yield* locked(
+        ctx,
+        Effect.flatMap(readLocked(ctx), (r) => Effect.zipRight(keep(r), write(ctx, ctx.store.snapshot())))
+      )
     } else if (first._tag === "Ok") {
       yield* keep(first)
     } else {
@@ -332,10 +360,13 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
     }
     yield* load(ctx)
     const restore = (s: Snapshot) =>
-      locked(ctx, Effect.gen(function*() {
-        ctx.store.restore(s, nowSeconds(ctx))
-        yield* write(ctx, ctx.store.snapshot())
-      }))
+      locked(
+        ctx,
+        Effect.gen(function*() {
+          ctx.store.restore(s, nowSeconds(ctx))
+          yield* write(ctx, ctx.store.snapshot())
+        })
+      )
     const list = <S extends Section>(section: S, partition?: string) =>
       Effect.flatMap(
         refresh(ctx, false),
@@ -345,7 +376,9 @@ export const make = (path: string, options: FileOptions): Effect.Effect<Service,
       get: get(ctx),
       list,
       modify: modify(ctx),
-      snapshot: Effect.zipRight(refresh(ctx, false), Effect.sync(() => ctx.store.snapshot())).pipe(ctx.mutex.withPermits(1)),
+      snapshot: Effect.zipRight(refresh(ctx, false), Effect.sync(() => ctx.store.snapshot())).pipe(
+        ctx.mutex.withPermits(1)
+      ),
       restore,
       withLock: withLock(ctx)
     }

@@ -41,7 +41,10 @@ const codeOf = (e: unknown): string | undefined =>
 
 /** @internal */
 export const ioError = (what: string, path: string) => (e: unknown): CacheError =>
-  new CacheError({ reason: "Io", description: `${what} ${path}: ${codeOf(e) ?? (e instanceof Error ? e.message : "failed")}` })
+  new CacheError({
+    reason: "Io",
+    description: `${what} ${path}: ${codeOf(e) ?? (e instanceof Error ? e.message : "failed")}`
+  })
 
 const generations = (names: ReadonlyArray<string>): Array<number> =>
   names.filter((n) => /^[0-9]{1,15}$/.test(n)).map(Number)
@@ -94,18 +97,24 @@ const attempt = (dir: string, root: string, options: LockOptions): Effect.Effect
       if (Date.now() - mtime <= options.staleMillis) return { _tag: "Busy" }
     }
     const mine = current + 1
-    const created = yield* step("create", () =>
-      fs.mkdir(nodePath.join(dir, String(mine)), { mode: 0o700 }).then(() => true, (e: unknown) => {
-        if (codeOf(e) === "EEXIST") return false
-        throw e
-      }))
+    const created = yield* step(
+      "create",
+      () =>
+        fs.mkdir(nodePath.join(dir, String(mine)), { mode: 0o700 }).then(() => true, (e: unknown) => {
+          if (codeOf(e) === "EEXIST") return false
+          throw e
+        })
+    )
     if (!created) return { _tag: "Retry" }
     const now = generations(yield* step("verify", () => fs.readdir(dir)))
     if (now.some((g) => g > mine)) {
       yield* step("cleanup", () => rmdirQuietly(nodePath.join(dir, String(mine))))
       return { _tag: "Retry" }
     }
-    yield* step("cleanup", () => Promise.all(now.filter((g) => g < mine).map((g) => rmdirQuietly(nodePath.join(dir, String(g))))))
+    yield* step(
+      "cleanup",
+      () => Promise.all(now.filter((g) => g < mine).map((g) => rmdirQuietly(nodePath.join(dir, String(g)))))
+    )
     return { _tag: "Acquired", generation: mine }
   })
 }
@@ -122,11 +131,16 @@ const heartbeat = (dir: string, generation: number, options: LockOptions) => {
     })
   )
   const every = Duration.millis(Math.max(1, Math.floor(options.staleMillis / 4)))
-  const loop: Effect.Effect<void> = Effect.flatMap(Effect.sleep(every), () =>
-    Effect.flatMap(Effect.either(Effect.uninterruptible(beat)), (lost) =>
-      lost._tag === "Right" && !lost.right
-        ? loop
-        : Effect.logWarning("token cache lock lost: it was not renewed in time and another process took it over", { lock: dir })))
+  const loop: Effect.Effect<void> = Effect.flatMap(
+    Effect.sleep(every),
+    () =>
+      Effect.flatMap(Effect.either(Effect.uninterruptible(beat)), (lost) =>
+        lost._tag === "Right" && !lost.right
+          ? loop
+          : Effect.logWarning("token cache lock lost: it was not renewed in time and another process took it over", {
+            lock: dir
+          }))
+  )
   return loop
 }
 
@@ -161,15 +175,18 @@ export const acquire = (
 ): Effect.Effect<Effect.Effect<void>, CacheError> => {
   let held: Effect.Effect<void> | undefined
   const once = Effect.uninterruptible(
-    Effect.flatMap(Effect.mapError(attempt(dir, root, options), ioError("could not take the lock", dir)), (a) =>
-      a._tag !== "Acquired" ? Effect.succeed<Attempt>(a) : Effect.map(
-        // forked from an uninterruptible region: made interruptible so that release can end it
-        Effect.forkDaemon(Effect.interruptible(heartbeat(dir, a.generation, options))),
-        (beating): Attempt => {
-          held = releaseOf(dir, a.generation, beating, options)
-          return a
-        }
-      ))
+    Effect.flatMap(
+      Effect.mapError(attempt(dir, root, options), ioError("could not take the lock", dir)),
+      (a) =>
+        a._tag !== "Acquired" ? Effect.succeed<Attempt>(a) : Effect.map(
+          // forked from an uninterruptible region: made interruptible so that release can end it
+          Effect.forkDaemon(Effect.interruptible(heartbeat(dir, a.generation, options))),
+          (beating): Attempt => {
+            held = releaseOf(dir, a.generation, beating, options)
+            return a
+          }
+        )
+    )
   )
   const loop = Effect.gen(function*() {
     const start = yield* Clock.currentTimeMillis

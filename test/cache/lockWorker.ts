@@ -51,7 +51,10 @@ const critical = (log: string) =>
 
 const stress = (log: string, cache: string, stop: string) =>
   Effect.gen(function*() {
-    const layer = TokenCache.layerFile(cache, { staleLockAfter: `${options.staleMillis} millis`, lockTimeout: "60 seconds" })
+    const layer = TokenCache.layerFile(cache, {
+      staleLockAfter: `${options.staleMillis} millis`,
+      lockTimeout: "60 seconds"
+    })
     for (let i = 0; !existsSync(stop); i++) {
       yield* FileLock.withLock(dir, options, critical(log))
       const target = `p${process.pid}-${i}`

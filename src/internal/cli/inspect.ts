@@ -25,7 +25,8 @@ const kindOf = (at: CacheEntry.AccessToken): "app" | "user" | "on-behalf-of" =>
  * Terminal escape sequences: CSI (`ESC [` or U+009B, up to its final byte), OSC (`ESC ]` or
  * U+009D, up to BEL or `ESC \\`), and any other `ESC x`.
  */
-const ESCAPES = /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|(?:\u001b\]|\u009d)[^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-_]?/g
+const ESCAPES =
+  /(?:\u001b\[|\u009b)[0-?]*[ -/]*[@-~]|(?:\u001b\]|\u009d)[^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-_]?/g
 
 /** C0 and C1 control characters, DEL, and the bidirectional overrides and isolates. */
 const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
@@ -59,7 +60,9 @@ export const summarize = (snapshot: TokenCache.Snapshot, nowSeconds: number) => 
     expiresOn: new Date(at.expires_on * 1000).toISOString(),
     expiresInSeconds: at.expires_on - nowSeconds,
     status: statusOf(at.expires_on, nowSeconds)
-  })).sort((a, b) => a.client.localeCompare(b.client) || a.tenant.localeCompare(b.tenant) || a.expiresOn.localeCompare(b.expiresOn))
+  })).sort((a, b) =>
+    a.client.localeCompare(b.client) || a.tenant.localeCompare(b.tenant) || a.expiresOn.localeCompare(b.expiresOn)
+  )
   return {
     counts: {
       accessTokens: AccessToken.length,
@@ -78,7 +81,11 @@ export const summarize = (snapshot: TokenCache.Snapshot, nowSeconds: number) => 
       ...(rt.family_id === undefined ? {} : { family: clean(rt.family_id) }),
       ...(rt.target === undefined ? {} : { scopes: scopesOf(rt.target) })
     })),
-    idTokens: IdToken.map((it) => ({ client: clean(it.client_id), tenant: clean(it.realm), environment: clean(it.environment) })),
+    idTokens: IdToken.map((it) => ({
+      client: clean(it.client_id),
+      tenant: clean(it.realm),
+      environment: clean(it.environment)
+    })),
     accountsByTenant: countBy(Account, (a) => a.realm),
     appMetadata: AppMetadata.map((m) => ({
       client: clean(m.client_id),
@@ -101,7 +108,8 @@ const inWords = (seconds: number): string => {
 
 const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>): string => {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
-  const line = (cells: ReadonlyArray<string>) => `  ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ")}`.trimEnd()
+  const line = (cells: ReadonlyArray<string>) =>
+    `  ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ")}`.trimEnd()
   return [line(header), ...rows.map(line)].join("\n")
 }
 
@@ -110,7 +118,9 @@ export const render = (file: string, s: Summary): string => {
   const c = s.counts
   const out = [
     `${file}: ${plural(c.accessTokens, "access token")}, ${plural(c.refreshTokens, "refresh token")}, ` +
-    `${plural(c.idTokens, "ID token")}, ${plural(c.accounts, "account")}, ${plural(c.appMetadata, "app metadata entry", "app metadata entries")}`
+    `${plural(c.idTokens, "ID token")}, ${plural(c.accounts, "account")}, ${
+      plural(c.appMetadata, "app metadata entry", "app metadata entries")
+    }`
   ]
   if (s.accessTokens.length > 0) {
     out.push("", "Access tokens")
@@ -163,5 +173,7 @@ export const run = (args: Args) =>
     const snapshot = yield* Effect.flatMap(TokenCache.TokenCache, (cache) => cache.snapshot)
     const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
     const summary = summarize(snapshot, now)
-    yield* Console.log(args.json ? JSON.stringify({ file: args.file, ...summary }, null, 2) : render(args.file, summary))
+    yield* Console.log(
+      args.json ? JSON.stringify({ file: args.file, ...summary }, null, 2) : render(args.file, summary)
+    )
   }).pipe(Effect.provide(TokenCache.layerMemory({ maxEntries: Infinity })))
