@@ -184,6 +184,26 @@ export interface Service {
    */
   readonly acquireTokenOnBehalfOf: (request: Requests.OnBehalfOfRequest) => Effect.Effect<AuthenticationResult, MsalError>
   /**
+   * Starts a long-running on-behalf-of session for work that must go on after the user's
+   * token expires (a report that runs for hours): the user's token — a JWT valid now — is
+   * exchanged, and the session key returned continues the session with
+   * `acquireTokenInLongRunningProcess`, with no user token, for as long as Entra honours its
+   * refresh token (up to 90 days). Anyone holding the session key can get tokens as the user:
+   * keep it server-side, scope it to the job, and end the session with `removeAccount` or by
+   * revoking the user's sessions in Entra. `acquireTokenOnBehalfOf` never does this: it
+   * refuses an expired user token.
+   *
+   * @see https://learn.microsoft.com/entra/msal/dotnet/acquiring-tokens/web-apps-apis/on-behalf-of-flow#long-running-obo-processes
+   */
+  readonly initiateLongRunningOnBehalfOf: (
+    request: Requests.LongRunningStartRequest
+  ) => Effect.Effect<{ readonly result: AuthenticationResult; readonly sessionKey: string }, MsalError>
+  /**
+   * A token in a long-running on-behalf-of session: from the cache, else by the session's
+   * refresh token. `TokenNotFound` when the session has none left (start it again).
+   */
+  readonly acquireTokenInLongRunningProcess: (request: Requests.LongRunningRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  /**
    * Starts a sign-in (web apps): the URL to send the browser to, and the state the redirect
    * is checked against (PKCE verifier, nonce, `state`). Keep the flow (a cookie, the
    * session) with `Schema.encode(AuthCodeFlow.AuthCodeFlow)`; it expires after

@@ -160,3 +160,39 @@ export interface AccountsRequest {
   readonly username?: string | undefined
 }
 
+
+/**
+ * The start of a long-running on-behalf-of session (MSAL.NET's
+ * `InitiateLongRunningProcessInWebApi`; neither msal-node nor MSAL Python has one): the user's
+ * token, which must be a JWT valid now, is exchanged once; the session then goes on with the
+ * refresh token of that exchange, by its session key, after the user's token has expired.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface LongRunningStartRequest {
+  /** The access token the caller presented to this API: a JWT whose `exp` has not passed. */
+  readonly userAssertion: string | Redacted.Redacted<string>
+  /** Downstream scopes; `openid`, `profile` and `offline_access` are added. */
+  readonly scopes: ReadonlyArray<string>
+  /**
+   * The key the session is continued by: 16 to 256 printable ASCII characters. Default: the
+   * SHA-256 of the user's token (base64url). Keep it as you would keep a refresh token.
+   */
+  readonly sessionKey?: string | undefined
+  /** A claims challenge (JSON). */
+  readonly claims?: string | undefined
+}
+
+/**
+ * A token in a long-running on-behalf-of session, by its session key.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface LongRunningRequest {
+  readonly sessionKey: string
+  readonly scopes: ReadonlyArray<string>
+  /** A claims challenge (JSON): the session's refresh token is redeemed with it. */
+  readonly claims?: string | undefined
+}

@@ -242,3 +242,58 @@ describe("acquireTokenOnBehalfOf", () => {
       }
     }))
 })
+
+describe("long-running on-behalf-of sessions", () => {
+  it.effect("start from a valid user token, go on after it expires by the session key, and never with acquireTokenOnBehalfOf", () =>
+    Effect.gen(function*() {
+      const c = yield* client
+      const assertion = yield* assertionFor(ALICE.username, 600)
+      const { result, sessionKey } = yield* c.initiateLongRunningOnBehalfOf({ userAssertion: assertion, scopes: DOWNSTREAM })
+      expect(result.tokenSource).toBe("identity_provider")
+      expect(sessionKey).toBe(sha256b64url(assertion))
+      expect((yield* tokenForms)[0]).toMatchObject({ grant_type: JWT_BEARER, assertion })
+      // served from the cache by its key
+      expect((yield* c.acquireTokenInLongRunningProcess({ sessionKey, scopes: DOWNSTREAM })).tokenSource).toBe("cache")
+      // a day later: the user's token and the access token have expired; the session goes on by its refresh token
+      yield* TestClock.adjust("1 day")
+      expect(yield* Effect.flip(obo(assertion))).toMatchObject({ _tag: "InvalidRequest", field: "userAssertion" })
+      const later = yield* c.acquireTokenInLongRunningProcess({ sessionKey, scopes: DOWNSTREAM })
+      expect(later.tokenSource).toBe("identity_provider")
+      const forms = yield* tokenForms
+      expect(forms).toHaveLength(2)
+      expect(forms[1]).toMatchObject({ grant_type: "refresh_token" })
+      expect(forms[1]!.assertion).toBeUndefined()
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("refuses an expired or opaque user token at the start, and an unknown or malformed session key", () =>
+    Effect.gen(function*() {
+      const c = yield* client
+      const expired = yield* assertionFor(ALICE.username, 60)
+      yield* TestClock.adjust("2 minutes")
+      expect(yield* Effect.flip(c.initiateLongRunningOnBehalfOf({ userAssertion: expired, scopes: DOWNSTREAM })))
+        .toMatchObject({ _tag: "InvalidRequest", field: "userAssertion" })
+      expect(yield* Effect.flip(c.initiateLongRunningOnBehalfOf({ userAssertion: "opaque-token", scopes: DOWNSTREAM })))
+        .toMatchObject({ _tag: "InvalidRequest", field: "userAssertion" })
+      expect(yield* Effect.flip(c.acquireTokenInLongRunningProcess({ sessionKey: "x".repeat(40), scopes: DOWNSTREAM })))
+        .toMatchObject({ _tag: "TokenNotFound" })
+      for (const sessionKey of ["short", "has spaces in it, sixteen+", 42 as never]) {
+        expect(yield* Effect.flip(c.acquireTokenInLongRunningProcess({ sessionKey, scopes: DOWNSTREAM })))
+          .toMatchObject({ _tag: "InvalidRequest", field: "sessionKey" })
+      }
+      expect(yield* tokenRequestCount).toBe(0)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("a caller's own session key; a refused refresh token is returned as it is", () =>
+    Effect.gen(function*() {
+      const c = yield* client
+      const assertion = yield* assertionFor(ALICE.username, 600)
+      const sessionKey = "report-job-2026-12-04-alice"
+      expect((yield* c.initiateLongRunningOnBehalfOf({ userAssertion: assertion, scopes: DOWNSTREAM, sessionKey })).sessionKey)
+        .toBe(sessionKey)
+      yield* TestClock.adjust("2 hours")
+      yield* (yield* authority).enqueue({ status: 400, body: { error: "invalid_grant", error_codes: [50173] } })
+      expect(yield* Effect.flip(c.acquireTokenInLongRunningProcess({ sessionKey, scopes: DOWNSTREAM })))
+        .toMatchObject({ _tag: "ServerError", error: "invalid_grant" })
+      expect((yield* tokenForms).at(-1)).toMatchObject({ grant_type: "refresh_token" })
+    }).pipe(Effect.provide(testLayer())))
+})

@@ -1,12 +1,19 @@
-import { Clock, Effect, Option, Redacted } from "effect"
+import { Clock, Effect, Either, Option, Redacted } from "effect"
 import * as Crypto from "node:crypto"
 import type { AuthenticationResult } from "../../AuthenticationResult.js"
 import type * as CacheEntry from "../../CacheEntry.js"
-import type { OnBehalfOfRequest, Service } from "../../ConfidentialClient.js"
+import type {
+  LongRunningRequest,
+  LongRunningStartRequest,
+  OnBehalfOfRequest,
+  Service
+} from "../../ConfidentialClient.js"
 import type { MsalError } from "../../MsalError.js"
+import { InvalidRequest, TokenNotFound } from "../../MsalError.js"
 import type * as Authority from "../authority.js"
 import * as Cache from "../cacheKey.js"
 import * as Claims from "../claims.js"
+import type * as Engine from "../engine.js"
 import * as Assertion from "../protocol/assertion.js"
 import * as Entries from "../protocol/entries.js"
 import * as TokenRequest from "../protocol/tokenRequest.js"
@@ -20,7 +27,8 @@ export const assertionHash = (assertion: Redacted.Redacted<string>): string =>
 /** One exchange's inputs. */
 interface Exchange {
   readonly endpoints: Authority.Endpoints
-  readonly assertion: Redacted.Redacted<string>
+  /** Absent when a long-running session goes on without the user's token. */
+  readonly assertion: Redacted.Redacted<string> | undefined
   readonly hash: string
   readonly decorated: ReadonlyArray<string>
   readonly claims: string | undefined
@@ -29,15 +37,15 @@ interface Exchange {
 }
 
 /** The jwt-bearer exchange. */
-const exchange = (u: UserContext, x: Exchange, reason: TokenRequest.RefreshReason) =>
-    redeem(u, {
-      endpoints: x.endpoints,
-      grant: TokenRequest.onBehalfOf(x.assertion, x.decorated, x.claims),
-      scopes: x.decorated,
-      apiId: TokenRequest.ApiId.acquireTokenOnBehalfOf,
-      reason,
-      userAssertionHash: x.hash
-    })
+const exchange = (u: UserContext, x: Exchange, reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
+  x.assertion === undefined ? Effect.fail(sessionEnded) : redeem(u, {
+    endpoints: x.endpoints,
+    grant: TokenRequest.onBehalfOf(x.assertion, x.decorated, x.claims),
+    scopes: x.decorated,
+    apiId: TokenRequest.ApiId.acquireTokenOnBehalfOf,
+    reason,
+    userAssertionHash: x.hash
+  })
 
 /** Redeems the refresh token of an earlier exchange for the same assertion. */
 const refresh = (u: UserContext, x: Exchange, rt: CacheEntry.RefreshToken, reason: TokenRequest.RefreshReason) =>
@@ -70,20 +78,59 @@ const findRefreshToken = ({ ctx }: UserContext, x: Exchange) =>
       }
     )
 
-/** The earlier exchange's refresh token when there is one, else the assertion itself. */
-const fetch = (u: UserContext, x: Exchange) => (reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
-  x.mayRefresh && reason !== TokenRequest.RefreshReason.Forced
-    ? Effect.flatMap(findRefreshToken(u, x), (rt) =>
-      Option.match(rt, {
-        onNone: () => exchange(u, x, TokenRequest.RefreshReason.NotSilent),
-        // the refresh token may have been revoked: the assertion may still be good
-        onSome: (rt) =>
-          Effect.catchTag(refresh(u, x, rt, reason), "ServerError", () => exchange(u, x, TokenRequest.RefreshReason.NotSilent))
-      }))
-    : exchange(u, x, reason === TokenRequest.RefreshReason.Forced ? reason : TokenRequest.RefreshReason.NotSilent)
+/**
+ * The earlier exchange's refresh token when there is one, else the assertion itself. A claims
+ * challenge goes with the assertion; a long-running session (no assertion) has only its
+ * refresh token, whose refusal is returned as it is.
+ */
+const fetch = (u: UserContext, x: Exchange) => (reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> => {
+  const Forced = TokenRequest.RefreshReason.Forced
+  if (x.assertion !== undefined && (!x.mayRefresh || reason === Forced)) {
+    return exchange(u, x, reason === Forced ? reason : TokenRequest.RefreshReason.NotSilent)
+  }
+  return Effect.flatMap(findRefreshToken(u, x), (rt) =>
+    Option.match(rt, {
+      onNone: () => exchange(u, x, TokenRequest.RefreshReason.NotSilent),
+      // the refresh token may have been revoked: the assertion may still be good
+      onSome: (rt) =>
+        Effect.catchTag(refresh(u, x, rt, reason), "ServerError", (error) =>
+          x.assertion === undefined ? Effect.fail(error) : exchange(u, x, TokenRequest.RefreshReason.NotSilent))
+    }))
+}
+
+const sessionEnded = new TokenNotFound({
+  description: "the long-running on-behalf-of session has no usable refresh token: start it again with a valid user token"
+})
+
+/** What the engine is asked for one exchange (cached per assertion hash or session key). */
+const planOf = (u: UserContext, x: Exchange, requested: ReadonlyArray<string>, bypass: boolean): Engine.Plan => ({
+  grant: "on_behalf_of",
+  query: {
+    homeAccountId: undefined,
+    environment: x.endpoints.environment,
+    clientId: u.ctx.clientId,
+    realm: x.endpoints.realm,
+    userAssertionHash: x.hash
+  },
+  scopes: requested,
+  aging: "inline",
+  bypass: bypass ? x.claims ?? "" : undefined,
+  serve: servedUserToken(u.ctx, x.endpoints),
+  fetch: fetch(u, x)
+})
+
+/** A session key given by the caller: printable, 16 to 256 characters. */
+const sessionKeyOf = (value: unknown): Either.Either<string, InvalidRequest> =>
+  typeof value === "string" && /^[\x21-\x7e]{16,256}$/.test(value)
+    ? Either.right(value)
+    : Either.left(
+      new InvalidRequest({ field: "sessionKey", description: "sessionKey must be 16 to 256 printable ASCII characters without spaces" })
+    )
 
 /** `acquireTokenOnBehalfOf`, cached per user assertion. @internal */
-export const make = (u: UserContext): Pick<Service, "acquireTokenOnBehalfOf"> => {
+export const make = (
+  u: UserContext
+): Pick<Service, "acquireTokenOnBehalfOf" | "initiateLongRunningOnBehalfOf" | "acquireTokenInLongRunningProcess"> => {
   const { ctx } = u
 
   const acquireTokenOnBehalfOf = Effect.fn("ConfidentialClient.acquireTokenOnBehalfOf")(
@@ -98,23 +145,49 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenOnBehalfOf"> =>
       const hash = assertionHash(assertion)
       const x: Exchange = { endpoints, assertion, hash, decorated, claims, mayRefresh: lifetime._tag === "Valid" }
       yield* Effect.annotateCurrentSpan({ "msal.grant": "on_behalf_of", "msal.tenant": endpoints.realm })
-      return yield* ctx.engine.acquire({
-        grant: "on_behalf_of",
-        query: {
-          homeAccountId: undefined,
-          environment: endpoints.environment,
-          clientId: ctx.clientId,
-          realm: endpoints.realm,
-          userAssertionHash: hash
-        },
-        scopes: requested,
-        aging: "inline",
-        bypass: request.claims !== undefined ? claims ?? "" : undefined,
-        serve: servedUserToken(ctx, endpoints),
-        fetch: fetch(u, x)
-      })
+      return yield* ctx.engine.acquire(planOf(u, x, requested, request.claims !== undefined))
     }
   )
 
-  return { acquireTokenOnBehalfOf }
+  return { acquireTokenOnBehalfOf, ...LongRunning.make(u) }
+}
+
+/** Long-running on-behalf-of sessions (MSAL.NET's `InitiateLongRunningProcessInWebApi`). */
+const LongRunning = {
+  make: (u: UserContext): Pick<Service, "initiateLongRunningOnBehalfOf" | "acquireTokenInLongRunningProcess"> => {
+    const { ctx } = u
+    const initiateLongRunningOnBehalfOf = Effect.fn("ConfidentialClient.initiateLongRunningOnBehalfOf")(
+      function*(request: LongRunningStartRequest) {
+        yield* requireRecord(request, "userAssertion and scopes")
+        const assertion = yield* secretInput("userAssertion", request.userAssertion)
+        const sessionKey = request.sessionKey === undefined ? assertionHash(assertion) : yield* sessionKeyOf(request.sessionKey)
+        const { decorated, requested } = yield* scopesOf(u, request.scopes)
+        const claims = yield* Claims.merge(ctx.options.clientCapabilities, request.claims)
+        const lifetime = yield* Assertion.checkLifetime(Redacted.value(assertion), Math.floor((yield* Clock.currentTimeMillis) / 1000))
+        if (lifetime._tag === "Unknown") {
+          return yield* new InvalidRequest({
+            field: "userAssertion",
+            description: "a long-running session starts only from a JWT whose expiry (exp) can be checked"
+          })
+        }
+        const endpoints = yield* ctx.endpointsFor(undefined)
+        const x: Exchange = { endpoints, assertion, hash: sessionKey, decorated, claims, mayRefresh: false }
+        // the session starts with an exchange of the user's token itself, never from an earlier session's tokens
+        const result = yield* ctx.engine.acquire(planOf(u, x, requested, true))
+        return { result, sessionKey }
+      }
+    )
+    const acquireTokenInLongRunningProcess = Effect.fn("ConfidentialClient.acquireTokenInLongRunningProcess")(
+      function*(request: LongRunningRequest) {
+        yield* requireRecord(request, "sessionKey and scopes")
+        const sessionKey = yield* sessionKeyOf(request.sessionKey)
+        const { decorated, requested } = yield* scopesOf(u, request.scopes)
+        const claims = yield* Claims.merge(ctx.options.clientCapabilities, request.claims)
+        const endpoints = yield* ctx.endpointsFor(undefined)
+        const x: Exchange = { endpoints, assertion: undefined, hash: sessionKey, decorated, claims, mayRefresh: true }
+        return yield* ctx.engine.acquire(planOf(u, x, requested, request.claims !== undefined))
+      }
+    )
+    return { initiateLongRunningOnBehalfOf, acquireTokenInLongRunningProcess }
+  }
 }
