@@ -59,7 +59,9 @@ describe("acquireTokenForClient on the wire", () => {
         "x-client-ver": "0.1.0",
         "x-client-os": process.platform,
         "x-ms-lib-capability": "retry-after, h429",
-        "x-client-current-telemetry": "4|730,2|"
+        "x-client-current-telemetry": "4|730,2|",
+        // MSAL Python's last-request telemetry: no cache hits, no failures yet
+        "x-client-last-telemetry": "4|0|||"
       })
     }).pipe(Effect.provide(testLayer())))
 
