@@ -74,11 +74,14 @@ describe("instances sharing a store refresh an aging token once", () => {
   it.live("two instances on one cache file, both past refreshOn", () =>
     Effect.gen(function*() {
       const path = join(mkdtempSync(join(tmpdir(), "effect-msal-refresh-")), "cache.json")
-      // refresh_in -1: every token is already due for a background refresh
-      const authority = yield* TestAuthority.make({ refreshIn: -1, latency: "200 millis" })
+      // refresh_in 1 (the least lifetime accepted): the first token is due for a background
+      // refresh once a whole second has passed its refresh_on (the engine's rule: refresh_on < now)
+      const authority = yield* TestAuthority.make({ refreshIn: 1, latency: "200 millis" })
       const a = yield* clientOn(path, authority)
       const b = yield* clientOn(path, authority)
-      yield* a.acquireTokenForClient({ scopes: [GRAPH] })
+      const first = yield* a.acquireTokenForClient({ scopes: [GRAPH] })
+      const dueAt = first.refreshOn!.getTime() + 1000
+      yield* until("the first token is due for a refresh", Effect.sync(() => Date.now() >= dueAt), { within: "5 seconds" })
       const recorder = yield* makeRecorder
       const [fromA, fromB] = yield* Effect.all([
         a.acquireTokenForClient({ scopes: [GRAPH] }),
