@@ -3,9 +3,8 @@
  *
  * @internal
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { CompactJWSHeaderParameters } from "jose"
-import { CompactSign } from "jose"
 import type { AuthContext } from "../../CredentialSigner.js"
 import { CredentialError } from "../../MsalError.js"
 import type { SigningMaterial } from "./material.js"
@@ -78,10 +77,13 @@ export const sign = (
   const payload = claims(context, nowSeconds, jti)
   const exp = typeof payload["exp"] === "number" ? payload["exp"] : nowSeconds + LIFETIME_SECONDS
   return Effect.tryPromise({
+    // `jose` is loaded on the first signature, not when the package is imported.
     try: () =>
-      new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
-        .setProtectedHeader(header(material, context))
-        .sign(material.privateKey),
+      import("jose").then(({ CompactSign }) =>
+        new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+          .setProtectedHeader(header(material, context))
+          .sign(material.privateKey)
+      ),
     catch: (e) =>
       new CredentialError({
         description: `could not sign the client assertion${

@@ -9,10 +9,12 @@
  *
  * @internal
  */
-import { Either, Redacted } from "effect"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
 import type { KeyObject } from "node:crypto"
 import { createPrivateKey } from "node:crypto"
-import forge from "node-forge"
+import { createRequire } from "node:module"
+import type forge from "node-forge"
 import { CredentialError } from "../../MsalError.js"
 import * as Pem from "./pem.js"
 
@@ -25,6 +27,10 @@ import * as Pem from "./pem.js"
 export interface PfxContents extends Pem.Chain {
   readonly privateKey: KeyObject
 }
+
+let loaded: typeof forge | undefined
+/** `node-forge` (a CommonJS bundle of ~40 files) is loaded on the first PFX, not when the package is imported. */
+const forgeLib = (): typeof forge => (loaded ??= createRequire(import.meta.url)("node-forge") as typeof forge)
 
 const fail = (description: string) => Either.left(new CredentialError({ description }))
 
@@ -40,22 +46,22 @@ const fromBinary = (s: string): Buffer => Buffer.from(s, "binary")
 const certificateDer = (certificate: forge.pki.Certificate): Buffer => {
   const tbs = certificate.tbsCertificate
   const fields = Array.isArray(tbs.value) ? tbs.value : []
-  const versioned = fields[0]?.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC
+  const versioned = fields[0]?.tagClass === forgeLib().asn1.Class.CONTEXT_SPECIFIC
   const signatureAlgorithm = fields[versioned ? 2 : 1]
-  if (signatureAlgorithm === undefined) return fromBinary(forge.asn1.toDer(forge.pki.certificateToAsn1(certificate)).getBytes())
+  if (signatureAlgorithm === undefined) return fromBinary(forgeLib().asn1.toDer(forgeLib().pki.certificateToAsn1(certificate)).getBytes())
   const signature: string = certificate.signature
-  const outer = forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SEQUENCE, true, [
+  const outer = forgeLib().asn1.create(forgeLib().asn1.Class.UNIVERSAL, forgeLib().asn1.Type.SEQUENCE, true, [
     tbs,
     signatureAlgorithm,
-    forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.BITSTRING, false, String.fromCharCode(0) + signature)
+    forgeLib().asn1.create(forgeLib().asn1.Class.UNIVERSAL, forgeLib().asn1.Type.BITSTRING, false, String.fromCharCode(0) + signature)
   ])
-  return fromBinary(forge.asn1.toDer(outer).getBytes())
+  return fromBinary(forgeLib().asn1.toDer(outer).getBytes())
 }
 
 const keyDer = (bag: forge.pkcs12.Bag): Buffer | undefined => {
   // forge leaves `key` null for non-RSA keys and keeps the PrivateKeyInfo in `asn1` instead.
-  if (bag.key) return fromBinary(forge.asn1.toDer(forge.pki.wrapRsaPrivateKey(forge.pki.privateKeyToAsn1(bag.key))).getBytes())
-  if (bag.asn1) return fromBinary(forge.asn1.toDer(bag.asn1).getBytes())
+  if (bag.key) return fromBinary(forgeLib().asn1.toDer(forgeLib().pki.wrapRsaPrivateKey(forgeLib().pki.privateKeyToAsn1(bag.key))).getBytes())
+  if (bag.asn1) return fromBinary(forgeLib().asn1.toDer(bag.asn1).getBytes())
   return undefined
 }
 
@@ -93,12 +99,12 @@ const open = (
   if (size !== undefined && size > bytes.length) return fail(`${source} is truncated`)
   let asn1: forge.asn1.Asn1
   try {
-    asn1 = forge.asn1.fromDer(binary(bytes), false)
+    asn1 = forgeLib().asn1.fromDer(binary(bytes), false)
   } catch {
     return fail(`${source} is not a PKCS#12 (PFX) file`)
   }
   try {
-    return Either.right(forge.pkcs12.pkcs12FromAsn1(asn1, false, passphrase === undefined ? "" : Redacted.value(passphrase)))
+    return Either.right(forgeLib().pkcs12.pkcs12FromAsn1(asn1, false, passphrase === undefined ? "" : Redacted.value(passphrase)))
   } catch (e) {
     const message = messageOf(e)
     if (/MAC could not be verified|password|decrypt/i.test(message)) {
@@ -124,7 +130,7 @@ export const parse = (
   source: string
 ): Either.Either<PfxContents, CredentialError> =>
   Either.flatMap(open(bytes, passphrase, source), (pfx) => {
-    const keyBags = [...bagsOf(pfx, forge.pki.oids.pkcs8ShroudedKeyBag ?? ""), ...bagsOf(pfx, forge.pki.oids.keyBag ?? "")]
+    const keyBags = [...bagsOf(pfx, forgeLib().pki.oids.pkcs8ShroudedKeyBag ?? ""), ...bagsOf(pfx, forgeLib().pki.oids.keyBag ?? "")]
     const keys: Array<KeyObject> = []
     for (const bag of keyBags) {
       const der = keyDer(bag)
@@ -140,9 +146,9 @@ export const parse = (
     if (keys.length === 0) return fail(`${source} holds no private key`)
 
     const ders: Array<Uint8Array> = []
-    for (const bag of bagsOf(pfx, forge.pki.oids.certBag ?? "")) {
+    for (const bag of bagsOf(pfx, forgeLib().pki.oids.certBag ?? "")) {
       if (bag.cert) ders.push(certificateDer(bag.cert))
-      else if (bag.asn1) ders.push(fromBinary(forge.asn1.toDer(bag.asn1).getBytes()))
+      else if (bag.asn1) ders.push(fromBinary(forgeLib().asn1.toDer(bag.asn1).getBytes()))
     }
     if (ders.length === 0) return fail(`${source} holds no certificate`)
 

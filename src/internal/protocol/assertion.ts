@@ -1,5 +1,5 @@
-import { Either } from "effect"
-import { decodeJwt } from "jose"
+import * as Either from "effect/Either"
+import { decodeJwtPayload as decodeJwt } from "../jwt.js"
 import { InvalidRequest } from "../../MsalError.js"
 
 /**
