@@ -10,7 +10,8 @@
  *
  * @example
  * ```ts
- * import { Effect, Schema } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
  * import { AuthCodeFlow, ConfidentialClient } from "effect-msal"
  *
  * const signIn = Effect.gen(function* () {
@@ -28,7 +29,7 @@
  * ```
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /**
  * The flow. `scopes` are the scopes sent (the reserved OIDC scopes included); `nonce` is the

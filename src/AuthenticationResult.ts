@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 
 /** Epoch milliseconds once encoded; never an invalid date. */
 const ValidDate = Schema.DateFromNumber.pipe(Schema.validDate())

@@ -29,7 +29,7 @@
  * ```
  * @since 0.1.0
  */
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import type { AuthorityError } from "./MsalError.js"
 import * as internal from "./internal/authority.js"
 

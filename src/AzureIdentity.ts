@@ -13,8 +13,9 @@
  *
  * @example
  * ```ts
- * import { FetchHttpClient } from "@effect/platform"
- * import { Effect, Layer } from "effect"
+ * import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+ * import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
  * import { ConfidentialClient, TokenCache } from "effect-msal"
  * import * as AzureIdentity from "effect-msal/AzureIdentity"
  *
@@ -32,8 +33,9 @@
  * @since 0.1.0
  */
 import type { AccessToken, GetTokenOptions, TokenCredential } from "@azure/core-auth"
-import type { Runtime } from "effect"
-import { Effect, Runtime as R } from "effect"
+import type * as Runtime from "effect/Runtime"
+import * as Effect from "effect/Effect"
+import * as R from "effect/Runtime"
 import type { AuthenticationResult } from "./AuthenticationResult.js"
 import type { ClientCredentialsRequest, Service } from "./ConfidentialClient.js"
 import { ConfidentialClient } from "./ConfidentialClient.js"

@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import * as Schema from "effect/Schema"
 import * as internal from "./internal/cacheKey.js"
 
 const Rest = Schema.Record({ key: Schema.String, value: Schema.Unknown })

@@ -12,8 +12,8 @@
  *
  * @since 0.1.0
  */
-import type { Effect } from "effect"
-import { Redacted } from "effect"
+import type * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 
 /**
  * A value that may hold a secret: a plain string or a `Redacted` one.
@@ -144,7 +144,7 @@ const redact = (s: SecretInput): Redacted.Redacted<string> => (Redacted.isRedact
  *
  * @example
  * ```ts
- * import { Redacted } from "effect"
+ * import * as Redacted from "effect/Redacted"
  * import { ClientCredential } from "effect-msal"
  * const credential = ClientCredential.secret(Redacted.make("s3cret"))
  * ```
@@ -297,8 +297,8 @@ export interface ManagedIdentityCredential {
  *
  * @example
  * ```ts
- * import { FetchHttpClient } from "@effect/platform"
- * import { Layer } from "effect"
+ * import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+ * import * as Layer from "effect/Layer"
  * import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
  *
  * const Secretless = ConfidentialClient.layer({

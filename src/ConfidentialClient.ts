@@ -8,8 +8,10 @@
  *
  * @example
  * ```ts
- * import { FetchHttpClient } from "@effect/platform"
- * import { Effect, Layer, Redacted } from "effect"
+ * import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+ * import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
  * import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
  *
  * const MsalLive = ConfidentialClient.layer({
@@ -28,9 +30,13 @@
  * ```
  * @since 0.1.0
  */
-import type { HttpClient } from "@effect/platform"
-import type { ConfigError, Duration, Scope } from "effect"
-import { Context, Effect, Layer } from "effect"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as ConfigError from "effect/ConfigError"
+import type * as Duration from "effect/Duration"
+import type * as Scope from "effect/Scope"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { AuthCodeFlow } from "./AuthCodeFlow.js"
 import type { Account, AuthenticationResult } from "./AuthenticationResult.js"
 import * as CredentialSigner from "./CredentialSigner.js"
@@ -322,8 +328,8 @@ export interface ConfigOptions extends Omit<Options, "clientId" | "authority" | 
  *
  * @example
  * ```ts
- * import { FetchHttpClient } from "@effect/platform"
- * import { Layer } from "effect"
+ * import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+ * import * as Layer from "effect/Layer"
  * import { ConfidentialClient, TokenCache } from "effect-msal"
  *
  * const MsalLive = ConfidentialClient.layerConfig({ appName: "billing-worker" }).pipe(

@@ -7,9 +7,13 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Effect, Redacted, Scope } from "effect"
-import { Context, Layer } from "effect"
-import type { HttpClient } from "@effect/platform"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as Context from "effect/Context"
+import * as Layer from "effect/Layer"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import type { ClientCredential, ManagedIdentityCredential } from "./ClientCredential.js"
 import * as internalManagedIdentity from "./internal/managedIdentity/credential.js"
 import * as internal from "./internal/signer.js"
@@ -126,7 +130,7 @@ export const make: {
  *
  * @example
  * ```ts
- * import { Redacted } from "effect"
+ * import * as Redacted from "effect/Redacted"
  * import { ClientCredential, CredentialSigner } from "effect-msal"
  * const SignerLive = CredentialSigner.layer(ClientCredential.secret(Redacted.make("s3cret")))
  *

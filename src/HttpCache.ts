@@ -13,7 +13,7 @@
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import * as Effect from "effect/Effect"
  * import { HttpCache } from "effect-msal"
  *
  * // at start-up: restore (an unreadable file is ignored with a warning)
@@ -24,8 +24,11 @@
  * ```
  * @since 0.1.0
  */
-import type { Duration, Option } from "effect"
-import { Context, Effect, Layer } from "effect"
+import type * as Duration from "effect/Duration"
+import type * as Option from "effect/Option"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as internal from "./internal/httpCache.js"
 
 /**

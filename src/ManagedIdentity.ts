@@ -14,8 +14,9 @@
  *
  * @example
  * ```ts
- * import { FetchHttpClient } from "@effect/platform"
- * import { Effect, Layer } from "effect"
+ * import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+ * import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
  * import { ManagedIdentity, TokenCache } from "effect-msal"
  *
  * const MiLive = ManagedIdentity.layer().pipe(
@@ -30,9 +31,12 @@
  * ```
  * @since 0.1.0
  */
-import type { HttpClient } from "@effect/platform"
-import type { Duration, Effect, Scope } from "effect"
-import { Context, Layer } from "effect"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import * as Context from "effect/Context"
+import * as Layer from "effect/Layer"
 import type { AuthenticationResult } from "./AuthenticationResult.js"
 import * as internal from "./internal/managedIdentity/client.js"
 import type { InvalidRequest, MsalError } from "./MsalError.js"

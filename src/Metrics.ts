@@ -16,14 +16,15 @@
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import * as Effect from "effect/Effect"
  * import { Metrics } from "effect-msal"
  *
  * const report = Effect.map(Metrics.totals, (t) => `cache hit ratio ${t.cacheHits / Math.max(1, t.cacheHits + t.cacheMisses)}`)
  * ```
  * @since 0.1.0
  */
-import type { Effect, Metric } from "effect"
+import type * as Effect from "effect/Effect"
+import type * as Metric from "effect/Metric"
 import * as internal from "./internal/metrics.js"
 
 /**

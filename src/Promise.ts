@@ -25,8 +25,10 @@
  * ```
  * @since 0.1.0
  */
-import type { HttpClient } from "@effect/platform"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
 import type * as Result from "./AuthenticationResult.js"
 import type { ClientCredential } from "./ClientCredential.js"
 import * as ConfidentialClient from "./ConfidentialClient.js"

@@ -9,7 +9,9 @@
  *
  * @example
  * ```ts
- * import { Effect, Layer, Redacted } from "effect"
+ * import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
  * import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
  * import * as TestAuthority from "effect-msal/TestAuthority"
  *
@@ -22,9 +24,12 @@
  * ```
  * @since 0.1.0
  */
-import { HttpClient } from "@effect/platform"
-import type { Duration, Scope } from "effect"
-import { Context, Effect, Layer } from "effect"
+import * as HttpClient from "@effect/platform/HttpClient"
+import type * as Duration from "effect/Duration"
+import type * as Scope from "effect/Scope"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as internal from "./internal/testAuthority/index.js"
 import * as internalMi from "./internal/testAuthority/managedIdentity.js"
 import * as internalUsers from "./internal/testAuthority/users.js"

@@ -18,8 +18,12 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Option, Redacted } from "effect"
-import { Context, Effect, Layer } from "effect"
+import type * as Duration from "effect/Duration"
+import type * as Option from "effect/Option"
+import type * as Redacted from "effect/Redacted"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type { Entries, Section } from "./CacheEntry.js"
 import { wrap as wrapWithHooks } from "./internal/cacheHooks.js"
 import * as file from "./internal/fileCache.js"

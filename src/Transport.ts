@@ -6,7 +6,7 @@
  *
  * @example
  * ```ts
- * import { Layer } from "effect"
+ * import * as Layer from "effect/Layer"
  * import { ConfidentialClient, TokenCache, Transport } from "effect-msal"
  *
  * // HTTPS_PROXY=http://proxy.contoso.com:8080 NO_PROXY=localhost,.internal.contoso.com
@@ -19,8 +19,8 @@
  * ```
  * @since 0.1.0
  */
-import type { HttpClient } from "@effect/platform"
-import type { Layer } from "effect"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Layer from "effect/Layer"
 import * as internal from "./internal/proxy.js"
 import type { InvalidRequest } from "./MsalError.js"
 

@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import type { AuthorityKind } from "../CredentialSigner.js"
 import { AuthorityError, InvalidRequest } from "../MsalError.js"
 

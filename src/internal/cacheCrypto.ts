@@ -1,5 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto"
-import { Either, Predicate, Redacted } from "effect"
+import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
 import { CacheError } from "../MsalError.js"
 import type { Encryption, EncryptionKey } from "../TokenCache.js"
 

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Section } from "../CacheEntry.js"
 import type { CacheError } from "../MsalError.js"
 import type { Change, Service, Snapshot } from "../TokenCache.js"

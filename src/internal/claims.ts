@@ -1,4 +1,5 @@
-import { Either, Predicate } from "effect"
+import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
 import { InvalidRequest } from "../MsalError.js"
 
 /**

@@ -7,8 +7,10 @@
  * re-check with a fresh clock reading, and the fall-back to an aging token.
  * @internal
  */
-import type { Scope } from "effect"
-import { Clock, Effect, Option } from "effect"
+import type * as Scope from "effect/Scope"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { AuthenticationResult } from "../AuthenticationResult.js"
 import type * as CacheEntry from "../CacheEntry.js"
 import type { MsalError } from "../MsalError.js"

@@ -1,6 +1,10 @@
 import * as fs from "node:fs/promises"
 import * as nodePath from "node:path"
-import { Clock, Duration, Effect, Fiber, Predicate } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Predicate from "effect/Predicate"
 import { CacheError } from "../MsalError.js"
 
 /**

@@ -1,5 +1,6 @@
-import type { Clock } from "effect"
-import { Effect, Option } from "effect"
+import type * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type { Entries, Section } from "../CacheEntry.js"
 import type { Change, Service, Snapshot } from "../TokenCache.js"
 import { keyOf, partitionOf } from "./cacheKey.js"

@@ -1,4 +1,7 @@
-import { Effect, Exit, Metric, MetricState } from "effect"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Metric from "effect/Metric"
+import * as MetricState from "effect/MetricState"
 
 /** @internal */
 export const cacheHits = Metric.counter("effect_msal.cache.hits", {

@@ -1,4 +1,6 @@
-import { Duration, Effect, Predicate } from "effect"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Predicate from "effect/Predicate"
 import type { Options } from "../ConfidentialClient.js"
 import { InvalidRequest } from "../MsalError.js"
 

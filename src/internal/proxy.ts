@@ -1,6 +1,9 @@
-import { FetchHttpClient } from "@effect/platform"
-import type { HttpClient } from "@effect/platform"
-import { Config, Effect, Layer, Option } from "effect"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type { Options } from "../Transport.js"
 import { InvalidRequest } from "../MsalError.js"
 

@@ -4,7 +4,10 @@
  * processor, writes them, and returns the result. Every grant's network path ends here.
  * @internal
  */
-import { Clock, Effect, Option, Redacted } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 import type { AuthenticationResult } from "../AuthenticationResult.js"
 import type * as CacheEntry from "../CacheEntry.js"
 import type { ClientAuthFields } from "../CredentialSigner.js"

@@ -4,8 +4,12 @@
  * values, encryption, time bounds and the lock are the same.
  */
 import { randomBytes } from "node:crypto"
-import type { Scope } from "effect"
-import { Clock, Duration, Effect, Either, Option } from "effect"
+import type * as Scope from "effect/Scope"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
 import type { Entries, Section } from "../CacheEntry.js"
 import { sections } from "../CacheEntry.js"
 import { CacheError } from "../MsalError.js"

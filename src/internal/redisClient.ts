@@ -3,8 +3,9 @@
  * types nor a bundle need `ioredis` (an optional peer) unless a Redis layer is built.
  */
 import { createHash } from "node:crypto"
-import type { Scope } from "effect"
-import { Duration, Effect } from "effect"
+import type * as Scope from "effect/Scope"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import type { Section } from "../CacheEntry.js"
 import { CacheError } from "../MsalError.js"
 

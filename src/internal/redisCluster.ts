@@ -19,7 +19,7 @@
  * adds it to its partition set; a listing reads the set, then the entries (two round trips),
  * and a member whose entry is gone is removed, then put back if the entry reappeared meanwhile.
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Section } from "../CacheEntry.js"
 import { sections } from "../CacheEntry.js"
 import type { CacheError } from "../MsalError.js"

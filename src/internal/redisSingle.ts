@@ -1,5 +1,5 @@
 /** The layout of the Redis store on a single Redis server (every script may touch any key). */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Section } from "../CacheEntry.js"
 import { sections } from "../CacheEntry.js"
 import type { Layout, Prepared, Runner } from "./redisClient.js"

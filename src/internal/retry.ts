@@ -1,4 +1,5 @@
-import { Duration, Schedule } from "effect"
+import * as Duration from "effect/Duration"
+import * as Schedule from "effect/Schedule"
 import type { MsalError } from "../MsalError.js"
 
 /** The retry policy of token requests, resolved from the client options. @internal */

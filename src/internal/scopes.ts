@@ -1,4 +1,4 @@
-import { Either } from "effect"
+import * as Either from "effect/Either"
 import { InvalidRequest } from "../MsalError.js"
 
 /** Scopes the user flows add to every request (OpenID Connect). @internal */

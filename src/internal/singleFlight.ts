@@ -1,5 +1,8 @@
-import type { Fiber, Scope } from "effect"
-import { Deferred, Effect, FiberId } from "effect"
+import type * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as FiberId from "effect/FiberId"
 
 /** @internal */
 export interface SingleFlight<A, E> {

@@ -1,4 +1,6 @@
-import { Clock, Console, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
 import { readFile } from "node:fs/promises"
 import type * as CacheEntry from "../../CacheEntry.js"
 import { CacheError } from "../../MsalError.js"

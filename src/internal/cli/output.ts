@@ -1,4 +1,8 @@
-import { Config, Console, Effect, Logger, Option } from "effect"
+import * as Config from "effect/Config"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
 import * as Logging from "../logging.js"
 
 /** ANSI escape sequences (SGR colours and styles, and other CSI sequences). */

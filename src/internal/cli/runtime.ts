@@ -5,8 +5,16 @@
  * that the commands never use (they read files with node:fs), and a `runMain` that interrupts
  * on SIGINT/SIGTERM and sets the exit code.
  */
-import { FileSystem, Path, Terminal } from "@effect/platform"
-import { ConfigError, Effect, Exit, Fiber, Layer, Mailbox, Option } from "effect"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as Terminal from "@effect/platform/Terminal"
+import * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Mailbox from "effect/Mailbox"
+import * as Option from "effect/Option"
 import * as Readline from "node:readline"
 import { isMsalError } from "../../MsalError.js"
 

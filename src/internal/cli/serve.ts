@@ -1,4 +1,6 @@
-import { Console, Effect, Option } from "effect"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as TestAuthority from "../../TestAuthority.js"
 import { AUTHORITY_URL_OVERRIDE } from "./token.js"
 

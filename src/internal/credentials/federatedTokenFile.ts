@@ -4,7 +4,9 @@
  *
  * @internal
  */
-import { Effect, Redacted, Ref } from "effect"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import * as Ref from "effect/Ref"
 import { CredentialError } from "../../MsalError.js"
 import * as Files from "./files.js"
 

@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { readFile, stat } from "node:fs/promises"
 import { CredentialError } from "../../MsalError.js"
 

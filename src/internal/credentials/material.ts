@@ -4,7 +4,8 @@
  *
  * @internal
  */
-import { Either, Redacted } from "effect"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
 import type { KeyObject } from "node:crypto"
 import type { AuthorityKind } from "../../CredentialSigner.js"
 import { CredentialError } from "../../MsalError.js"

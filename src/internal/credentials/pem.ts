@@ -6,7 +6,8 @@
  *
  * @internal
  */
-import { Either, Redacted } from "effect"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
 import type { KeyObject } from "node:crypto"
 import { createPrivateKey, X509Certificate } from "node:crypto"
 import { CredentialError } from "../../MsalError.js"

@@ -1,4 +1,6 @@
-import { Effect, Option, Predicate } from "effect"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import type { Account } from "../../AuthenticationResult.js"
 import type * as CacheEntry from "../../CacheEntry.js"
 import type { AccountsRequest, Service } from "../../ConfidentialClient.js"

@@ -1,4 +1,10 @@
-import { Clock, Duration, Effect, Either, Predicate, Redacted, Schema } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
 import * as Crypto from "node:crypto"
 import { AuthCodeFlow } from "../../AuthCodeFlow.js"
 import type {

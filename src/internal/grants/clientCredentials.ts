@@ -1,4 +1,6 @@
-import { Effect, Either, Predicate } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
 import type { AuthenticationResult } from "../../AuthenticationResult.js"
 import type * as CacheEntry from "../../CacheEntry.js"
 import type { ClientCredentialsRequest, Service } from "../../ConfidentialClient.js"

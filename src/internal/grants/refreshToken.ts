@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { RefreshTokenRequest, Service } from "../../ConfidentialClient.js"
 import { ApiId, RefreshReason } from "../protocol/tokenRequest.js"
 import type { UserContext } from "./userGrant.js"

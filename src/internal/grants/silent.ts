@@ -1,4 +1,7 @@
-import { Effect, Either, Option, Predicate } from "effect"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
 import type { Account, AuthenticationResult } from "../../AuthenticationResult.js"
 import type * as CacheEntry from "../../CacheEntry.js"
 import type { Service, SilentRequest } from "../../ConfidentialClient.js"

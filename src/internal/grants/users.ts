@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { Service } from "../../ConfidentialClient.js"
 import type { InvalidRequest } from "../../MsalError.js"
 import type { ClientContext } from "../context.js"

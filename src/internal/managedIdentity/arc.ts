@@ -4,7 +4,9 @@
  *
  * @internal
  */
-import { Context, Effect, Redacted } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import * as Fs from "node:fs/promises"
 import * as Path from "node:path"
 import type { MsalError } from "../../MsalError.js"

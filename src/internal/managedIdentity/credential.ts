@@ -5,9 +5,10 @@
  *
  * @internal
  */
-import type { HttpClient } from "@effect/platform"
-import type { Scope } from "effect"
-import { Effect, Redacted } from "effect"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type * as Scope from "effect/Scope"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import type { ManagedIdentityCredential } from "../../ClientCredential.js"
 import type { AuthContext, Service } from "../../CredentialSigner.js"
 import { CredentialError } from "../../MsalError.js"

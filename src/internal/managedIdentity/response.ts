@@ -4,7 +4,9 @@
  *
  * @internal
  */
-import { Either, Predicate, Redacted } from "effect"
+import * as Either from "effect/Either"
+import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
 import type { MsalError } from "../../MsalError.js"
 import { NetworkError, ServerError } from "../../MsalError.js"
 import { parseRetryAfter } from "../protocol/tokenResponse.js"

@@ -12,7 +12,8 @@
  *
  * @internal
  */
-import { Either, Redacted } from "effect"
+import * as Either from "effect/Either"
+import * as Redacted from "effect/Redacted"
 import { createHash } from "node:crypto"
 import { InvalidRequest } from "../../MsalError.js"
 

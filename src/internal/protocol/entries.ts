@@ -1,4 +1,6 @@
-import { Option, Predicate, Redacted } from "effect"
+import * as Option from "effect/Option"
+import * as Predicate from "effect/Predicate"
+import * as Redacted from "effect/Redacted"
 import type { Account, AuthenticationResult } from "../../AuthenticationResult.js"
 import type * as CacheEntry from "../../CacheEntry.js"
 import type { Change } from "../../TokenCache.js"

@@ -1,4 +1,4 @@
-import { Redacted } from "effect"
+import * as Redacted from "effect/Redacted"
 import type { ClientAuthFields } from "../../CredentialSigner.js"
 import { SKU, VERSION } from "../version.js"
 

@@ -1,4 +1,7 @@
-import { Either, ParseResult, Predicate, Schema } from "effect"
+import * as Either from "effect/Either"
+import * as ParseResult from "effect/ParseResult"
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
 import { NetworkError, ServerError } from "../../MsalError.js"
 
 /**

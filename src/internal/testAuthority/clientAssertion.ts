@@ -5,7 +5,7 @@
  *
  * @internal
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { JWTPayload } from "jose"
 import { decodeJwt, errors as JoseErrors, jwtVerify } from "jose"
 import type { KeyObject } from "node:crypto"

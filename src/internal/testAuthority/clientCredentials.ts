@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { IssuedToken } from "../../TestAuthority.js"
 import type { GrantHandler } from "./grant.js"
 import { authenticated, fail } from "./grant.js"

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import type { IssuedToken, OutgoingResponse, RegisteredClient, Settings } from "../../TestAuthority.js"
 import { JWT_BEARER } from "../signer.js"
 import * as ClientAssertion from "./clientAssertion.js"

@@ -13,7 +13,7 @@
  *
  * @internal
  */
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import { importPKCS8, SignJWT } from "jose"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs/promises"

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import * as Effect from "effect/Effect"
 import * as Crypto from "node:crypto"
 import type { GrantHandler } from "./grant.js"
 import { authenticated } from "./grant.js"

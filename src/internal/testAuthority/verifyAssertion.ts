@@ -4,7 +4,8 @@
  *
  * @internal
  */
-import { Data, Effect } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import type { JWTPayload, ProtectedHeaderParameters } from "jose"
 import { decodeProtectedHeader, errors as JoseErrors, jwtVerify } from "jose"
 import type { KeyObject } from "node:crypto"
