@@ -25,7 +25,7 @@ const EpochSeconds = Schema.NumberFromString
  */
 export const AccessToken = Schema.Struct({
   credential_type: Schema.Literal("AccessToken"),
-  secret: Schema.Redacted(Schema.String),
+  secret: Schema.Redacted(Schema.NonEmptyString),
   /** `null` (MSAL Python) or `""` (msal-node) for app tokens; `uid.utid` for user tokens. */
   home_account_id: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
   environment: Schema.String,
@@ -57,7 +57,7 @@ export interface AccessToken extends Schema.Schema.Type<typeof AccessToken> {}
  */
 export const RefreshToken = Schema.Struct({
   credential_type: Schema.Literal("RefreshToken"),
-  secret: Schema.Redacted(Schema.String),
+  secret: Schema.Redacted(Schema.NonEmptyString),
   home_account_id: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
   environment: Schema.String,
   client_id: Schema.String,
@@ -81,7 +81,7 @@ export interface RefreshToken extends Schema.Schema.Type<typeof RefreshToken> {}
  */
 export const IdToken = Schema.Struct({
   credential_type: Schema.Literal("IdToken"),
-  secret: Schema.Redacted(Schema.String),
+  secret: Schema.Redacted(Schema.NonEmptyString),
   home_account_id: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
   environment: Schema.String,
   realm: Schema.String,

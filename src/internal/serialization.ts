@@ -198,7 +198,7 @@ const AT_OPTIONAL_TIMES = ["extended_expires_on", "refresh_on"] as const
  * Schema decoder, which has the last word.
  */
 const fastAccessToken = (raw: Record<string, unknown>): Entries["AccessToken"] | undefined => {
-  if (raw.credential_type !== "AccessToken" || typeof raw.secret !== "string") return undefined
+  if (raw.credential_type !== "AccessToken" || typeof raw.secret !== "string" || raw.secret.length === 0) return undefined
   for (const f of AT_STRINGS) if (typeof raw[f] !== "string") return undefined
   for (const f of AT_OPTIONAL_STRINGS) if (raw[f] !== undefined && typeof raw[f] !== "string") return undefined
   const home = raw.home_account_id
