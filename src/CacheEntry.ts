@@ -14,8 +14,14 @@ import * as internal from "./internal/cacheKey.js"
 
 const Rest = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
-/** Epoch seconds: a string in the MSAL format, a number once decoded. */
-const EpochSeconds = Schema.NumberFromString
+/**
+ * The largest epoch second a JavaScript `Date` can hold (ECMAScript §21.4.1.1: ±8.64e15 ms);
+ * a cached time past it would be an Invalid Date.
+ */
+const MAX_EPOCH_SECONDS = 8_640_000_000_000
+
+/** Epoch seconds: a string in the MSAL format, a number once decoded; an integer a `Date` can hold. */
+const EpochSeconds = Schema.NumberFromString.pipe(Schema.int(), Schema.between(-MAX_EPOCH_SECONDS, MAX_EPOCH_SECONDS))
 
 /**
  * An access token.
@@ -25,7 +31,8 @@ const EpochSeconds = Schema.NumberFromString
  */
 export const AccessToken = Schema.Struct({
   credential_type: Schema.Literal("AccessToken"),
-  secret: Schema.Redacted(Schema.NonEmptyString),
+  /** A bearer token: one or more characters, none of them white space (RFC 6750 §2.1 `b64token`). */
+  secret: Schema.Redacted(Schema.String.pipe(Schema.pattern(/^\S+$/))),
   /** `null` (MSAL Python) or `""` (msal-node) for app tokens; `uid.utid` for user tokens. */
   home_account_id: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
   environment: Schema.String,

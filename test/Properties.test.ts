@@ -31,7 +31,7 @@ const epoch = fc.integer({ min: 0, max: 4_000_000_000 })
 const word = fc.stringMatching(/^[a-z0-9.]{1,20}$/)
 const accessToken: fc.Arbitrary<CacheEntry.AccessToken> = fc.record({
   credential_type: fc.constant("AccessToken" as const),
-  secret: fc.string({ minLength: 1 }).map((s) => Redacted.make(s)),
+  secret: fc.stringMatching(/^\S+$/).map((s) => Redacted.make(s)),
   home_account_id: fc.constantFrom("", "uid.utid"),
   environment: fc.constantFrom("login.microsoftonline.com", "login.windows.net", "login.microsoftonline.us"),
   client_id: fc.uuid(),

@@ -185,7 +185,10 @@ const decoders = {
   AppMetadata: Schema.decodeUnknownEither(schemas.AppMetadata)
 } as unknown as { readonly [S in Section]: (u: unknown) => Either.Either<Entries[S], unknown> }
 
-const EPOCH = /^-?\d{1,15}$/
+/** Integer epoch seconds of at most 12 digits: always within what a `Date` holds (±8.64e12 s). */
+const EPOCH = /^-?\d{1,12}$/
+/** A bearer token: no white space, at least one character (RFC 6750 §2.1). */
+const BEARER = /^\S+$/
 const AT_STRINGS = ["environment", "client_id", "realm", "target"] as const
 const AT_OPTIONAL_STRINGS = ["token_type", "key_id", "user_assertion_hash"] as const
 const AT_TIMES = ["cached_at", "expires_on"] as const
@@ -198,7 +201,7 @@ const AT_OPTIONAL_TIMES = ["extended_expires_on", "refresh_on"] as const
  * Schema decoder, which has the last word.
  */
 const fastAccessToken = (raw: Record<string, unknown>): Entries["AccessToken"] | undefined => {
-  if (raw.credential_type !== "AccessToken" || typeof raw.secret !== "string" || raw.secret.length === 0) return undefined
+  if (raw.credential_type !== "AccessToken" || typeof raw.secret !== "string" || !BEARER.test(raw.secret)) return undefined
   for (const f of AT_STRINGS) if (typeof raw[f] !== "string") return undefined
   for (const f of AT_OPTIONAL_STRINGS) if (raw[f] !== undefined && typeof raw[f] !== "string") return undefined
   const home = raw.home_account_id
