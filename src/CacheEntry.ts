@@ -31,8 +31,8 @@ const EpochSeconds = Schema.NumberFromString.pipe(Schema.int(), Schema.between(-
  */
 export const AccessToken = Schema.Struct({
   credential_type: Schema.Literal("AccessToken"),
-  /** A bearer token: one or more characters, none of them white space (RFC 6750 §2.1 `b64token`). */
-  secret: Schema.Redacted(Schema.String.pipe(Schema.pattern(/^\S+$/))),
+  /** The token: not empty, not only white space. */
+  secret: Schema.Redacted(Schema.String.pipe(Schema.pattern(/\S/))),
   /** `null` (MSAL Python) or `""` (msal-node) for app tokens; `uid.utid` for user tokens. */
   home_account_id: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }),
   environment: Schema.String,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Logger, Redacted, TestClock } from "effect"
-import { TokenCache } from "effect-msal"
-import { authority, client, GRAPH, testLayer, tokenRequestCount } from "./support/harness.js"
+import { Clock, Effect, Fiber, Layer, Logger, Redacted, TestClock } from "effect"
+import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
+import * as TestAuthority from "effect-msal/TestAuthority"
+import { AUTHORITY, authority, CLIENT_ID, client, GRAPH, SECRET, testLayer, tokenRequestCount } from "./support/harness.js"
 import { makeClient, sharedLayer, tokenForms } from "./support/users.js"
 
 const snapshot = Effect.flatMap(TokenCache.TokenCache, (c) => c.snapshot)
@@ -104,4 +105,28 @@ describe("x-client-last-telemetry (MSAL Python's server-side telemetry)", () => 
         "4|0|||"
       ])
     }).pipe(Effect.provide(testLayer({ client: { authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com" } }))))
+})
+
+describe("the grant's own deadline covers the store", () => {
+  it.effect("a token cache whose listing never answers fails with CacheError within the client's timeout (plus a second)", () =>
+    Effect.gen(function*() {
+      const c = yield* client
+      const fiber = yield* Effect.fork(Effect.either(c.acquireTokenForClient({ scopes: [GRAPH] })))
+      yield* TestClock.adjust("6 seconds")
+      const outcome = yield* Fiber.join(fiber)
+      expect(outcome).toMatchObject({ _tag: "Left", left: { _tag: "CacheError", reason: "Io" } })
+      expect(yield* tokenRequestCount).toBe(0)
+    }).pipe(
+      Effect.provide(
+        ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, timeout: "5 seconds" }).pipe(
+          Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
+          Layer.provide(Layer.effect(
+            TokenCache.TokenCache,
+            Effect.map(TokenCache.makeMemory(), (memory) => ({ ...memory, list: () => Effect.never }))
+          )),
+          Layer.provide(TestAuthority.layerHttpClient),
+          Layer.provideMerge(TestAuthority.layer())
+        )
+      )
+    ))
 })

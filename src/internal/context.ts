@@ -120,7 +120,7 @@ export const make = (
       scope,
       endpointsFor: resolver.endpointsFor,
       environments: resolver.environments,
-      engine: Engine.make({ cache, locked, scope, onHit: () => Telemetry.hit(telemetry) }),
+      engine: Engine.make({ cache, locked, scope, timeout, onHit: () => Telemetry.hit(telemetry) }),
       redeem: Redeem.make({
         clientId,
         cache,

@@ -9,11 +9,13 @@
  */
 import type * as Scope from "effect/Scope"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type { AuthenticationResult } from "../AuthenticationResult.js"
 import type * as CacheEntry from "../CacheEntry.js"
 import type { MsalError } from "../MsalError.js"
+import { CacheError } from "../MsalError.js"
 import type { Service as TokenCacheService } from "../TokenCache.js"
 import * as Cache from "./cacheKey.js"
 import * as Metrics from "./metrics.js"
@@ -82,6 +84,12 @@ export interface Deps {
   readonly scope: Scope.Scope
   /** Called for each token served from the cache (telemetry). */
   readonly onHit?: (() => void) | undefined
+  /**
+   * The grant's own deadline for everything past the keyed lookup (the partition scan, the
+   * store's lock, the request, storing): the client's `timeout` plus a second, so that the
+   * transport's own timeout answers first for a slow authority and this one for a stuck store.
+   */
+  readonly timeout?: Duration.Duration | undefined
 }
 
 /** Whether a token is past its `refresh_on` (MSAL's "aging" token). @internal */
@@ -234,6 +242,21 @@ const slow = (state: State, plan: Plan, key: string, now: number, exactSeen: boo
         recheckOrFetch(state, plan, key, found.expired ? RefreshReason.Expired : RefreshReason.Absent)
       ))
 
+/** The deadline over a slow path: a stuck store or lock fails as a `CacheError` instead of hanging. */
+const withDeadline = <A>(state: State, effect: Effect.Effect<A, MsalError>): Effect.Effect<A, MsalError> => {
+  const timeout = state.timeout
+  if (timeout === undefined) return effect
+  const deadline = Duration.sum(timeout, Duration.seconds(1))
+  return Effect.timeoutFail(effect, {
+    duration: deadline,
+    onTimeout: () =>
+      new CacheError({
+        reason: "Io",
+        description: `no token within ${Duration.format(deadline)}: the token cache or its lock did not answer`
+      })
+  })
+}
+
 const acquire = (state: State) => (plan: Plan): Effect.Effect<AuthenticationResult, MsalError> => {
   const key = Cache.accessTokenKey(plan.query, plan.scopes.join(" "))
   if (plan.bypass !== undefined) {
@@ -246,7 +269,7 @@ const acquire = (state: State) => (plan: Plan): Effect.Effect<AuthenticationResu
   return Effect.flatMap(Clock.currentTimeMillis, (millis) => {
     const now = Math.floor(millis / 1000)
     return Effect.flatMap(keyed(state, key, plan.scopes, now), (k) =>
-      k.usable !== undefined ? served(state, plan, key, k.usable, now) : slow(state, plan, key, now, k.seen))
+      k.usable !== undefined ? served(state, plan, key, k.usable, now) : withDeadline(state, slow(state, plan, key, now, k.seen)))
   })
 }
 

@@ -187,8 +187,8 @@ const decoders = {
 
 /** Integer epoch seconds of at most 12 digits: always within what a `Date` holds (±8.64e12 s). */
 const EPOCH = /^-?\d{1,12}$/
-/** A bearer token: no white space, at least one character (RFC 6750 §2.1). */
-const BEARER = /^\S+$/
+/** A token: not empty, not only white space. */
+const BEARER = /\S/
 const AT_STRINGS = ["environment", "client_id", "realm", "target"] as const
 const AT_OPTIONAL_STRINGS = ["token_type", "key_id", "user_assertion_hash"] as const
 const AT_TIMES = ["cached_at", "expires_on"] as const

@@ -17,8 +17,8 @@ const Seconds = Schema.Union(Schema.Int, Schema.NumberFromString.pipe(Schema.int
 
 /** A successful token response (RFC 6749 §5.1 plus Entra's `ext_expires_in`, `refresh_in`, `client_info`, `foci`). @internal */
 export const TokenResponse = Schema.Struct({
-  /** A bearer token: no white space (RFC 6750 §2.1 `b64token`). */
-  access_token: Schema.Redacted(Schema.String.pipe(Schema.pattern(/^\S+$/))),
+  /** The token: not empty, not only white space. */
+  access_token: Schema.Redacted(Schema.String.pipe(Schema.pattern(/\S/))),
   token_type: Schema.optional(Schema.String),
   expires_in: Schema.optional(Seconds),
   ext_expires_in: Schema.optional(Seconds),
