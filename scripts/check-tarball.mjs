@@ -124,7 +124,7 @@ export const used = [ConfidentialClient.layer, TokenCache.layerMemory, TestAutho
 
   // 5. a bundler
   const esbuild = await import("esbuild")
-  const README_BANNER = 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);'
+  const README_BANNER = 'import { createRequire as topLevelCreateRequire } from "node:module"; const require = topLevelCreateRequire(import.meta.url);'
   if (!readFileSync(join(root, "README.md"), "utf8").includes(README_BANNER)) fail("the README does not show the bundle banner this check uses")
   await esbuild.build({
     absWorkingDir: app,
