@@ -44,7 +44,10 @@ perCall(
 )
 const counter = Metric.counter("hotspots.counter", { description: "a counter", incremental: true })
 const tagged = Metric.tagged(counter, "grant", "client_credentials")
-perCall("Metric.increment(Metric.tagged(counter, k, v)) built per call", () => Metric.increment(Metric.tagged(counter, "grant", "client_credentials")))
+perCall(
+  "Metric.increment(Metric.tagged(counter, k, v)) built per call",
+  () => Metric.increment(Metric.tagged(counter, "grant", "client_credentials"))
+)
 perCall("Metric.increment(tagged counter built once)", () => Metric.increment(tagged))
 
 process.stdout.write("\nFan-out of 1,000 trivial effects (CPU per effect)\n")

@@ -74,7 +74,8 @@ const runNode = (args: ReadonlyArray<string>, label: string): Promise<ChildOutpu
       clearTimeout(timer)
       const wallMillis = performance.now() - started
       const line = stdout.split("\n").find((l) => l.startsWith("@@bench "))
-      if (line === undefined) reject(new Error(`${label} exited with ${String(code)} and no result:\n${stdout.slice(-2000)}`))
+      if (line === undefined)
+        reject(new Error(`${label} exited with ${String(code)} and no result:\n${stdout.slice(-2000)}`))
       else resolve({ result: JSON.parse(line.slice("@@bench ".length)), wallMillis })
     })
   })
@@ -108,7 +109,11 @@ const main = async (): Promise<void> => {
       loadAverage: [os.loadavg()[0] ?? 0, 0]
     },
     command: ["npm run bench", ...(argv.length > 0 ? ["--", ...argv] : [])].join(" "),
-    versions: { ours: readVersion("."), msal: readVersion("node_modules/@azure/msal-node"), effect: readVersion("node_modules/effect") },
+    versions: {
+      ours: readVersion("."),
+      msal: readVersion("node_modules/@azure/msal-node"),
+      effect: readVersion("node_modules/effect")
+    },
     cacheHit: [],
     concurrency: [],
     heap: [],
@@ -132,7 +137,9 @@ const main = async (): Promise<void> => {
       log("2. concurrent cold calls")
       await authority.configure({ latency: "200 millis" })
       for (const calls of [100, 1000]) {
-        for (const [library, mode] of [["ours", "runPromise"], ["ours", "Effect.all"], ["msal", "Promise.all"]] as const) {
+        for (
+          const [library, mode] of [["ours", "runPromise"], ["ours", "Effect.all"], ["msal", "Promise.all"]] as const
+        ) {
           await authority.reset()
           const r = await worker<ConcurrencyResult>("concurrency", library, authority.url, String(calls), mode)
           results.concurrency.push({ ...r, atAuthority: (await authority.tokenRequests(COLD_SCOPE)).count })
@@ -152,7 +159,9 @@ const main = async (): Promise<void> => {
     if (enabled("serialization")) {
       log("4. serialise / deserialise")
       for (const library of ["ours", "msal"] as const) {
-        results.serialization.push(await worker<SerializationResult>("serialization", library, authority.url, String(SERIAL_TOKENS)))
+        results.serialization.push(
+          await worker<SerializationResult>("serialization", library, authority.url, String(SERIAL_TOKENS))
+        )
       }
     }
     if (enabled("signatures")) {
@@ -170,7 +179,10 @@ const main = async (): Promise<void> => {
       for (let i = 0; i < COLD_RUNS; i++) {
         for (const library of ["ours", "msal"] as const) {
           await authority.reset()
-          const { result, wallMillis } = await runNode([join(JS, "bench", "cold", `${library}.js`), authority.url], `cold-${library}-${i}`)
+          const { result, wallMillis } = await runNode(
+            [join(JS, "bench", "cold", `${library}.js`), authority.url],
+            `cold-${library}-${i}`
+          )
           const r = result as Omit<ColdRun, "wall"> & { source: string }
           if (r.source !== "identity_provider") throw new Error(`cold start of ${library} did not reach the authority`)
           runs[library].push({ boot: r.boot, peers: r.peers, imported: r.imported, token: r.token, wall: wallMillis })

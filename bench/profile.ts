@@ -27,7 +27,11 @@ for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n
 
 const label = (n: Node): string => {
   const f = n.callFrame
-  const where = f.url === "" ? "" : ` ${f.url.replace(/^file:\/\//, "").replace(/^.*\/node_modules\//, "~/").replace(/^.*\/work\/main\//, "")}:${f.lineNumber + 1}`
+  const where = f.url === ""
+    ? ""
+    : ` ${f.url.replace(/^file:\/\//, "").replace(/^.*\/node_modules\//, "~/").replace(/^.*\/work\/main\//, "")}:${
+      f.lineNumber + 1
+    }`
   return `${f.functionName === "" ? "(anonymous)" : f.functionName}${where}`
 }
 
@@ -52,7 +56,9 @@ profile.samples.forEach((id, i) => {
 const print = (title: string, m: Map<string, number>): void => {
   process.stdout.write(`\n${title} (of ${(total / 1000).toFixed(0)} ms sampled)\n`)
   for (const [name, us] of Array.from(m).sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    process.stdout.write(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(1).padStart(8)} ms  ${name}\n`)
+    process.stdout.write(
+      `${((100 * us) / total).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(1).padStart(8)} ms  ${name}\n`
+    )
   }
 }
 

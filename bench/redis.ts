@@ -25,7 +25,8 @@ import { startRedis } from "../test/cache/redisServer.js"
 import * as Measure from "./support/redisMeasure.js"
 
 const argv = process.argv.slice(2)
-const option = (name: string, fallback: number) => Number(argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback)
+const option = (name: string, fallback: number) =>
+  Number(argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback)
 const tenants = option("tenants", 10_000)
 const seconds = option("seconds", 10)
 const processes = option("processes", 4)

@@ -18,7 +18,10 @@ import * as TokenCache from "../src/TokenCache.js"
 import { AUTHORITY, CLIENT_ID, COLD_SCOPE, SECRET, tenantId } from "./support/fixtures.js"
 
 const [store, authorityUrl, prefix, tenantsArg, secondsArg] = process.argv.slice(2)
-if (store === undefined || authorityUrl === undefined || prefix === undefined || tenantsArg === undefined || secondsArg === undefined) {
+if (
+  store === undefined || authorityUrl === undefined || prefix === undefined || tenantsArg === undefined ||
+  secondsArg === undefined
+) {
   console.error("usage: redisWorker.ts <store> <authority url> <prefix> <tenants> <seconds>")
   process.exit(2)
 }
@@ -46,10 +49,13 @@ const program = Effect.gen(function*() {
   yield* Effect.forEach(Array.from({ length: 16 }, (_, lane) => lane), (lane) =>
     Effect.gen(function*() {
       for (let i = lane; Date.now() - start < millis; i += 16) {
-        const ok = yield* Effect.match(c.acquireTokenForClient({ scopes: [COLD_SCOPE], tenant: tenantId(i % tenants) }), {
-          onFailure: () => false,
-          onSuccess: (r) => r.tokenSource === "cache"
-        })
+        const ok = yield* Effect.match(
+          c.acquireTokenForClient({ scopes: [COLD_SCOPE], tenant: tenantId(i % tenants) }),
+          {
+            onFailure: () => false,
+            onSuccess: (r) => r.tokenSource === "cache"
+          }
+        )
         if (ok) calls++
         else errors++
       }

@@ -4,7 +4,12 @@
  * `@azure/core-rest-pipeline` pipeline with the bearer-token policy shows what they do.
  * Configuration comes from the environment (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET, …).
  */
-import { bearerTokenAuthenticationPolicy, createDefaultHttpClient, createEmptyPipeline, createPipelineRequest } from "@azure/core-rest-pipeline"
+import {
+  bearerTokenAuthenticationPolicy,
+  createDefaultHttpClient,
+  createEmptyPipeline,
+  createPipelineRequest
+} from "@azure/core-rest-pipeline"
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import { ConfidentialClient, TokenCache } from "effect-msal"

@@ -34,7 +34,10 @@ export const otherTenant = Effect.flatMap(
   (client) => client.acquireTokenForClient({ scopes: [GRAPH], tenant: "fabrikam.onmicrosoft.com" })
 )
 export const afterChallenge = (claims: string) =>
-  Effect.flatMap(ConfidentialClient.ConfidentialClient, (client) => client.acquireTokenForClient({ scopes: [GRAPH], claims }))
+  Effect.flatMap(
+    ConfidentialClient.ConfidentialClient,
+    (client) => client.acquireTokenForClient({ scopes: [GRAPH], claims })
+  )
 
 // --- on behalf of: a middle-tier API calls a downstream API as the user -------------------
 export const onBehalfOf = (incomingBearer: string) =>
@@ -103,12 +106,14 @@ export const byCode = (code: string) =>
   )
 export const authorizeUrl = Effect.flatMap(
   ConfidentialClient.ConfidentialClient,
-  (client) => client.getAuthorizationRequestUrl({ scopes: ["User.Read"], redirectUri: "https://app.example.com/callback" })
+  (client) =>
+    client.getAuthorizationRequestUrl({ scopes: ["User.Read"], redirectUri: "https://app.example.com/callback" })
 )
 export const password = (username: string, secret: string) =>
   Effect.flatMap(
     ConfidentialClient.ConfidentialClient,
-    (client) => client.acquireTokenByUsernamePassword({ username, password: Redacted.make(secret), scopes: ["User.Read"] })
+    (client) =>
+      client.acquireTokenByUsernamePassword({ username, password: Redacted.make(secret), scopes: ["User.Read"] })
   )
 
 // --- the app's own tokens out of the cache -------------------------------------------------

@@ -14,7 +14,8 @@ export const main = async (): Promise<void> => {
     const result = await client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] })
     console.log(`a token from ${result.tokenSource}, valid until ${result.expiresOn.toISOString()}`)
   } catch (error) {
-    if (error instanceof MsalError.ServerError) console.error(`Entra refused: ${error.error} (${error.correlationId ?? "?"})`)
+    if (error instanceof MsalError.ServerError)
+      console.error(`Entra refused: ${error.error} (${error.correlationId ?? "?"})`)
     else if (error instanceof MsalError.NetworkError) console.error(`no answer: ${error.message}`)
     else throw error
   } finally {

@@ -52,14 +52,18 @@ const result = await esbuild.build({
   target: "node20",
   plugins: [keepImports],
   // yaml (CommonJS) requires node:process and node:buffer: give the bundle a real require
-  banner: { js: 'import { createRequire as __cliCreateRequire } from "node:module";\nconst require = __cliCreateRequire(import.meta.url);' },
+  banner: {
+    js:
+      "import { createRequire as __cliCreateRequire } from \"node:module\";\nconst require = __cliCreateRequire(import.meta.url);"
+  },
   legalComments: "inline",
   logLevel: "warning",
   metafile: true
 })
 
 const inputs = Object.keys(result.metafile.inputs)
-if (!inputs.some((i) => i.includes("node_modules/@effect/cli/"))) throw new Error("bundle-cli: @effect/cli was not bundled")
+if (!inputs.some((i) => i.includes("node_modules/@effect/cli/")))
+  throw new Error("bundle-cli: @effect/cli was not bundled")
 // the modules now inside the bin; nothing left in dist imports @effect/cli
 for (const file of bundled) {
   const base = file.slice(0, -".js".length)

@@ -26,11 +26,15 @@ for (const doc of docs) {
     const name = `${doc.replace(/\.md$/, "").replace(/[^A-Za-z0-9]+/g, "-")}-L${sample.line}.ts`
     writeFileSync(join(out, name), sample.code)
     // "It prints:" and a fenced block after the sample: its expected output
-    const after = lines.slice(sample.line + sample.code.split("\n").length - 1, sample.line + sample.code.split("\n").length + 6)
+    const after = lines.slice(
+      sample.line + sample.code.split("\n").length - 1,
+      sample.line + sample.code.split("\n").length + 6
+    )
     const at = after.findIndex((l) => /^It prints:\s*$/.test(l))
     let prints
     if (at !== -1) {
-      const rest = after.slice(at + 1).join("\n") + "\n" + lines.slice(sample.line + sample.code.split("\n").length + 6).join("\n")
+      const rest = after.slice(at + 1).join("\n") + "\n" +
+        lines.slice(sample.line + sample.code.split("\n").length + 6).join("\n")
       const m = /^\s*```[a-z]*\n([\s\S]*?)\n```/.exec(rest)
       if (m) prints = m[1]
     }
@@ -51,13 +55,19 @@ writeFileSync(
   )
 )
 
-const tsc = spawnSync(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", join(out, "tsconfig.json")], {
+const tsc = spawnSync(process.execPath, [
+  join(root, "node_modules/typescript/bin/tsc"),
+  "-p",
+  join(out, "tsconfig.json")
+], {
   cwd: root,
   encoding: "utf8"
 })
 if (tsc.status !== 0) {
   console.error(tsc.stdout + tsc.stderr)
-  console.error("check-docs: the samples above do not type-check (each .samples/<doc>-L<line>.ts is the ```ts block at that line)")
+  console.error(
+    "check-docs: the samples above do not type-check (each .samples/<doc>-L<line>.ts is the ```ts block at that line)"
+  )
   process.exit(1)
 }
 console.log(`check-docs: ${written.length} samples type-check`)

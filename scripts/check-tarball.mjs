@@ -27,7 +27,12 @@ const fail = (what) => {
   throw new Error(`check-tarball: ${what}`)
 }
 const run = (command, args, cwd, env = {}) => {
-  const r = spawnSync(command, args, { cwd, encoding: "utf8", env: { ...process.env, NO_COLOR: "1", ...env }, timeout: 300_000 })
+  const r = spawnSync(command, args, {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    timeout: 300_000
+  })
   if (r.status !== 0) fail(`${command} ${args.join(" ")} (in ${cwd}) exited ${r.status}:\n${r.stdout}\n${r.stderr}`)
   return r.stdout
 }
@@ -38,14 +43,18 @@ try {
   const [packed] = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work], root))
   const tarball = join(work, packed.filename)
   const files = new Set(packed.files.map((f) => f.path))
-  for (const f of ["LICENSE", "README.md", "package.json", "dist/index.js", "dist/index.d.ts", pkg.bin["effect-msal"]]) {
+  for (
+    const f of ["LICENSE", "README.md", "package.json", "dist/index.js", "dist/index.d.ts", pkg.bin["effect-msal"]]
+  ) {
     if (!files.has(f)) fail(`the tarball lacks ${f}`)
   }
-  for (const field of ["repository", "homepage", "bugs"]) if (pkg[field] === undefined) fail(`package.json has no ${field}`)
+  for (const field of ["repository", "homepage", "bugs"])
+    if (pkg[field] === undefined) fail(`package.json has no ${field}`)
   for (const link of readmeLinks(readFileSync(join(root, "README.md"), "utf8"))) {
     if (!files.has(link)) fail(`README.md links to ${link}, which is not in the tarball`)
   }
-  if ([...files].some((f) => f.startsWith("dist/internal/cli/main."))) fail("dist/internal/cli/main.js (which imports @effect/cli) is in the tarball")
+  if ([...files].some((f) => f.startsWith("dist/internal/cli/main.")))
+    fail("dist/internal/cli/main.js (which imports @effect/cli) is in the tarball")
   step(`packed ${packed.filename}: ${files.size} files, ${Math.round(packed.size / 1024)} KiB`)
 
   // 2. a user's project
@@ -54,8 +63,27 @@ try {
     const dir = join(work, name)
     mkdirSync(dir)
     writeFileSync(join(dir, "package.json"), JSON.stringify({ name, private: true, type: "module" }, null, 2))
-    run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", ...extra, tarball, ...deps], dir)
-    for (const cliOnly of ["@effect/cli", "@effect/printer", "@effect/printer-ansi", "@effect/typeclass", "yaml", "toml", "ini"]) {
+    run("npm", [
+      "install",
+      "--prefer-offline",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      ...extra,
+      tarball,
+      ...deps
+    ], dir)
+    for (
+      const cliOnly of [
+        "@effect/cli",
+        "@effect/printer",
+        "@effect/printer-ansi",
+        "@effect/typeclass",
+        "yaml",
+        "toml",
+        "ini"
+      ]
+    ) {
       if (existsSync(join(dir, "node_modules", cliOnly))) fail(`${name}: installing effect-msal installed ${cliOnly}`)
     }
     return dir
@@ -117,15 +145,20 @@ export const used = [ConfidentialClient.layer, TokenCache.layerMemory, TestAutho
     "tsconfig.bundler.json": { ...compilerOptions, module: "ESNext", moduleResolution: "Bundler" }
   }
   for (const [name, options] of Object.entries(configs)) {
-    writeFileSync(join(app, name), JSON.stringify({ compilerOptions: options, files: ["main.ts", "required.cts"] }, null, 2))
+    writeFileSync(
+      join(app, name),
+      JSON.stringify({ compilerOptions: options, files: ["main.ts", "required.cts"] }, null, 2)
+    )
     run(process.execPath, [tsc, "-p", name], app)
     step(`tsc strict, skipLibCheck false, ${options.moduleResolution}`)
   }
 
   // 5. a bundler
   const esbuild = await import("esbuild")
-  const README_BANNER = 'import { createRequire as topLevelCreateRequire } from "node:module"; const require = topLevelCreateRequire(import.meta.url);'
-  if (!readFileSync(join(root, "README.md"), "utf8").includes(README_BANNER)) fail("the README does not show the bundle banner this check uses")
+  const README_BANNER =
+    "import { createRequire as topLevelCreateRequire } from \"node:module\"; const require = topLevelCreateRequire(import.meta.url);"
+  if (!readFileSync(join(root, "README.md"), "utf8").includes(README_BANNER))
+    fail("the README does not show the bundle banner this check uses")
   await esbuild.build({
     absWorkingDir: app,
     entryPoints: ["main.ts"],
@@ -152,7 +185,11 @@ export const used = [ConfidentialClient.layer, TokenCache.layerMemory, TestAutho
   // 7. a package manager that installs no peers of peers
   const legacy = project("legacy", ["--legacy-peer-deps"])
   run("npx", ["--no-install", "effect-msal", "--help"], legacy)
-  run(process.execPath, ["--input-type=module", "-e", `import("effect-msal").then((m) => { if (!m.ConfidentialClient) process.exit(1) })`], legacy)
+  run(process.execPath, [
+    "--input-type=module",
+    "-e",
+    `import("effect-msal").then((m) => { if (!m.ConfidentialClient) process.exit(1) })`
+  ], legacy)
   step("--legacy-peer-deps: installed, import and npx effect-msal --help")
   console.log("check-tarball: ok")
 } finally {

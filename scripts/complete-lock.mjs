@@ -14,14 +14,24 @@ const CPU = ["arm64", "arm", "x64", "ia32", "loong64", "ppc64", "riscv64", "s390
 
 const viewOrGuess = (name, range) => {
   try {
-    const manifest = JSON.parse(execFileSync("npm", ["view", `${name}@${range}`, "--json"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }))
+    const manifest = JSON.parse(
+      execFileSync("npm", ["view", `${name}@${range}`, "--json"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"]
+      })
+    )
     return Array.isArray(manifest) ? manifest[manifest.length - 1] : manifest
   } catch {
-    if (!/^\d+\.\d+\.\d+$/.test(range)) throw new Error(`${name}@${range} is not in the registry and its version is not exact`)
+    if (!/^\d+\.\d+\.\d+$/.test(range))
+      throw new Error(`${name}@${range} is not in the registry and its version is not exact`)
     const parts = name.split("/").pop().split("-")
     const os = parts.find((p) => OS.includes(p))
     const cpu = parts.find((p) => CPU.includes(p))
-    const libc = parts.includes("musl") ? ["musl"] : parts.includes("gnu") || parts.includes("gnueabihf") ? ["glibc"] : undefined
+    const libc = parts.includes("musl")
+      ? ["musl"]
+      : parts.includes("gnu") || parts.includes("gnueabihf")
+      ? ["glibc"]
+      : undefined
     return {
       version: range,
       ...(os === undefined ? {} : { os: [os] }),
@@ -55,6 +65,12 @@ for (const [path, entry] of Object.entries(packages)) {
     added.push(`${name}@${m.version}`)
   }
 }
-lock.packages = Object.fromEntries(Object.entries(packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0)))
+lock.packages = Object.fromEntries(
+  Object.entries(packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a < b ? -1 : a > b ? 1 : 0))
+)
 writeFileSync("package-lock.json", `${JSON.stringify(lock, null, 2)}\n`)
-console.log(added.length === 0 ? "package-lock.json: complete" : `package-lock.json: added ${added.length} optional packages\n  ${added.join("\n  ")}`)
+console.log(
+  added.length === 0
+    ? "package-lock.json: complete"
+    : `package-lock.json: added ${added.length} optional packages\n  ${added.join("\n  ")}`
+)

@@ -34,10 +34,13 @@ export const requirements = [
     // find_spec does not import msal (and its dependencies): about 0.1 s
     present: () =>
       executable("/usr/bin/python3") &&
-      spawnSync("/usr/bin/python3", ["-c", "import importlib.util,sys; sys.exit(importlib.util.find_spec('msal') is None)"], {
-        stdio: "ignore",
-        timeout: 5_000
-      }).status === 0
+      spawnSync("/usr/bin/python3", [
+          "-c",
+          "import importlib.util,sys; sys.exit(importlib.util.find_spec('msal') is None)"
+        ], {
+          stdio: "ignore",
+          timeout: 5_000
+        }).status === 0
   }
 ]
 
@@ -49,7 +52,11 @@ export const provision = ({
   requirements: reqs = requirements,
   isRoot = process.getuid?.() === 0,
   hasApt = onPath("apt-get"),
-  run = (command, args) => spawnSync(command, args, { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } }).status,
+  run = (command, args) =>
+    spawnSync(command, args, {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
+    }).status,
   say = (line) => process.stderr.write(`${line}\n`)
 } = {}) => {
   const missing = reqs.filter((r) => !r.present()).map((r) => r.pkg)

@@ -205,7 +205,10 @@ export const certificate = (options: {
  */
 export const pfx = (
   options:
-    & ({ readonly path: string; readonly bytes?: undefined } | { readonly bytes: Uint8Array; readonly path?: undefined })
+    & ({ readonly path: string; readonly bytes?: undefined } | {
+      readonly bytes: Uint8Array
+      readonly path?: undefined
+    })
     & { readonly passphrase?: SecretInput | undefined; readonly sendCertificateChain?: boolean | undefined }
 ): ClientCredential => ({
   _tag: "Pfx",

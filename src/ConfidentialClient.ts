@@ -174,7 +174,9 @@ export interface Service {
    *
    * @see https://datatracker.ietf.org/doc/html/rfc6749#section-4.4
    */
-  readonly acquireTokenForClient: (request: Requests.ClientCredentialsRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  readonly acquireTokenForClient: (
+    request: Requests.ClientCredentialsRequest
+  ) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * Removes the application's own tokens (not users') from the cache, in every tenant.
    */
@@ -188,7 +190,9 @@ export interface Service {
    *
    * @see https://learn.microsoft.com/entra/identity-platform/v2-oauth2-on-behalf-of-flow
    */
-  readonly acquireTokenOnBehalfOf: (request: Requests.OnBehalfOfRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  readonly acquireTokenOnBehalfOf: (
+    request: Requests.OnBehalfOfRequest
+  ) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * Starts a long-running on-behalf-of session for work that must go on after the user's
    * token expires (a report that runs for hours): the user's token — a JWT valid now — is
@@ -208,7 +212,9 @@ export interface Service {
    * A token in a long-running on-behalf-of session: from the cache, else by the session's
    * refresh token. `TokenNotFound` when the session has none left (start it again).
    */
-  readonly acquireTokenInLongRunningProcess: (request: Requests.LongRunningRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  readonly acquireTokenInLongRunningProcess: (
+    request: Requests.LongRunningRequest
+  ) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * Starts a sign-in (web apps): the URL to send the browser to, and the state the redirect
    * is checked against (PKCE verifier, nonce, `state`). Keep the flow (a cookie, the
@@ -224,7 +230,9 @@ export interface Service {
    * (audience, issuer, lifetime, nonce, `auth_time` against `maxAge`) before anything is
    * cached.
    */
-  readonly acquireTokenByAuthCodeFlow: (request: Requests.AuthCodeFlowRedirect) => Effect.Effect<AuthenticationResult, MsalError>
+  readonly acquireTokenByAuthCodeFlow: (
+    request: Requests.AuthCodeFlowRedirect
+  ) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * Redeems an authorization code obtained without `initiateAuthCodeFlow`, with no PKCE and
    * no state check.
@@ -232,7 +240,9 @@ export interface Service {
    * @deprecated Deprecated in MSAL Python as well: use `initiateAuthCodeFlow` and
    * `acquireTokenByAuthCodeFlow`, which add PKCE, state and nonce checks.
    */
-  readonly acquireTokenByAuthorizationCode: (request: Requests.AuthorizationCodeRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  readonly acquireTokenByAuthorizationCode: (
+    request: Requests.AuthorizationCodeRequest
+  ) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * The authorize URL for a sign-in, without PKCE.
    *
@@ -243,14 +253,18 @@ export interface Service {
    * Redeems a refresh token obtained elsewhere (a migration into this cache); the tokens and
    * the account are cached.
    */
-  readonly acquireTokenByRefreshToken: (request: Requests.RefreshTokenRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  readonly acquireTokenByRefreshToken: (
+    request: Requests.RefreshTokenRequest
+  ) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * Signs a managed (not federated) user in with a password (ROPC).
    *
    * @deprecated Deprecated in MSAL Python as well: it cannot do multi-factor authentication or
    * federation; prefer the auth-code flow.
    */
-  readonly acquireTokenByUsernamePassword: (request: Requests.UsernamePasswordRequest) => Effect.Effect<AuthenticationResult, MsalError>
+  readonly acquireTokenByUsernamePassword: (
+    request: Requests.UsernamePasswordRequest
+  ) => Effect.Effect<AuthenticationResult, MsalError>
   /**
    * A token for a signed-in account from the cache: a cached access token with at least five
    * minutes left (refreshed first once past `refresh_on`, falling back to it if the refresh
@@ -301,8 +315,11 @@ export const make: (
  */
 export const layer = (
   options: Options
-): Layer.Layer<ConfidentialClient, AuthorityError | InvalidRequest, HttpClient.HttpClient | TokenCache | CredentialSigner.CredentialSigner> =>
-  Layer.scoped(ConfidentialClient, make(options))
+): Layer.Layer<
+  ConfidentialClient,
+  AuthorityError | InvalidRequest,
+  HttpClient.HttpClient | TokenCache | CredentialSigner.CredentialSigner
+> => Layer.scoped(ConfidentialClient, make(options))
 
 /**
  * What `layerConfig` takes from code rather than from the environment: every option but the

@@ -115,13 +115,20 @@ export class CredentialSigner extends Context.Tag("effect-msal/CredentialSigner"
  * @category constructors
  */
 export const make: {
-  (credential: ManagedIdentityCredential, options?: Options): Effect.Effect<Service, CredentialError, HttpClient.HttpClient | Scope.Scope>
+  (
+    credential: ManagedIdentityCredential,
+    options?: Options
+  ): Effect.Effect<Service, CredentialError, HttpClient.HttpClient | Scope.Scope>
   (credential: ClientCredential, options?: Options): Effect.Effect<Service, CredentialError, Scope.Scope>
-} = ((credential: ClientCredential | ManagedIdentityCredential, options?: Options) =>
-  credential !== null && typeof credential === "object" && credential._tag === "ManagedIdentity"
-    ? internalManagedIdentity.make(credential)
-    : internal.make(credential as ClientCredential, options)) as unknown as {
-      (credential: ManagedIdentityCredential, options?: Options): Effect.Effect<Service, CredentialError, HttpClient.HttpClient | Scope.Scope>
+} =
+  ((credential: ClientCredential | ManagedIdentityCredential, options?: Options) =>
+    credential !== null && typeof credential === "object" && credential._tag === "ManagedIdentity"
+      ? internalManagedIdentity.make(credential)
+      : internal.make(credential as ClientCredential, options)) as unknown as {
+      (
+        credential: ManagedIdentityCredential,
+        options?: Options
+      ): Effect.Effect<Service, CredentialError, HttpClient.HttpClient | Scope.Scope>
       (credential: ClientCredential, options?: Options): Effect.Effect<Service, CredentialError, Scope.Scope>
     }
 
@@ -144,10 +151,17 @@ export const make: {
  * @category layers
  */
 export const layer: {
-  (credential: ManagedIdentityCredential, options?: Options): Layer.Layer<CredentialSigner, CredentialError, HttpClient.HttpClient>
+  (
+    credential: ManagedIdentityCredential,
+    options?: Options
+  ): Layer.Layer<CredentialSigner, CredentialError, HttpClient.HttpClient>
   (credential: ClientCredential, options?: Options): Layer.Layer<CredentialSigner, CredentialError>
-} = ((credential: ManagedIdentityCredential, options?: Options) =>
-  Layer.scoped(CredentialSigner, make(credential, options))) as unknown as {
-    (credential: ManagedIdentityCredential, options?: Options): Layer.Layer<CredentialSigner, CredentialError, HttpClient.HttpClient>
-    (credential: ClientCredential, options?: Options): Layer.Layer<CredentialSigner, CredentialError>
-  }
+} =
+  ((credential: ManagedIdentityCredential, options?: Options) =>
+    Layer.scoped(CredentialSigner, make(credential, options))) as unknown as {
+      (
+        credential: ManagedIdentityCredential,
+        options?: Options
+      ): Layer.Layer<CredentialSigner, CredentialError, HttpClient.HttpClient>
+      (credential: ClientCredential, options?: Options): Layer.Layer<CredentialSigner, CredentialError>
+    }

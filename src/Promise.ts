@@ -52,7 +52,6 @@ export interface SignalLike {
   removeEventListener(type: "abort", listener: () => void): void
 }
 
-
 /**
  * A token result as the Promise client returns it: the `AuthenticationResult` of the Effect
  * API with `accessToken` and `idToken` as plain strings (as msal-node returns them), ready for
@@ -208,7 +207,9 @@ const withServices = <E>(
 const loggerLayer = (options: LoggerOptions | undefined): Layer.Layer<never> => {
   const fromEnvironment = Logging.parseLevel(process.env[Logging.AZURE_LOG_LEVEL])
   if (options === undefined) {
-    return Logging.layer(fromEnvironment === undefined ? undefined : { level: fromEnvironment, sink: Logging.stderrSink })
+    return Logging.layer(
+      fromEnvironment === undefined ? undefined : { level: fromEnvironment, sink: Logging.stderrSink }
+    )
   }
   return Logging.layer({
     level: Logging.parseLevel(options.level) ?? fromEnvironment ?? "info",
@@ -230,10 +231,15 @@ export const fromLayer = async (
   options?: { readonly logger?: LoggerOptions | undefined }
 ): Promise<Client> => {
   if (!Layer.isLayer(layer as unknown)) {
-    throw new InvalidRequest({ field: "layer", description: "Msal.fromLayer needs a Layer providing ConfidentialClient" })
+    throw new InvalidRequest({
+      field: "layer",
+      description: "Msal.fromLayer needs a Layer providing ConfidentialClient"
+    })
   }
   const runtime = ManagedRuntime.make(Layer.provideMerge(layer, loggerLayer(options?.logger)))
-  const exit = await runtime.runPromiseExit(Effect.all([ConfidentialClient.ConfidentialClient, Effect.runtime<never>()]))
+  const exit = await runtime.runPromiseExit(
+    Effect.all([ConfidentialClient.ConfidentialClient, Effect.runtime<never>()])
+  )
   if (exit._tag === "Failure") {
     await runtime.dispose()
     throw internal.rejectionOf(exit.cause)
@@ -242,14 +248,19 @@ export const fromLayer = async (
   let disposed = false
   const closed = () => internal.closedError("dispose() was called")
   const methods = (signal: AbortSignal | undefined): Methods => {
-    const entries = Object.entries(service).filter(([, method]) => typeof method === "function").map(([name, method]) => [
+    const entries = Object.entries(service).filter(([, method]) => typeof method === "function").map((
+      [name, method]
+    ) => [
       name,
       (...args: ReadonlyArray<unknown>) =>
         disposed
           ? Promise.reject(closed())
           : internal.run(
             rt,
-            Effect.map((method as (...a: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>)(...args), internal.settled),
+            Effect.map(
+              (method as (...a: ReadonlyArray<unknown>) => Effect.Effect<unknown, unknown>)(...args),
+              internal.settled
+            ),
             signal
           )
     ])
@@ -261,8 +272,7 @@ export const fromLayer = async (
     asTokenCredential: () => {
       const getToken = AzureIdentity.getToken(service, rt, () => disposed)
       return {
-        getToken: (scopes, getTokenOptions) =>
-          disposed ? Promise.reject(closed()) : getToken(scopes, getTokenOptions)
+        getToken: (scopes, getTokenOptions) => disposed ? Promise.reject(closed()) : getToken(scopes, getTokenOptions)
       }
     },
     dispose: () => {

@@ -160,7 +160,6 @@ export interface AccountsRequest {
   readonly username?: string | undefined
 }
 
-
 /**
  * The start of a long-running on-behalf-of session (MSAL.NET's
  * `InitiateLongRunningProcessInWebApi`; neither msal-node nor MSAL Python has one): the user's

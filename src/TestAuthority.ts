@@ -475,4 +475,5 @@ export const managedIdentityPublicKey = (): string => internalMi.signingKey().pu
  * @since 0.1.0
  * @category constructors
  */
-export const managedIdentityIssuer = (tenantId: string = internalMi.DEFAULT_MI_TENANT): string => internalMi.issuerOf(tenantId)
+export const managedIdentityIssuer = (tenantId: string = internalMi.DEFAULT_MI_TENANT): string =>
+  internalMi.issuerOf(tenantId)

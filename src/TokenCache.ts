@@ -348,7 +348,10 @@ export class CacheHooks extends Context.Tag("effect-msal/TokenCache/CacheHooks")
 export const layerHooks = (options?: MemoryOptions): Layer.Layer<TokenCache, never, CacheHooks> =>
   Layer.effect(
     TokenCache,
-    Effect.flatMap(Effect.all([makeMemory(options), CacheHooks]), ([inner, h]) => Effect.succeed(wrapWithHooks(inner, h)))
+    Effect.flatMap(
+      Effect.all([makeMemory(options), CacheHooks]),
+      ([inner, h]) => Effect.succeed(wrapWithHooks(inner, h))
+    )
   )
 
 /**

@@ -266,7 +266,10 @@ describe("removeAccount", () => {
       yield* signInWith(other, ALICE.username)
       yield* mine.acquireTokenForClient({ scopes: [GRAPH] })
       const assertion = yield* a.userAssertion({ audience: CLIENT_ID })
-      yield* mine.acquireTokenOnBehalfOf({ userAssertion: assertion, scopes: ["https://graph.microsoft.com/User.Read"] })
+      yield* mine.acquireTokenOnBehalfOf({
+        userAssertion: assertion,
+        scopes: ["https://graph.microsoft.com/User.Read"]
+      })
       const before = yield* snapshot
       expect(before.entries.AccessToken).toHaveLength(5)
       expect(before.entries.RefreshToken).toHaveLength(4)

@@ -67,7 +67,14 @@ describe("initiateAuthCodeFlow", () => {
         client_info: "1"
       })
       expect([...url.searchParams.keys()].slice(0, 8)).toEqual([
-        "client_id", "response_type", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method", "nonce"
+        "client_id",
+        "response_type",
+        "redirect_uri",
+        "scope",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+        "nonce"
       ])
       expect(verifier).toMatch(/^[A-Za-z0-9._~-]{43,128}$/)
       expect(flow.state.length).toBeGreaterThanOrEqual(16)
@@ -116,7 +123,9 @@ describe("initiateAuthCodeFlow", () => {
     Effect.gen(function*() {
       const c = yield* client
       const flow = yield* c.initiateAuthCodeFlow({ scopes: ["User.Read"] })
-      expect(new URL(flow.authUri).searchParams.get("claims")).toBe("{\"access_token\": {\"xms_cc\": {\"values\": [\"CP1\"]}}}")
+      expect(new URL(flow.authUri).searchParams.get("claims")).toBe(
+        "{\"access_token\": {\"xms_cc\": {\"values\": [\"CP1\"]}}}"
+      )
     }).pipe(Effect.provide(testLayer({ client: { clientCapabilities: ["CP1"] } }))))
 
   it.effect("rejects bad input before anything else", () =>
@@ -238,14 +247,22 @@ describe("acquireTokenByAuthCodeFlow", () => {
       const missing = yield* redeemFailure({}, { code: "foo" })
       expect(missing).toMatchObject({ _tag: "AuthCodeFlowError", reason: "StateMissing" })
       // state mismatch, and a redirect without state
-      expect(yield* redeemFailure({ ...flow, state: "1" }, { state: "2", code })).toMatchObject({ reason: "StateMismatch" })
+      expect(yield* redeemFailure({ ...flow, state: "1" }, { state: "2", code })).toMatchObject({
+        reason: "StateMismatch"
+      })
       expect(yield* redeemFailure(flow, { code })).toMatchObject({ reason: "StateMismatch" })
       // the state check comes before the scope check
-      expect(yield* redeemFailure(flow, { state: "other", code }, ["Mail.Read"])).toMatchObject({ reason: "StateMismatch" })
+      expect(yield* redeemFailure(flow, { state: "other", code }, ["Mail.Read"])).toMatchObject({
+        reason: "StateMismatch"
+      })
       // a scope the flow did not request
-      expect(yield* redeemFailure(flow, { state: flow.state, code }, ["Mail.Read"])).toMatchObject({ reason: "ScopeNotInFlow" })
+      expect(yield* redeemFailure(flow, { state: flow.state, code }, ["Mail.Read"])).toMatchObject({
+        reason: "ScopeNotInFlow"
+      })
       // the scope check comes before the error check
-      expect(yield* redeemFailure(flow, { state: flow.state, error: "foo" }, ["bar"])).toMatchObject({ reason: "ScopeNotInFlow" })
+      expect(yield* redeemFailure(flow, { state: flow.state, error: "foo" }, ["bar"])).toMatchObject({
+        reason: "ScopeNotInFlow"
+      })
       // an error on the redirect: only error, error_description and error_uri are kept
       const denied = yield* redeemFailure(flow, {
         state: flow.state,
@@ -254,7 +271,12 @@ describe("acquireTokenByAuthCodeFlow", () => {
         access_token: "fake",
         code
       })
-      expect(denied).toMatchObject({ _tag: "AuthCodeFlowError", reason: "AuthorizationError", error: "foo", errorUri: "bar" })
+      expect(denied).toMatchObject({
+        _tag: "AuthCodeFlowError",
+        reason: "AuthorizationError",
+        error: "foo",
+        errorUri: "bar"
+      })
       expect(denied._tag === "AuthCodeFlowError" && denied.errorDescription).toBeUndefined()
       expect(JSON.stringify(denied)).not.toContain("fake")
       // neither code nor error
@@ -266,7 +288,10 @@ describe("acquireTokenByAuthCodeFlow", () => {
 
   it.effect("an error redirect from the authority is an AuthorizationError with its description", () =>
     Effect.gen(function*() {
-      const { flow, response } = yield* startSignIn({}, { error: "access_denied", errorDescription: "AADSTS65004: declined" })
+      const { flow, response } = yield* startSignIn({}, {
+        error: "access_denied",
+        errorDescription: "AADSTS65004: declined"
+      })
       const e = yield* redeemFailure(flow, response)
       expect(e).toMatchObject({
         _tag: "AuthCodeFlowError",
@@ -280,8 +305,13 @@ describe("acquireTokenByAuthCodeFlow", () => {
     Effect.gen(function*() {
       const { flow, response } = yield* startSignIn()
       const code = response.get("code")!
-      expect(yield* redeemFailure("flow" as never, { state: "s", code })).toMatchObject({ _tag: "InvalidRequest", field: "flow" })
-      expect(yield* redeemFailure({ state: flow.state }, { state: flow.state, code })).toMatchObject({ _tag: "InvalidRequest" })
+      expect(yield* redeemFailure("flow" as never, { state: "s", code })).toMatchObject({
+        _tag: "InvalidRequest",
+        field: "flow"
+      })
+      expect(yield* redeemFailure({ state: flow.state }, { state: flow.state, code })).toMatchObject({
+        _tag: "InvalidRequest"
+      })
       const twice = new URLSearchParams(response)
       twice.append("state", "evil")
       expect(yield* redeemFailure(flow, twice)).toMatchObject({ _tag: "InvalidRequest", field: "response" })
@@ -312,7 +342,9 @@ describe("acquireTokenByAuthCodeFlow", () => {
 
   it.effect("a bad flow lifetime fails the layer", () =>
     Effect.gen(function*() {
-      const e = yield* Effect.flip(Effect.scoped(Layer.build(testLayer({ client: { authCodeFlowLifetime: "0 seconds" } }))))
+      const e = yield* Effect.flip(
+        Effect.scoped(Layer.build(testLayer({ client: { authCodeFlowLifetime: "0 seconds" } })))
+      )
       expect(e).toMatchObject({ _tag: "InvalidRequest", field: "authCodeFlowLifetime" })
     }))
 
@@ -345,7 +377,8 @@ describe("acquireTokenByAuthCodeFlow", () => {
         expect(yield* cacheSizes).toEqual(EMPTY)
       }).pipe(Effect.provide(testLayer()))
 
-    it.effect("nonce", () => failsWith({ nonce: sha256hex("another nonce") }, { _tag: "AuthCodeFlowError", reason: "NonceMismatch" }))
+    it.effect("nonce", () =>
+      failsWith({ nonce: sha256hex("another nonce") }, { _tag: "AuthCodeFlowError", reason: "NonceMismatch" }))
     it.effect("no nonce", () => failsWith({ nonce: undefined }, { _tag: "AuthCodeFlowError", reason: "NonceMismatch" }))
     it.effect("audience", () => failsWith({ aud: "another-app" }, { _tag: "IdTokenError", reason: "Audience" }))
     it.effect("audience list without the client", () =>
@@ -362,7 +395,12 @@ describe("acquireTokenByAuthCodeFlow", () => {
       failsWith({ exp: 1000 }, { _tag: "IdTokenError", reason: "Expired" }, {}, TestClock.adjust("1 hour")))
     it.effect("not yet valid", () => failsWith({ nbf: 3600 }, { _tag: "IdTokenError", reason: "NotYetValid" }))
     it.effect("auth_time older than maxAge", () =>
-      failsWith({ auth_time: 0 }, { _tag: "AuthCodeFlowError", reason: "MaxAgeExceeded" }, { maxAge: 60 }, TestClock.adjust("10 minutes")))
+      failsWith(
+        { auth_time: 0 },
+        { _tag: "AuthCodeFlowError", reason: "MaxAgeExceeded" },
+        { maxAge: 60 },
+        TestClock.adjust("10 minutes")
+      ))
     it.effect("no auth_time with maxAge", () =>
       failsWith({ auth_time: undefined }, { _tag: "AuthCodeFlowError", reason: "MaxAgeExceeded" }, { maxAge: 60 }))
     it.effect("auth_time not a number", () =>
@@ -381,7 +419,10 @@ describe("acquireTokenByAuthCodeFlow", () => {
     it.effect("a response without an ID token is refused", () =>
       Effect.gen(function*() {
         const { flow, response } = yield* startSignIn()
-        yield* (yield* authority).enqueue({ status: 200, body: { access_token: "at", token_type: "Bearer", expires_in: 3600 } })
+        yield* (yield* authority).enqueue({
+          status: 200,
+          body: { access_token: "at", token_type: "Bearer", expires_in: 3600 }
+        })
         expect(yield* redeemFailure(flow, response)).toMatchObject({ _tag: "IdTokenError", reason: "Malformed" })
         expect(yield* cacheSizes).toEqual(EMPTY)
       }).pipe(Effect.provide(testLayer())))
@@ -389,7 +430,10 @@ describe("acquireTokenByAuthCodeFlow", () => {
     it.effect("an ID token that is not a JWT is refused", () =>
       Effect.gen(function*() {
         const { flow, response } = yield* startSignIn()
-        yield* (yield* authority).enqueue({ status: 200, body: { access_token: "at", id_token: "garbage", expires_in: 3600 } })
+        yield* (yield* authority).enqueue({
+          status: 200,
+          body: { access_token: "at", id_token: "garbage", expires_in: 3600 }
+        })
         const e = yield* redeemFailure(flow, response)
         expect(e).toMatchObject({ _tag: "IdTokenError", reason: "Malformed" })
         expect(JSON.stringify(e)).not.toContain("garbage")
@@ -400,13 +444,19 @@ describe("acquireTokenByAuthCodeFlow", () => {
     Effect.gen(function*() {
       const { flow, response } = yield* startSignIn()
       expect(yield* redeemFailure(flow, response)).toMatchObject({ _tag: "IdTokenError", reason: "Issuer" })
-    }).pipe(Effect.provide(testLayer({ client: { authority: "https://login.microsoftonline.com/00000000-0000-0000-0000-0000000000aa" } }))))
+    }).pipe(
+      Effect.provide(
+        testLayer({ client: { authority: "https://login.microsoftonline.com/00000000-0000-0000-0000-0000000000aa" } })
+      )
+    ))
 
   it.effect("signs in with the authority's own tenant id", () =>
     Effect.gen(function*() {
       const result = yield* signIn()
       expect(result.account?.tenantId).toBe(ALICE.tenantId)
-    }).pipe(Effect.provide(testLayer({ client: { authority: `https://login.microsoftonline.com/${ALICE.tenantId}` } }))))
+    }).pipe(
+      Effect.provide(testLayer({ client: { authority: `https://login.microsoftonline.com/${ALICE.tenantId}` } }))
+    ))
 
   it.effect("the login hint picks the user", () =>
     Effect.gen(function*() {
@@ -430,7 +480,15 @@ describe("deprecated code and URL helpers", () => {
       })
       const q = new URL(url).searchParams
       expect([...q.keys()]).toEqual([
-        "client_id", "response_type", "redirect_uri", "scope", "state", "nonce", "login_hint", "prompt", "domain_hint"
+        "client_id",
+        "response_type",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "login_hint",
+        "prompt",
+        "domain_hint"
       ])
       expect(q.get("nonce")).toBe("n1")
       expect(q.has("code_challenge")).toBe(false)
@@ -490,7 +548,12 @@ describe("the authorize endpoint of the test authority", () => {
       expect(`${location.origin}${location.pathname}`).toBe(REDIRECT_URI)
       const result = yield* c.acquireTokenByAuthCodeFlow({ flow, response: location.searchParams })
       expect(result.account?.username).toBe(BOB.username)
-      const bad = yield* a.handle({ method: "GET", url: `${AUTHORITY}/oauth2/v2.0/authorize?response_type=code`, headers: {}, body: "" })
+      const bad = yield* a.handle({
+        method: "GET",
+        url: `${AUTHORITY}/oauth2/v2.0/authorize?response_type=code`,
+        headers: {},
+        body: ""
+      })
       expect(bad.status).toBe(400)
     }).pipe(Effect.provide(testLayer())))
 })

@@ -264,7 +264,11 @@ describe("Authority parsing", () => {
     ["no tenant, trailing slash", { authority: "https://no.tenant.example.com/" }, /no tenant segment/],
     ["not a URL", { authority: "login.microsoftonline.com/contoso" }, /not a URL/],
     ["empty", { authority: "" }, /non-empty https URL/],
-    ["both", { authority: "https://login.microsoftonline.com/x", oidcAuthority: "https://contoso.com" }, /either authority or oidcAuthority/],
+    [
+      "both",
+      { authority: "https://login.microsoftonline.com/x", oidcAuthority: "https://contoso.com" },
+      /either authority or oidcAuthority/
+    ],
     ["tfp without a tenant", { authority: "https://contoso.b2clogin.com/tfp" }, /tenant after \/tfp\//],
     ["credentials in the URL", { authority: "https://user:pw@login.microsoftonline.com/x" }, /credentials/],
     ["OIDC over http off loopback", { oidcAuthority: "http://contoso.com/tenant" }, /plain http only on 127\.0\.0\.1/]
@@ -283,12 +287,14 @@ describe("Authority parsing", () => {
   }
 
   it("canonicalises like MSAL: the tenant is the first segment whatever follows", () => {
-    for (const url of [
-      "https://example.com/tenant/subpath?foo=bar#fragment",
-      "https://example.com/tenant?foo=bar#fragment",
-      "https://example.com/tenant#fragment",
-      "https://EXAMPLE.com:8443/tenant/"
-    ]) {
+    for (
+      const url of [
+        "https://example.com/tenant/subpath?foo=bar#fragment",
+        "https://example.com/tenant?foo=bar#fragment",
+        "https://example.com/tenant#fragment",
+        "https://EXAMPLE.com:8443/tenant/"
+      ]
+    ) {
       const parsed = Either.getOrThrow(Authority.parse(url))
       expect([parsed.host, parsed.tenant]).toEqual(["example.com", "tenant"])
     }
@@ -319,12 +325,27 @@ describe("Authority parsing", () => {
 
   it("reports the discovery URL of every form (OpenID Connect Discovery 1.0 §4)", () => {
     const table = [
-      ["https://login.microsoftonline.com/contoso.onmicrosoft.com", "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration"],
-      ["https://login.microsoftonline.com/t/extra?x=1", "https://login.microsoftonline.com/t/extra/v2.0/.well-known/openid-configuration?x=1"],
-      ["https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi", "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi/v2.0/.well-known/openid-configuration"],
+      [
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com",
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration"
+      ],
+      [
+        "https://login.microsoftonline.com/t/extra?x=1",
+        "https://login.microsoftonline.com/t/extra/v2.0/.well-known/openid-configuration?x=1"
+      ],
+      [
+        "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi",
+        "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi/v2.0/.well-known/openid-configuration"
+      ],
       ["https://fs.contoso.com/adfs", "https://fs.contoso.com/adfs/.well-known/openid-configuration"],
-      ["https://contoso.ciamlogin.com", "https://contoso.ciamlogin.com/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration"],
-      ["https://contoso.ciamlogin.com/anything", "https://contoso.ciamlogin.com/anything/v2.0/.well-known/openid-configuration"]
+      [
+        "https://contoso.ciamlogin.com",
+        "https://contoso.ciamlogin.com/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration"
+      ],
+      [
+        "https://contoso.ciamlogin.com/anything",
+        "https://contoso.ciamlogin.com/anything/v2.0/.well-known/openid-configuration"
+      ]
     ] as const
     for (const [url, discovery] of table) {
       expect(Either.getOrThrow(Authority.parse(url)).openIdConfigurationUrl).toBe(discovery)
@@ -364,17 +385,23 @@ describe("instance discovery", () => {
         const result = yield* acquire()
         expect(result.tokenSource).toBe("identity_provider")
         expect(yield* gets).toEqual(["https://example.com/t/v2.0/.well-known/openid-configuration"])
-      }).pipe(Effect.provide(clientLayer({ authority: "https://example.com/t", ...off }, { invalidInstances: ["example.com"] }))))
+      }).pipe(
+        Effect.provide(
+          clientLayer({ authority: "https://example.com/t", ...off }, { invalidInstances: ["example.com"] })
+        )
+      ))
   }
 
   it.effect("B2C, CIAM, AD FS and OIDC authorities are never checked", () =>
     Effect.gen(function*() {
-      for (const options of [
-        { authority: "https://login.b2clogin.com/contoso/b2c_policy" },
-        { authority: "https://contoso.ciamlogin.com" },
-        { authority: "https://contoso.com/adfs" },
-        { oidcAuthority: "https://contoso.com/tenant" }
-      ]) {
+      for (
+        const options of [
+          { authority: "https://login.b2clogin.com/contoso/b2c_policy" },
+          { authority: "https://contoso.ciamlogin.com" },
+          { authority: "https://contoso.com/adfs" },
+          { oidcAuthority: "https://contoso.com/tenant" }
+        ]
+      ) {
         yield* endpointsOf(options)
       }
       expect((yield* gets).filter((u) => u.includes("/discovery/instance"))).toEqual([])
@@ -408,12 +435,16 @@ describe("OIDC metadata resolution", () => {
 
   it.effect("well-known hosts: 100 concurrent first calls and a tenant override make zero GETs", () =>
     Effect.gen(function*() {
-      const fibers = yield* Effect.forkAll(Array.from({ length: 100 }, (_, i) => acquire(i % 2 === 0 ? undefined : "fabrikam")))
+      const fibers = yield* Effect.forkAll(
+        Array.from({ length: 100 }, (_, i) => acquire(i % 2 === 0 ? undefined : "fabrikam"))
+      )
       yield* TestClock.adjust("1 second")
       yield* Fiber.join(fibers)
       expect(yield* gets).toEqual([])
       expect(yield* posts).toHaveLength(2)
-    }).pipe(Effect.provide(clientLayer({ authority: "https://login.microsoftonline.com/contoso" }, { latency: "100 millis" }))))
+    }).pipe(
+      Effect.provide(clientLayer({ authority: "https://login.microsoftonline.com/contoso" }, { latency: "100 millis" }))
+    ))
 
   it.effect("a failed discovery is not kept: the next call asks again", () =>
     Effect.gen(function*() {
@@ -428,17 +459,43 @@ describe("OIDC metadata resolution", () => {
     }).pipe(Effect.provide(clientLayer({ authority: "https://contoso.ciamlogin.com" }))))
 
   const BAD: ReadonlyArray<readonly [string, TestAuthority.ScriptedResponse, string, RegExp]> = [
-    ["404 (no such tenant)", { status: 404, body: { error: "invalid_tenant" } }, "AuthorityError", /HTTP 404.*tenant name or id/],
+    [
+      "404 (no such tenant)",
+      { status: 404, body: { error: "invalid_tenant" } },
+      "AuthorityError",
+      /HTTP 404.*tenant name or id/
+    ],
     ["an HTML page", { status: 200, body: "<html>hi</html>" }, "AuthorityError", /not JSON with token_endpoint/],
-    ["no token_endpoint", { status: 200, body: { authorization_endpoint: "https://contoso.ciamlogin.com/a" } }, "AuthorityError", /token_endpoint/],
-    ["an http token endpoint", {
-      status: 200,
-      body: { token_endpoint: "http://contoso.ciamlogin.com/t/token", authorization_endpoint: "https://contoso.ciamlogin.com/t/a" }
-    }, "AuthorityError", /not an https URL/],
-    ["a token endpoint in another cloud", {
-      status: 200,
-      body: { token_endpoint: "https://login.microsoftonline.us/t/token", authorization_endpoint: "https://contoso.ciamlogin.com/t/a" }
-    }, "AuthorityError", /Microsoft cloud/],
+    [
+      "no token_endpoint",
+      { status: 200, body: { authorization_endpoint: "https://contoso.ciamlogin.com/a" } },
+      "AuthorityError",
+      /token_endpoint/
+    ],
+    [
+      "an http token endpoint",
+      {
+        status: 200,
+        body: {
+          token_endpoint: "http://contoso.ciamlogin.com/t/token",
+          authorization_endpoint: "https://contoso.ciamlogin.com/t/a"
+        }
+      },
+      "AuthorityError",
+      /not an https URL/
+    ],
+    [
+      "a token endpoint in another cloud",
+      {
+        status: 200,
+        body: {
+          token_endpoint: "https://login.microsoftonline.us/t/token",
+          authorization_endpoint: "https://contoso.ciamlogin.com/t/a"
+        }
+      },
+      "AuthorityError",
+      /Microsoft cloud/
+    ],
     ["500", { status: 500, body: "" }, "NetworkError", /Status \(HTTP 500\)/]
   ]
   for (const [name, response, tag, message] of BAD) {
@@ -459,7 +516,11 @@ describe("OIDC metadata resolution", () => {
       const error = yield* Effect.flip(acquire())
       expect(error._tag).toBe("AuthorityError")
       expect(error.message).toContain("issuer 'https://evil.example/tenant'")
-    }).pipe(Effect.provide(clientLayer({ oidcAuthority: "https://contoso.com/tenant" }, { issuer: "https://evil.example/tenant" }))))
+    }).pipe(
+      Effect.provide(
+        clientLayer({ oidcAuthority: "https://contoso.com/tenant" }, { issuer: "https://evil.example/tenant" })
+      )
+    ))
 })
 
 describe("issuer validation (newest MSAL rules)", () => {
@@ -501,14 +562,46 @@ describe("tenant override", () => {
   // a domain-named tenant is discovered: Entra answers with its tenant id's endpoints
   const FABRIKAM = "0fab0fab-1111-4222-8333-444455556666"
   const OVERRIDES: ReadonlyArray<readonly [string, Partial<ConfidentialClient.Options>, string]> = [
-    ["Entra tenant", { authority: "https://login.microsoftonline.com/contoso" }, "https://login.microsoftonline.com/fabrikam.onmicrosoft.com/oauth2/v2.0/token"],
-    ["organizations", { authority: "https://login.microsoftonline.com/organizations" }, "https://login.microsoftonline.com/fabrikam.onmicrosoft.com/oauth2/v2.0/token"],
-    ["US Government", { authority: "https://login.microsoftonline.us/contoso" }, "https://login.microsoftonline.us/fabrikam.onmicrosoft.com/oauth2/v2.0/token"],
-    ["discovered host", { authority: "https://login.contoso-cloud.example/contoso" }, `https://login.contoso-cloud.example/${FABRIKAM}/oauth2/v2.0/token`],
-    ["B2C", { authority: "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi" }, `https://contoso.b2clogin.com/${FABRIKAM}/B2C_1_susi/oauth2/v2.0/token`],
-    ["B2C /tfp/", { authority: "https://contoso.b2clogin.com/tfp/contoso.onmicrosoft.com/B2C_1_susi" }, `https://contoso.b2clogin.com/${FABRIKAM}/B2C_1_susi/oauth2/v2.0/token`],
-    ["CIAM without a path", { authority: "https://contoso.ciamlogin.com" }, `https://contoso.ciamlogin.com/${FABRIKAM}/oauth2/v2.0/token`],
-    ["CIAM with a path", { authority: "https://contoso.ciamlogin.com/contoso.onmicrosoft.com" }, `https://contoso.ciamlogin.com/${FABRIKAM}/oauth2/v2.0/token`]
+    [
+      "Entra tenant",
+      { authority: "https://login.microsoftonline.com/contoso" },
+      "https://login.microsoftonline.com/fabrikam.onmicrosoft.com/oauth2/v2.0/token"
+    ],
+    [
+      "organizations",
+      { authority: "https://login.microsoftonline.com/organizations" },
+      "https://login.microsoftonline.com/fabrikam.onmicrosoft.com/oauth2/v2.0/token"
+    ],
+    [
+      "US Government",
+      { authority: "https://login.microsoftonline.us/contoso" },
+      "https://login.microsoftonline.us/fabrikam.onmicrosoft.com/oauth2/v2.0/token"
+    ],
+    [
+      "discovered host",
+      { authority: "https://login.contoso-cloud.example/contoso" },
+      `https://login.contoso-cloud.example/${FABRIKAM}/oauth2/v2.0/token`
+    ],
+    [
+      "B2C",
+      { authority: "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi" },
+      `https://contoso.b2clogin.com/${FABRIKAM}/B2C_1_susi/oauth2/v2.0/token`
+    ],
+    [
+      "B2C /tfp/",
+      { authority: "https://contoso.b2clogin.com/tfp/contoso.onmicrosoft.com/B2C_1_susi" },
+      `https://contoso.b2clogin.com/${FABRIKAM}/B2C_1_susi/oauth2/v2.0/token`
+    ],
+    [
+      "CIAM without a path",
+      { authority: "https://contoso.ciamlogin.com" },
+      `https://contoso.ciamlogin.com/${FABRIKAM}/oauth2/v2.0/token`
+    ],
+    [
+      "CIAM with a path",
+      { authority: "https://contoso.ciamlogin.com/contoso.onmicrosoft.com" },
+      `https://contoso.ciamlogin.com/${FABRIKAM}/oauth2/v2.0/token`
+    ]
   ]
   for (const [name, options, token] of OVERRIDES) {
     it.effect(`${name}: the token comes from the other tenant and is cached under its tenant id`, () =>
@@ -525,7 +618,9 @@ describe("tenant override", () => {
       }).pipe(Effect.provide(clientLayer(options, { tenantIds: { "fabrikam.onmicrosoft.com": FABRIKAM } }))))
   }
 
-  for (const options of [{ authority: "https://fs.contoso.com/adfs" }, { oidcAuthority: "https://contoso.com/tenant" }]) {
+  for (
+    const options of [{ authority: "https://fs.contoso.com/adfs" }, { oidcAuthority: "https://contoso.com/tenant" }]
+  ) {
     it.effect(`${JSON.stringify(options)}: no tenants → InvalidRequest`, () =>
       Effect.gen(function*() {
         const error = yield* Effect.flip(acquire("fabrikam"))
@@ -540,23 +635,35 @@ describe("host aliases are one cache environment", () => {
   const twoClients = (a: Partial<ConfidentialClient.Options>, b: Partial<ConfidentialClient.Options>) =>
     Effect.gen(function*() {
       const shared = yield* Layer.build(services())
-      const first = yield* Layer.build(ConfidentialClient.layer({ clientId: CLIENT_ID, ...a })).pipe(Effect.provide(shared))
-      const second = yield* Layer.build(ConfidentialClient.layer({ clientId: CLIENT_ID, ...b })).pipe(Effect.provide(shared))
-      const one = yield* Effect.flatMap(ConfidentialClient.ConfidentialClient, (c) => c.acquireTokenForClient({ scopes: [GRAPH] }))
+      const first = yield* Layer.build(ConfidentialClient.layer({ clientId: CLIENT_ID, ...a })).pipe(
+        Effect.provide(shared)
+      )
+      const second = yield* Layer.build(ConfidentialClient.layer({ clientId: CLIENT_ID, ...b })).pipe(
+        Effect.provide(shared)
+      )
+      const one = yield* Effect.flatMap(
+        ConfidentialClient.ConfidentialClient,
+        (c) => c.acquireTokenForClient({ scopes: [GRAPH] })
+      )
         .pipe(Effect.provide(first))
-      const two = yield* Effect.flatMap(ConfidentialClient.ConfidentialClient, (c) => c.acquireTokenForClient({ scopes: [GRAPH] }))
+      const two = yield* Effect.flatMap(
+        ConfidentialClient.ConfidentialClient,
+        (c) => c.acquireTokenForClient({ scopes: [GRAPH] })
+      )
         .pipe(Effect.provide(second))
       const postsMade = yield* posts.pipe(Effect.provide(shared))
       const getsMade = yield* gets.pipe(Effect.provide(shared))
       return { one, two, postsMade, getsMade }
     })
 
-  for (const [a, b] of [
-    ["https://login.windows.net/contoso", "https://login.microsoftonline.com/contoso"],
-    ["https://sts.windows.net/contoso", "https://login.microsoft.com/contoso"],
-    ["https://login.partner.microsoftonline.cn/contoso", "https://login.chinacloudapi.cn/contoso"],
-    ["https://login.usgovcloudapi.net/contoso", "https://login.microsoftonline.us/contoso"]
-  ] as const) {
+  for (
+    const [a, b] of [
+      ["https://login.windows.net/contoso", "https://login.microsoftonline.com/contoso"],
+      ["https://sts.windows.net/contoso", "https://login.microsoft.com/contoso"],
+      ["https://login.partner.microsoftonline.cn/contoso", "https://login.chinacloudapi.cn/contoso"],
+      ["https://login.usgovcloudapi.net/contoso", "https://login.microsoftonline.us/contoso"]
+    ] as const
+  ) {
     it.scoped(`a token cached through ${new URL(a).host} is found through ${new URL(b).host}`, () =>
       Effect.gen(function*() {
         const { getsMade, one, postsMade, two } = yield* twoClients({ authority: a }, { authority: b })
@@ -589,7 +696,9 @@ describe("host aliases are one cache environment", () => {
       const two = yield* run("https://sts.contoso-cloud.example/contoso")
       expect(one.tokenSource).toBe("identity_provider")
       expect(two.tokenSource).toBe("cache")
-      const cached = yield* Effect.flatMap(TokenCache.TokenCache, (c) => c.list("AccessToken")).pipe(Effect.provide(shared))
+      const cached = yield* Effect.flatMap(TokenCache.TokenCache, (c) => c.list("AccessToken")).pipe(
+        Effect.provide(shared)
+      )
       expect(cached.map((t) => t.environment)).toEqual(["cache.contoso-cloud.example"])
     }))
 
@@ -620,7 +729,9 @@ describe("host aliases are one cache environment", () => {
       yield* acquire().pipe(Effect.provide(ctx))
       const list = Effect.flatMap(TokenCache.TokenCache, (c) => c.list("AccessToken")).pipe(Effect.provide(ctx))
       expect((yield* list).map((t) => t.environment)).toEqual(["login.contoso-cloud.example"])
-      yield* Effect.flatMap(ConfidentialClient.ConfidentialClient, (c) => c.removeTokensForClient()).pipe(Effect.provide(ctx))
+      yield* Effect.flatMap(ConfidentialClient.ConfidentialClient, (c) => c.removeTokensForClient()).pipe(
+        Effect.provide(ctx)
+      )
       expect(yield* list).toEqual([])
     }))
 })
@@ -631,13 +742,17 @@ describe("HttpCache sharing", () => {
       const authority = "https://contoso.ciamlogin.com"
       const shared = yield* Layer.build(Layer.merge(services(), HttpCache.layerMemory()))
       for (let i = 0; i < 3; i++) {
-        const ctx = yield* Layer.build(ConfidentialClient.layer({ clientId: CLIENT_ID, authority })).pipe(Effect.provide(shared))
+        const ctx = yield* Layer.build(ConfidentialClient.layer({ clientId: CLIENT_ID, authority })).pipe(
+          Effect.provide(shared)
+        )
         yield* acquire().pipe(Effect.provide(ctx))
       }
       expect(yield* gets.pipe(Effect.provide(shared))).toHaveLength(1)
       const isolated = yield* Layer.build(services())
       for (let i = 0; i < 2; i++) {
-        const ctx = yield* Layer.build(ConfidentialClient.layer({ clientId: CLIENT_ID, authority })).pipe(Effect.provide(isolated))
+        const ctx = yield* Layer.build(ConfidentialClient.layer({ clientId: CLIENT_ID, authority })).pipe(
+          Effect.provide(isolated)
+        )
         yield* acquire().pipe(Effect.provide(ctx))
       }
       expect(yield* gets.pipe(Effect.provide(isolated))).toHaveLength(2)

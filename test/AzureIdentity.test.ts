@@ -69,7 +69,9 @@ const startResource = async (challenge: boolean) => {
             `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="${claims}"`
         }).end()
       } else {
-        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ ok: true, uti: token.sequence }))
+        res.writeHead(200, { "content-type": "application/json" }).end(
+          JSON.stringify({ ok: true, uti: token.sequence })
+        )
       }
     })
   })
@@ -137,7 +139,9 @@ describe("AzureIdentity.getToken", () => {
   it("an abort signal rejects with AbortError, before or during the request", async () => {
     const aborted = new AbortController()
     aborted.abort()
-    await expect(credential.getToken(SCOPE, { abortSignal: aborted.signal })).rejects.toMatchObject({ name: "AbortError" })
+    await expect(credential.getToken(SCOPE, { abortSignal: aborted.signal })).rejects.toMatchObject({
+      name: "AbortError"
+    })
     await runtime.runPromise(authority.configure({ latency: "1 hour" }))
     const controller = new AbortController()
     const pending = credential.getToken(SCOPE, { abortSignal: controller.signal })
@@ -187,14 +191,15 @@ describe("an Azure SDK pipeline with bearerTokenAuthenticationPolicy", () => {
   })
 })
 
-
 describe("a credential whose client was closed", () => {
   it("rejects with an InvalidRequest saying the client was closed, not a bare AbortError", async () => {
     // the pattern the module's first example once led to: the credential outlives its layer
     const closed = await Effect.runPromise(AzureIdentity.make.pipe(Effect.provide(makeLayer())))
     const error = await closed.getToken(SCOPE).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(MsalError.InvalidRequest)
-    expect((error as Error).message).toMatch(/^the client was closed \(its layer's scope closed or its runtime was disposed\)/)
+    expect((error as Error).message).toMatch(
+      /^the client was closed \(its layer's scope closed or its runtime was disposed\)/
+    )
     expect((error as Error).name).not.toBe("AbortError")
   })
 
@@ -217,7 +222,9 @@ describe("the Promise client's asTokenCredential", () => {
       clientId: CLIENT_ID,
       authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
       credential: ClientCredential.secret(SECRET),
-      httpClient: TestAuthority.layerHttpClient.pipe(Layer.provide(Layer.succeed(TestAuthority.TestAuthority, testAuthority)))
+      httpClient: TestAuthority.layerHttpClient.pipe(
+        Layer.provide(Layer.succeed(TestAuthority.TestAuthority, testAuthority))
+      )
     })
     // the structural type is an @azure/core-auth TokenCredential (checked by tsc)
     const promiseCredential: TokenCredential = client.asTokenCredential()

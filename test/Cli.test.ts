@@ -44,7 +44,11 @@ const capture = (): Captured => {
         done()
       }
     })
-  const c = new NodeConsole({ stdout: sink((s) => (stdout += s)), stderr: sink((s) => (stderr += s)), colorMode: false })
+  const c = new NodeConsole({
+    stdout: sink((s) => (stdout += s)),
+    stderr: sink((s) => (stderr += s)),
+    colorMode: false
+  })
   const console: Console.Console = {
     [Console.TypeId]: Console.TypeId,
     assert: (condition, ...args) => Effect.sync(() => c.assert(condition, ...args)),
@@ -55,7 +59,8 @@ const capture = (): Captured => {
     dir: (item, options) => Effect.sync(() => c.dir(item, options)),
     dirxml: (...args) => Effect.sync(() => c.dirxml(...args)),
     error: (...args) => Effect.sync(() => c.error(...args)),
-    group: (options) => Effect.sync(() => (options?.collapsed ? c.groupCollapsed(options.label) : c.group(options?.label))),
+    group: (options) =>
+      Effect.sync(() => (options?.collapsed ? c.groupCollapsed(options.label) : c.group(options?.label))),
     groupEnd: Effect.sync(() => c.groupEnd()),
     info: (...args) => Effect.sync(() => c.info(...args)),
     log: (...args) => Effect.sync(() => c.log(...args)),
@@ -125,7 +130,8 @@ describe("effect-msal (usage)", () => {
   it("--help lists the commands and exits 0", async () => {
     const run = await cli(["--help"])
     expect(run.code).toBe(0)
-    for (const command of ["demo", "token --scope", "authority serve", "cache inspect"]) expect(run.stdout).toContain(command)
+    for (const command of ["demo", "token --scope", "authority serve", "cache inspect"])
+      expect(run.stdout).toContain(command)
   }, TIMEOUT)
 
   it("no command, or a missing required flag, is a usage error (exit 2)", async () => {
@@ -255,23 +261,30 @@ describe("effect-msal token against effect-msal authority serve", () => {
     expect(second.stdout + second.stderr).not.toContain(SECRET)
   }, TIMEOUT)
 
-  it("--managed-identity: a token from the served authority's App Service endpoint, the header never printed", async () => {
-    const run = await cli(["token", "--managed-identity", "--scope", "https://management.azure.com/.default"], {
-      IDENTITY_ENDPOINT: `${server.url}/msi/token`,
-      IDENTITY_HEADER: "test-identity-header"
-    })
-    expect(run.code).toBe(0)
-    expect(JSON.parse(run.stdout)).toMatchObject({
-      tokenType: "Bearer",
-      source: "identity_provider",
-      scopes: ["https://management.azure.com"],
-      managedIdentitySource: "AppService"
-    })
-    expect(run.stdout + run.stderr).not.toContain("test-identity-header")
-    const two = await cli(["token", "--managed-identity", "--scope", "a", "--scope", "b"], { IDENTITY_ENDPOINT: `${server.url}/msi/token`, IDENTITY_HEADER: "h" })
-    expect(two.code).toBe(1)
-    expect(two.stderr).toContain("give one --scope")
-  }, TIMEOUT)
+  it(
+    "--managed-identity: a token from the served authority's App Service endpoint, the header never printed",
+    async () => {
+      const run = await cli(["token", "--managed-identity", "--scope", "https://management.azure.com/.default"], {
+        IDENTITY_ENDPOINT: `${server.url}/msi/token`,
+        IDENTITY_HEADER: "test-identity-header"
+      })
+      expect(run.code).toBe(0)
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        tokenType: "Bearer",
+        source: "identity_provider",
+        scopes: ["https://management.azure.com"],
+        managedIdentitySource: "AppService"
+      })
+      expect(run.stdout + run.stderr).not.toContain("test-identity-header")
+      const two = await cli(["token", "--managed-identity", "--scope", "a", "--scope", "b"], {
+        IDENTITY_ENDPOINT: `${server.url}/msi/token`,
+        IDENTITY_HEADER: "h"
+      })
+      expect(two.code).toBe(1)
+      expect(two.stderr).toContain("give one --scope")
+    },
+    TIMEOUT
+  )
 
   it("--tenant acquires in another tenant", async () => {
     const run = await cli(["token", "--scope", GRAPH, "--tenant", "fabrikam.onmicrosoft.com"], env())
@@ -279,15 +292,19 @@ describe("effect-msal token against effect-msal authority serve", () => {
     expect(JSON.parse(run.stdout).tenantId).toBe("fabrikam.onmicrosoft.com")
   }, TIMEOUT)
 
-  it("several credentials: the secret wins (as @azure/identity's EnvironmentCredential) with a warning on stderr", async () => {
-    const run = await cli(["token", "--scope", GRAPH], { ...env(), AZURE_FEDERATED_TOKEN_FILE: "/var/run/token" })
-    expect(run.code).toBe(0)
-    expect(JSON.parse(run.stdout).source).toBe("identity_provider")
-    expect(run.stderr).toMatch(
-      /level=WARN .*several client credentials are set: using AZURE_CLIENT_SECRET, ignoring AZURE_FEDERATED_TOKEN_FILE/
-    )
-    expect(run.stdout + run.stderr).not.toContain(SECRET)
-  }, TIMEOUT)
+  it(
+    "several credentials: the secret wins (as @azure/identity's EnvironmentCredential) with a warning on stderr",
+    async () => {
+      const run = await cli(["token", "--scope", GRAPH], { ...env(), AZURE_FEDERATED_TOKEN_FILE: "/var/run/token" })
+      expect(run.code).toBe(0)
+      expect(JSON.parse(run.stdout).source).toBe("identity_provider")
+      expect(run.stderr).toMatch(
+        /level=WARN .*several client credentials are set: using AZURE_CLIENT_SECRET, ignoring AZURE_FEDERATED_TOKEN_FILE/
+      )
+      expect(run.stdout + run.stderr).not.toContain(SECRET)
+    },
+    TIMEOUT
+  )
 
   it("the authority's error is one line with its code, exit 1", async () => {
     const run = await cli(["token", "--scope", "User.Read"], env())
@@ -304,8 +321,11 @@ describe("effect-msal token against effect-msal authority serve", () => {
   it("cache inspect summarises the cache without any secret", async () => {
     const cacheFile = join(dir, "inspect.json")
     expect((await cli(["token", "--scope", GRAPH, "--cache-file", cacheFile], env())).code).toBe(0)
-    expect((await cli(["token", "--scope", "https://vault.azure.net/.default", "--cache-file", cacheFile], env())).code).toBe(0)
-    const secrets = Object.values(JSON.parse(readFileSync(cacheFile, "utf8")).AccessToken as Record<string, { secret: string }>)
+    expect((await cli(["token", "--scope", "https://vault.azure.net/.default", "--cache-file", cacheFile], env())).code)
+      .toBe(0)
+    const secrets = Object.values(
+      JSON.parse(readFileSync(cacheFile, "utf8")).AccessToken as Record<string, { secret: string }>
+    )
       .map((t) => t.secret)
     expect(secrets).toHaveLength(2)
 
@@ -364,7 +384,12 @@ describe("effect-msal authority serve", () => {
       const response = await fetch(`${url}/contoso/oauth2/v2.0/token`, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({ grant_type: "client_credentials", client_id: CLIENT_ID, client_secret: SECRET, scope: GRAPH })
+        body: new URLSearchParams({
+          grant_type: "client_credentials",
+          client_id: CLIENT_ID,
+          client_secret: SECRET,
+          scope: GRAPH
+        })
       })
       expect(response.status).toBe(200)
       child.kill("SIGINT")
@@ -380,7 +405,12 @@ describe("effect-msal authority serve", () => {
     const response = await fetch(`${server.url}/contoso/oauth2/v2.0/token`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: CLIENT_ID, client_secret: SECRET, scope: GRAPH })
+      body: new URLSearchParams({
+        grant_type: "client_credentials",
+        client_id: CLIENT_ID,
+        client_secret: SECRET,
+        scope: GRAPH
+      })
     })
     expect(response.status).toBe(200)
     await server.stop()
@@ -409,21 +439,68 @@ describe("effect-msal authority serve", () => {
 
 describe("cache inspect's summary (in process)", () => {
   const NOW = 1_800_000_000
-  const entry = (fields: Record<string, unknown>) => ({ environment: "login.microsoftonline.com", client_id: CLIENT_ID, ...fields })
+  const entry = (fields: Record<string, unknown>) => ({
+    environment: "login.microsoftonline.com",
+    client_id: CLIENT_ID,
+    ...fields
+  })
   const cache = {
     AccessToken: {
-      app: entry({ credential_type: "AccessToken", secret: "AT-APP-SECRET", home_account_id: "", realm: "contoso", target: GRAPH, cached_at: String(NOW - 100), expires_on: String(NOW + 3000) }),
-      user: entry({ credential_type: "AccessToken", secret: "AT-USER-SECRET", home_account_id: "uid-123.utid-456", realm: "contoso", target: "User.Read openid", cached_at: String(NOW - 100), expires_on: String(NOW + 120) }),
-      obo: entry({ credential_type: "AccessToken", secret: "AT-OBO-SECRET", home_account_id: "uid-123.utid-456", realm: "fabrikam", target: "Files.Read", cached_at: String(NOW - 4000), expires_on: String(NOW - 10), user_assertion_hash: "hash-of-assertion" })
+      app: entry({
+        credential_type: "AccessToken",
+        secret: "AT-APP-SECRET",
+        home_account_id: "",
+        realm: "contoso",
+        target: GRAPH,
+        cached_at: String(NOW - 100),
+        expires_on: String(NOW + 3000)
+      }),
+      user: entry({
+        credential_type: "AccessToken",
+        secret: "AT-USER-SECRET",
+        home_account_id: "uid-123.utid-456",
+        realm: "contoso",
+        target: "User.Read openid",
+        cached_at: String(NOW - 100),
+        expires_on: String(NOW + 120)
+      }),
+      obo: entry({
+        credential_type: "AccessToken",
+        secret: "AT-OBO-SECRET",
+        home_account_id: "uid-123.utid-456",
+        realm: "fabrikam",
+        target: "Files.Read",
+        cached_at: String(NOW - 4000),
+        expires_on: String(NOW - 10),
+        user_assertion_hash: "hash-of-assertion"
+      })
     },
     RefreshToken: {
-      rt: entry({ credential_type: "RefreshToken", secret: "RT-SECRET", home_account_id: "uid-123.utid-456", family_id: "1", target: "User.Read" })
+      rt: entry({
+        credential_type: "RefreshToken",
+        secret: "RT-SECRET",
+        home_account_id: "uid-123.utid-456",
+        family_id: "1",
+        target: "User.Read"
+      })
     },
     IdToken: {
-      id: entry({ credential_type: "IdToken", secret: "ID-TOKEN-SECRET", home_account_id: "uid-123.utid-456", realm: "contoso" })
+      id: entry({
+        credential_type: "IdToken",
+        secret: "ID-TOKEN-SECRET",
+        home_account_id: "uid-123.utid-456",
+        realm: "contoso"
+      })
     },
     Account: {
-      acct: { home_account_id: "uid-123.utid-456", environment: "login.microsoftonline.com", realm: "contoso", local_account_id: "uid-123", username: "alice@contoso.com", authority_type: "MSSTS" }
+      acct: {
+        home_account_id: "uid-123.utid-456",
+        environment: "login.microsoftonline.com",
+        realm: "contoso",
+        local_account_id: "uid-123",
+        username: "alice@contoso.com",
+        authority_type: "MSSTS"
+      }
     },
     AppMetadata: { meta: { client_id: CLIENT_ID, environment: "login.microsoftonline.com", family_id: "1" } }
   }
@@ -442,10 +519,16 @@ describe("cache inspect's summary (in process)", () => {
       ])
       expect(summary.accessTokensByTenant).toEqual({ contoso: 2, fabrikam: 1 })
       expect(summary.accountsByTenant).toEqual({ contoso: 1 })
-      expect(summary.refreshTokens).toEqual([{ client: CLIENT_ID, environment: "login.microsoftonline.com", family: "1", scopes: ["User.Read"] }])
+      expect(summary.refreshTokens).toEqual([{
+        client: CLIENT_ID,
+        environment: "login.microsoftonline.com",
+        family: "1",
+        scopes: ["User.Read"]
+      }])
       const printed = Inspect.render("cache.json", summary) + JSON.stringify(summary)
       expect(printed).toContain("3 access tokens, 1 refresh token, 1 ID token, 1 account, 1 app metadata entry")
-      for (const hidden of ["SECRET", "uid-123", "utid-456", "alice", "hash-of-assertion"]) expect(printed).not.toContain(hidden)
+      for (const hidden of ["SECRET", "uid-123", "utid-456", "alice", "hash-of-assertion"])
+        expect(printed).not.toContain(hidden)
     }).pipe(Effect.provide(TokenCache.layerMemory())))
 })
 

@@ -12,20 +12,48 @@ const TID = ALICE.tenantId
 
 describe("sign-in in each cloud: the ID token's issuer is the cloud's, and it is accepted", () => {
   const CASES: ReadonlyArray<readonly [string, Partial<Parameters<typeof testLayer>[0]>, string]> = [
-    ["Azure China, /organizations", { client: { authority: "https://login.chinacloudapi.cn/organizations" } }, `https://login.partner.microsoftonline.cn/${TID}/v2.0`],
-    ["Azure China, by tenant id", { client: { authority: `https://login.chinacloudapi.cn/${TID}` } }, `https://login.partner.microsoftonline.cn/${TID}/v2.0`],
-    ["Azure China, by domain", { client: { authority: "https://login.partner.microsoftonline.cn/contoso.onmicrosoft.com" } }, `https://login.partner.microsoftonline.cn/${TID}/v2.0`],
-    ["US Government, /organizations", { client: { authority: "https://login.microsoftonline.us/organizations" } }, `https://login.microsoftonline.us/${TID}/v2.0`],
-    ["public cloud alias login.windows.net", { client: { authority: "https://login.windows.net/common" } }, `https://login.microsoftonline.com/${TID}/v2.0`],
-    ["CIAM on ciamlogin.com", { client: { authority: "https://contoso.ciamlogin.com" } }, `https://${TID}.ciamlogin.com/${TID}/v2.0`],
+    [
+      "Azure China, /organizations",
+      { client: { authority: "https://login.chinacloudapi.cn/organizations" } },
+      `https://login.partner.microsoftonline.cn/${TID}/v2.0`
+    ],
+    [
+      "Azure China, by tenant id",
+      { client: { authority: `https://login.chinacloudapi.cn/${TID}` } },
+      `https://login.partner.microsoftonline.cn/${TID}/v2.0`
+    ],
+    ["Azure China, by domain", {
+      client: { authority: "https://login.partner.microsoftonline.cn/contoso.onmicrosoft.com" }
+    }, `https://login.partner.microsoftonline.cn/${TID}/v2.0`],
+    [
+      "US Government, /organizations",
+      { client: { authority: "https://login.microsoftonline.us/organizations" } },
+      `https://login.microsoftonline.us/${TID}/v2.0`
+    ],
+    [
+      "public cloud alias login.windows.net",
+      { client: { authority: "https://login.windows.net/common" } },
+      `https://login.microsoftonline.com/${TID}/v2.0`
+    ],
+    [
+      "CIAM on ciamlogin.com",
+      { client: { authority: "https://contoso.ciamlogin.com" } },
+      `https://${TID}.ciamlogin.com/${TID}/v2.0`
+    ],
     [
       "CIAM custom URL domain (authority, instance discovery off)",
-      { client: { authority: "https://login.contoso.com/contoso.onmicrosoft.com", instanceDiscovery: false }, authority: { ciamCustomDomains: ["login.contoso.com"] } },
+      {
+        client: { authority: "https://login.contoso.com/contoso.onmicrosoft.com", instanceDiscovery: false },
+        authority: { ciamCustomDomains: ["login.contoso.com"] }
+      },
       `https://${TID}.ciamlogin.com/${TID}/v2.0`
     ],
     [
       "CIAM custom URL domain (oidcAuthority)",
-      { client: { authority: undefined, oidcAuthority: `https://login.contoso.com/${TID}/v2.0` }, authority: { ciamCustomDomains: ["login.contoso.com"] } },
+      {
+        client: { authority: undefined, oidcAuthority: `https://login.contoso.com/${TID}/v2.0` },
+        authority: { ciamCustomDomains: ["login.contoso.com"] }
+      },
       `https://${TID}.ciamlogin.com/${TID}/v2.0`
     ]
   ]
@@ -105,32 +133,203 @@ describe("the issuer check, row by row", () => {
   }
   const OTHER = "00000000-0000-0000-0000-000000000001"
   const ROWS: ReadonlyArray<readonly [string, IdToken.IssuerContext, string, string | undefined, boolean]> = [
-    ["public v2", ctx("https://login.microsoftonline.com/common"), `https://login.microsoftonline.com/${TID}/v2.0`, TID, true],
+    [
+      "public v2",
+      ctx("https://login.microsoftonline.com/common"),
+      `https://login.microsoftonline.com/${TID}/v2.0`,
+      TID,
+      true
+    ],
     ["public v1", ctx("https://login.microsoftonline.com/common"), `https://sts.windows.net/${TID}/`, TID, true],
-    ["public, on an alias authority", ctx("https://login.microsoft.com/organizations"), `https://login.microsoftonline.com/${TID}/v2.0`, TID, true],
-    ["China v2 for login.chinacloudapi.cn", ctx("https://login.chinacloudapi.cn/organizations"), `https://login.partner.microsoftonline.cn/${TID}/v2.0`, TID, true],
-    ["China v1", ctx("https://login.chinacloudapi.cn/organizations"), `https://sts.chinacloudapi.cn/${TID}/`, TID, true],
-    ["US Government v2", ctx("https://login.microsoftonline.us/organizations"), `https://login.microsoftonline.us/${TID}/v2.0`, TID, true],
-    ["public issuer for a China authority", ctx("https://login.chinacloudapi.cn/organizations"), `https://login.microsoftonline.com/${TID}/v2.0`, TID, false],
-    ["China issuer for a public authority", ctx("https://login.microsoftonline.com/common"), `https://login.partner.microsoftonline.cn/${TID}/v2.0`, TID, false],
-    ["v2 host without /v2.0", ctx("https://login.microsoftonline.com/common"), `https://login.microsoftonline.com/${TID}`, TID, false],
-    ["issuer tenant is not tid", ctx("https://login.microsoftonline.com/common"), `https://login.microsoftonline.com/${OTHER}/v2.0`, TID, false],
-    ["authority by GUID, another tenant", ctx(`https://login.microsoftonline.com/${OTHER}`), `https://login.microsoftonline.com/${TID}/v2.0`, TID, false],
-    ["authority by domain, discovered GUID", ctx("https://login.microsoftonline.com/contoso.onmicrosoft.com", { issuer: `https://login.microsoftonline.com/${TID}/v2.0`, tenantId: TID }), `https://login.microsoftonline.com/${TID}/v2.0`, TID, true],
-    ["authority by domain, another tenant's token", ctx("https://login.microsoftonline.com/contoso.onmicrosoft.com", { issuer: `https://login.microsoftonline.com/${TID}/v2.0`, tenantId: TID }), `https://login.microsoftonline.com/${OTHER}/v2.0`, OTHER, false],
-    ["discovered {tenantid} template", ctx("https://login.contoso-cloud.example/common", { issuer: "https://login.contoso-cloud.example/{tenantid}/v2.0" }), `https://login.contoso-cloud.example/${TID}/v2.0`, TID, true],
-    ["discovered template without tid", ctx("https://login.contoso-cloud.example/common", { issuer: "https://login.contoso-cloud.example/{tenantid}/v2.0" }), `https://login.contoso-cloud.example/${TID}/v2.0`, undefined, false],
-    ["CIAM", ctx("https://contoso.ciamlogin.com/contoso.onmicrosoft.com", { issuer: `https://${TID}.ciamlogin.com/${TID}/v2.0`, tenantId: TID }), `https://${TID}.ciamlogin.com/${TID}/v2.0`, TID, true],
-    ["CIAM custom URL domain", ctx("https://login.contoso.com/contoso.onmicrosoft.com", { issuer: `https://${TID}.ciamlogin.com/${TID}/v2.0`, tenantId: TID }), `https://${TID}.ciamlogin.com/${TID}/v2.0`, TID, true],
-    ["CIAM, another tenant's ciamlogin issuer", ctx("https://login.contoso.com/contoso.onmicrosoft.com", { issuer: `https://${TID}.ciamlogin.com/${TID}/v2.0`, tenantId: TID }), `https://${OTHER}.ciamlogin.com/${OTHER}/v2.0`, OTHER, false],
-    ["CIAM without discovery issuer", ctx("https://contoso.ciamlogin.com/contoso.onmicrosoft.com"), `https://${TID}.ciamlogin.com/${TID}/v2.0`, TID, true],
-    ["B2C (trailing slash)", ctx("https://contoso.b2clogin.com/contoso.onmicrosoft.com", { issuer: `https://contoso.b2clogin.com/${TID}/v2.0/` }), `https://contoso.b2clogin.com/${TID}/v2.0/`, undefined, true],
-    ["B2C custom domain", ctx("https://login.contoso.com/contoso.onmicrosoft.com", { issuer: `https://login.contoso.com/${TID}/v2.0/` }), `https://login.contoso.com/${TID}/v2.0/`, undefined, true],
-    ["B2C, another host", ctx("https://login.contoso.com/contoso.onmicrosoft.com", { issuer: `https://login.contoso.com/${TID}/v2.0/` }), `https://evil.example/${TID}/v2.0/`, undefined, false],
-    ["AD FS", ctx("https://fs.contoso.com/adfs", { issuer: "https://fs.contoso.com/adfs" }), "https://fs.contoso.com/adfs", undefined, true],
-    ["generic OIDC", ctx("https://idp.example/realms/a", { issuer: "https://idp.example/realms/a" }), "https://idp.example/realms/a", undefined, true],
-    ["generic OIDC, another realm", ctx("https://idp.example/realms/a", { issuer: "https://idp.example/realms/a" }), "https://idp.example/realms/b", undefined, false],
-    ["not https", ctx("https://login.microsoftonline.com/common"), `http://login.microsoftonline.com/${TID}/v2.0`, TID, false]
+    [
+      "public, on an alias authority",
+      ctx("https://login.microsoft.com/organizations"),
+      `https://login.microsoftonline.com/${TID}/v2.0`,
+      TID,
+      true
+    ],
+    [
+      "China v2 for login.chinacloudapi.cn",
+      ctx("https://login.chinacloudapi.cn/organizations"),
+      `https://login.partner.microsoftonline.cn/${TID}/v2.0`,
+      TID,
+      true
+    ],
+    [
+      "China v1",
+      ctx("https://login.chinacloudapi.cn/organizations"),
+      `https://sts.chinacloudapi.cn/${TID}/`,
+      TID,
+      true
+    ],
+    [
+      "US Government v2",
+      ctx("https://login.microsoftonline.us/organizations"),
+      `https://login.microsoftonline.us/${TID}/v2.0`,
+      TID,
+      true
+    ],
+    [
+      "public issuer for a China authority",
+      ctx("https://login.chinacloudapi.cn/organizations"),
+      `https://login.microsoftonline.com/${TID}/v2.0`,
+      TID,
+      false
+    ],
+    [
+      "China issuer for a public authority",
+      ctx("https://login.microsoftonline.com/common"),
+      `https://login.partner.microsoftonline.cn/${TID}/v2.0`,
+      TID,
+      false
+    ],
+    [
+      "v2 host without /v2.0",
+      ctx("https://login.microsoftonline.com/common"),
+      `https://login.microsoftonline.com/${TID}`,
+      TID,
+      false
+    ],
+    [
+      "issuer tenant is not tid",
+      ctx("https://login.microsoftonline.com/common"),
+      `https://login.microsoftonline.com/${OTHER}/v2.0`,
+      TID,
+      false
+    ],
+    [
+      "authority by GUID, another tenant",
+      ctx(`https://login.microsoftonline.com/${OTHER}`),
+      `https://login.microsoftonline.com/${TID}/v2.0`,
+      TID,
+      false
+    ],
+    [
+      "authority by domain, discovered GUID",
+      ctx("https://login.microsoftonline.com/contoso.onmicrosoft.com", {
+        issuer: `https://login.microsoftonline.com/${TID}/v2.0`,
+        tenantId: TID
+      }),
+      `https://login.microsoftonline.com/${TID}/v2.0`,
+      TID,
+      true
+    ],
+    [
+      "authority by domain, another tenant's token",
+      ctx("https://login.microsoftonline.com/contoso.onmicrosoft.com", {
+        issuer: `https://login.microsoftonline.com/${TID}/v2.0`,
+        tenantId: TID
+      }),
+      `https://login.microsoftonline.com/${OTHER}/v2.0`,
+      OTHER,
+      false
+    ],
+    [
+      "discovered {tenantid} template",
+      ctx("https://login.contoso-cloud.example/common", {
+        issuer: "https://login.contoso-cloud.example/{tenantid}/v2.0"
+      }),
+      `https://login.contoso-cloud.example/${TID}/v2.0`,
+      TID,
+      true
+    ],
+    [
+      "discovered template without tid",
+      ctx("https://login.contoso-cloud.example/common", {
+        issuer: "https://login.contoso-cloud.example/{tenantid}/v2.0"
+      }),
+      `https://login.contoso-cloud.example/${TID}/v2.0`,
+      undefined,
+      false
+    ],
+    [
+      "CIAM",
+      ctx("https://contoso.ciamlogin.com/contoso.onmicrosoft.com", {
+        issuer: `https://${TID}.ciamlogin.com/${TID}/v2.0`,
+        tenantId: TID
+      }),
+      `https://${TID}.ciamlogin.com/${TID}/v2.0`,
+      TID,
+      true
+    ],
+    [
+      "CIAM custom URL domain",
+      ctx("https://login.contoso.com/contoso.onmicrosoft.com", {
+        issuer: `https://${TID}.ciamlogin.com/${TID}/v2.0`,
+        tenantId: TID
+      }),
+      `https://${TID}.ciamlogin.com/${TID}/v2.0`,
+      TID,
+      true
+    ],
+    [
+      "CIAM, another tenant's ciamlogin issuer",
+      ctx("https://login.contoso.com/contoso.onmicrosoft.com", {
+        issuer: `https://${TID}.ciamlogin.com/${TID}/v2.0`,
+        tenantId: TID
+      }),
+      `https://${OTHER}.ciamlogin.com/${OTHER}/v2.0`,
+      OTHER,
+      false
+    ],
+    [
+      "CIAM without discovery issuer",
+      ctx("https://contoso.ciamlogin.com/contoso.onmicrosoft.com"),
+      `https://${TID}.ciamlogin.com/${TID}/v2.0`,
+      TID,
+      true
+    ],
+    [
+      "B2C (trailing slash)",
+      ctx("https://contoso.b2clogin.com/contoso.onmicrosoft.com", {
+        issuer: `https://contoso.b2clogin.com/${TID}/v2.0/`
+      }),
+      `https://contoso.b2clogin.com/${TID}/v2.0/`,
+      undefined,
+      true
+    ],
+    [
+      "B2C custom domain",
+      ctx("https://login.contoso.com/contoso.onmicrosoft.com", { issuer: `https://login.contoso.com/${TID}/v2.0/` }),
+      `https://login.contoso.com/${TID}/v2.0/`,
+      undefined,
+      true
+    ],
+    [
+      "B2C, another host",
+      ctx("https://login.contoso.com/contoso.onmicrosoft.com", { issuer: `https://login.contoso.com/${TID}/v2.0/` }),
+      `https://evil.example/${TID}/v2.0/`,
+      undefined,
+      false
+    ],
+    [
+      "AD FS",
+      ctx("https://fs.contoso.com/adfs", { issuer: "https://fs.contoso.com/adfs" }),
+      "https://fs.contoso.com/adfs",
+      undefined,
+      true
+    ],
+    [
+      "generic OIDC",
+      ctx("https://idp.example/realms/a", { issuer: "https://idp.example/realms/a" }),
+      "https://idp.example/realms/a",
+      undefined,
+      true
+    ],
+    [
+      "generic OIDC, another realm",
+      ctx("https://idp.example/realms/a", { issuer: "https://idp.example/realms/a" }),
+      "https://idp.example/realms/b",
+      undefined,
+      false
+    ],
+    [
+      "not https",
+      ctx("https://login.microsoftonline.com/common"),
+      `http://login.microsoftonline.com/${TID}/v2.0`,
+      TID,
+      false
+    ]
   ]
   for (const [name, context, iss, tid, ok] of ROWS) {
     it(`${name}: ${ok ? "accepted" : "refused"}`, () => {

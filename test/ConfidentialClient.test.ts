@@ -79,7 +79,9 @@ describe("acquireTokenForClient on the wire", () => {
 
   it.effect("sorts and de-duplicates scopes and never adds the reserved scopes", () =>
     Effect.gen(function*() {
-      const result = yield* acquire({ scopes: ["https://b.example/.default", "https://a.example/.default", "https://b.example/.default"] })
+      const result = yield* acquire({
+        scopes: ["https://b.example/.default", "https://a.example/.default", "https://b.example/.default"]
+      })
       expect((yield* lastTokenRequest).form.scope).toBe("https://a.example/.default https://b.example/.default")
       expect(result.scopes).toEqual(["https://a.example/.default", "https://b.example/.default"])
     }).pipe(Effect.provide(testLayer())))
@@ -213,9 +215,12 @@ describe("refresh_in and background refresh", () => {
       yield* a.enqueue({ status: 500, body: "<html>oops</html>" }, { status: 500, body: "<html>oops</html>" })
       yield* TestClock.adjust("1801 seconds")
       const served = yield* acquire({ scopes: [GRAPH] }).pipe(
-        Effect.provide(Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => {
-          logs.push(String(message))
-        })))
+        Effect.provide(Logger.replace(
+          Logger.defaultLogger,
+          Logger.make(({ message }) => {
+            logs.push(String(message))
+          })
+        ))
       )
       yield* settle
       expect(served.tokenSource).toBe("cache")
@@ -299,7 +304,11 @@ describe("claims challenges and client capabilities", () => {
       expect((yield* lastTokenRequest).form.claims).toBe(
         "{\"access_token\": {\"nbf\": {\"essential\": true, \"value\": \"1\"}, \"xms_cc\": {\"values\": [\"CP1\"]}}}"
       )
-      yield* acquire({ scopes: [GRAPH], claims: "{\"id_token\":{\"auth_time\":{\"essential\":true}},\"access_token\":{\"xms_cc\":{\"values\":[\"old\"]}}}" })
+      yield* acquire({
+        scopes: [GRAPH],
+        claims:
+          "{\"id_token\":{\"auth_time\":{\"essential\":true}},\"access_token\":{\"xms_cc\":{\"values\":[\"old\"]}}}"
+      })
       expect((yield* lastTokenRequest).form.claims).toBe(
         "{\"id_token\": {\"auth_time\": {\"essential\": true}}, \"access_token\": {\"xms_cc\": {\"values\": [\"CP1\"]}}}"
       )
@@ -346,7 +355,15 @@ describe("tenant override", () => {
 describe("input validation", () => {
   it.effect("scopes must be a non-empty array of non-empty strings", () =>
     Effect.gen(function*() {
-      const bad: ReadonlyArray<unknown> = [[], [""], "https://graph.microsoft.com/.default", [1], [GRAPH, " "], [null], undefined]
+      const bad: ReadonlyArray<unknown> = [
+        [],
+        [""],
+        "https://graph.microsoft.com/.default",
+        [1],
+        [GRAPH, " "],
+        [null],
+        undefined
+      ]
       for (const scopes of bad) {
         const error = yield* Effect.flip(acquire({ scopes } as never))
         expect(error._tag).toBe("InvalidRequest")
@@ -368,8 +385,12 @@ describe("input validation", () => {
           )
         )))
       expect((yield* build({ clientId: "" }))._tag).toBe("InvalidRequest")
-      expect((yield* build({ clientId: CLIENT_ID, authority: "http://login.microsoftonline.com/x" }))._tag).toBe("AuthorityError")
-      expect((yield* build({ clientId: CLIENT_ID, authority: "https://login.microsoftonline.com" }))._tag).toBe("AuthorityError")
+      expect((yield* build({ clientId: CLIENT_ID, authority: "http://login.microsoftonline.com/x" }))._tag).toBe(
+        "AuthorityError"
+      )
+      expect((yield* build({ clientId: CLIENT_ID, authority: "https://login.microsoftonline.com" }))._tag).toBe(
+        "AuthorityError"
+      )
       expect((yield* build({ clientId: CLIENT_ID, authority: "not a url" }))._tag).toBe("AuthorityError")
       expect((yield* build({ clientId: CLIENT_ID }, ""))._tag).toBe("CredentialError")
     }))
@@ -455,14 +476,25 @@ describe("removeTokensForClient", () => {
       yield* acquire({ scopes: [GRAPH], tenant: "fabrikam" })
       const [template] = yield* cache.list("AccessToken")
       yield* cache.modify([
-        { _tag: "Put", section: "AccessToken", entry: { ...template!, home_account_id: "uid.utid", secret: Redacted.make("AT for user") } },
+        {
+          _tag: "Put",
+          section: "AccessToken",
+          entry: { ...template!, home_account_id: "uid.utid", secret: Redacted.make("AT for user") }
+        },
         { _tag: "Put", section: "AccessToken", entry: { ...template!, client_id: "another-app" } },
-        { _tag: "Put", section: "AccessToken", entry: { ...template!, environment: "login.windows.net", realm: "tailspin" } }
+        {
+          _tag: "Put",
+          section: "AccessToken",
+          entry: { ...template!, environment: "login.windows.net", realm: "tailspin" }
+        }
       ])
       expect((yield* cache.list("AccessToken")).length).toBe(5)
       yield* c.removeTokensForClient()
       const left = yield* cache.list("AccessToken")
-      expect(left.map((t) => [t.home_account_id, t.client_id]).sort()).toEqual([["", "another-app"], ["uid.utid", CLIENT_ID]])
+      expect(left.map((t) => [t.home_account_id, t.client_id]).sort()).toEqual([["", "another-app"], [
+        "uid.utid",
+        CLIENT_ID
+      ]])
       expect((yield* acquire({ scopes: [GRAPH] })).tokenSource).toBe("identity_provider")
     }).pipe(Effect.provide(testLayer())))
 })
@@ -516,7 +548,9 @@ describe("errors", () => {
         401,
         [7000215]
       ])
-      expect(wrong._tag === "ServerError" && wrong.correlationId).toBe((yield* lastTokenRequest).headers["client-request-id"])
+      expect(wrong._tag === "ServerError" && wrong.correlationId).toBe(
+        (yield* lastTokenRequest).headers["client-request-id"]
+      )
       const badScope = yield* Effect.flip(acquire({ scopes: ["User.Read"] }))
       expect(badScope._tag === "ServerError" && badScope.error).toBe("invalid_client")
     }).pipe(Effect.provide(testLayer({ authority: { clients: { [CLIENT_ID]: { secret: "another secret" } } } }))))
@@ -532,19 +566,55 @@ describe("errors", () => {
     }).pipe(Effect.provide(testLayer())))
 
   const table: ReadonlyArray<readonly [string, TestAuthority.ScriptedResponse, string, Record<string, unknown>]> = [
-    ["200 carrying an OAuth error", { status: 200, body: { error: "invalid_grant" } }, "ServerError", { error: "invalid_grant", status: 200 }],
-    ["500 HTML page", { status: 500, body: "<html><body>Server Error</body></html>" }, "NetworkError", { reason: "Status", status: 500 }],
+    ["200 carrying an OAuth error", { status: 200, body: { error: "invalid_grant" } }, "ServerError", {
+      error: "invalid_grant",
+      status: 200
+    }],
+    ["500 HTML page", { status: 500, body: "<html><body>Server Error</body></html>" }, "NetworkError", {
+      reason: "Status",
+      status: 500
+    }],
     ["502 empty body", { status: 502, body: "" }, "NetworkError", { reason: "Status", status: 502 }],
-    ["503 with Retry-After", { status: 503, body: { error: "temporarily_unavailable" }, headers: { "retry-after": "30" } }, "NetworkError", { reason: "Status", status: 503, retryAfter: 30 }],
-    ["200 truncated JSON", { status: 200, body: "{\"access_token\":\"abc\",\"expires_in\":" }, "NetworkError", { reason: "InvalidResponse", status: 200 }],
-    ["200 without access_token", { status: 200, body: { token_type: "Bearer", expires_in: 3600 } }, "NetworkError", { reason: "InvalidResponse", status: 200 }],
-    ["200 with an empty access_token", { status: 200, body: { access_token: "", expires_in: 3600 } }, "NetworkError", { reason: "InvalidResponse" }],
-    ["200 with expires_in not a number", { status: 200, body: { access_token: "AT-secret-value", expires_in: "soon" } }, "NetworkError", { reason: "InvalidResponse" }],
+    [
+      "503 with Retry-After",
+      { status: 503, body: { error: "temporarily_unavailable" }, headers: { "retry-after": "30" } },
+      "NetworkError",
+      { reason: "Status", status: 503, retryAfter: 30 }
+    ],
+    ["200 truncated JSON", { status: 200, body: "{\"access_token\":\"abc\",\"expires_in\":" }, "NetworkError", {
+      reason: "InvalidResponse",
+      status: 200
+    }],
+    ["200 without access_token", { status: 200, body: { token_type: "Bearer", expires_in: 3600 } }, "NetworkError", {
+      reason: "InvalidResponse",
+      status: 200
+    }],
+    ["200 with an empty access_token", { status: 200, body: { access_token: "", expires_in: 3600 } }, "NetworkError", {
+      reason: "InvalidResponse"
+    }],
+    [
+      "200 with expires_in not a number",
+      { status: 200, body: { access_token: "AT-secret-value", expires_in: "soon" } },
+      "NetworkError",
+      { reason: "InvalidResponse" }
+    ],
     ["200 plain text", { status: 200, body: "ok" }, "NetworkError", { reason: "InvalidResponse" }],
     ["404 non-JSON", { status: 404, body: "Not Found" }, "NetworkError", { reason: "InvalidResponse", status: 404 }],
     // a redirect is never followed: refused as such, whatever its body
-    ["302 without an OAuth body", { status: 302, body: { location: "elsewhere" } }, "NetworkError", { reason: "Status", status: 302 }],
-    ["429 with an HTTP date", { status: 429, body: { error: "too_many_requests" }, headers: { "retry-after": "Thu, 01 Jan 1970 00:01:40 GMT" } }, "ServerError", { status: 429, retryAfter: 100 }]
+    ["302 without an OAuth body", { status: 302, body: { location: "elsewhere" } }, "NetworkError", {
+      reason: "Status",
+      status: 302
+    }],
+    [
+      "429 with an HTTP date",
+      {
+        status: 429,
+        body: { error: "too_many_requests" },
+        headers: { "retry-after": "Thu, 01 Jan 1970 00:01:40 GMT" }
+      },
+      "ServerError",
+      { status: 429, retryAfter: 100 }
+    ]
   ]
   for (const [name, response, tag, fields] of table) {
     it.effect(`${name} → ${tag}`, () =>
@@ -560,7 +630,10 @@ describe("errors", () => {
 
   it.effect("accepts expires_in as a numeric string, as Entra's v1 endpoints send it", () =>
     Effect.gen(function*() {
-      yield* (yield* authority).enqueue({ status: 200, body: { access_token: "AT", token_type: "Bearer", expires_in: "3599", ext_expires_in: "3599" } })
+      yield* (yield* authority).enqueue({
+        status: 200,
+        body: { access_token: "AT", token_type: "Bearer", expires_in: "3599", ext_expires_in: "3599" }
+      })
       const result = yield* acquire({ scopes: [GRAPH] })
       expect(result.expiresOn.getTime()).toBe(3599_000)
     }).pipe(Effect.provide(testLayer())))
@@ -570,7 +643,9 @@ describe("errors", () => {
       const refusing = Layer.succeed(
         HttpClient.HttpClient,
         HttpClient.make((request) =>
-          Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("connect ECONNREFUSED") }))
+          Effect.fail(
+            new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("connect ECONNREFUSED") })
+          )
         )
       )
       const layer = ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, retry: false }).pipe(

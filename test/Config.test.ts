@@ -23,13 +23,34 @@ beforeAll(() => {
   const key = join(dir, "app.key")
   const cert = join(dir, "app.crt")
   execFileSync("openssl", [
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-subj", "/CN=app", "-days", "2"
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-subj",
+    "/CN=app",
+    "-days",
+    "2"
   ], { stdio: "ignore" })
   files.pem = join(dir, "app.pem")
   writeFileSync(files.pem, readFileSync(key, "utf8") + readFileSync(cert, "utf8"))
   files.pfx = join(dir, "app.pfx")
   execFileSync("openssl", [
-    "pkcs12", "-export", "-inkey", key, "-in", cert, "-passout", `pass:${PASSWORD}`, "-out", files.pfx
+    "pkcs12",
+    "-export",
+    "-inkey",
+    key,
+    "-in",
+    cert,
+    "-passout",
+    `pass:${PASSWORD}`,
+    "-out",
+    files.pfx
   ], { stdio: "ignore" })
   files.federated = join(dir, "token")
   writeFileSync(files.federated, FEDERATED)
@@ -56,7 +77,12 @@ describe("ConfidentialClient.layerConfig: the environment table", () => {
   const failures: ReadonlyArray<readonly [string, Readonly<Record<string, string>>, string, RegExp]> = [
     ["nothing set", {}, "AZURE_CLIENT_ID", /Missing data/],
     ["no tenant", { AZURE_CLIENT_ID: ID, AZURE_CLIENT_SECRET: SECRET }, "AZURE_TENANT_ID", /Missing data/],
-    ["a blank client id", { ...BASE, AZURE_CLIENT_ID: "  ", AZURE_CLIENT_SECRET: SECRET }, "AZURE_CLIENT_ID", /must not be empty/],
+    [
+      "a blank client id",
+      { ...BASE, AZURE_CLIENT_ID: "  ", AZURE_CLIENT_SECRET: SECRET },
+      "AZURE_CLIENT_ID",
+      /must not be empty/
+    ],
     ["no credential", BASE, "AZURE_CLIENT_SECRET", /AZURE_CLIENT_CERTIFICATE_PATH, AZURE_FEDERATED_TOKEN_FILE/],
     ["a blank secret is unset", { ...BASE, AZURE_CLIENT_SECRET: "" }, "AZURE_CLIENT_SECRET", /no client credential/],
     [
@@ -89,7 +115,12 @@ describe("ConfidentialClient.layerConfig: the environment table", () => {
       "AZURE_AUTHORITY_HOST",
       /https/
     ],
-    ["a tenant with a slash", { ...BASE, AZURE_TENANT_ID: "a/b", AZURE_CLIENT_SECRET: SECRET }, "AZURE_TENANT_ID", /tenant/],
+    [
+      "a tenant with a slash",
+      { ...BASE, AZURE_TENANT_ID: "a/b", AZURE_CLIENT_SECRET: SECRET },
+      "AZURE_TENANT_ID",
+      /tenant/
+    ],
     [
       "an invalid region",
       { ...BASE, AZURE_CLIENT_SECRET: SECRET, MSAL_FORCE_REGION: "East US" },
@@ -119,70 +150,88 @@ describe("ConfidentialClient.layerConfig: the environment table", () => {
     })
   }
 
-  const successes: ReadonlyArray<readonly [string, Readonly<Record<string, string>>, Record<string, unknown>, string]> = [
+  const successes: ReadonlyArray<readonly [string, Readonly<Record<string, string>>, Record<string, unknown>, string]> =
     [
-      "a secret",
-      { ...BASE, AZURE_CLIENT_SECRET: SECRET },
-      { clientId: ID, authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com" },
-      "Secret"
-    ],
-    [
-      "another cloud, trailing slash and blank variables ignored",
-      { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_AUTHORITY_HOST: "https://login.microsoftonline.us/", AZURE_FEDERATED_TOKEN_FILE: " " },
-      { authority: "https://login.microsoftonline.us/contoso.onmicrosoft.com" },
-      "Secret"
-    ],
-    [
-      "a certificate file with password and chain",
-      {
-        ...BASE,
-        AZURE_CLIENT_CERTIFICATE_PATH: "/etc/app.pfx",
-        AZURE_CLIENT_CERTIFICATE_PASSWORD: PASSWORD,
-        AZURE_CLIENT_SEND_CERTIFICATE_CHAIN: "1"
-      },
-      {},
-      "CertificateFile"
-    ],
-    ["a federated token file", { ...BASE, AZURE_FEDERATED_TOKEN_FILE: "/var/run/token" }, {}, "FederatedTokenFile"],
-    ["a forced region", { ...BASE, AZURE_CLIENT_SECRET: SECRET, MSAL_FORCE_REGION: "westus2" }, { azureRegion: "westus2" }, "Secret"],
-    [
-      "AZURE_REGIONAL_AUTHORITY_NAME (as @azure/identity reads it)",
-      { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_REGIONAL_AUTHORITY_NAME: "westeurope" },
-      { azureRegion: "westeurope" },
-      "Secret"
-    ],
-    [
-      "AZURE_REGIONAL_AUTHORITY_NAME=AutoDiscoverRegion asks for discovery",
-      { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_REGIONAL_AUTHORITY_NAME: "AutoDiscoverRegion" },
-      { azureRegion: "discover" },
-      "Secret"
-    ],
-    [
-      "MSAL_FORCE_REGION wins over AZURE_REGIONAL_AUTHORITY_NAME",
-      { ...BASE, AZURE_CLIENT_SECRET: SECRET, MSAL_FORCE_REGION: "eastus", AZURE_REGIONAL_AUTHORITY_NAME: "westeurope" },
-      { azureRegion: "eastus" },
-      "Secret"
-    ],
-    // several credentials: @azure/identity's precedence (secret, certificate, then workload identity)
-    [
-      "secret and certificate: the secret",
-      { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_CLIENT_CERTIFICATE_PATH: "/x.pem", AZURE_CLIENT_CERTIFICATE_PASSWORD: PASSWORD },
-      {},
-      "Secret"
-    ],
-    [
-      "a workload-identity pod with a leftover secret: the secret",
-      { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_FEDERATED_TOKEN_FILE: "/var/run/token" },
-      {},
-      "Secret"
-    ],
-    [
-      "certificate and federated token: the certificate",
-      { ...BASE, AZURE_CLIENT_CERTIFICATE_PATH: "/x.pem", AZURE_FEDERATED_TOKEN_FILE: "/t" },
-      {},
-      "CertificateFile"
+      [
+        "a secret",
+        { ...BASE, AZURE_CLIENT_SECRET: SECRET },
+        { clientId: ID, authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com" },
+        "Secret"
+      ],
+      [
+        "another cloud, trailing slash and blank variables ignored",
+        {
+          ...BASE,
+          AZURE_CLIENT_SECRET: SECRET,
+          AZURE_AUTHORITY_HOST: "https://login.microsoftonline.us/",
+          AZURE_FEDERATED_TOKEN_FILE: " "
+        },
+        { authority: "https://login.microsoftonline.us/contoso.onmicrosoft.com" },
+        "Secret"
+      ],
+      [
+        "a certificate file with password and chain",
+        {
+          ...BASE,
+          AZURE_CLIENT_CERTIFICATE_PATH: "/etc/app.pfx",
+          AZURE_CLIENT_CERTIFICATE_PASSWORD: PASSWORD,
+          AZURE_CLIENT_SEND_CERTIFICATE_CHAIN: "1"
+        },
+        {},
+        "CertificateFile"
+      ],
+      ["a federated token file", { ...BASE, AZURE_FEDERATED_TOKEN_FILE: "/var/run/token" }, {}, "FederatedTokenFile"],
+      ["a forced region", { ...BASE, AZURE_CLIENT_SECRET: SECRET, MSAL_FORCE_REGION: "westus2" }, {
+        azureRegion: "westus2"
+      }, "Secret"],
+      [
+        "AZURE_REGIONAL_AUTHORITY_NAME (as @azure/identity reads it)",
+        { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_REGIONAL_AUTHORITY_NAME: "westeurope" },
+        { azureRegion: "westeurope" },
+        "Secret"
+      ],
+      [
+        "AZURE_REGIONAL_AUTHORITY_NAME=AutoDiscoverRegion asks for discovery",
+        { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_REGIONAL_AUTHORITY_NAME: "AutoDiscoverRegion" },
+        { azureRegion: "discover" },
+        "Secret"
+      ],
+      [
+        "MSAL_FORCE_REGION wins over AZURE_REGIONAL_AUTHORITY_NAME",
+        {
+          ...BASE,
+          AZURE_CLIENT_SECRET: SECRET,
+          MSAL_FORCE_REGION: "eastus",
+          AZURE_REGIONAL_AUTHORITY_NAME: "westeurope"
+        },
+        { azureRegion: "eastus" },
+        "Secret"
+      ],
+      // several credentials: @azure/identity's precedence (secret, certificate, then workload identity)
+      [
+        "secret and certificate: the secret",
+        {
+          ...BASE,
+          AZURE_CLIENT_SECRET: SECRET,
+          AZURE_CLIENT_CERTIFICATE_PATH: "/x.pem",
+          AZURE_CLIENT_CERTIFICATE_PASSWORD: PASSWORD
+        },
+        {},
+        "Secret"
+      ],
+      [
+        "a workload-identity pod with a leftover secret: the secret",
+        { ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_FEDERATED_TOKEN_FILE: "/var/run/token" },
+        {},
+        "Secret"
+      ],
+      [
+        "certificate and federated token: the certificate",
+        { ...BASE, AZURE_CLIENT_CERTIFICATE_PATH: "/x.pem", AZURE_FEDERATED_TOKEN_FILE: "/t" },
+        {},
+        "CertificateFile"
+      ]
     ]
-  ]
 
   for (const [label, env, options, kind] of successes) {
     it(`${label} → ${kind}`, () => {
@@ -248,11 +297,13 @@ const acquire = (env: Readonly<Record<string, string>>) =>
     const [request] = yield* (yield* TestAuthority.TestAuthority).tokenRequests
     return { result, request: request! }
   }).pipe(
-    Effect.provide(ConfidentialClient.layerConfig().pipe(
-      Layer.provide(TokenCache.layerMemory()),
-      Layer.provide(TestAuthority.layerHttpClient),
-      Layer.provideMerge(TestAuthority.layer())
-    )),
+    Effect.provide(
+      ConfidentialClient.layerConfig().pipe(
+        Layer.provide(TokenCache.layerMemory()),
+        Layer.provide(TestAuthority.layerHttpClient),
+        Layer.provideMerge(TestAuthority.layer())
+      )
+    ),
     Effect.withConfigProvider(provider(env))
   )
 
@@ -317,20 +368,30 @@ describe("ConfidentialClient.layerConfig: end to end", () => {
       const logger = Logger.make(({ logLevel, message }) => {
         lines.push(`${logLevel.label} ${String(Array.isArray(message) ? message.join(" ") : message)}`)
       })
-      const { request } = yield* acquire({ ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_FEDERATED_TOKEN_FILE: files.federated }).pipe(
+      const { request } = yield* acquire({
+        ...BASE,
+        AZURE_CLIENT_SECRET: SECRET,
+        AZURE_FEDERATED_TOKEN_FILE: files.federated
+      }).pipe(
         Effect.provide(Logger.replace(Logger.defaultLogger, logger))
       )
       expect(request.form.client_secret).toBe(SECRET)
       expect(request.form.client_assertion).toBeUndefined()
       expect(lines.filter((line) => line.includes("several client credentials"))).toEqual([
-        expect.stringMatching(/^WARN effect-msal: several client credentials are set: using AZURE_CLIENT_SECRET, ignoring AZURE_FEDERATED_TOKEN_FILE/)
+        expect.stringMatching(
+          /^WARN effect-msal: several client credentials are set: using AZURE_CLIENT_SECRET, ignoring AZURE_FEDERATED_TOKEN_FILE/
+        )
       ])
       expect(lines.join("\n")).not.toContain(SECRET)
     }))
 
   it.effect("AZURE_REGIONAL_AUTHORITY_NAME sends client credentials to the regional host", () =>
     Effect.gen(function*() {
-      const { request } = yield* acquire({ ...BASE, AZURE_CLIENT_SECRET: SECRET, AZURE_REGIONAL_AUTHORITY_NAME: "westus2" })
+      const { request } = yield* acquire({
+        ...BASE,
+        AZURE_CLIENT_SECRET: SECRET,
+        AZURE_REGIONAL_AUTHORITY_NAME: "westus2"
+      })
       expect(new URL(request.url).host).toBe("westus2.login.microsoft.com")
     }))
 

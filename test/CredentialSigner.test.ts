@@ -8,7 +8,16 @@ import * as CredentialSigner from "../src/CredentialSigner.js"
 import * as Signer from "../src/internal/signer.js"
 import { CredentialError } from "../src/MsalError.js"
 import * as Fixtures from "./credentials/fixtures.js"
-import { ADFS, assertionOf, checkAssertion, ENTRA, expectNoSecrets, OIDC, sha1Of, sha256Of } from "./credentials/helpers.js"
+import {
+  ADFS,
+  assertionOf,
+  checkAssertion,
+  ENTRA,
+  expectNoSecrets,
+  OIDC,
+  sha1Of,
+  sha256Of
+} from "./credentials/helpers.js"
 
 const fx = Fixtures.make()
 afterAll(fx.cleanup)
@@ -108,7 +117,11 @@ describe("CredentialSigner", () => {
         }).toString()
         expect(pem).toContain("Proc-Type: 4,ENCRYPTED")
         const signer = yield* CredentialSigner.make(
-          ClientCredential.certificate({ privateKey: pem, passphrase: Fixtures.PASSPHRASE, publicCertificate: fx.a.certPem })
+          ClientCredential.certificate({
+            privateKey: pem,
+            passphrase: Fixtures.PASSPHRASE,
+            publicCertificate: fx.a.certPem
+          })
         )
         yield* checkAssertion(yield* signWith(signer, OIDC), {
           cert: fx.a.cert,
@@ -148,7 +161,12 @@ describe("CredentialSigner", () => {
           nowSeconds: T0
         })
         for (const context of [ADFS, OIDC]) {
-          yield* checkAssertion(yield* signWith(signer, context), { cert: fx.a.cert, context, alg: "RS256", nowSeconds: T0 })
+          yield* checkAssertion(yield* signWith(signer, context), {
+            cert: fx.a.cert,
+            context,
+            alg: "RS256",
+            nowSeconds: T0
+          })
         }
       }))
 
@@ -366,38 +384,137 @@ describe("CredentialSigner", () => {
     writeFileSync(truncatedPfx, readFileSync(fx.pfx.modern).subarray(0, 1200))
     writeFileSync(emptyToken, "  \n")
 
-    const cases: ReadonlyArray<readonly [string, ClientCredential.ClientCredential, RegExp, CredentialSigner.Options?]> = [
+    const cases: ReadonlyArray<
+      readonly [string, ClientCredential.ClientCredential, RegExp, CredentialSigner.Options?]
+    > = [
       ["an empty secret", ClientCredential.secret(""), /secret is empty/],
       ["an empty assertion", ClientCredential.assertion(""), /assertion is empty/],
-      ["a corrupt PEM key", pem({ privateKey: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----" }), /privateKey is not a valid PEM private key/],
-      ["a passphrase given as the key", pem({ privateKey: Fixtures.PASSPHRASE }), /privateKey holds no PEM private key/],
+      [
+        "a corrupt PEM key",
+        pem({ privateKey: "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----" }),
+        /privateKey is not a valid PEM private key/
+      ],
+      [
+        "a passphrase given as the key",
+        pem({ privateKey: Fixtures.PASSPHRASE }),
+        /privateKey holds no PEM private key/
+      ],
       ["an encrypted key without passphrase", pem({ privateKey: fx.a.encrypted }), /encrypted: give its passphrase/],
-      ["an encrypted key with a wrong passphrase", pem({ privateKey: fx.a.encrypted, passphrase: wrong }), /passphrase is wrong/],
-      ["neither thumbprint nor certificate", ClientCredential.certificate({ privateKey: fx.a.pkcs8 }), /thumbprint.*publicCertificate/],
+      [
+        "an encrypted key with a wrong passphrase",
+        pem({ privateKey: fx.a.encrypted, passphrase: wrong }),
+        /passphrase is wrong/
+      ],
+      [
+        "neither thumbprint nor certificate",
+        ClientCredential.certificate({ privateKey: fx.a.pkcs8 }),
+        /thumbprint.*publicCertificate/
+      ],
       ["a thumbprint that is not hex", pem({ thumbprint: "zz".repeat(20) }), /thumbprint must be hexadecimal/],
       ["a SHA-256 value as thumbprint", pem({ thumbprint: "ab".repeat(32) }), /looks like a SHA-256 thumbprint/],
-      ["a thumbprintSha256 of the wrong length", pem({ thumbprintSha256: "ab".repeat(20) }), /thumbprintSha256 must be a SHA256 thumbprint of 64/],
+      [
+        "a thumbprintSha256 of the wrong length",
+        pem({ thumbprintSha256: "ab".repeat(20) }),
+        /thumbprintSha256 must be a SHA256 thumbprint of 64/
+      ],
       ["a key not matching the certificate", pem({ privateKey: fx.b.pkcs8 }), /does not match the certificate/],
-      ["an RSA key under 2048 bits", pem({ privateKey: fx.small.pkcs1, publicCertificate: fx.small.certPem }), /1024 bits; at least 2048/],
-      ["an EC key", pem({ privateKey: fx.ec.pkcs8, publicCertificate: fx.ec.certPem }), /of type ec; client assertions need an RSA key/],
-      ["a private key given as publicCertificate", pem({ publicCertificate: fx.b.pkcs8 }), /publicCertificate holds a private key/],
-      ["a corrupt publicCertificate", pem({ publicCertificate: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----" }), /publicCertificate: the certificate is not a valid X.509/],
-      ["a missing PFX file", ClientCredential.pfx({ path: join(fx.dir, "missing.pfx") }), /could not read the PFX file .*missing\.pfx \(ENOENT\)/],
-      ["a corrupt PFX", ClientCredential.pfx({ path: corruptPfx, passphrase: Fixtures.PASSPHRASE }), /corrupt\.pfx is corrupt/],
-      ["a truncated PFX", ClientCredential.pfx({ path: truncatedPfx, passphrase: Fixtures.PASSPHRASE }), /truncated\.pfx is truncated/],
-      ["a PEM file given as PFX", ClientCredential.pfx({ path: fx.a.certPath }), /not a PKCS#12 \(PFX\) file; it looks like a PEM file/],
-      ["a PFX with a wrong passphrase", ClientCredential.pfx({ path: fx.pfx.modern, passphrase: wrong }), /the passphrase is wrong/],
-      ["a legacy PFX with a wrong passphrase", ClientCredential.pfx({ path: fx.pfx.legacy, passphrase: wrong }), /the passphrase is wrong/],
-      ["a PFX without its passphrase", ClientCredential.pfx({ path: fx.pfx.windows }), /protected by a passphrase and none was given/],
-      ["a PFX without a key", ClientCredential.pfx({ path: fx.pfx.noKey, passphrase: Fixtures.PASSPHRASE }), /holds no private key/],
-      ["a PFX whose key does not match", ClientCredential.pfx({ path: fx.pfx.mismatched, passphrase: Fixtures.PASSPHRASE }), /no certificate in .* matches its private key/],
-      ["a PFX with a 1024-bit key", ClientCredential.pfx({ bytes: readFileSync(fx.pfx.small), passphrase: Fixtures.PASSPHRASE }), /the RSA key in the PFX bytes has 1024 bits/],
+      [
+        "an RSA key under 2048 bits",
+        pem({ privateKey: fx.small.pkcs1, publicCertificate: fx.small.certPem }),
+        /1024 bits; at least 2048/
+      ],
+      [
+        "an EC key",
+        pem({ privateKey: fx.ec.pkcs8, publicCertificate: fx.ec.certPem }),
+        /of type ec; client assertions need an RSA key/
+      ],
+      [
+        "a private key given as publicCertificate",
+        pem({ publicCertificate: fx.b.pkcs8 }),
+        /publicCertificate holds a private key/
+      ],
+      [
+        "a corrupt publicCertificate",
+        pem({ publicCertificate: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----" }),
+        /publicCertificate: the certificate is not a valid X.509/
+      ],
+      [
+        "a missing PFX file",
+        ClientCredential.pfx({ path: join(fx.dir, "missing.pfx") }),
+        /could not read the PFX file .*missing\.pfx \(ENOENT\)/
+      ],
+      [
+        "a corrupt PFX",
+        ClientCredential.pfx({ path: corruptPfx, passphrase: Fixtures.PASSPHRASE }),
+        /corrupt\.pfx is corrupt/
+      ],
+      [
+        "a truncated PFX",
+        ClientCredential.pfx({ path: truncatedPfx, passphrase: Fixtures.PASSPHRASE }),
+        /truncated\.pfx is truncated/
+      ],
+      [
+        "a PEM file given as PFX",
+        ClientCredential.pfx({ path: fx.a.certPath }),
+        /not a PKCS#12 \(PFX\) file; it looks like a PEM file/
+      ],
+      [
+        "a PFX with a wrong passphrase",
+        ClientCredential.pfx({ path: fx.pfx.modern, passphrase: wrong }),
+        /the passphrase is wrong/
+      ],
+      [
+        "a legacy PFX with a wrong passphrase",
+        ClientCredential.pfx({ path: fx.pfx.legacy, passphrase: wrong }),
+        /the passphrase is wrong/
+      ],
+      [
+        "a PFX without its passphrase",
+        ClientCredential.pfx({ path: fx.pfx.windows }),
+        /protected by a passphrase and none was given/
+      ],
+      [
+        "a PFX without a key",
+        ClientCredential.pfx({ path: fx.pfx.noKey, passphrase: Fixtures.PASSPHRASE }),
+        /holds no private key/
+      ],
+      [
+        "a PFX whose key does not match",
+        ClientCredential.pfx({ path: fx.pfx.mismatched, passphrase: Fixtures.PASSPHRASE }),
+        /no certificate in .* matches its private key/
+      ],
+      [
+        "a PFX with a 1024-bit key",
+        ClientCredential.pfx({ bytes: readFileSync(fx.pfx.small), passphrase: Fixtures.PASSPHRASE }),
+        /the RSA key in the PFX bytes has 1024 bits/
+      ],
       ["an empty PFX", ClientCredential.pfx({ bytes: new Uint8Array(0) }), /not a PKCS#12/],
-      ["a PEM certificate file without its key", ClientCredential.certificateFile({ path: fx.a.certPath }), /holds no PEM private key/],
-      ["a PEM key file without its certificate", ClientCredential.certificateFile({ path: fx.a.keyPath }), /holds no certificate next to the private key/],
-      ["a missing federated token file", ClientCredential.federatedTokenFile(join(fx.dir, "no-token")), /could not read the federated token file .*no-token \(ENOENT\)/],
-      ["an empty federated token file", ClientCredential.federatedTokenFile(emptyToken), /federated token file .* is empty/],
-      ["a reloadEvery of zero", ClientCredential.pfx({ path: fx.pfx.modern, passphrase: Fixtures.PASSPHRASE }), /reloadEvery must be a positive duration/, { reloadEvery: 0 }]
+      [
+        "a PEM certificate file without its key",
+        ClientCredential.certificateFile({ path: fx.a.certPath }),
+        /holds no PEM private key/
+      ],
+      [
+        "a PEM key file without its certificate",
+        ClientCredential.certificateFile({ path: fx.a.keyPath }),
+        /holds no certificate next to the private key/
+      ],
+      [
+        "a missing federated token file",
+        ClientCredential.federatedTokenFile(join(fx.dir, "no-token")),
+        /could not read the federated token file .*no-token \(ENOENT\)/
+      ],
+      [
+        "an empty federated token file",
+        ClientCredential.federatedTokenFile(emptyToken),
+        /federated token file .* is empty/
+      ],
+      [
+        "a reloadEvery of zero",
+        ClientCredential.pfx({ path: fx.pfx.modern, passphrase: Fixtures.PASSPHRASE }),
+        /reloadEvery must be a positive duration/,
+        { reloadEvery: 0 }
+      ]
     ]
 
     for (const [name, credential, description, options] of cases) {
@@ -420,7 +537,9 @@ describe("CredentialSigner", () => {
 
     it.effect("the layer fails to build with the same error", () =>
       Effect.gen(function*() {
-        const exit = yield* Layer.build(CredentialSigner.layer(ClientCredential.pfx({ path: fx.pfx.modern, passphrase: wrong })))
+        const exit = yield* Layer.build(
+          CredentialSigner.layer(ClientCredential.pfx({ path: fx.pfx.modern, passphrase: wrong }))
+        )
           .pipe(Effect.scoped, Effect.exit)
         expect(Exit.isFailure(exit)).toBe(true)
         if (Exit.isFailure(exit)) expect(String(exit.cause)).toContain("the passphrase is wrong")
@@ -438,7 +557,10 @@ describe("CredentialSigner", () => {
           { onSign: (c) => counts.set(c.tokenEndpoint, (counts.get(c.tokenEndpoint) ?? 0) + 1) }
         )
         const regional = { ...ENTRA, tokenEndpoint: "https://westus.login.microsoft.com/contoso/oauth2/v2.0/token" }
-        const seen = new Map<string, Set<string>>([[ENTRA.tokenEndpoint, new Set()], [regional.tokenEndpoint, new Set()]])
+        const seen = new Map<string, Set<string>>([[ENTRA.tokenEndpoint, new Set()], [
+          regional.tokenEndpoint,
+          new Set()
+        ]])
         // 100 bursts of 10 requests per audience, 18 s apart (each TestClock.adjust costs a few
         // real milliseconds, so the clock moves per burst rather than per request).
         for (let burst = 0; burst < 100; burst++) {
@@ -494,7 +616,9 @@ describe("CredentialSigner", () => {
           {},
           { onSign: () => signatures++ }
         )
-        const jwts = yield* Effect.all(Array.from({ length: 50 }, () => signWith(signer, ENTRA)), { concurrency: "unbounded" })
+        const jwts = yield* Effect.all(Array.from({ length: 50 }, () => signWith(signer, ENTRA)), {
+          concurrency: "unbounded"
+        })
         expect(new Set(jwts).size).toBe(1)
         expect(signatures).toBe(1)
       }))

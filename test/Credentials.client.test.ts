@@ -212,7 +212,8 @@ describe("client credentials against a verifying authority", () => {
       Effect.gen(function*() {
         yield* atT0
         const userAssertion = yield* Effect.flatMap(authority, (a) => a.userAssertion({ audience: CLIENT_ID }))
-        const result = yield* Effect.flatMap(client, (c) => c.acquireTokenOnBehalfOf({ userAssertion, scopes: ["User.Read"] }))
+        const result = yield* Effect.flatMap(client, (c) =>
+          c.acquireTokenOnBehalfOf({ userAssertion, scopes: ["User.Read"] }))
         expect(result.tokenSource).toBe("identity_provider")
         expect((yield* lastHeader).alg).toBe("PS256")
       }).pipe(Effect.provide(clientLayer(
@@ -287,8 +288,13 @@ describe("client credentials against a verifying authority", () => {
     it.scoped("for another audience: AADSTS700023; a listed opaque assertion is accepted as is", () =>
       Effect.gen(function*() {
         yield* atT0
-        const elsewhere = yield* preSigned({ now: T0, audience: "https://login.microsoftonline.com/fabrikam.com/oauth2/v2.0/token" })
-        const error = yield* refused().pipe(Effect.provide(clientLayer(ClientCredential.assertion(elsewhere), registeredA())))
+        const elsewhere = yield* preSigned({
+          now: T0,
+          audience: "https://login.microsoftonline.com/fabrikam.com/oauth2/v2.0/token"
+        })
+        const error = yield* refused().pipe(
+          Effect.provide(clientLayer(ClientCredential.assertion(elsewhere), registeredA()))
+        )
         expect(error).toMatchObject({ error: "invalid_client", errorCodes: [700023] })
         const listed = yield* Effect.gen(function*() {
           const result = yield* acquire(GRAPH)
@@ -339,7 +345,9 @@ describe("client credentials against a verifying authority", () => {
         expect(cause).toBeInstanceOf(Error)
         expect((cause as Error).message).toBe(boom.message)
         expect(yield* Effect.flatMap(authority, (a) => a.tokenRequests)).toEqual([])
-      }).pipe(Effect.provide(clientLayer(ClientCredential.assertionProvider(Effect.fail(boom)), workloadRegistration()))))
+      }).pipe(
+        Effect.provide(clientLayer(ClientCredential.assertionProvider(Effect.fail(boom)), workloadRegistration()))
+      ))
   })
 
   describe("federatedTokenFile", () => {
@@ -395,7 +403,10 @@ describe("client credentials against a verifying authority", () => {
           expect((yield* lastHeader)["x5t#S256"]).toBe(sha256Of(fx.a.cert))
 
           // The app registration now holds only the new certificate, and the file is replaced.
-          yield* Effect.flatMap(authority, (a) => a.configure({ clients: { [CLIENT_ID]: { certificates: [fx.b.certPem] } } }))
+          yield* Effect.flatMap(
+            authority,
+            (a) => a.configure({ clients: { [CLIENT_ID]: { certificates: [fx.b.certPem] } } })
+          )
           copyFileSync(fx.pfx.rotated, path)
           yield* TestClock.adjust("1 minute")
 
@@ -410,7 +421,9 @@ describe("client credentials against a verifying authority", () => {
           expect(again.tokenSource).toBe("cache")
           expect(Redacted.value(again.accessToken)).toBe(Redacted.value(cached.accessToken))
           expect((yield* assertionsSeen).length).toBe(3)
-        }).pipe(Effect.provide(clientLayer(ClientCredential.pfx({ path, passphrase: Fixtures.PASSPHRASE }), registeredA())))
+        }).pipe(
+          Effect.provide(clientLayer(ClientCredential.pfx({ path, passphrase: Fixtures.PASSPHRASE }), registeredA()))
+        )
       }))
   })
 
@@ -418,7 +431,9 @@ describe("client credentials against a verifying authority", () => {
     it.scoped("certificate and PFX credentials get tokens from a served authority that verifies them", () =>
       Effect.gen(function*() {
         yield* atT0
-        const served = yield* TestAuthority.make({ clients: { [CLIENT_ID]: { certificates: [fx.a.certPem, fx.leaf.certPem] } } })
+        const served = yield* TestAuthority.make({
+          clients: { [CLIENT_ID]: { certificates: [fx.a.certPem, fx.leaf.certPem] } }
+        })
         const server = yield* TestAuthority.serve().pipe(Effect.provideService(authority, served))
         const viaHttp = (credential: ClientCredential.ClientCredential) =>
           ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY }).pipe(
@@ -443,7 +458,9 @@ describe("client credentials against a verifying authority", () => {
           sha256Of(fx.b.cert)
         ])
         expect([pem.tokenSource, pfx.tokenSource]).toEqual(["identity_provider", "identity_provider"])
-        expect((yield* served.issued).map((t) => t.accessToken)).toEqual([pem, pfx].map((r) => Redacted.value(r.accessToken)))
+        expect((yield* served.issued).map((t) => t.accessToken)).toEqual(
+          [pem, pfx].map((r) => Redacted.value(r.accessToken))
+        )
         expect(wrong).toMatchObject({ _tag: "ServerError", error: "invalid_client", errorCodes: [700027] })
       }))
   })

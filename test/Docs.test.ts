@@ -7,7 +7,20 @@ const docs = readdirSync("docs").filter((f) => f.endsWith(".md")).map((f) => `do
 
 describe("README first steps and docs samples (type-checked and run by scripts/check-docs.mjs)", () => {
   it("samples(): ```ts blocks with their line and the tags of the comment before them", () => {
-    const md = ["# t", "<!-- sample: first-program run -->", "```ts", "const a = 1", "```", "", "```sh", "ls", "```", "```ts", "b", "```"].join("\n")
+    const md = [
+      "# t",
+      "<!-- sample: first-program run -->",
+      "```ts",
+      "const a = 1",
+      "```",
+      "",
+      "```sh",
+      "ls",
+      "```",
+      "```ts",
+      "b",
+      "```"
+    ].join("\n")
     expect(samples(md)).toEqual([
       { line: 3, code: "const a = 1\n", tags: ["first-program", "run"] },
       { line: 10, code: "b\n", tags: [] }
@@ -17,7 +30,9 @@ describe("README first steps and docs samples (type-checked and run by scripts/c
   })
 
   it("readmeLinks(): relative links and images, without anchors; URLs and anchors alone are not files", () => {
-    expect(readmeLinks("[a](docs/caches.md#x) ![p](./docs/web-signed-in.png) [u](https://x.y/z) [h](#here) [m](mailto:a@b)")).toEqual(["docs/caches.md", "docs/web-signed-in.png"])
+    expect(
+      readmeLinks("[a](docs/caches.md#x) ![p](./docs/web-signed-in.png) [u](https://x.y/z) [h](#here) [m](mailto:a@b)")
+    ).toEqual(["docs/caches.md", "docs/web-signed-in.png"])
   })
 
   it("the README opens with the install line, then a first program run with Effect.runPromise against effect-msal/TestAuthority", () => {
@@ -55,7 +70,9 @@ describe("README first steps and docs samples (type-checked and run by scripts/c
   it("npm run typecheck checks the samples; the runnable ones run", () => {
     const pkg = JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }
     expect(pkg.scripts["typecheck"]).toContain("node scripts/check-docs.mjs")
-    const runnable = ["README.md", ...docs].flatMap((f) => samples(readFileSync(f, "utf8")).filter((s) => s.tags.includes("run")))
+    const runnable = ["README.md", ...docs].flatMap((f) =>
+      samples(readFileSync(f, "utf8")).filter((s) => s.tags.includes("run"))
+    )
     expect(runnable.length).toBeGreaterThanOrEqual(6)
   })
 })

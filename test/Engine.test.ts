@@ -2,7 +2,16 @@ import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Fiber, Layer, Logger, Redacted, TestClock } from "effect"
 import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
-import { AUTHORITY, authority, CLIENT_ID, client, GRAPH, SECRET, testLayer, tokenRequestCount } from "./support/harness.js"
+import {
+  AUTHORITY,
+  authority,
+  CLIENT_ID,
+  client,
+  GRAPH,
+  SECRET,
+  testLayer,
+  tokenRequestCount
+} from "./support/harness.js"
 import { makeClient, sharedLayer, tokenForms } from "./support/users.js"
 
 const snapshot = Effect.flatMap(TokenCache.TokenCache, (c) => c.snapshot)
@@ -67,12 +76,18 @@ describe("family refresh tokens: client_mismatch in error_additional_info", () =
       for (const clientId of ["fam-1", "fam-2"]) {
         const member = yield* makeClient({ clientId })
         const flow = yield* member.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: "https://x.example/cb" })
-        const result = yield* member.acquireTokenByAuthCodeFlow({ flow, response: new URL(yield* a.authorize(flow.authUri)).searchParams })
+        const result = yield* member.acquireTokenByAuthCodeFlow({
+          flow,
+          response: new URL(yield* a.authorize(flow.authUri)).searchParams
+        })
         account = result.account
         yield* TestClock.adjust("1 second")
       }
       // as MSAL Python reads it: no suberror, the reason in error_additional_info
-      yield* a.enqueue({ status: 400, body: { error: "invalid_grant", error_codes: [70000], error_additional_info: ["client_mismatch"] } })
+      yield* a.enqueue({
+        status: 400,
+        body: { error: "invalid_grant", error_codes: [70000], error_additional_info: ["client_mismatch"] }
+      })
       const outsider = yield* makeClient({ clientId: "outsider" })
       expect(yield* Effect.flip(outsider.acquireTokenSilent({ scopes: ["User.Read"], account: account! })))
         .toMatchObject({ _tag: "ServerError", errorAdditionalInfo: ["client_mismatch"] })
@@ -104,7 +119,9 @@ describe("x-client-last-telemetry (MSAL Python's server-side telemetry)", () => 
         // delivered: the record starts again
         "4|0|||"
       ])
-    }).pipe(Effect.provide(testLayer({ client: { authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com" } }))))
+    }).pipe(
+      Effect.provide(testLayer({ client: { authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com" } }))
+    ))
 })
 
 describe("the grant's own deadline covers the store", () => {

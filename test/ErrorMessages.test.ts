@@ -48,7 +48,9 @@ describe("ServerError.message", () => {
       const [request] = yield* (yield* TestAuthority.TestAuthority).tokenRequests
       expect(error.correlationId).toBe(request!.headers["client-request-id"])
       expect(error.message).toMatch(
-        new RegExp(`^invalid_scope \\(HTTP 400\\): AADSTS\\d+: .* \\(correlation id ${error.correlationId}, trace id ${error.traceId}\\)$`)
+        new RegExp(
+          `^invalid_scope \\(HTTP 400\\): AADSTS\\d+: .* \\(correlation id ${error.correlationId}, trace id ${error.traceId}\\)$`
+        )
       )
       expect(error.traceId).toMatch(/^[0-9a-f-]{36}$/)
       expect(error.message).not.toContain(SECRET)
@@ -62,7 +64,12 @@ describe("429 and Retry-After", () => {
       yield* authority.enqueue({
         status: 429,
         headers: { "retry-after": "30" },
-        body: { error: "temporarily_unavailable", error_description: "AADSTS50196: too many requests", correlation_id: "c-429", trace_id: "t-429" }
+        body: {
+          error: "temporarily_unavailable",
+          error_description: "AADSTS50196: too many requests",
+          correlation_id: "c-429",
+          trace_id: "t-429"
+        }
       })
       const c = yield* client
       const first = yield* Effect.flip(c.acquireTokenForClient({ scopes: [GRAPH] }))

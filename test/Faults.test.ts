@@ -29,8 +29,18 @@ interface Case extends Outcome {
 const unavailable = { _tag: "NetworkError", reason: "Status" }
 
 const cases: ReadonlyArray<Case> = [
-  { name: "500 then 200", responses: () => [{ status: 500, body: "" }, ok], attempts: 2, refresh: { attempts: 1, error: { ...unavailable, status: 500 } } },
-  { name: "502 then 200", responses: () => [{ status: 502, body: "Bad Gateway" }, ok], attempts: 2, refresh: { attempts: 1, error: { ...unavailable, status: 502 } } },
+  {
+    name: "500 then 200",
+    responses: () => [{ status: 500, body: "" }, ok],
+    attempts: 2,
+    refresh: { attempts: 1, error: { ...unavailable, status: 500 } }
+  },
+  {
+    name: "502 then 200",
+    responses: () => [{ status: 502, body: "Bad Gateway" }, ok],
+    attempts: 2,
+    refresh: { attempts: 1, error: { ...unavailable, status: 502 } }
+  },
   {
     name: "503 with Retry-After: 1, then 200",
     responses: () => [{ status: 503, body: "", headers: { "retry-after": "1" } }, ok],
@@ -45,7 +55,8 @@ const cases: ReadonlyArray<Case> = [
   },
   {
     name: "429 with Retry-After as an HTTP date, then 200",
-    responses: () => [{ status: 429, body: "", headers: { "retry-after": new Date(Date.now() + 1500).toUTCString() } }, ok],
+    responses:
+      () => [{ status: 429, body: "", headers: { "retry-after": new Date(Date.now() + 1500).toUTCString() } }, ok],
     attempts: 2,
     refresh: { attempts: 1, error: { ...unavailable, status: 429 } }
   },
@@ -70,15 +81,42 @@ const cases: ReadonlyArray<Case> = [
   },
   {
     name: "an HTML error page, three times",
-    responses: () => Array.from({ length: 3 }, () => ({ status: 500, body: "<!DOCTYPE html><html><body>Service unavailable</body></html>", headers: { "content-type": "text/html" } })),
+    responses: () =>
+      Array.from(
+        { length: 3 },
+        () => ({
+          status: 500,
+          body: "<!DOCTYPE html><html><body>Service unavailable</body></html>",
+          headers: { "content-type": "text/html" }
+        })
+      ),
     attempts: 3,
     error: { _tag: "NetworkError", reason: "Status", status: 500 },
     refresh: { attempts: 1, error: { _tag: "NetworkError", reason: "Status", status: 500 } }
   },
-  { name: "truncated JSON", responses: () => [{ status: 200, body: "{\"token_type\":\"Bearer\",\"access_tok" }], attempts: 1, error: { _tag: "NetworkError", reason: "InvalidResponse" } },
-  { name: "a 200 whose body is an OAuth error", responses: () => [{ status: 200, body: { error: "invalid_client", error_codes: [7000215] } }], attempts: 1, error: { _tag: "ServerError", error: "invalid_client", status: 200 } },
-  { name: "a 200 without access_token", responses: () => [{ status: 200, body: { token_type: "Bearer", expires_in: 3599 } }], attempts: 1, error: { _tag: "NetworkError", reason: "InvalidResponse" } },
-  { name: "a token with a wrong content type (read as JSON, as MSAL does)", responses: () => [{ ...ok, headers: { "content-type": "text/html" } }], attempts: 1 },
+  {
+    name: "truncated JSON",
+    responses: () => [{ status: 200, body: "{\"token_type\":\"Bearer\",\"access_tok" }],
+    attempts: 1,
+    error: { _tag: "NetworkError", reason: "InvalidResponse" }
+  },
+  {
+    name: "a 200 whose body is an OAuth error",
+    responses: () => [{ status: 200, body: { error: "invalid_client", error_codes: [7000215] } }],
+    attempts: 1,
+    error: { _tag: "ServerError", error: "invalid_client", status: 200 }
+  },
+  {
+    name: "a 200 without access_token",
+    responses: () => [{ status: 200, body: { token_type: "Bearer", expires_in: 3599 } }],
+    attempts: 1,
+    error: { _tag: "NetworkError", reason: "InvalidResponse" }
+  },
+  {
+    name: "a token with a wrong content type (read as JSON, as MSAL does)",
+    responses: () => [{ ...ok, headers: { "content-type": "text/html" } }],
+    attempts: 1
+  },
   {
     name: "a 20 MB body",
     responses: () => [{ status: 200, body: JSON.stringify({ ...token, padding: "p".repeat(20 * 1024 * 1024) }) }],
@@ -109,14 +147,18 @@ const grants: ReadonlyArray<Grant> = [
     prepare: (client, authority) =>
       Effect.map(
         authority.userAssertion({ audience: CLIENT_ID }),
-        (userAssertion) => client.acquireTokenOnBehalfOf({ userAssertion, scopes: ["https://graph.microsoft.com/User.Read"] })
+        (userAssertion) =>
+          client.acquireTokenOnBehalfOf({ userAssertion, scopes: ["https://graph.microsoft.com/User.Read"] })
       )
   },
   {
     name: "refresh token",
     prepare: (client, authority) =>
       Effect.gen(function*() {
-        const flow = yield* client.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: "https://app.example/callback" })
+        const flow = yield* client.initiateAuthCodeFlow({
+          scopes: ["User.Read"],
+          redirectUri: "https://app.example/callback"
+        })
         const redirect = yield* authority.authorize(flow.authUri)
         const signedIn = yield* client.acquireTokenByAuthCodeFlow({ flow, response: new URL(redirect).searchParams })
         yield* authority.reset
@@ -132,7 +174,9 @@ for (const grant of grants) {
       it.scopedLive(c.name, () =>
         Effect.gen(function*() {
           const authority = yield* TestAuthority.make()
-          const server = yield* TestAuthority.serve().pipe(Effect.provideService(TestAuthority.TestAuthority, authority))
+          const server = yield* TestAuthority.serve().pipe(
+            Effect.provideService(TestAuthority.TestAuthority, authority)
+          )
           const layer = ConfidentialClient.layer({
             clientId: CLIENT_ID,
             authority: AUTHORITY,

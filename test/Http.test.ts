@@ -63,21 +63,32 @@ describe("over real HTTP on 127.0.0.1", () => {
       }), { latency: "100 millis" }))
 
   it.scopedLive("OAuth errors and malformed answers arrive as typed errors", () =>
-    overHttp((client, authority) =>
-      Effect.gen(function*() {
-        const invalidScope = yield* Effect.flip(client.acquireTokenForClient({ scopes: ["User.Read"] }))
-        expect(invalidScope).toMatchObject({ _tag: "ServerError", error: "invalid_scope", status: 400, errorCodes: [1002012] })
-        yield* authority.enqueue({ status: 502, body: "<html>Bad Gateway</html>" })
-        const badGateway = yield* Effect.flip(client.acquireTokenForClient({ scopes: [GRAPH] }))
-        expect(badGateway).toMatchObject({ _tag: "NetworkError", reason: "Status", status: 502 })
-        // the 502 closes identical requests for a few seconds: nothing is sent
-        const throttled = yield* Effect.flip(client.acquireTokenForClient({ scopes: [GRAPH] }))
-        expect(throttled._tag).toBe("Throttled")
-        yield* authority.enqueue({ status: 200, body: "{\"access_token\":" })
-        const truncated = yield* Effect.flip(client.acquireTokenForClient({ scopes: ["https://vault.azure.net/.default"] }))
-        expect(truncated).toMatchObject({ _tag: "NetworkError", reason: "InvalidResponse" })
-        expect((yield* authority.tokenRequests).length).toBe(3)
-      }), undefined, { retry: false }))
+    overHttp(
+      (client, authority) =>
+        Effect.gen(function*() {
+          const invalidScope = yield* Effect.flip(client.acquireTokenForClient({ scopes: ["User.Read"] }))
+          expect(invalidScope).toMatchObject({
+            _tag: "ServerError",
+            error: "invalid_scope",
+            status: 400,
+            errorCodes: [1002012]
+          })
+          yield* authority.enqueue({ status: 502, body: "<html>Bad Gateway</html>" })
+          const badGateway = yield* Effect.flip(client.acquireTokenForClient({ scopes: [GRAPH] }))
+          expect(badGateway).toMatchObject({ _tag: "NetworkError", reason: "Status", status: 502 })
+          // the 502 closes identical requests for a few seconds: nothing is sent
+          const throttled = yield* Effect.flip(client.acquireTokenForClient({ scopes: [GRAPH] }))
+          expect(throttled._tag).toBe("Throttled")
+          yield* authority.enqueue({ status: 200, body: "{\"access_token\":" })
+          const truncated = yield* Effect.flip(
+            client.acquireTokenForClient({ scopes: ["https://vault.azure.net/.default"] })
+          )
+          expect(truncated).toMatchObject({ _tag: "NetworkError", reason: "InvalidResponse" })
+          expect((yield* authority.tokenRequests).length).toBe(3)
+        }),
+      undefined,
+      { retry: false }
+    ))
 
   it.scopedLive("a refused connection is a NetworkError Transport", () =>
     Effect.gen(function*() {

@@ -114,7 +114,10 @@ describe("HttpCache serialisation", () => {
         entries: { old: entry(0), a: entry(DAY), b: entry(DAY + 1), c: entry(DAY + 2) }
       })
       yield* TestClock.setTime(DAY + 10)
-      const entries = yield* Effect.zipRight(HttpCache.deserialize(json), Effect.flatMap(HttpCache.HttpCache, (c) => c.entries))
+      const entries = yield* Effect.zipRight(
+        HttpCache.deserialize(json),
+        Effect.flatMap(HttpCache.HttpCache, (c) => c.entries)
+      )
         .pipe(Effect.provide(HttpCache.layerMemory({ capacity: 2 })))
       expect(entries.map(([k]) => k)).toEqual(["b", "c"])
     }))
@@ -125,11 +128,14 @@ describe("HttpCache serialisation", () => {
     ["an empty object", "{}"],
     ["a newer format", JSON.stringify({ format: "effect-msal/HttpCache", version: 2, entries: {} })],
     ["MSAL Python's dict", JSON.stringify({ _index_: [[], {}], "GET https://x hash=abc 2xx": "response" })],
-    ["an error answer", JSON.stringify({
-      format: "effect-msal/HttpCache",
-      version: 1,
-      entries: { k: { status: 500, body: "", storedAt: 0, expiresAt: 1 } }
-    })]
+    [
+      "an error answer",
+      JSON.stringify({
+        format: "effect-msal/HttpCache",
+        version: 1,
+        entries: { k: { status: 500, body: "", storedAt: 0, expiresAt: 1 } }
+      })
+    ]
   ]
   for (const [name, json] of CORRUPT) {
     it.effect(`${name}: ignored with a warning, the cache keeps what it had`, () =>

@@ -59,8 +59,16 @@ const credentials: ReadonlyArray<readonly [string, () => ClientCredential.Client
   ["pfx(undefined)", () => ClientCredential.pfx(untyped(undefined)), /PFX credential needs a path or bytes/],
   ["pfx({ path: 1 })", () => ClientCredential.pfx(untyped({ path: 1 })), /pfx: path must be a file path.*a number/],
   ["pfx({ bytes: 'x' })", () => ClientCredential.pfx(untyped({ bytes: "x" })), /bytes must be a Uint8Array/],
-  ["certificateFile({})", () => ClientCredential.certificateFile(untyped({})), /certificateFile needs a path.*undefined/],
-  ["certificateFile(undefined)", () => ClientCredential.certificateFile(untyped(undefined)), /certificateFile needs a path/],
+  [
+    "certificateFile({})",
+    () => ClientCredential.certificateFile(untyped({})),
+    /certificateFile needs a path.*undefined/
+  ],
+  [
+    "certificateFile(undefined)",
+    () => ClientCredential.certificateFile(untyped(undefined)),
+    /certificateFile needs a path/
+  ],
   ["assertion(undefined)", () => ClientCredential.assertion(untyped(undefined)), /client assertion is missing/],
   [
     "assertionProvider(undefined)",
@@ -109,7 +117,10 @@ describe("credential constructors with missing or mistyped input", () => {
     }))
 
   it("a missing secret's message never holds the value of another field", async () => {
-    const error = await rejection({ ...good(), credential: ClientCredential.certificate(untyped({ privateKey: 7, passphrase: "pw-123" })) })
+    const error = await rejection({
+      ...good(),
+      credential: ClientCredential.certificate(untyped({ privateKey: 7, passphrase: "pw-123" }))
+    })
     expect(String((error as Error).message)).not.toContain("pw-123")
   })
 })

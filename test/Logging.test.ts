@@ -42,7 +42,9 @@ afterEach(() => {
 
 const fakeAuthority = () => {
   const authority = Effect.runSync(TestAuthority.make())
-  const httpClient = TestAuthority.layerHttpClient.pipe(Layer.provide(Layer.succeed(TestAuthority.TestAuthority, authority)))
+  const httpClient = TestAuthority.layerHttpClient.pipe(
+    Layer.provide(Layer.succeed(TestAuthority.TestAuthority, authority))
+  )
   return { authority, httpClient, run: <A>(effect: Effect.Effect<A>) => Effect.runPromise(effect) }
 }
 
@@ -134,7 +136,13 @@ describe("the Promise client's logs", () => {
   })
 
   it("a throwing callback does not fail the call", async () => {
-    await expect(withWarning({ logger: { callback: () => { throw new Error("boom") } } })).resolves.toBeUndefined()
+    await expect(withWarning({
+      logger: {
+        callback: () => {
+          throw new Error("boom")
+        }
+      }
+    })).resolves.toBeUndefined()
   })
 
   it("logger without a callback writes to stderr, never stdout", async () => {
@@ -171,7 +179,10 @@ describe("the Promise client's logs", () => {
       logger: { ...logger, callback: (level, message) => lines.push([level, message]) }
     })
     try {
-      const flow = await client.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: "https://app.contoso.test/cb" })
+      const flow = await client.initiateAuthCodeFlow({
+        scopes: ["User.Read"],
+        redirectUri: "https://app.contoso.test/cb"
+      })
       const redirect = await run(authority.authorize(flow.authUri))
       const result = await client.acquireTokenByAuthCodeFlow({ flow, response: new URL(redirect).searchParams })
       return { lines, username: result.account!.username }

@@ -50,7 +50,10 @@ describe("managed identity as a federated credential (MI → federated credentia
       expect(form.client_assertion_type).toBe("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
       expect(form.client_assertion).toBe(issued[0]!.accessToken)
       expect(form.client_secret).toBeUndefined()
-    }).pipe(Effect.provide(secretless(trusting(SYSTEM_OBJECT_ID))), withEnvironment(environments("http://169.254.169.254").Imds)))
+    }).pipe(
+      Effect.provide(secretless(trusting(SYSTEM_OBJECT_ID))),
+      withEnvironment(environments("http://169.254.169.254").Imds)
+    ))
 
   it.effect("the managed-identity token is reused for other scopes until it ages, then renewed", () =>
     Effect.gen(function*() {
@@ -61,16 +64,26 @@ describe("managed identity as a federated credential (MI → federated credentia
       yield* TestClock.adjust("43200 seconds") // half of IMDS's 86399 s
       yield* acquire(["https://storage.azure.com/.default"])
       yield* eventually(Effect.map(miRequests, (rs) => rs.length === 2))
-    }).pipe(Effect.provide(secretless(trusting(SYSTEM_OBJECT_ID))), withEnvironment(environments("http://169.254.169.254").Imds)))
+    }).pipe(
+      Effect.provide(secretless(trusting(SYSTEM_OBJECT_ID))),
+      withEnvironment(environments("http://169.254.169.254").Imds)
+    ))
 
   it.effect("a registration trusting another subject refuses it (AADSTS700213); the next assertion is a fresh token", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(acquire([GRAPH]))
       expect(error).toMatchObject({ _tag: "ServerError", error: "invalid_client", errorCodes: [700213] })
       // the signer's reload after invalid_client runs in the background
-      yield* eventually(Effect.flatMap(Effect.flip(acquire(["https://vault.azure.net/.default"])), () =>
-        Effect.map(miRequests, (rs) => rs.length >= 2)))
-    }).pipe(Effect.provide(secretless(trusting("another-subject"))), withEnvironment(environments("http://169.254.169.254").Imds)))
+      yield* eventually(
+        Effect.flatMap(
+          Effect.flip(acquire(["https://vault.azure.net/.default"])),
+          () => Effect.map(miRequests, (rs) => rs.length >= 2)
+        )
+      )
+    }).pipe(
+      Effect.provide(secretless(trusting("another-subject"))),
+      withEnvironment(environments("http://169.254.169.254").Imds)
+    ))
 
   it.effect("US Government: the assertion is for api://AzureADTokenExchangeUSGov", () =>
     Effect.gen(function*() {
@@ -78,7 +91,9 @@ describe("managed identity as a federated credential (MI → federated credentia
       const mi = yield* miRequests
       expect(new URL(mi[0]!.url).searchParams.get("resource")).toBe("api://AzureADTokenExchangeUSGov")
     }).pipe(
-      Effect.provide(secretless(trusting(SYSTEM_OBJECT_ID, "api://AzureADTokenExchangeUSGov"), "login.microsoftonline.us")),
+      Effect.provide(
+        secretless(trusting(SYSTEM_OBJECT_ID, "api://AzureADTokenExchangeUSGov"), "login.microsoftonline.us")
+      ),
       withEnvironment(environments("http://169.254.169.254").Imds)
     ))
 
@@ -89,14 +104,19 @@ describe("managed identity as a federated credential (MI → federated credentia
       const error = yield* Effect.flip(acquire([GRAPH]))
       expect(error._tag).toBe("CredentialError")
       expect(error.message).toContain("ServerError: invalid_request (HTTP 400): Identity not found")
-    }).pipe(Effect.provide(secretless(trusting(SYSTEM_OBJECT_ID))), withEnvironment(environments("http://169.254.169.254").Imds)))
+    }).pipe(
+      Effect.provide(secretless(trusting(SYSTEM_OBJECT_ID))),
+      withEnvironment(environments("http://169.254.169.254").Imds)
+    ))
 
   it("each cloud's token-exchange audience", () => {
     expect(audienceFor("https://login.microsoftonline.com/t/oauth2/v2.0/token")).toBe("api://AzureADTokenExchange")
     expect(audienceFor("https://login.microsoftonline.us/t/oauth2/v2.0/token")).toBe("api://AzureADTokenExchangeUSGov")
     expect(audienceFor("https://login.usgovcloudapi.net/t/oauth2/v2.0/token")).toBe("api://AzureADTokenExchangeUSGov")
     expect(audienceFor("https://login.chinacloudapi.cn/t/oauth2/v2.0/token")).toBe("api://AzureADTokenExchangeChina")
-    expect(audienceFor("https://login.partner.microsoftonline.cn/t/oauth2/v2.0/token")).toBe("api://AzureADTokenExchangeChina")
+    expect(audienceFor("https://login.partner.microsoftonline.cn/t/oauth2/v2.0/token")).toBe(
+      "api://AzureADTokenExchangeChina"
+    )
   })
 
   it.scoped("over real HTTP: one served authority is both the managed identity endpoint and Entra", () =>

@@ -44,7 +44,9 @@ describe("ManagedIdentity over real HTTP (127.0.0.1)", () => {
   it.scoped("IMDS: an unknown identity is IMDS's 400 error", () =>
     Effect.gen(function*() {
       const { env } = yield* served()
-      const error = yield* Effect.flip(acquire({ resource: ARM }).pipe(Effect.provide(overHttp({ objectId: "nobody" })), withEnvironment(env.Imds)))
+      const error = yield* Effect.flip(
+        acquire({ resource: ARM }).pipe(Effect.provide(overHttp({ objectId: "nobody" })), withEnvironment(env.Imds))
+      )
       expect(error).toMatchObject({ _tag: "ServerError", status: 400, errorDescription: "Identity not found" })
     }).pipe(withAuthority()))
 
@@ -52,17 +54,26 @@ describe("ManagedIdentity over real HTTP (127.0.0.1)", () => {
     Effect.gen(function*() {
       const { env } = yield* served()
       const a = yield* authority
-      yield* a.enqueue({ status: 429, body: { statusCode: 429, message: "slow down" }, headers: { "retry-after": "3" } })
+      yield* a.enqueue({
+        status: 429,
+        body: { statusCode: 429, message: "slow down" },
+        headers: { "retry-after": "3" }
+      })
       yield* Effect.gen(function*() {
         const fiber = yield* Effect.fork(acquire({ resource: ARM }))
         yield* advanceWhenSleeping(3000)
         expect((yield* Fiber.join(fiber)).tokenSource).toBe("identity_provider")
         const sent = yield* requests
         expect(sent).toHaveLength(2)
-        expect(sent[1]!.url).toContain(`/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com&client_id=${USER.clientId}`)
+        expect(sent[1]!.url).toContain(
+          `/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com&client_id=${USER.clientId}`
+        )
       }).pipe(Effect.provide(overHttp({ clientId: USER.clientId })), withEnvironment(env.AppService))
       const error = yield* Effect.flip(
-        acquire({ resource: ARM }).pipe(Effect.provide(overHttp()), withEnvironment({ ...env.AppService, IDENTITY_HEADER: "wrong" }))
+        acquire({ resource: ARM }).pipe(
+          Effect.provide(overHttp()),
+          withEnvironment({ ...env.AppService, IDENTITY_HEADER: "wrong" })
+        )
       )
       expect(error).toMatchObject({ _tag: "ServerError", status: 401 })
     }).pipe(withAuthority()))
@@ -79,7 +90,10 @@ describe("ManagedIdentity over real HTTP (127.0.0.1)", () => {
         expect((yield* requests).map((r) => r.headers.secret)).toEqual(["test-identity-header", "test-identity-header"])
       }).pipe(Effect.provide(overHttp()), withEnvironment(env.ServiceFabric))
       const error = yield* Effect.flip(
-        acquire({ resource: ARM }).pipe(Effect.provide(overHttp()), withEnvironment({ ...env.ServiceFabric, IDENTITY_HEADER: "x" }))
+        acquire({ resource: ARM }).pipe(
+          Effect.provide(overHttp()),
+          withEnvironment({ ...env.ServiceFabric, IDENTITY_HEADER: "x" })
+        )
       )
       expect(error).toMatchObject({ _tag: "ServerError", status: 401, error: "SecretHeaderNotFound" })
     }).pipe(withAuthority()))
@@ -94,11 +108,16 @@ describe("ManagedIdentity over real HTTP (127.0.0.1)", () => {
         yield* advanceWhenSleeping(1000)
         expect((yield* Fiber.join(fiber)).tokenSource).toBe("identity_provider")
         const sent = yield* requests
-        expect(sent[1]!.url).toContain(`api-version=2017-09-01&resource=https%3A%2F%2Fmanagement.azure.com&clientid=${USER.clientId}`)
+        expect(sent[1]!.url).toContain(
+          `api-version=2017-09-01&resource=https%3A%2F%2Fmanagement.azure.com&clientid=${USER.clientId}`
+        )
         expect(sent[1]!.headers.secret).toBe("test-msi-secret")
       }).pipe(Effect.provide(overHttp({ clientId: USER.clientId })), withEnvironment(env.MachineLearning))
       const error = yield* Effect.flip(
-        acquire({ resource: ARM }).pipe(Effect.provide(overHttp()), withEnvironment({ ...env.MachineLearning, MSI_SECRET: "x" }))
+        acquire({ resource: ARM }).pipe(
+          Effect.provide(overHttp()),
+          withEnvironment({ ...env.MachineLearning, MSI_SECRET: "x" })
+        )
       )
       expect(error).toMatchObject({ _tag: "ServerError", status: 401 })
     }).pipe(withAuthority()))
@@ -148,9 +167,16 @@ describe("ManagedIdentity over real HTTP (127.0.0.1)", () => {
       const a = yield* authority
       yield* a.configure({ managedIdentity: { arcKeyDirectory: other } })
       const error = yield* Effect.flip(
-        acquire({ resource: ARM }).pipe(Effect.provide(overHttp()), withEnvironment(env.AzureArc), withArcDirectory(dir))
+        acquire({ resource: ARM }).pipe(
+          Effect.provide(overHttp()),
+          withEnvironment(env.AzureArc),
+          withArcDirectory(dir)
+        )
       )
-      expect(error).toMatchObject({ _tag: "NetworkError", description: "Azure Arc's challenge names a key file outside the agent's token directory" })
+      expect(error).toMatchObject({
+        _tag: "NetworkError",
+        description: "Azure Arc's challenge names a key file outside the agent's token directory"
+      })
       expect(yield* requests).toHaveLength(1)
     }).pipe(withAuthority()))
 
@@ -162,8 +188,13 @@ describe("ManagedIdentity over real HTTP (127.0.0.1)", () => {
       }).pipe(withAuthority())
       const { env } = yield* served()
       const a = yield* authority
-      yield* a.enqueue({ status: 307, headers: { location: `${target.server.url}/msi/token?api-version=2019-08-01&resource=x` } })
-      const error = yield* Effect.flip(acquire({ resource: ARM }).pipe(Effect.provide(overHttp()), withEnvironment(env.AppService)))
+      yield* a.enqueue({
+        status: 307,
+        headers: { location: `${target.server.url}/msi/token?api-version=2019-08-01&resource=x` }
+      })
+      const error = yield* Effect.flip(
+        acquire({ resource: ARM }).pipe(Effect.provide(overHttp()), withEnvironment(env.AppService))
+      )
       expect(error).toMatchObject({ _tag: "NetworkError", status: 307 })
       expect(error.message).toContain(target.server.url)
       expect(yield* target.authority.requests).toHaveLength(0)
@@ -172,7 +203,10 @@ describe("ManagedIdentity over real HTTP (127.0.0.1)", () => {
   it.scoped("the token is a JWT about the identity, from the authority's managed-identity issuer", () =>
     Effect.gen(function*() {
       const { env } = yield* served()
-      const result = yield* acquire({ resource: "api://AzureADTokenExchange" }).pipe(Effect.provide(overHttp()), withEnvironment(env.Imds))
+      const result = yield* acquire({ resource: "api://AzureADTokenExchange" }).pipe(
+        Effect.provide(overHttp()),
+        withEnvironment(env.Imds)
+      )
       const [, payload] = Redacted.value(result.accessToken).split(".")
       const claims = JSON.parse(Buffer.from(payload!, "base64url").toString()) as Record<string, unknown>
       expect(claims).toMatchObject({
@@ -189,12 +223,20 @@ describe("ManagedIdentity over real HTTP (127.0.0.1)", () => {
         fetch(`${server.url}/_testauthority/configure`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ managedIdentity: { userAssigned: [{ clientId: "cid-over-http", objectId: "oid-over-http" }] } })
+          body: JSON.stringify({
+            managedIdentity: { userAssigned: [{ clientId: "cid-over-http", objectId: "oid-over-http" }] }
+          })
         }).then((r) => r.status)
       )
       expect(configured).toBe(200)
-      const result = yield* acquire({ resource: ARM }).pipe(Effect.provide(overHttp({ clientId: "cid-over-http" })), withEnvironment(env.Imds))
+      const result = yield* acquire({ resource: ARM }).pipe(
+        Effect.provide(overHttp({ clientId: "cid-over-http" })),
+        withEnvironment(env.Imds)
+      )
       const [, payload] = Redacted.value(result.accessToken).split(".")
-      expect(JSON.parse(Buffer.from(payload!, "base64url").toString())).toMatchObject({ sub: "oid-over-http", appid: "cid-over-http" })
+      expect(JSON.parse(Buffer.from(payload!, "base64url").toString())).toMatchObject({
+        sub: "oid-over-http",
+        appid: "cid-over-http"
+      })
     }).pipe(withAuthority()))
 })

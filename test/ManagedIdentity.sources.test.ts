@@ -30,7 +30,11 @@ describe("source detection (msal-node order)", () => {
   })
 
   it("Service Fabric needs endpoint, header and thumbprint; without the thumbprint it is App Service", () => {
-    const sf = detect({ IDENTITY_ENDPOINT: "https://10.0.0.4:2377/metadata/identity/oauth2/token", IDENTITY_HEADER: "h", IDENTITY_SERVER_THUMBPRINT: "ab" })
+    const sf = detect({
+      IDENTITY_ENDPOINT: "https://10.0.0.4:2377/metadata/identity/oauth2/token",
+      IDENTITY_HEADER: "h",
+      IDENTITY_SERVER_THUMBPRINT: "ab"
+    })
     expect(sf.name).toBe("ServiceFabric")
     expect(sf.serverThumbprint).toBe("ab")
     const app = detect({ IDENTITY_ENDPOINT: "http://127.0.0.1:41741/msi/token", IDENTITY_HEADER: "h" })
@@ -39,22 +43,39 @@ describe("source detection (msal-node order)", () => {
   })
 
   it("Azure ML needs MSI_ENDPOINT and MSI_SECRET; MSI_ENDPOINT alone is Cloud Shell", () => {
-    const ml = detect({ MSI_ENDPOINT: "http://127.0.0.1:46808/msi/auth", MSI_SECRET: "s", DEFAULT_IDENTITY_CLIENT_ID: "dc" })
+    const ml = detect({
+      MSI_ENDPOINT: "http://127.0.0.1:46808/msi/auth",
+      MSI_SECRET: "s",
+      DEFAULT_IDENTITY_CLIENT_ID: "dc"
+    })
     expect(ml.name).toBe("MachineLearning")
     expect(ml.defaultClientId).toBe("dc")
     expect(detect({ MSI_ENDPOINT: "http://localhost:50342/oauth2/token" }).name).toBe("CloudShell")
   })
 
   it("Azure Arc from IDENTITY_ENDPOINT and IMDS_ENDPOINT (localhost becomes 127.0.0.1), or from the installed agent", () => {
-    expect(detect({ IDENTITY_ENDPOINT: "http://localhost:40342/metadata/identity/oauth2/token", IMDS_ENDPOINT: "http://localhost:40342" }))
+    expect(
+      detect({
+        IDENTITY_ENDPOINT: "http://localhost:40342/metadata/identity/oauth2/token",
+        IMDS_ENDPOINT: "http://localhost:40342"
+      })
+    )
       .toEqual({ name: "AzureArc", endpoint: "http://127.0.0.1:40342/metadata/identity/oauth2/token" })
-    expect(detect({}, true)).toEqual({ name: "AzureArc", endpoint: "http://127.0.0.1:40342/metadata/identity/oauth2/token" })
+    expect(detect({}, true)).toEqual({
+      name: "AzureArc",
+      endpoint: "http://127.0.0.1:40342/metadata/identity/oauth2/token"
+    })
   })
 
   it("precedence: Service Fabric > App Service > Azure ML > Cloud Shell > Arc > IMDS", () => {
     const all = {
-      IDENTITY_ENDPOINT: "http://a/", IDENTITY_HEADER: "h", IDENTITY_SERVER_THUMBPRINT: "t", IMDS_ENDPOINT: "http://b/",
-      MSI_ENDPOINT: "http://c/", MSI_SECRET: "s", AZURE_POD_IDENTITY_AUTHORITY_HOST: "http://d"
+      IDENTITY_ENDPOINT: "http://a/",
+      IDENTITY_HEADER: "h",
+      IDENTITY_SERVER_THUMBPRINT: "t",
+      IMDS_ENDPOINT: "http://b/",
+      MSI_ENDPOINT: "http://c/",
+      MSI_SECRET: "s",
+      AZURE_POD_IDENTITY_AUTHORITY_HOST: "http://d"
     }
     expect(detect(all, true).name).toBe("ServiceFabric")
     expect(detect({ ...all, IDENTITY_SERVER_THUMBPRINT: undefined }, true).name).toBe("AppService")
@@ -66,7 +87,9 @@ describe("source detection (msal-node order)", () => {
 
   it("a malformed endpoint is an InvalidRequest naming the variable, never a defect", () => {
     const result = Sources.detect({ IDENTITY_ENDPOINT: "not a url", IDENTITY_HEADER: "h" }, false)
-    expect(Either.isLeft(result) && result.left._tag === "InvalidRequest" && result.left.field).toBe("IDENTITY_ENDPOINT")
+    expect(Either.isLeft(result) && result.left._tag === "InvalidRequest" && result.left.field).toBe(
+      "IDENTITY_ENDPOINT"
+    )
     const ftp = Sources.detect({ MSI_ENDPOINT: "ftp://x/y" }, false)
     expect(Either.isLeft(ftp) && ftp.left.field).toBe("MSI_ENDPOINT")
   })
@@ -88,7 +111,8 @@ describe("which identities each source supports", () => {
   const supported = (name: Source["name"]) => kinds.map((k) => Either.isRight(Sources.checkSupported(source(name), k)))
 
   it("IMDS, App Service and Service Fabric take every kind", () => {
-    for (const name of ["Imds", "AppService", "ServiceFabric"] as const) expect(supported(name)).toEqual([true, true, true, true])
+    for (const name of ["Imds", "AppService", "ServiceFabric"] as const)
+      expect(supported(name)).toEqual([true, true, true, true])
   })
   it("Azure Arc and Cloud Shell only system-assigned; Azure ML system-assigned or a client id", () => {
     expect(supported("AzureArc")).toEqual([true, false, false, false])
@@ -114,7 +138,8 @@ describe("request builders", () => {
     const imds: Source = { name: "Imds", endpoint: "http://169.254.169.254/metadata/identity/oauth2/token" }
     expect(build(imds)).toEqual({
       method: "GET",
-      url: "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com",
+      url:
+        "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com",
       headers: { Metadata: "true" }
     })
     expect(build(imds, { identity: { _tag: "ResourceId", id: "/subscriptions/s/rg" } }).url).toBe(
@@ -130,25 +155,41 @@ describe("request builders", () => {
   })
 
   it("App Service: X-IDENTITY-HEADER, api-version 2019-08-01, mi_res_id for a resource id", () => {
-    const app: Source = { name: "AppService", endpoint: "http://127.0.0.1:41741/msi/token", secret: Redacted.make("hdr") }
+    const app: Source = {
+      name: "AppService",
+      endpoint: "http://127.0.0.1:41741/msi/token",
+      secret: Redacted.make("hdr")
+    }
     expect(build(app, { identity: { _tag: "ResourceId", id: "rid" } })).toEqual({
       method: "GET",
-      url: "http://127.0.0.1:41741/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com&mi_res_id=rid",
+      url:
+        "http://127.0.0.1:41741/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com&mi_res_id=rid",
       headers: { "X-IDENTITY-HEADER": "hdr" }
     })
   })
 
   it("Service Fabric: secret header, api-version 2019-07-01-preview, token_sha256_to_refresh and xms_cc", () => {
-    const sf: Source = { name: "ServiceFabric", endpoint: "https://sf/t", secret: Redacted.make("s"), serverThumbprint: "t" }
+    const sf: Source = {
+      name: "ServiceFabric",
+      endpoint: "https://sf/t",
+      secret: Redacted.make("s"),
+      serverThumbprint: "t"
+    }
     expect(build(sf, { tokenSha256ToRefresh: "ff00", clientCapabilities: ["cp1", "cp2"] })).toEqual({
       method: "GET",
-      url: "https://sf/t?api-version=2019-07-01-preview&resource=https%3A%2F%2Fmanagement.azure.com&token_sha256_to_refresh=ff00&xms_cc=cp1%2Ccp2",
+      url:
+        "https://sf/t?api-version=2019-07-01-preview&resource=https%3A%2F%2Fmanagement.azure.com&token_sha256_to_refresh=ff00&xms_cc=cp1%2Ccp2",
       headers: { secret: "s" }
     })
   })
 
   it("Azure ML: Metadata and secret, api-version 2017-09-01, clientid (DEFAULT_IDENTITY_CLIENT_ID when system-assigned)", () => {
-    const ml: Source = { name: "MachineLearning", endpoint: "http://ml/msi/auth", secret: Redacted.make("s"), defaultClientId: "dflt" }
+    const ml: Source = {
+      name: "MachineLearning",
+      endpoint: "http://ml/msi/auth",
+      secret: Redacted.make("s"),
+      defaultClientId: "dflt"
+    }
     expect(build(ml)).toEqual({
       method: "GET",
       url: "http://ml/msi/auth?api-version=2017-09-01&resource=https%3A%2F%2Fmanagement.azure.com&clientid=dflt",
@@ -172,10 +213,14 @@ describe("request builders", () => {
     const arc: Source = { name: "AzureArc", endpoint: "http://127.0.0.1:40342/metadata/identity/oauth2/token" }
     expect(build(arc)).toEqual({
       method: "GET",
-      url: "http://127.0.0.1:40342/metadata/identity/oauth2/token?api-version=2019-11-01&resource=https%3A%2F%2Fmanagement.azure.com",
+      url:
+        "http://127.0.0.1:40342/metadata/identity/oauth2/token?api-version=2019-11-01&resource=https%3A%2F%2Fmanagement.azure.com",
       headers: { Metadata: "true" }
     })
-    expect(build(arc, { arcKey: Redacted.make("k3y") }).headers).toEqual({ Metadata: "true", Authorization: "Basic k3y" })
+    expect(build(arc, { arcKey: Redacted.make("k3y") }).headers).toEqual({
+      Metadata: "true",
+      Authorization: "Basic k3y"
+    })
   })
 
   it("secret header values stay Redacted in the request data", () => {
@@ -212,17 +257,39 @@ describe("response processing", () => {
   }
 
   it("IMDS: string expires_in and expires_on; a day-long token refreshes at half its life", () => {
-    const token = ok("Imds", json(200, {
-      access_token: "at", refresh_token: "", expires_in: "86399", expires_on: String(now + 86399),
-      not_before: String(now), resource: "https://management.azure.com/", token_type: "Bearer"
-    }))
-    expect(token).toMatchObject({ _tag: "Token", tokenType: "Bearer", expiresIn: 86399, refreshIn: 43199, resource: "https://management.azure.com/" })
+    const token = ok(
+      "Imds",
+      json(200, {
+        access_token: "at",
+        refresh_token: "",
+        expires_in: "86399",
+        expires_on: String(now + 86399),
+        not_before: String(now),
+        resource: "https://management.azure.com/",
+        token_type: "Bearer"
+      })
+    )
+    expect(token).toMatchObject({
+      _tag: "Token",
+      tokenType: "Bearer",
+      expiresIn: 86399,
+      refreshIn: 43199,
+      resource: "https://management.azure.com/"
+    })
   })
 
   it("App Service / Service Fabric: expires_on only, as a number or an ISO date; short tokens get no refresh_in", () => {
-    expect(ok("AppService", json(200, { access_token: "at", expires_on: String(now + 3600), resource: "r", token_type: "Bearer" })))
+    expect(
+      ok(
+        "AppService",
+        json(200, { access_token: "at", expires_on: String(now + 3600), resource: "r", token_type: "Bearer" })
+      )
+    )
       .toMatchObject({ expiresIn: 3600 })
-    const sf = ok("ServiceFabric", json(200, { access_token: "at", expires_on: now + 3600, resource: "r", token_type: "Bearer" }))
+    const sf = ok(
+      "ServiceFabric",
+      json(200, { access_token: "at", expires_on: now + 3600, resource: "r", token_type: "Bearer" })
+    )
     expect(sf).toMatchObject({ expiresIn: 3600 })
     expect("refreshIn" in sf).toBe(false)
     expect(ok("AppService", json(200, { access_token: "at", expires_on: new Date(NOW + 7300_000).toISOString() })))
@@ -230,36 +297,86 @@ describe("response processing", () => {
   })
 
   it("a refresh_in sent by the endpoint wins", () => {
-    expect(ok("Imds", json(200, { access_token: "at", expires_in: 86400, refresh_in: 600 }))).toMatchObject({ refreshIn: 600 })
+    expect(ok("Imds", json(200, { access_token: "at", expires_in: 86400, refresh_in: 600 }))).toMatchObject({
+      refreshIn: 600
+    })
   })
 
   it("errors: IMDS's OAuth shape, Service Fabric's nested error, App Service's message", () => {
-    expect(fail("Imds", json(400, { error: "invalid_request", error_description: "Identity not found" }))).toMatchObject({
-      _tag: "ServerError", error: "invalid_request", errorDescription: "Identity not found", status: 400
-    })
-    expect(fail("ServiceFabric", json(404, { error: { correlationId: "c-1", code: "SecretHeaderNotFound", message: "Secret is not found in the request headers." } })))
-      .toMatchObject({ _tag: "ServerError", error: "SecretHeaderNotFound", errorDescription: "Secret is not found in the request headers.", correlationId: "c-1", status: 404 })
-    expect(fail("AppService", json(500, { statusCode: 500, message: "An unexpected error occured while fetching the AAD Token." })))
-      .toMatchObject({ _tag: "ServerError", error: "invalid_request", errorDescription: "An unexpected error occured while fetching the AAD Token.", status: 500 })
+    expect(fail("Imds", json(400, { error: "invalid_request", error_description: "Identity not found" })))
+      .toMatchObject({
+        _tag: "ServerError",
+        error: "invalid_request",
+        errorDescription: "Identity not found",
+        status: 400
+      })
+    expect(
+      fail(
+        "ServiceFabric",
+        json(404, {
+          error: {
+            correlationId: "c-1",
+            code: "SecretHeaderNotFound",
+            message: "Secret is not found in the request headers."
+          }
+        })
+      )
+    )
+      .toMatchObject({
+        _tag: "ServerError",
+        error: "SecretHeaderNotFound",
+        errorDescription: "Secret is not found in the request headers.",
+        correlationId: "c-1",
+        status: 404
+      })
+    expect(
+      fail(
+        "AppService",
+        json(500, { statusCode: 500, message: "An unexpected error occured while fetching the AAD Token." })
+      )
+    )
+      .toMatchObject({
+        _tag: "ServerError",
+        error: "invalid_request",
+        errorDescription: "An unexpected error occured while fetching the AAD Token.",
+        status: 500
+      })
   })
 
   it("Retry-After is kept on the error", () => {
-    expect(fail("Imds", json(429, { error: "throttled" }, { "retry-after": "7" }))).toMatchObject({ status: 429, retryAfter: 7 })
+    expect(fail("Imds", json(429, { error: "throttled" }, { "retry-after": "7" }))).toMatchObject({
+      status: 429,
+      retryAfter: 7
+    })
   })
 
   it("non-JSON bodies and token-less successes are NetworkErrors", () => {
     expect(fail("Imds", { status: 502, headers: {}, body: "<html>bad gateway</html>" })).toMatchObject({
-      _tag: "NetworkError", reason: "Status", status: 502, description: "the managed identity endpoint answered with an HTML page"
+      _tag: "NetworkError",
+      reason: "Status",
+      status: 502,
+      description: "the managed identity endpoint answered with an HTML page"
     })
-    expect(fail("Imds", { status: 200, headers: {}, body: "{trunc" })).toMatchObject({ _tag: "NetworkError", reason: "InvalidResponse" })
-    expect(fail("Imds", json(200, { token_type: "Bearer" }))).toMatchObject({ _tag: "NetworkError", description: "the answer has no access_token" })
+    expect(fail("Imds", { status: 200, headers: {}, body: "{trunc" })).toMatchObject({
+      _tag: "NetworkError",
+      reason: "InvalidResponse"
+    })
+    expect(fail("Imds", json(200, { token_type: "Bearer" }))).toMatchObject({
+      _tag: "NetworkError",
+      description: "the answer has no access_token"
+    })
     expect(fail("Imds", json(200, { access_token: "at" }))).toMatchObject({
-      _tag: "NetworkError", description: "the answer has neither expires_on nor expires_in"
+      _tag: "NetworkError",
+      description: "the answer has neither expires_on nor expires_in"
     })
   })
 
   it("a redirect is refused, naming its status and the Location's origin only", () => {
-    const e = fail("AppService", { status: 307, headers: { location: "https://evil.example/steal?code=abc" }, body: "" })
+    const e = fail("AppService", {
+      status: 307,
+      headers: { location: "https://evil.example/steal?code=abc" },
+      body: ""
+    })
     expect(e).toMatchObject({ _tag: "NetworkError", reason: "Status", status: 307 })
     expect(e.message).toContain("https://evil.example")
     expect(e.message).not.toContain("steal")
@@ -267,16 +384,31 @@ describe("response processing", () => {
   })
 
   it("Azure Arc's 401 challenge names the key file; a missing or odd header is a NetworkError", () => {
-    expect(ok("AzureArc", { status: 401, headers: { "www-authenticate": "Basic realm=/var/opt/azcmagent/tokens/abc.key" }, body: "" }))
+    expect(
+      ok("AzureArc", {
+        status: 401,
+        headers: { "www-authenticate": "Basic realm=/var/opt/azcmagent/tokens/abc.key" },
+        body: ""
+      })
+    )
       .toEqual({ _tag: "ArcChallenge", path: "/var/opt/azcmagent/tokens/abc.key" })
     expect(fail("AzureArc", { status: 401, headers: {}, body: "" })).toMatchObject({
-      _tag: "NetworkError", description: "Azure Arc answered 401 without a WWW-Authenticate header"
+      _tag: "NetworkError",
+      description: "Azure Arc answered 401 without a WWW-Authenticate header"
     })
-    expect(fail("AzureArc", { status: 401, headers: { "www-authenticate": "Bearer x" }, body: "" })).toMatchObject({ _tag: "NetworkError" })
+    expect(fail("AzureArc", { status: 401, headers: { "www-authenticate": "Bearer x" }, body: "" })).toMatchObject({
+      _tag: "NetworkError"
+    })
   })
 
   it("a 401 after the key was sent is an error, not another challenge", () => {
-    const out = Response.interpret("AzureArc", "http://arc/t", { status: 401, headers: { "www-authenticate": "Basic realm=/x.key" }, body: "{\"error\":\"unauthorized\"}" }, NOW, false)
+    const out = Response.interpret(
+      "AzureArc",
+      "http://arc/t",
+      { status: 401, headers: { "www-authenticate": "Basic realm=/x.key" }, body: "{\"error\":\"unauthorized\"}" },
+      NOW,
+      false
+    )
     expect(Either.isLeft(out) && out.left).toMatchObject({ _tag: "ServerError", error: "unauthorized", status: 401 })
   })
 
@@ -288,7 +420,8 @@ describe("response processing", () => {
 })
 
 describe("retry policies", () => {
-  const imds = (status: number, retry: number, first = status) => Retry.delayMillis("Imds", status, retry, first, undefined)
+  const imds = (status: number, retry: number, first = status) =>
+    Retry.delayMillis("Imds", status, retry, first, undefined)
 
   it("IMDS: 404, 408, 429 and 5xx three times at 1 s, 2 s, 4 s", () => {
     for (const status of [404, 408, 429, 500, 502, 503, 504, 599]) {
@@ -304,7 +437,12 @@ describe("retry policies", () => {
   })
   it("other sources: 404, 408, 429, 500, 503, 504 three times, 1 s or Retry-After", () => {
     for (const status of [404, 408, 429, 500, 503, 504]) {
-      expect([0, 1, 2, 3].map((r) => Retry.delayMillis("AppService", status, r, status, undefined))).toEqual([1000, 1000, 1000, undefined])
+      expect([0, 1, 2, 3].map((r) => Retry.delayMillis("AppService", status, r, status, undefined))).toEqual([
+        1000,
+        1000,
+        1000,
+        undefined
+      ])
     }
     expect(Retry.delayMillis("ServiceFabric", 429, 0, 429, 5)).toBe(5000)
     expect(Retry.delayMillis("ServiceFabric", 502, 0, 502, undefined)).toBeUndefined()
@@ -319,7 +457,11 @@ describe("Azure Arc key file", () => {
       (dir) => f(`${dir}/`),
       (dir) => Effect.promise(() => Fs.rm(dir, { recursive: true, force: true }))
     )
-  const platform = (dir: string): Arc.ArcPlatform => ({ tokensDirectory: dir, himdsPath: undefined, pathStyle: "posix" })
+  const platform = (dir: string): Arc.ArcPlatform => ({
+    tokensDirectory: dir,
+    himdsPath: undefined,
+    pathStyle: "posix"
+  })
 
   it.effect("reads a small .key file from the token directory", () =>
     withDir((dir) =>
@@ -341,17 +483,23 @@ describe("Azure Arc key file", () => {
         yield* Effect.promise(() => Fs.symlink(`${dir}sub/x.key`, `${dir}link.key`))
         const read = (path: string) => Effect.flip(Arc.readKey(platform(dir), path, "http://arc/t"))
         expect(yield* read(`${dir}sub/x.key`)).toMatchObject({
-          _tag: "NetworkError", description: "Azure Arc's challenge names a key file outside the agent's token directory"
+          _tag: "NetworkError",
+          description: "Azure Arc's challenge names a key file outside the agent's token directory"
         })
         expect(yield* read(`${dir}sub/../sub/x.key`)).toMatchObject({ _tag: "NetworkError" })
         expect(yield* read("/etc/passwd.key")).toMatchObject({ _tag: "NetworkError" })
         expect(yield* read(`${dir}x.txt`)).toMatchObject({
-          _tag: "NetworkError", description: "Azure Arc's challenge names a file that is not a .key file"
+          _tag: "NetworkError",
+          description: "Azure Arc's challenge names a file that is not a .key file"
         })
         expect(yield* read(`${dir}big.key`)).toMatchObject({
-          _tag: "CredentialError", description: "Azure Arc's key file is larger than 4096 bytes"
+          _tag: "CredentialError",
+          description: "Azure Arc's key file is larger than 4096 bytes"
         })
-        expect(yield* read(`${dir}link.key`)).toMatchObject({ _tag: "CredentialError", description: "Azure Arc's key file is not a regular file" })
+        expect(yield* read(`${dir}link.key`)).toMatchObject({
+          _tag: "CredentialError",
+          description: "Azure Arc's key file is not a regular file"
+        })
         expect(yield* read(`${dir}missing.key`)).toMatchObject({ _tag: "CredentialError" })
         expect(Redacted.value(yield* Arc.readKey(platform(dir), `${dir}edge.key`, "http://arc/t"))).toHaveLength(4096)
       })
@@ -359,7 +507,12 @@ describe("Azure Arc key file", () => {
 
   it.effect("an unsupported platform is a CredentialError", () =>
     Effect.gen(function*() {
-      const e = yield* Effect.flip(Arc.readKey({ tokensDirectory: undefined, himdsPath: undefined, pathStyle: "posix" }, "/x.key", "u"))
-      expect(e).toMatchObject({ _tag: "CredentialError", description: "Azure Arc managed identity is supported on Linux and Windows only" })
+      const e = yield* Effect.flip(
+        Arc.readKey({ tokensDirectory: undefined, himdsPath: undefined, pathStyle: "posix" }, "/x.key", "u")
+      )
+      expect(e).toMatchObject({
+        _tag: "CredentialError",
+        description: "Azure Arc managed identity is supported on Linux and Windows only"
+      })
     }))
 })

@@ -61,7 +61,8 @@ describe("ManagedIdentity on IMDS (in-process)", () => {
     run(Effect.gen(function*() {
       yield* acquire({ resource: ARM })
       const json = JSON.parse(yield* TokenCache.serialize) as { AccessToken: Record<string, Record<string, string>> }
-      const key = "-login.microsoftonline.com-accesstoken-system_assigned_managed_identity-managed_identity-https://management.azure.com"
+      const key =
+        "-login.microsoftonline.com-accesstoken-system_assigned_managed_identity-managed_identity-https://management.azure.com"
       const entry = json.AccessToken[key]!
       expect(Object.keys(json.AccessToken)).toEqual([key])
       expect(entry).toMatchObject({
@@ -83,11 +84,20 @@ describe("ManagedIdentity on IMDS (in-process)", () => {
     run(Effect.gen(function*() {
       yield* TokenCache.deserialize(JSON.stringify({
         AccessToken: {
-          "-login.microsoftonline.com-accesstoken-system_assigned_managed_identity-managed_identity-https://vault.azure.net": {
-            credential_type: "AccessToken", secret: "from-msal-node", home_account_id: "", environment: "login.microsoftonline.com",
-            client_id: "system_assigned_managed_identity", realm: "managed_identity", target: "https://vault.azure.net",
-            cached_at: "0", expires_on: "3600", extended_expires_on: "3600", token_type: "Bearer"
-          }
+          "-login.microsoftonline.com-accesstoken-system_assigned_managed_identity-managed_identity-https://vault.azure.net":
+            {
+              credential_type: "AccessToken",
+              secret: "from-msal-node",
+              home_account_id: "",
+              environment: "login.microsoftonline.com",
+              client_id: "system_assigned_managed_identity",
+              realm: "managed_identity",
+              target: "https://vault.azure.net",
+              cached_at: "0",
+              expires_on: "3600",
+              extended_expires_on: "3600",
+              token_type: "Bearer"
+            }
         }
       }))
       const result = yield* acquire({ resource: "https://vault.azure.net" })
@@ -119,7 +129,12 @@ describe("ManagedIdentity on IMDS (in-process)", () => {
     run(
       Effect.gen(function*() {
         const error = yield* Effect.flip(acquire({ resource: ARM }))
-        expect(error).toMatchObject({ _tag: "ServerError", error: "invalid_request", errorDescription: "Identity not found", status: 400 })
+        expect(error).toMatchObject({
+          _tag: "ServerError",
+          error: "invalid_request",
+          errorDescription: "Identity not found",
+          status: 400
+        })
         expect(yield* requests).toHaveLength(1)
       }),
       { clientId: "not-a-known-identity" }
@@ -128,7 +143,10 @@ describe("ManagedIdentity on IMDS (in-process)", () => {
   it.effect("404, 408, 429 and 5xx are retried after 1 s, 2 s and 4 s, then the last answer is the error", () =>
     run(Effect.gen(function*() {
       const a = yield* authority
-      yield* a.enqueue({ status: 500, body: { error: "server_error" } }, { status: 429, body: {} }, { status: 404, body: {} }, { status: 503, body: "<html/>" })
+      yield* a.enqueue({ status: 500, body: { error: "server_error" } }, { status: 429, body: {} }, {
+        status: 404,
+        body: {}
+      }, { status: 503, body: "<html/>" })
       const fiber = yield* Effect.fork(Effect.flip(acquire({ resource: ARM })))
       yield* TestClock.adjust("999 millis")
       expect(yield* requests).toHaveLength(1)
@@ -160,7 +178,9 @@ describe("ManagedIdentity on IMDS (in-process)", () => {
   it.effect("after 70 s of 410 the error is returned", () =>
     run(Effect.gen(function*() {
       const a = yield* authority
-      yield* a.enqueue(...Array.from({ length: 8 }, () => ({ status: 410, body: { error: "gone", error_description: "updating" } })))
+      yield* a.enqueue(
+        ...Array.from({ length: 8 }, () => ({ status: 410, body: { error: "gone", error_description: "updating" } }))
+      )
       const fiber = yield* Effect.fork(Effect.flip(acquire({ resource: ARM })))
       yield* TestClock.adjust("70 seconds")
       expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "ServerError", error: "gone", status: 410 })
@@ -170,7 +190,12 @@ describe("ManagedIdentity on IMDS (in-process)", () => {
   it.effect("after a final 429 the same request is throttled: no request until the window closes", () =>
     run(Effect.gen(function*() {
       const a = yield* authority
-      yield* a.enqueue(...Array.from({ length: 4 }, () => ({ status: 429, body: { error: "too_many" }, headers: { "retry-after": "30" } })))
+      yield* a.enqueue(
+        ...Array.from(
+          { length: 4 },
+          () => ({ status: 429, body: { error: "too_many" }, headers: { "retry-after": "30" } })
+        )
+      )
       const fiber = yield* Effect.fork(Effect.flip(acquire({ resource: ARM })))
       yield* TestClock.adjust("7 seconds")
       expect((yield* Fiber.join(fiber))._tag).toBe("ServerError")
@@ -201,8 +226,11 @@ describe("ManagedIdentity on IMDS (in-process)", () => {
       expect(Redacted.value(aging.accessToken)).toBe(Redacted.value(first.accessToken))
       // the refresh runs off the request path: the renewed token is served from the cache once stored
       yield* eventually(
-        Effect.map(acquire({ resource: ARM }), (next) =>
-          next.tokenSource === "cache" && Redacted.value(next.accessToken) !== Redacted.value(first.accessToken))
+        Effect.map(
+          acquire({ resource: ARM }),
+          (next) =>
+            next.tokenSource === "cache" && Redacted.value(next.accessToken) !== Redacted.value(first.accessToken)
+        )
       )
       expect(yield* requests).toHaveLength(2)
     })))
@@ -218,7 +246,10 @@ describe("ManagedIdentity on IMDS (in-process)", () => {
     run(Effect.gen(function*() {
       yield* acquire({ resource: ARM })
       expect((yield* acquire({ resource: ARM, forceRefresh: true })).tokenSource).toBe("identity_provider")
-      expect((yield* acquire({ resource: ARM, claims: "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1\"}}}" })).tokenSource)
+      expect(
+        (yield* acquire({ resource: ARM, claims: "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1\"}}}" }))
+          .tokenSource
+      )
         .toBe("identity_provider")
       const sent = yield* requests
       expect(sent).toHaveLength(3)
@@ -240,16 +271,27 @@ describe("ManagedIdentity on IMDS (in-process)", () => {
     run(Effect.gen(function*() {
       const a = yield* authority
       yield* a.enqueue({ status: 0, fault: "disconnect" })
-      expect(yield* Effect.flip(acquire({ resource: ARM }))).toMatchObject({ _tag: "NetworkError", reason: "Transport" })
+      expect(yield* Effect.flip(acquire({ resource: ARM }))).toMatchObject({
+        _tag: "NetworkError",
+        reason: "Transport"
+      })
       expect(yield* requests).toHaveLength(1)
     })))
 
   it.effect("bad requests and options are InvalidRequests", () =>
     Effect.gen(function*() {
-      expect(yield* Effect.flip(acquire({ resource: " " }))).toMatchObject({ _tag: "InvalidRequest", field: "resource" })
+      expect(yield* Effect.flip(acquire({ resource: " " }))).toMatchObject({
+        _tag: "InvalidRequest",
+        field: "resource"
+      })
       expect(yield* Effect.flip(acquire(null as never))).toMatchObject({ _tag: "InvalidRequest" })
-      expect(yield* Effect.flip(acquire({ resource: ARM, claims: 1 as never }))).toMatchObject({ _tag: "InvalidRequest", field: "claims" })
-      const both = yield* Effect.flip(acquire({ resource: ARM }).pipe(Effect.provide(inProcess({ clientId: "a", objectId: "b" }))))
+      expect(yield* Effect.flip(acquire({ resource: ARM, claims: 1 as never }))).toMatchObject({
+        _tag: "InvalidRequest",
+        field: "claims"
+      })
+      const both = yield* Effect.flip(
+        acquire({ resource: ARM }).pipe(Effect.provide(inProcess({ clientId: "a", objectId: "b" })))
+      )
       expect(both).toMatchObject({ _tag: "InvalidRequest", field: "managedIdentity" })
       const empty = yield* Effect.flip(acquire({ resource: ARM }).pipe(Effect.provide(inProcess({ clientId: "" }))))
       expect(empty).toMatchObject({ _tag: "InvalidRequest", field: "clientId" })
@@ -267,7 +309,11 @@ describe("the other sources (in-process)", () => {
       expect(result.tokenSource).toBe("identity_provider")
       const sent = yield* requests
       expect(sent).toHaveLength(2)
-      expect(sent[1]!.url).toBe(`${BASE}/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com&mi_res_id=${encodeURIComponent(USER.resourceId)}`)
+      expect(sent[1]!.url).toBe(
+        `${BASE}/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com&mi_res_id=${
+          encodeURIComponent(USER.resourceId)
+        }`
+      )
       expect(sent[1]!.headers["x-identity-header"]).toBe(IDENTITY_HEADER)
       expect((yield* issued)[0]!.grantType).toBe("managed_identity:AppService")
     }).pipe(Effect.provide(inProcess({ resourceId: USER.resourceId }, SETTINGS)), withEnvironment(ENV.AppService)))
@@ -275,7 +321,11 @@ describe("the other sources (in-process)", () => {
   it.effect("App Service: a wrong header is its 401 shape, not retried", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(acquire({ resource: ARM }))
-      expect(error).toMatchObject({ _tag: "ServerError", status: 401, errorDescription: "Unauthorized: the request's secret header is missing or wrong." })
+      expect(error).toMatchObject({
+        _tag: "ServerError",
+        status: 401,
+        errorDescription: "Unauthorized: the request's secret header is missing or wrong."
+      })
       expect(yield* requests).toHaveLength(1)
     }).pipe(Effect.provide(inProcess()), withEnvironment({ ...ENV.AppService, IDENTITY_HEADER: "wrong" })))
 
@@ -286,7 +336,9 @@ describe("the other sources (in-process)", () => {
       const sent = yield* requests
       expect(sent).toHaveLength(2)
       expect(sent[0]!.headers.secret).toBe(IDENTITY_HEADER)
-      expect(sent[0]!.url).toBe(`${BASE}/metadata/identity/oauth2/token?api-version=2019-07-01-preview&resource=https%3A%2F%2Fmanagement.azure.com&xms_cc=cp1`)
+      expect(sent[0]!.url).toBe(
+        `${BASE}/metadata/identity/oauth2/token?api-version=2019-07-01-preview&resource=https%3A%2F%2Fmanagement.azure.com&xms_cc=cp1`
+      )
       const sha = createHash("sha256").update(Redacted.value(first.accessToken)).digest("hex")
       expect(sent[1]!.url).toBe(
         `${BASE}/metadata/identity/oauth2/token?api-version=2019-07-01-preview&resource=https%3A%2F%2Fmanagement.azure.com&token_sha256_to_refresh=${sha}&xms_cc=cp1`
@@ -296,7 +348,12 @@ describe("the other sources (in-process)", () => {
   it.effect("Service Fabric: a missing secret is its nested error", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(acquire({ resource: ARM }))
-      expect(error).toMatchObject({ _tag: "ServerError", status: 401, error: "SecretHeaderNotFound", errorDescription: "Secret is not found in the request headers." })
+      expect(error).toMatchObject({
+        _tag: "ServerError",
+        status: 401,
+        error: "SecretHeaderNotFound",
+        errorDescription: "Secret is not found in the request headers."
+      })
     }).pipe(Effect.provide(inProcess()), withEnvironment({ ...ENV.ServiceFabric, IDENTITY_HEADER: "nope" })))
 
   it.effect("Azure ML: Metadata and secret headers, clientid from DEFAULT_IDENTITY_CLIENT_ID; a user-assigned client id", () =>
@@ -308,15 +365,19 @@ describe("the other sources (in-process)", () => {
       yield* Effect.gen(function*() {
         yield* acquire({ resource: ARM })
         const sent = yield* requests
-        expect(sent[0]!.url).toBe(`${BASE}/msi/token?api-version=2017-09-01&resource=https%3A%2F%2Fmanagement.azure.com&clientid=${USER.clientId}`)
+        expect(sent[0]!.url).toBe(
+          `${BASE}/msi/token?api-version=2017-09-01&resource=https%3A%2F%2Fmanagement.azure.com&clientid=${USER.clientId}`
+        )
         expect(sent[0]!.headers.secret).toBe(MSI_SECRET)
         expect(sent[0]!.headers.metadata).toBe("true")
         expect((yield* issued)[0]!.clientId).toBe(USER.clientId)
       }).pipe(Effect.provide(inProcess({ clientId: USER.clientId }, SETTINGS)), withEnvironment(ENV.MachineLearning))
-      const error = yield* Effect.flip(acquire({ resource: ARM }).pipe(
-        Effect.provide(inProcess({ objectId: USER.objectId }, SETTINGS)),
-        withEnvironment(ENV.MachineLearning)
-      ))
+      const error = yield* Effect.flip(
+        acquire({ resource: ARM }).pipe(
+          Effect.provide(inProcess({ objectId: USER.objectId }, SETTINGS)),
+          withEnvironment(ENV.MachineLearning)
+        )
+      )
       expect(error).toMatchObject({ _tag: "InvalidRequest", field: "managedIdentity" })
     }))
 
@@ -347,11 +408,17 @@ describe("the other sources (in-process)", () => {
         expect(result.tokenSource).toBe("identity_provider")
         const sent = yield* requests
         expect(sent).toHaveLength(2)
-        expect(sent[0]!.url).toBe(`${BASE}/metadata/identity/oauth2/token?api-version=2019-11-01&resource=https%3A%2F%2Fmanagement.azure.com`)
+        expect(sent[0]!.url).toBe(
+          `${BASE}/metadata/identity/oauth2/token?api-version=2019-11-01&resource=https%3A%2F%2Fmanagement.azure.com`
+        )
         expect(sent[0]!.headers.authorization).toBeUndefined()
         expect(sent[1]!.headers.authorization).toMatch(/^Basic [0-9a-f]{64}$/)
         expect((yield* issued)[0]!.grantType).toBe("managed_identity:AzureArc")
-      }).pipe(Effect.provide(inProcess(undefined, { managedIdentity: { arcKeyDirectory: dir } })), withEnvironment(ENV.AzureArc), withArcDirectory(dir))
+      }).pipe(
+        Effect.provide(inProcess(undefined, { managedIdentity: { arcKeyDirectory: dir } })),
+        withEnvironment(ENV.AzureArc),
+        withArcDirectory(dir)
+      )
     }))
 
   it.scoped("Azure Arc: a key file outside the agent's directory is refused and never sent", () =>
@@ -360,7 +427,10 @@ describe("the other sources (in-process)", () => {
       const expected = yield* tempDirectory
       yield* Effect.gen(function*() {
         const error = yield* Effect.flip(acquire({ resource: ARM }))
-        expect(error).toMatchObject({ _tag: "NetworkError", description: "Azure Arc's challenge names a key file outside the agent's token directory" })
+        expect(error).toMatchObject({
+          _tag: "NetworkError",
+          description: "Azure Arc's challenge names a key file outside the agent's token directory"
+        })
         expect(yield* requests).toHaveLength(1)
       }).pipe(
         Effect.provide(inProcess(undefined, { managedIdentity: { arcKeyDirectory: served } })),
@@ -388,7 +458,10 @@ describe("secrets stay out of logs and errors", () => {
       const dir = yield* tempDirectory
       const secrets: Array<string> = [IDENTITY_HEADER, MSI_SECRET]
       const capture = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-        effect.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)), Logger.withMinimumLogLevel(LogLevel.All))
+        effect.pipe(
+          Effect.provide(Logger.replace(Logger.defaultLogger, logger)),
+          Logger.withMinimumLogLevel(LogLevel.All)
+        )
       for (const [name, env] of Object.entries(ENV)) {
         const outcome = yield* Effect.gen(function*() {
           const a = yield* authority
@@ -408,11 +481,13 @@ describe("secrets stay out of logs and errors", () => {
         secrets.push(...outcome.keys.map((k) => k.slice("Basic ".length)), ...outcome.tokens)
         expect(outcome.result._tag, name).toBe("Right")
       }
-      const error = yield* Effect.flip(acquire({ resource: ARM }).pipe(
-        Effect.provide(inProcess()),
-        withEnvironment({ ...ENV.AppService, IDENTITY_HEADER: "a-wrong-header-value" }),
-        capture
-      ))
+      const error = yield* Effect.flip(
+        acquire({ resource: ARM }).pipe(
+          Effect.provide(inProcess()),
+          withEnvironment({ ...ENV.AppService, IDENTITY_HEADER: "a-wrong-header-value" }),
+          capture
+        )
+      )
       secrets.push("a-wrong-header-value")
       const everything = [...lines, JSON.stringify(error), error.message].join("\n")
       expect(lines.length).toBeGreaterThan(0)

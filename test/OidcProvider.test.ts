@@ -81,7 +81,10 @@ const provider = Effect.acquireRelease(
   (running) => Effect.promise(running.close)
 )
 
-const clientLayer = (options: Partial<ConfidentialClient.Options> & { readonly oidcAuthority: string }, credential: ClientCredential.ClientCredential) =>
+const clientLayer = (
+  options: Partial<ConfidentialClient.Options> & { readonly oidcAuthority: string },
+  credential: ClientCredential.ClientCredential
+) =>
   ConfidentialClient.layer({ clientId: "secret-app", ...options }).pipe(
     Layer.provide(CredentialSigner.layer(credential)),
     Layer.provideMerge(TokenCache.layerMemory()),
@@ -153,7 +156,11 @@ describe("oidc-provider over real HTTP", () => {
           ClientCredential.certificate({ privateKey: PRIVATE_PEM, thumbprint: "AB".repeat(20) })
         ))
       )
-      expect(claimsOf(Redacted.value(result.accessToken))).toMatchObject({ iss: issuer, aud: API, client_id: "jwt-app" })
+      expect(claimsOf(Redacted.value(result.accessToken))).toMatchObject({
+        iss: issuer,
+        aud: API,
+        client_id: "jwt-app"
+      })
       expect(seen).toEqual(["GET /.well-known/openid-configuration", "POST /token"])
     }).pipe(Effect.scoped))
 })
@@ -163,7 +170,9 @@ describe("oidc-provider over real HTTP", () => {
  * oidc-provider mounted under its path, with the same client id and secret.
  */
 const twoRealms = Effect.acquireRelease(
-  Effect.async<{ readonly a: string; readonly b: string; readonly seen: Array<string>; readonly close: () => Promise<void> }>((resume) => {
+  Effect.async<
+    { readonly a: string; readonly b: string; readonly seen: Array<string>; readonly close: () => Promise<void> }
+  >((resume) => {
     const seen: Array<string> = []
     const server = createServer()
     server.listen(0, "127.0.0.1", () => {
@@ -250,4 +259,3 @@ describe("two issuers on one host share no cache entries", () => {
       expect(realms).toEqual([a, b])
     }).pipe(Effect.scoped))
 })
-

@@ -10,10 +10,20 @@ const DOWNSTREAM = ["https://graph.microsoft.com/User.Read"]
 
 /** The token a front end sent to this API for a user. */
 const assertionFor = (user = ALICE.username, expiresIn?: number) =>
-  Effect.flatMap(authority, (a) => a.userAssertion({ audience: CLIENT_ID, user, ...(expiresIn === undefined ? {} : { expiresIn }) }))
+  Effect.flatMap(
+    authority,
+    (a) => a.userAssertion({ audience: CLIENT_ID, user, ...(expiresIn === undefined ? {} : { expiresIn }) })
+  )
 
-const obo = (userAssertion: string | Redacted.Redacted<string>, scopes: ReadonlyArray<string> = DOWNSTREAM, claims?: string) =>
-  Effect.flatMap(client, (c) => c.acquireTokenOnBehalfOf({ userAssertion, scopes, ...(claims === undefined ? {} : { claims }) }))
+const obo = (
+  userAssertion: string | Redacted.Redacted<string>,
+  scopes: ReadonlyArray<string> = DOWNSTREAM,
+  claims?: string
+) =>
+  Effect.flatMap(
+    client,
+    (c) => c.acquireTokenOnBehalfOf({ userAssertion, scopes, ...(claims === undefined ? {} : { claims }) })
+  )
 
 const snapshot = Effect.flatMap(TokenCache.TokenCache, (c) => c.snapshot)
 
@@ -173,7 +183,11 @@ describe("acquireTokenOnBehalfOf", () => {
       expect(yield* Effect.flip(obo(assertion))).toMatchObject({ _tag: "InvalidRequest", field: "userAssertion" })
       expect(yield* tokenRequestCount).toBe(1)
       // not valid yet: nbf ten minutes ahead
-      const future = yield* (yield* authority).userAssertion({ audience: CLIENT_ID, user: ALICE.username, notBefore: 600 })
+      const future = yield* (yield* authority).userAssertion({
+        audience: CLIENT_ID,
+        user: ALICE.username,
+        notBefore: 600
+      })
       expect(yield* Effect.flip(obo(future))).toMatchObject({ _tag: "InvalidRequest", field: "userAssertion" })
       expect(yield* tokenRequestCount).toBe(1)
     }).pipe(Effect.provide(testLayer())))
@@ -206,7 +220,11 @@ describe("acquireTokenOnBehalfOf", () => {
       const assertion = yield* assertionFor(ALICE.username, 3600)
       yield* (yield* authority).enqueue({
         status: 400,
-        body: { error: "invalid_grant", error_description: "AADSTS50013: Assertion failed signature validation.", error_codes: [50013] }
+        body: {
+          error: "invalid_grant",
+          error_description: "AADSTS50013: Assertion failed signature validation.",
+          error_codes: [50013]
+        }
       })
       const e = yield* Effect.flip(obo(assertion))
       expect(e).toMatchObject({ _tag: "ServerError", error: "invalid_grant", errorCodes: [50013] })
@@ -226,7 +244,10 @@ describe("acquireTokenOnBehalfOf", () => {
       expect(yield* Effect.flip(c.acquireTokenOnBehalfOf({ userAssertion: assertion, scopes: "User.Read" as never })))
         .toMatchObject({ _tag: "InvalidRequest" })
       expect(yield* Effect.flip(obo(""))).toMatchObject({ _tag: "InvalidRequest", field: "userAssertion" })
-      expect(yield* Effect.flip(obo(Redacted.make("")))).toMatchObject({ _tag: "InvalidRequest", field: "userAssertion" })
+      expect(yield* Effect.flip(obo(Redacted.make("")))).toMatchObject({
+        _tag: "InvalidRequest",
+        field: "userAssertion"
+      })
       expect(yield* Effect.flip(c.acquireTokenOnBehalfOf(undefined as never))).toMatchObject({ _tag: "InvalidRequest" })
       expect(yield* tokenRequestCount).toBe(0)
       // C12: the client id is allowed as a scope
@@ -248,7 +269,10 @@ describe("long-running on-behalf-of sessions", () => {
     Effect.gen(function*() {
       const c = yield* client
       const assertion = yield* assertionFor(ALICE.username, 600)
-      const { result, sessionKey } = yield* c.initiateLongRunningOnBehalfOf({ userAssertion: assertion, scopes: DOWNSTREAM })
+      const { result, sessionKey } = yield* c.initiateLongRunningOnBehalfOf({
+        userAssertion: assertion,
+        scopes: DOWNSTREAM
+      })
       expect(result.tokenSource).toBe("identity_provider")
       expect(sessionKey).toBe(sha256b64url(assertion))
       expect((yield* tokenForms)[0]).toMatchObject({ grant_type: JWT_BEARER, assertion })
@@ -288,7 +312,10 @@ describe("long-running on-behalf-of sessions", () => {
       const c = yield* client
       const assertion = yield* assertionFor(ALICE.username, 600)
       const sessionKey = "report-job-2026-12-04-alice"
-      expect((yield* c.initiateLongRunningOnBehalfOf({ userAssertion: assertion, scopes: DOWNSTREAM, sessionKey })).sessionKey)
+      expect(
+        (yield* c.initiateLongRunningOnBehalfOf({ userAssertion: assertion, scopes: DOWNSTREAM, sessionKey }))
+          .sessionKey
+      )
         .toBe(sessionKey)
       yield* TestClock.adjust("2 hours")
       yield* (yield* authority).enqueue({ status: 400, body: { error: "invalid_grant", error_codes: [50173] } })

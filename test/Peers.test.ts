@@ -106,25 +106,38 @@ describe("MSAL Python 1.21 as a peer (real HTTP on 127.0.0.1)", () => {
           expect(theirs.requests.filter((r) => r.startsWith("POST"))).toEqual([])
         }).pipe(Effect.scoped), 90_000)
 
-      test("a user MSAL Python signed in is served by us from the cache, then refreshed with its refresh token", () =>
-        Effect.gen(function*() {
-          const w = yield* world(authority)
-          const theirs = yield* w.python({ action: "sign_in", scopes: USER_SCOPES, redirect_uri: REDIRECT_URI, username: ALICE.username })
-          expect(theirs.result?.access_token).toBeTypeOf("string")
-          yield* w.importCache
-          const before = yield* w.posts
-          const [account] = yield* w.client.getAccounts({ username: ALICE.username })
-          expect(account?.homeAccountId).toBe(`${ALICE.objectId}.${ALICE.tenantId}`)
-          const ours = yield* w.client.acquireTokenSilent({ account: account!, scopes: USER_SCOPES })
-          expect(ours.tokenSource).toBe("cache")
-          expect(Redacted.value(ours.accessToken)).toBe(theirs.result?.access_token)
-          expect(yield* w.posts).toBe(before)
-          const refreshed = yield* w.client.acquireTokenSilent({ account: account!, scopes: USER_SCOPES, forceRefresh: true })
-          expect(refreshed.tokenSource).toBe("identity_provider")
-          const last = (yield* w.service.tokenRequests).at(-1)!
-          expect(last.form.grant_type).toBe("refresh_token")
-          expect(last.form.refresh_token).toBe(theirs.result?.refresh_token)
-        }).pipe(Effect.scoped), 90_000)
+      test(
+        "a user MSAL Python signed in is served by us from the cache, then refreshed with its refresh token",
+        () =>
+          Effect.gen(function*() {
+            const w = yield* world(authority)
+            const theirs = yield* w.python({
+              action: "sign_in",
+              scopes: USER_SCOPES,
+              redirect_uri: REDIRECT_URI,
+              username: ALICE.username
+            })
+            expect(theirs.result?.access_token).toBeTypeOf("string")
+            yield* w.importCache
+            const before = yield* w.posts
+            const [account] = yield* w.client.getAccounts({ username: ALICE.username })
+            expect(account?.homeAccountId).toBe(`${ALICE.objectId}.${ALICE.tenantId}`)
+            const ours = yield* w.client.acquireTokenSilent({ account: account!, scopes: USER_SCOPES })
+            expect(ours.tokenSource).toBe("cache")
+            expect(Redacted.value(ours.accessToken)).toBe(theirs.result?.access_token)
+            expect(yield* w.posts).toBe(before)
+            const refreshed = yield* w.client.acquireTokenSilent({
+              account: account!,
+              scopes: USER_SCOPES,
+              forceRefresh: true
+            })
+            expect(refreshed.tokenSource).toBe("identity_provider")
+            const last = (yield* w.service.tokenRequests).at(-1)!
+            expect(last.form.grant_type).toBe("refresh_token")
+            expect(last.form.refresh_token).toBe(theirs.result?.refresh_token)
+          }).pipe(Effect.scoped),
+        90_000
+      )
 
       test("a user we signed in is served by MSAL Python from the cache with no request", () =>
         Effect.gen(function*() {
@@ -137,38 +150,50 @@ describe("MSAL Python 1.21 as a peer (real HTTP on 127.0.0.1)", () => {
           expect(theirs.requests.filter((r) => r.startsWith("POST"))).toEqual([])
         }).pipe(Effect.scoped), 90_000)
 
-      test("an on-behalf-of token MSAL Python cached is served by us (silent, for its account) with no request", () =>
-        Effect.gen(function*() {
-          const w = yield* world(authority)
-          const assertion = yield* w.service.userAssertion({ audience: CLIENT_ID, user: ALICE.username })
-          const theirs = yield* w.python({ action: "on_behalf_of", scopes: USER_SCOPES, assertion })
-          expect(theirs.result?.access_token).toBeTypeOf("string")
-          yield* w.importCache
-          const before = yield* w.posts
-          const [account] = yield* w.client.getAccounts({ username: ALICE.username })
-          const ours = yield* w.client.acquireTokenSilent({ account: account!, scopes: USER_SCOPES })
-          expect(ours.tokenSource).toBe("cache")
-          expect(Redacted.value(ours.accessToken)).toBe(theirs.result?.access_token)
-          expect(yield* w.posts).toBe(before)
-        }).pipe(Effect.scoped), 90_000)
+      test(
+        "an on-behalf-of token MSAL Python cached is served by us (silent, for its account) with no request",
+        () =>
+          Effect.gen(function*() {
+            const w = yield* world(authority)
+            const assertion = yield* w.service.userAssertion({ audience: CLIENT_ID, user: ALICE.username })
+            const theirs = yield* w.python({ action: "on_behalf_of", scopes: USER_SCOPES, assertion })
+            expect(theirs.result?.access_token).toBeTypeOf("string")
+            yield* w.importCache
+            const before = yield* w.posts
+            const [account] = yield* w.client.getAccounts({ username: ALICE.username })
+            const ours = yield* w.client.acquireTokenSilent({ account: account!, scopes: USER_SCOPES })
+            expect(ours.tokenSource).toBe("cache")
+            expect(Redacted.value(ours.accessToken)).toBe(theirs.result?.access_token)
+            expect(yield* w.posts).toBe(before)
+          }).pipe(Effect.scoped),
+        90_000
+      )
 
-      test("an on-behalf-of token we cached is served by MSAL Python (silent, for its account) with no request", () =>
-        Effect.gen(function*() {
-          const w = yield* world(authority)
-          const assertion = yield* w.service.userAssertion({ audience: CLIENT_ID, user: ALICE.username })
-          const ours = yield* w.client.acquireTokenOnBehalfOf({ userAssertion: assertion, scopes: USER_SCOPES })
-          yield* w.exportCache
-          const theirs = yield* w.python({ action: "silent_user", scopes: USER_SCOPES, username: ALICE.username })
-          expect(theirs.result?.access_token).toBe(Redacted.value(ours.accessToken))
-          expect(theirs.requests.filter((r) => r.startsWith("POST"))).toEqual([])
-        }).pipe(Effect.scoped), 90_000)
+      test(
+        "an on-behalf-of token we cached is served by MSAL Python (silent, for its account) with no request",
+        () =>
+          Effect.gen(function*() {
+            const w = yield* world(authority)
+            const assertion = yield* w.service.userAssertion({ audience: CLIENT_ID, user: ALICE.username })
+            const ours = yield* w.client.acquireTokenOnBehalfOf({ userAssertion: assertion, scopes: USER_SCOPES })
+            yield* w.exportCache
+            const theirs = yield* w.python({ action: "silent_user", scopes: USER_SCOPES, username: ALICE.username })
+            expect(theirs.result?.access_token).toBe(Redacted.value(ours.accessToken))
+            expect(theirs.requests.filter((r) => r.startsWith("POST"))).toEqual([])
+          }).pipe(Effect.scoped),
+        90_000
+      )
     })
   }
 })
 
 /** msal-node over the same served authority: its requests go to 127.0.0.1 with the original host. */
 const msalNode = (serverUrl: string, authority: string) => {
-  const send = async (url: string, method: string, options?: { readonly headers?: Record<string, string>; readonly body?: string }) => {
+  const send = async (
+    url: string,
+    method: string,
+    options?: { readonly headers?: Record<string, string>; readonly body?: string }
+  ) => {
     const target = new URL(url)
     const response = await fetch(`${serverUrl}${target.pathname}${target.search}`, {
       method,
@@ -241,10 +266,16 @@ describe("msal-node 7.2.1 as a peer (real HTTP on 127.0.0.1)", () => {
       userTest("a user msal-node signed in is served by us from the cache", () =>
         Effect.gen(function*() {
           const w = yield* world2
-          const url = yield* Effect.promise(() => w.node.getAuthCodeUrl({ scopes: USER_SCOPES, redirectUri: REDIRECT_URI }))
+          const url = yield* Effect.promise(() =>
+            w.node.getAuthCodeUrl({ scopes: USER_SCOPES, redirectUri: REDIRECT_URI })
+          )
           const redirect = new URL(yield* w.service.authorize(url, { user: ALICE.username }))
           const theirs = yield* Effect.promise(() =>
-            w.node.acquireTokenByCode({ code: redirect.searchParams.get("code")!, scopes: USER_SCOPES, redirectUri: REDIRECT_URI })
+            w.node.acquireTokenByCode({
+              code: redirect.searchParams.get("code")!,
+              scopes: USER_SCOPES,
+              redirectUri: REDIRECT_URI
+            })
           )
           yield* Effect.suspend(() => TokenCache.deserialize(w.node.getTokenCache().serialize())).pipe(
             Effect.provideService(TokenCache.TokenCache, w.cache)
@@ -264,39 +295,53 @@ describe("msal-node 7.2.1 as a peer (real HTTP on 127.0.0.1)", () => {
           yield* w.exportForNode
           const before = yield* w.posts
           const [account] = yield* Effect.promise(() => w.node.getTokenCache().getAllAccounts())
-          const theirs = yield* Effect.promise(() => w.node.acquireTokenSilent({ account: account!, scopes: USER_SCOPES }))
+          const theirs = yield* Effect.promise(() =>
+            w.node.acquireTokenSilent({ account: account!, scopes: USER_SCOPES })
+          )
           expect(theirs.accessToken).toBe(Redacted.value(ours.accessToken))
           expect(theirs.fromCache).toBe(true)
           expect(yield* w.posts).toBe(before)
         }).pipe(Effect.scoped), 90_000)
 
-      userTest("an on-behalf-of token msal-node cached is served by us for the same assertion", () =>
-        Effect.gen(function*() {
-          const w = yield* world2
-          const assertion = yield* w.service.userAssertion({ audience: CLIENT_ID, user: ALICE.username })
-          const theirs = yield* Effect.promise(() => w.node.acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: USER_SCOPES }))
-          yield* Effect.suspend(() => TokenCache.deserialize(w.node.getTokenCache().serialize())).pipe(
-            Effect.provideService(TokenCache.TokenCache, w.cache)
-          )
-          const before = yield* w.posts
-          const ours = yield* w.client.acquireTokenOnBehalfOf({ userAssertion: assertion, scopes: USER_SCOPES })
-          expect(ours.tokenSource).toBe("cache")
-          expect(Redacted.value(ours.accessToken)).toBe(theirs?.accessToken)
-          expect(yield* w.posts).toBe(before)
-        }).pipe(Effect.scoped), 90_000)
+      userTest(
+        "an on-behalf-of token msal-node cached is served by us for the same assertion",
+        () =>
+          Effect.gen(function*() {
+            const w = yield* world2
+            const assertion = yield* w.service.userAssertion({ audience: CLIENT_ID, user: ALICE.username })
+            const theirs = yield* Effect.promise(() =>
+              w.node.acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: USER_SCOPES })
+            )
+            yield* Effect.suspend(() => TokenCache.deserialize(w.node.getTokenCache().serialize())).pipe(
+              Effect.provideService(TokenCache.TokenCache, w.cache)
+            )
+            const before = yield* w.posts
+            const ours = yield* w.client.acquireTokenOnBehalfOf({ userAssertion: assertion, scopes: USER_SCOPES })
+            expect(ours.tokenSource).toBe("cache")
+            expect(Redacted.value(ours.accessToken)).toBe(theirs?.accessToken)
+            expect(yield* w.posts).toBe(before)
+          }).pipe(Effect.scoped),
+        90_000
+      )
 
-      it.live("an on-behalf-of token we cached is served by msal-node for the same assertion", () =>
-        Effect.gen(function*() {
-          const w = yield* world2
-          const assertion = yield* w.service.userAssertion({ audience: CLIENT_ID, user: ALICE.username })
-          const ours = yield* w.client.acquireTokenOnBehalfOf({ userAssertion: assertion, scopes: USER_SCOPES })
-          yield* w.exportForNode
-          const before = yield* w.posts
-          const theirs = yield* Effect.promise(() => w.node.acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: USER_SCOPES }))
-          expect(theirs?.accessToken).toBe(Redacted.value(ours.accessToken))
-          expect(theirs?.fromCache).toBe(true)
-          expect(yield* w.posts).toBe(before)
-        }).pipe(Effect.scoped), 90_000)
+      it.live(
+        "an on-behalf-of token we cached is served by msal-node for the same assertion",
+        () =>
+          Effect.gen(function*() {
+            const w = yield* world2
+            const assertion = yield* w.service.userAssertion({ audience: CLIENT_ID, user: ALICE.username })
+            const ours = yield* w.client.acquireTokenOnBehalfOf({ userAssertion: assertion, scopes: USER_SCOPES })
+            yield* w.exportForNode
+            const before = yield* w.posts
+            const theirs = yield* Effect.promise(() =>
+              w.node.acquireTokenOnBehalfOf({ oboAssertion: assertion, scopes: USER_SCOPES })
+            )
+            expect(theirs?.accessToken).toBe(Redacted.value(ours.accessToken))
+            expect(theirs?.fromCache).toBe(true)
+            expect(yield* w.posts).toBe(before)
+          }).pipe(Effect.scoped),
+        90_000
+      )
     })
   }
 })

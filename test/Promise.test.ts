@@ -12,7 +12,9 @@ const GRAPH = "https://graph.microsoft.com/.default"
 /** A fresh in-process authority and an HTTP layer answered by it. */
 const fakeAuthority = () => {
   const authority = Effect.runSync(TestAuthority.make())
-  const httpClient = TestAuthority.layerHttpClient.pipe(Layer.provide(Layer.succeed(TestAuthority.TestAuthority, authority)))
+  const httpClient = TestAuthority.layerHttpClient.pipe(
+    Layer.provide(Layer.succeed(TestAuthority.TestAuthority, authority))
+  )
   const run = <A>(effect: Effect.Effect<A>) => Effect.runPromise(effect)
   return { authority, httpClient, run }
 }
@@ -50,7 +52,10 @@ describe("effect-msal/promise", () => {
     const { authority, httpClient, run } = fakeAuthority()
     const client = await makeClient(httpClient)
     try {
-      const flow = await client.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: "https://app.contoso.test/callback" })
+      const flow = await client.initiateAuthCodeFlow({
+        scopes: ["User.Read"],
+        redirectUri: "https://app.contoso.test/callback"
+      })
       const redirect = await run(authority.authorize(flow.authUri))
       const result = await client.acquireTokenByAuthCodeFlow({ flow, response: new URL(redirect).searchParams })
       const issued = (await run(authority.issued)).at(-1)!
@@ -76,7 +81,12 @@ describe("effect-msal/promise", () => {
 
       await expect(client.acquireTokenForClient({ scopes: [] })).rejects.toBeInstanceOf(MsalError.InvalidRequest)
 
-      await run(authority.enqueue({ status: 401, body: { error: "invalid_client", error_description: "AADSTS7000215: Invalid client secret." } }))
+      await run(
+        authority.enqueue({
+          status: 401,
+          body: { error: "invalid_client", error_description: "AADSTS7000215: Invalid client secret." }
+        })
+      )
       await expect(client.acquireTokenForClient({ scopes: [GRAPH] })).rejects.toMatchObject({ error: "invalid_client" })
 
       await run(authority.enqueue({ status: 502, body: "<html>Bad gateway</html>" }))

@@ -16,10 +16,14 @@ describe("scope normalisation", () => {
     expect(Either.getOrThrow(Scopes.normalize(normal))).toEqual(normal)
   })
 
-  it.prop("anything with an empty or blank scope is rejected", [scopeList, fc.constantFrom("", " ", "a b", "\t")], ([scopes, bad]) => {
-    const result = Scopes.normalize([...scopes, bad])
-    expect(Either.isLeft(result) && result.left._tag).toBe("InvalidRequest")
-  })
+  it.prop(
+    "anything with an empty or blank scope is rejected",
+    [scopeList, fc.constantFrom("", " ", "a b", "\t")],
+    ([scopes, bad]) => {
+      const result = Scopes.normalize([...scopes, bad])
+      expect(Either.isLeft(result) && result.left._tag).toBe("InvalidRequest")
+    }
+  )
 
   it.prop("a list is a subset of its own target, case-insensitively", [scopeList], ([scopes]) => {
     const normal = Either.getOrThrow(Scopes.normalize(scopes))
@@ -48,28 +52,44 @@ const plain = (e: CacheEntry.AccessToken) => ({ ...e, secret: Redacted.value(e.s
 describe("cache keys", () => {
   it.prop("the key ignores case and folds host aliases", [accessToken], ([e]) => {
     const key = CacheEntry.keyOf("AccessToken", e)
-    const shouted = { ...e, realm: e.realm.toUpperCase(), target: e.target.toUpperCase(), environment: e.environment.toUpperCase() }
+    const shouted = {
+      ...e,
+      realm: e.realm.toUpperCase(),
+      target: e.target.toUpperCase(),
+      environment: e.environment.toUpperCase()
+    }
     expect(CacheEntry.keyOf("AccessToken", shouted)).toBe(key)
     if (e.environment === "login.microsoftonline.com") {
       expect(CacheEntry.keyOf("AccessToken", { ...e, environment: "sts.windows.net" })).toBe(key)
     }
   })
 
-  it.prop("tokens differing in client, realm, account, scopes or user assertion have different keys", [accessToken, accessToken], ([a, b]) => {
-    const same = a.client_id === b.client_id && a.realm === b.realm && a.target.toLowerCase() === b.target.toLowerCase() &&
+  it.prop("tokens differing in client, realm, account, scopes or user assertion have different keys", [
+    accessToken,
+    accessToken
+  ], ([a, b]) => {
+    const same = a.client_id === b.client_id && a.realm === b.realm &&
+      a.target.toLowerCase() === b.target.toLowerCase() &&
       a.home_account_id === b.home_account_id &&
-      (a.environment === b.environment || (a.environment !== "login.microsoftonline.us" && b.environment !== "login.microsoftonline.us"))
+      (a.environment === b.environment ||
+        (a.environment !== "login.microsoftonline.us" && b.environment !== "login.microsoftonline.us"))
     expect(CacheEntry.keyOf("AccessToken", a) === CacheEntry.keyOf("AccessToken", b)).toBe(same)
     expect(CacheEntry.keyOf("AccessToken", { ...a, user_assertion_hash: "abc" })).not.toBe(
       CacheEntry.keyOf("AccessToken", { ...a, user_assertion_hash: "ABC" })
     )
   })
 
-  it.prop("tokens that differ only in scopes share a partition; other tenants do not", [accessToken, scopeList], ([e, other]) => {
-    const sibling = { ...e, target: [...new Set(other)].sort().join(" ") }
-    expect(CacheEntry.partitionOf("AccessToken", sibling)).toBe(CacheEntry.partitionOf("AccessToken", e))
-    expect(CacheEntry.partitionOf("AccessToken", { ...e, realm: `${e.realm}x` })).not.toBe(CacheEntry.partitionOf("AccessToken", e))
-  })
+  it.prop(
+    "tokens that differ only in scopes share a partition; other tenants do not",
+    [accessToken, scopeList],
+    ([e, other]) => {
+      const sibling = { ...e, target: [...new Set(other)].sort().join(" ") }
+      expect(CacheEntry.partitionOf("AccessToken", sibling)).toBe(CacheEntry.partitionOf("AccessToken", e))
+      expect(CacheEntry.partitionOf("AccessToken", { ...e, realm: `${e.realm}x` })).not.toBe(
+        CacheEntry.partitionOf("AccessToken", e)
+      )
+    }
+  )
 })
 
 describe("cache entries", () => {
@@ -81,10 +101,18 @@ describe("cache entries", () => {
     expect(plain(Schema.decodeUnknownSync(schema)(wire))).toEqual(plain(e))
   })
 
-  it.effect.prop("a cache survives serialize → deserialize, unknown fields included", [fc.array(accessToken, { maxLength: 20 })], ([entries]) =>
+  it.effect.prop("a cache survives serialize → deserialize, unknown fields included", [
+    fc.array(accessToken, { maxLength: 20 })
+  ], ([entries]) =>
     Effect.gen(function*() {
       const cache = yield* TokenCache.TokenCache
-      yield* cache.modify(entries.map((entry) => ({ _tag: "Put" as const, section: "AccessToken" as const, entry: { ...entry, x_extra: { n: 1 } } })))
+      yield* cache.modify(
+        entries.map((entry) => ({
+          _tag: "Put" as const,
+          section: "AccessToken" as const,
+          entry: { ...entry, x_extra: { n: 1 } }
+        }))
+      )
       const json = yield* TokenCache.serialize
       const before = (yield* cache.list("AccessToken")).map(plain)
       yield* TokenCache.deserialize(json)
@@ -104,12 +132,28 @@ describe("the hand-written access-token decoder", () => {
     realm: fc.string(),
     target: fc.string(),
     token_type: fc.option(fc.string(), { nil: undefined }),
-    cached_at: fc.oneof(fc.integer({ min: -1e12, max: 1e12 }).map(String), fc.constantFrom("", "x", "1.5", " 7", "1e3")),
+    cached_at: fc.oneof(
+      fc.integer({ min: -1e12, max: 1e12 }).map(String),
+      fc.constantFrom("", "x", "1.5", " 7", "1e3")
+    ),
     expires_on: fc.integer({ min: 0, max: 4e9 }).map(String),
-    extended_expires_on: fc.option(fc.oneof(fc.integer({ min: 0, max: 4e9 }).map(String), fc.constant("-")), { nil: undefined }),
+    extended_expires_on: fc.option(fc.oneof(fc.integer({ min: 0, max: 4e9 }).map(String), fc.constant("-")), {
+      nil: undefined
+    }),
     refresh_on: fc.option(fc.integer({ min: 0, max: 4e9 }).map(String), { nil: undefined }),
     x_extra: fc.option(fc.jsonValue(), { nil: undefined })
-  }, { requiredKeys: ["credential_type", "secret", "environment", "client_id", "realm", "target", "cached_at", "expires_on"] })
+  }, {
+    requiredKeys: [
+      "credential_type",
+      "secret",
+      "environment",
+      "client_id",
+      "realm",
+      "target",
+      "cached_at",
+      "expires_on"
+    ]
+  })
 
   it.prop("agrees with the Schema decoder on every input", [wire], ([raw]) => {
     const json = JSON.parse(JSON.stringify(raw)) as Record<string, unknown>
@@ -123,10 +167,15 @@ describe("the hand-written access-token decoder", () => {
 })
 
 describe("the hand-written access-token encoder", () => {
-  it.prop("agrees with the Schema encoder", [accessToken, fc.option(fc.jsonValue(), { nil: undefined })], ([entry, extra]) => {
-    const withExtra = extra === undefined ? entry : { ...entry, x_extra: extra, refresh_on: 5, key_id: "k" }
-    const fast = Serialization.encodeEntry("AccessToken", withExtra, "msal-node")
-    const slow = Schema.encodeSync(CacheEntry.AccessToken)(withExtra)
-    expect(JSON.parse(JSON.stringify(fast))).toEqual(JSON.parse(JSON.stringify(slow)))
-  }, { fastCheck: { numRuns: 300 } })
+  it.prop(
+    "agrees with the Schema encoder",
+    [accessToken, fc.option(fc.jsonValue(), { nil: undefined })],
+    ([entry, extra]) => {
+      const withExtra = extra === undefined ? entry : { ...entry, x_extra: extra, refresh_on: 5, key_id: "k" }
+      const fast = Serialization.encodeEntry("AccessToken", withExtra, "msal-node")
+      const slow = Schema.encodeSync(CacheEntry.AccessToken)(withExtra)
+      expect(JSON.parse(JSON.stringify(fast))).toEqual(JSON.parse(JSON.stringify(slow)))
+    },
+    { fastCheck: { numRuns: 300 } }
+  )
 })

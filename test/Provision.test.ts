@@ -86,10 +86,14 @@ describe("npm test provisions what the tests need (scripts/provision.mjs)", () =
   it("a failed install, or a package still missing after it, stops with one line", () => {
     const failed = harness({ isRoot: true, hasApt: true, installWorks: false })
     expect(failed.code).toBe(1)
-    expect(failed.said.slice(1)).toEqual(["npm test: `apt-get install -y chromium python3-msal` failed; run it by hand and look at its output"])
+    expect(failed.said.slice(1)).toEqual([
+      "npm test: `apt-get install -y chromium python3-msal` failed; run it by hand and look at its output"
+    ])
     const missing = harness({ isRoot: true, hasApt: true, installs: false })
     expect(missing.code).toBe(1)
-    expect(missing.said.slice(1)).toEqual(["npm test: chromium, python3-msal still missing after `apt-get install -y chromium python3-msal`"])
+    expect(missing.said.slice(1)).toEqual([
+      "npm test: chromium, python3-msal still missing after `apt-get install -y chromium python3-msal`"
+    ])
   })
 
   it("the script itself, as a user who is not root on a PATH without redis-server and openssl: one line, within its first second", () => {
@@ -102,7 +106,10 @@ describe("npm test provisions what the tests need (scripts/provision.mjs)", () =
       copyFileSync("scripts/provision.mjs", script)
       chmodSync(script, 0o644)
       // the script's own time from its first line to its exit, not Node's start-up
-      const runner = `const t0 = performance.now(); const { provision } = await import(${JSON.stringify(pathToFileURL(script).href)}); ` +
+      const runner =
+        `const t0 = performance.now(); const { provision } = await import(${
+          JSON.stringify(pathToFileURL(script).href)
+        }); ` +
         "const code = provision(); process.stdout.write(String(Math.round(performance.now() - t0))); process.exitCode = code"
       const run = spawnSync(process.execPath, ["--input-type=module", "-e", runner], {
         env: { PATH: dir },
@@ -113,10 +120,17 @@ describe("npm test provisions what the tests need (scripts/provision.mjs)", () =
       expect(run.status).toBe(1)
       const lines = run.stderr.split("\n").filter((l) => l.length > 0)
       expect(lines).toHaveLength(1)
-      expect(lines[0]).toMatch(/^npm test needs .*redis-server, openssl.*: run `sudo apt-get update && sudo apt-get install -y .*redis-server openssl.*`, then npm test again$/)
+      expect(lines[0]).toMatch(
+        /^npm test needs .*redis-server, openssl.*: run `sudo apt-get update && sudo apt-get install -y .*redis-server openssl.*`, then npm test again$/
+      )
       expect(Number(run.stdout)).toBeLessThan(1_000)
       // and run as npm runs it
-      const direct = spawnSync(process.execPath, [script], { env: { PATH: dir }, encoding: "utf8", timeout: 20_000, ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {}) })
+      const direct = spawnSync(process.execPath, [script], {
+        env: { PATH: dir },
+        encoding: "utf8",
+        timeout: 20_000,
+        ...(process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {})
+      })
       expect(direct.status).toBe(1)
       expect(direct.stdout).toBe("")
       expect(direct.stderr.trim()).toBe(lines[0])
@@ -140,7 +154,9 @@ describe("npm test provisions what the tests need (scripts/provision.mjs)", () =
       const isRoot = process.getuid?.() === 0
       const run = spawnSync(process.execPath, [script], { env: { PATH: dir }, encoding: "utf8", timeout: 20_000 })
       if (isRoot) {
-        expect(run.stderr.split("\n").filter((l) => l.length > 0)[0]).toMatch(/^npm test: installing .*redis-server openssl.* \(apt-get\)$/)
+        expect(run.stderr.split("\n").filter((l) => l.length > 0)[0]).toMatch(
+          /^npm test: installing .*redis-server openssl.* \(apt-get\)$/
+        )
         expect(run.status).toBe(0)
         const log = readFileSync(join(dir, "apt.log"), "utf8").trim().split("\n")
         expect(log[0]).toBe("update -qq")

@@ -50,19 +50,21 @@ const acquireVia = (transport: Layer.Layer<HttpClient.HttpClient, MsalError.Inva
           )
         }))
     ).pipe(Layer.provide(transport))
-    const result = yield* Effect.flatMap(ConfidentialClient.ConfidentialClient, (c) => c.acquireTokenForClient({ scopes: [GRAPH] })).pipe(
-      Effect.provide(
-        ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, retry: false }).pipe(
-          Layer.provide(CredentialSigner.layer(ClientCredential.secret("s3cret"))),
-          Layer.provide(TokenCache.layerMemory()),
-          Layer.provide(toLoopback)
+    const result = yield* Effect.flatMap(ConfidentialClient.ConfidentialClient, (c) =>
+      c.acquireTokenForClient({ scopes: [GRAPH] })).pipe(
+        Effect.provide(
+          ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, retry: false }).pipe(
+            Layer.provide(CredentialSigner.layer(ClientCredential.secret("s3cret"))),
+            Layer.provide(TokenCache.layerMemory()),
+            Layer.provide(toLoopback)
+          )
         )
       )
-    )
     return { result, port: server.port }
   }).pipe(Effect.provide(TestAuthority.layer()), Effect.scoped)
 
-const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+const withEnv = (env: Record<string, string>) =>
+  Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
 describe("Transport.layer", () => {
   it.live("HTTP_PROXY: the token request goes through the proxy's CONNECT tunnel", () =>
@@ -87,11 +89,15 @@ describe("Transport.layer", () => {
 
   it.live("NO_PROXY: a listed host is reached directly, the proxy sees nothing", () =>
     Effect.gen(function*() {
-      const { result } = yield* acquireVia(Transport.layer()).pipe(withEnv({ HTTP_PROXY: proxy.url, NO_PROXY: "localhost,127.0.0.1" }))
+      const { result } = yield* acquireVia(Transport.layer()).pipe(
+        withEnv({ HTTP_PROXY: proxy.url, NO_PROXY: "localhost,127.0.0.1" })
+      )
       expect(result.tokenSource).toBe("identity_provider")
       expect(proxy.tunnels).toEqual([])
       // the option overrides the variable
-      yield* acquireVia(Transport.layer({ noProxy: "" })).pipe(withEnv({ HTTP_PROXY: proxy.url, NO_PROXY: "127.0.0.1" }))
+      yield* acquireVia(Transport.layer({ noProxy: "" })).pipe(
+        withEnv({ HTTP_PROXY: proxy.url, NO_PROXY: "127.0.0.1" })
+      )
       expect(proxy.tunnels).toHaveLength(1)
     }))
 
@@ -108,7 +114,10 @@ describe("Transport.layer", () => {
 
   it.live("HTTPS_PROXY carries https requests (here refused by the proxy: a NetworkError, nothing leaves the machine)", () =>
     Effect.gen(function*() {
-      const exit = yield* Effect.flatMap(ConfidentialClient.ConfidentialClient, (c) => c.acquireTokenForClient({ scopes: [GRAPH] })).pipe(
+      const exit = yield* Effect.flatMap(
+        ConfidentialClient.ConfidentialClient,
+        (c) => c.acquireTokenForClient({ scopes: [GRAPH] })
+      ).pipe(
         Effect.provide(
           ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, retry: false }).pipe(
             Layer.provide(CredentialSigner.layer(ClientCredential.secret("s3cret"))),
@@ -128,10 +137,14 @@ describe("Transport.layer", () => {
 
   it.effect("a proxy URL that is not http(s) fails the layer with an InvalidRequest naming it", () =>
     Effect.gen(function*() {
-      const fromEnv = yield* Effect.flip(Layer.build(Transport.layer()).pipe(Effect.scoped, withEnv({ HTTPS_PROXY: "proxy:8080" })))
+      const fromEnv = yield* Effect.flip(
+        Layer.build(Transport.layer()).pipe(Effect.scoped, withEnv({ HTTPS_PROXY: "proxy:8080" }))
+      )
       expect(fromEnv).toBeInstanceOf(MsalError.InvalidRequest)
       expect(fromEnv).toMatchObject({ field: "HTTPS_PROXY" })
-      const fromOption = yield* Effect.flip(Layer.build(Transport.layer({ proxy: "socks5://127.0.0.1:1080" })).pipe(Effect.scoped))
+      const fromOption = yield* Effect.flip(
+        Layer.build(Transport.layer({ proxy: "socks5://127.0.0.1:1080" })).pipe(Effect.scoped)
+      )
       expect(fromOption).toMatchObject({ _tag: "InvalidRequest", field: "proxy" })
     }))
 })
@@ -139,7 +152,12 @@ describe("Transport.layer", () => {
 describe("the Promise client", () => {
   it("uses the proxy of HTTPS_PROXY by default", async () => {
     process.env.HTTPS_PROXY = proxy.url
-    const client = await Msal.make({ clientId: CLIENT_ID, authority: AUTHORITY, credential: ClientCredential.secret("s3cret"), retry: false })
+    const client = await Msal.make({
+      clientId: CLIENT_ID,
+      authority: AUTHORITY,
+      credential: ClientCredential.secret("s3cret"),
+      retry: false
+    })
     try {
       await expect(client.acquireTokenForClient({ scopes: [GRAPH] })).rejects.toBeInstanceOf(MsalError.NetworkError)
       expect(proxy.tunnels.map((t) => t.target)).toEqual(["login.microsoftonline.com:443"])

@@ -44,7 +44,9 @@ describe("redaction", () => {
         results.push(yield* Effect.exit(c.acquireTokenForClient({ scopes: ["https://a.example/.default"] })))
         yield* a.enqueue({ status: 401, body: { error: "invalid_client", error_description: "bad" } })
         results.push(yield* Effect.exit(c.acquireTokenForClient({ scopes: ["https://b.example/.default"] })))
-        results.push(yield* Effect.exit(TokenCache.TokenCache.pipe(Effect.flatMap((cache) => cache.list("AccessToken")))))
+        results.push(
+          yield* Effect.exit(TokenCache.TokenCache.pipe(Effect.flatMap((cache) => cache.list("AccessToken"))))
+        )
         return results
       }).pipe(Effect.provide(recorder.layer), Logger.withMinimumLogLevel(LogLevel.All))
       const issued = yield* Effect.flatMap(authority, (a) => a.issued)
@@ -55,7 +57,9 @@ describe("redaction", () => {
       for (const t of issued) expect(text).not.toContain(t.accessToken)
       // the token is there, just redacted
       const first = outcomes[0]!
-      expect(Exit.isSuccess(first) && Redacted.value((first.value as { accessToken: Redacted.Redacted<string> }).accessToken)).toBe(issued[0]!.accessToken)
+      expect(
+        Exit.isSuccess(first) && Redacted.value((first.value as { accessToken: Redacted.Redacted<string> }).accessToken)
+      ).toBe(issued[0]!.accessToken)
     }).pipe(Effect.provide(testLayer({ client: { retry: false } }))))
 
   it.effect("the test authority's recorded requests are the only place the secret appears", () =>
@@ -88,25 +92,71 @@ describe("redaction across every grant", () => {
         outcomes.push(Exit.succeed(signedIn))
         // the same code again (replayed callback), and a tampered state
         outcomes.push(yield* Effect.exit(c.acquireTokenByAuthCodeFlow({ flow, response: redirect.searchParams })))
-        outcomes.push(yield* Effect.exit(c.acquireTokenByAuthCodeFlow({ flow, response: { ...Object.fromEntries(redirect.searchParams), state: "x" } })))
+        outcomes.push(
+          yield* Effect.exit(
+            c.acquireTokenByAuthCodeFlow({
+              flow,
+              response: { ...Object.fromEntries(redirect.searchParams), state: "x" }
+            })
+          )
+        )
         // silent: from the cache, then a forced refresh, then a failed one
         outcomes.push(yield* Effect.exit(c.acquireTokenSilent({ scopes: ["User.Read"], account: signedIn.account! })))
-        outcomes.push(yield* Effect.exit(c.acquireTokenSilent({ scopes: ["User.Read"], account: signedIn.account!, forceRefresh: true })))
+        outcomes.push(
+          yield* Effect.exit(
+            c.acquireTokenSilent({ scopes: ["User.Read"], account: signedIn.account!, forceRefresh: true })
+          )
+        )
         yield* a.enqueue({ status: 400, body: { error: "invalid_grant", suberror: "bad_token" } })
-        outcomes.push(yield* Effect.exit(c.acquireTokenSilent({ scopes: ["Mail.Read"], account: signedIn.account!, forceRefresh: true })))
+        outcomes.push(
+          yield* Effect.exit(
+            c.acquireTokenSilent({ scopes: ["Mail.Read"], account: signedIn.account!, forceRefresh: true })
+          )
+        )
         // on-behalf-of, good and bad
         const assertion = yield* a.userAssertion({ audience: CLIENT_ID })
         secrets.push(assertion)
-        outcomes.push(yield* Effect.exit(c.acquireTokenOnBehalfOf({ userAssertion: assertion, scopes: ["https://graph.microsoft.com/User.Read"] })))
-        outcomes.push(yield* Effect.exit(c.acquireTokenOnBehalfOf({ userAssertion: `${assertion}x`, scopes: ["https://graph.microsoft.com/Mail.Read"] })))
+        outcomes.push(
+          yield* Effect.exit(
+            c.acquireTokenOnBehalfOf({ userAssertion: assertion, scopes: ["https://graph.microsoft.com/User.Read"] })
+          )
+        )
+        outcomes.push(
+          yield* Effect.exit(
+            c.acquireTokenOnBehalfOf({
+              userAssertion: `${assertion}x`,
+              scopes: ["https://graph.microsoft.com/Mail.Read"]
+            })
+          )
+        )
         // password, good and bad
-        outcomes.push(yield* Effect.exit(c.acquireTokenByUsernamePassword({ username: ALICE.username, password: ALICE.password ?? "", scopes: ["User.Read"] })))
-        outcomes.push(yield* Effect.exit(c.acquireTokenByUsernamePassword({ username: ALICE.username, password: "correct horse battery staple", scopes: ["User.Read"] })))
+        outcomes.push(
+          yield* Effect.exit(
+            c.acquireTokenByUsernamePassword({
+              username: ALICE.username,
+              password: ALICE.password ?? "",
+              scopes: ["User.Read"]
+            })
+          )
+        )
+        outcomes.push(
+          yield* Effect.exit(
+            c.acquireTokenByUsernamePassword({
+              username: ALICE.username,
+              password: "correct horse battery staple",
+              scopes: ["User.Read"]
+            })
+          )
+        )
         // refresh token migration, good and bad
         const snapshot = yield* Effect.flatMap(TokenCache.TokenCache, (cache) => cache.snapshot)
         const rt = Redacted.value(snapshot.entries.RefreshToken[0]!.secret)
         outcomes.push(yield* Effect.exit(c.acquireTokenByRefreshToken({ refreshToken: rt, scopes: ["User.Read"] })))
-        outcomes.push(yield* Effect.exit(c.acquireTokenByRefreshToken({ refreshToken: "not-a-refresh-token-0123456789", scopes: ["User.Read"] })))
+        outcomes.push(
+          yield* Effect.exit(
+            c.acquireTokenByRefreshToken({ refreshToken: "not-a-refresh-token-0123456789", scopes: ["User.Read"] })
+          )
+        )
         outcomes.push(yield* Effect.exit(c.getAccounts()))
       }).pipe(Effect.provide(recorder.layer), Logger.withMinimumLogLevel(LogLevel.All))
       const a = yield* authority
@@ -134,7 +184,8 @@ describe("redaction across every grant", () => {
       const { observed, secrets, spans, text } = yield* everyGrant(false)
       expect(spans).toBeGreaterThan(10)
       expect(secrets.length).toBeGreaterThan(10)
-      for (const secret of secrets) expect(text.includes(secret), `a secret of ${secret.length} characters leaked`).toBe(false)
+      for (const secret of secrets)
+        expect(text.includes(secret), `a secret of ${secret.length} characters leaked`).toBe(false)
       const line = observed.split("\n").find((l) => l.includes(ALICE.username))
       expect(line).toBeUndefined()
       expect(observed).not.toContain(ALICE.objectId)

@@ -27,7 +27,9 @@ interface Server {
   readonly hits: Array<Hit>
 }
 
-type Handler = (hit: Hit) => { readonly status: number; readonly headers?: Record<string, string>; readonly body?: string }
+type Handler = (
+  hit: Hit
+) => { readonly status: number; readonly headers?: Record<string, string>; readonly body?: string }
 
 /** A server on a free port of 127.0.0.1 for the test's scope, recording every request. */
 const serve = (handler: Handler) =>
@@ -71,8 +73,13 @@ const honest = (hit: Hit) => {
   }
   if (hit.path.includes("/discovery/instance")) {
     return json({
-      tenant_discovery_endpoint: "https://login.contoso.test/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration",
-      metadata: [{ preferred_network: "login.contoso.test", preferred_cache: "login.contoso.test", aliases: ["login.contoso.test"] }]
+      tenant_discovery_endpoint:
+        "https://login.contoso.test/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration",
+      metadata: [{
+        preferred_network: "login.contoso.test",
+        preferred_cache: "login.contoso.test",
+        aliases: ["login.contoso.test"]
+      }]
     })
   }
   if (hit.path.includes("openid-configuration")) {
@@ -90,12 +97,17 @@ const honest = (hit: Hit) => {
 const CODE = "SECRET-CODE-in-the-location"
 
 /** The first origin: redirects what `redirects` selects to the second origin (with a code in the query). */
-const redirecting = (second: Server, status: number, redirects: (hit: Hit) => boolean, otherwise: Handler = honest): Handler => (hit) =>
-  redirects(hit)
-    ? { status, headers: { location: `${second.url}/landing/path?code=${CODE}&user=alice` } }
-    : otherwise(hit)
+const redirecting =
+  (second: Server, status: number, redirects: (hit: Hit) => boolean, otherwise: Handler = honest): Handler => (hit) =>
+    redirects(hit)
+      ? { status, headers: { location: `${second.url}/landing/path?code=${CODE}&user=alice` } }
+      : otherwise(hit)
 
-const clientVia = (first: Server, options: Partial<ConfidentialClient.Options>, httpLayer?: Layer.Layer<HttpClient.HttpClient>) =>
+const clientVia = (
+  first: Server,
+  options: Partial<ConfidentialClient.Options>,
+  httpLayer?: Layer.Layer<HttpClient.HttpClient>
+) =>
   ConfidentialClient.layer({
     clientId: CLIENT_ID,
     authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
@@ -136,7 +148,9 @@ describe("redirects are never followed", () => {
         const first = yield* serve(redirecting(second, status, isToken))
         yield* Effect.gen(function*() {
           const client = yield* ConfidentialClient.ConfidentialClient
-          const error = yield* Effect.flip(client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] }))
+          const error = yield* Effect.flip(
+            client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] })
+          )
           expectRefused(error, status, second)
           expect(first.hits.map((h) => [h.method, h.host])).toEqual([["POST", "login.microsoftonline.com"]])
           expect(second.hits).toEqual([])
@@ -151,16 +165,23 @@ describe("redirects are never followed", () => {
       const first = yield* serve(redirecting(second, 307, isToken))
       const following = Layer.effect(
         HttpClient.HttpClient,
-        Effect.map(HttpClient.HttpClient, (c) =>
-          HttpClient.mapRequest(c, (request) =>
-            HttpClientRequest.setUrl(request, `${first.url}${new URL(request.url).pathname}`)))
+        Effect.map(
+          HttpClient.HttpClient,
+          (c) =>
+            HttpClient.mapRequest(
+              c,
+              (request) => HttpClientRequest.setUrl(request, `${first.url}${new URL(request.url).pathname}`)
+            )
+        )
       ).pipe(
         Layer.provide(FetchHttpClient.layer),
         Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { redirect: "follow" }))
       )
       yield* Effect.gen(function*() {
         const client = yield* ConfidentialClient.ConfidentialClient
-        const error = yield* Effect.flip(client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] }))
+        const error = yield* Effect.flip(
+          client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] })
+        )
         expectRefused(error, 307, second)
         expect(second.hits).toEqual([])
         yield* nothingCached
@@ -173,13 +194,20 @@ describe("redirects are never followed", () => {
       const first = yield* serve(redirecting(second, 307, isToken))
       const viaTransport = Layer.effect(
         HttpClient.HttpClient,
-        Effect.map(HttpClient.HttpClient, (c) =>
-          HttpClient.mapRequest(c, (request) =>
-            HttpClientRequest.setUrl(request, `${first.url}${new URL(request.url).pathname}`)))
+        Effect.map(
+          HttpClient.HttpClient,
+          (c) =>
+            HttpClient.mapRequest(
+              c,
+              (request) => HttpClientRequest.setUrl(request, `${first.url}${new URL(request.url).pathname}`)
+            )
+        )
       ).pipe(Layer.provide(Layer.orDie(Transport.layer({ proxy: false }))))
       yield* Effect.gen(function*() {
         const client = yield* ConfidentialClient.ConfidentialClient
-        const error = yield* Effect.flip(client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] }))
+        const error = yield* Effect.flip(
+          client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] })
+        )
         expectRefused(error, 307, second)
         expect(second.hits).toEqual([])
         yield* nothingCached
@@ -206,7 +234,9 @@ describe("redirects are never followed", () => {
       )
       yield* Effect.gen(function*() {
         const client = yield* ConfidentialClient.ConfidentialClient
-        const error = yield* Effect.flip(client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] }))
+        const error = yield* Effect.flip(
+          client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] })
+        )
         expectRefused(error, 302, { url: "https://login.microsoftonline.com", hits: [] })
         expect(requests).toHaveLength(1)
         yield* nothingCached
@@ -219,7 +249,9 @@ describe("redirects are never followed", () => {
       const first = yield* serve(redirecting(second, 302, (h) => h.path.includes("/discovery/instance")))
       yield* Effect.gen(function*() {
         const client = yield* ConfidentialClient.ConfidentialClient
-        const error = yield* Effect.flip(client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] }))
+        const error = yield* Effect.flip(
+          client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] })
+        )
         expectRefused(error, 302, second)
         expect(first.hits.map((h) => [h.method, h.host, h.path.split("?")[0]])).toEqual([
           ["GET", "login.microsoftonline.com", "/common/discovery/instance"]

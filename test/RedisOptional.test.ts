@@ -37,10 +37,11 @@ describe("ioredis stays optional", () => {
       // as if ioredis were not installed: any attempt to resolve it fails the build
       plugins: [{
         name: "no-ioredis",
-        setup: (b) => b.onResolve({ filter: /^ioredis(\/|$)/ }, (args) => {
-          asked.push(args.importer)
-          return { errors: [{ text: "ioredis is not installed" }] }
-        })
+        setup: (b) =>
+          b.onResolve({ filter: /^ioredis(\/|$)/ }, (args) => {
+            asked.push(args.importer)
+            return { errors: [{ text: "ioredis is not installed" }] }
+          })
       }]
     })
     expect(asked).toEqual([])
@@ -55,7 +56,12 @@ describe("ioredis stays optional", () => {
       for (const e of fs.readdirSync(d, { withFileTypes: true })) {
         const f = nodePath.join(d, e.name)
         if (e.isDirectory()) walk(f)
-        else if (f.endsWith(".ts") && /from\s+["']ioredis["']|import\(\s*["']ioredis["']\s*\)|require\(\s*["']ioredis["']/.test(fs.readFileSync(f, "utf8"))) {
+        else if (
+          f.endsWith(".ts") &&
+          /from\s+["']ioredis["']|import\(\s*["']ioredis["']\s*\)|require\(\s*["']ioredis["']/.test(
+            fs.readFileSync(f, "utf8")
+          )
+        ) {
           offenders.push(nodePath.relative(root, f))
         }
       }

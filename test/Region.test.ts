@@ -21,7 +21,8 @@ const clientLayer = (options: Partial<ConfidentialClient.Options>, settings?: Pa
   )
 
 /** Environment variables as `Config` sees them: only these, whatever the machine has. */
-const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+const withEnv = (env: Record<string, string>) =>
+  Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
 const acquire = (scopes: ReadonlyArray<string> = [GRAPH]) =>
   Effect.flatMap(ConfidentialClient.ConfidentialClient, (c) => c.acquireTokenForClient({ scopes }))
@@ -34,7 +35,11 @@ const logged = (lines: Array<string>) =>
   Logger.replace(
     Logger.defaultLogger,
     Logger.make(({ logLevel, message }) => {
-      lines.push(`${logLevel.label} ${(Array.isArray(message) ? message : [message]).map((m) => typeof m === "string" ? m : JSON.stringify(m)).join(" ")}`)
+      lines.push(`${logLevel.label} ${
+        (Array.isArray(message) ? message : [message]).map((m) => typeof m === "string" ? m : JSON.stringify(m)).join(
+          " "
+        )
+      }`)
     })
   )
 
@@ -47,8 +52,24 @@ describe("region names (MSAL Python PR #921)", () => {
   it("rejects everything else", () => {
     for (
       const name of [
-        "east.us", "east/us", "east:us", "EastUS", "East Us 2", "-eastus", "1eastus", "eastus-", "a".repeat(64),
-        " eastus", "eastus ", "westus2.login.microsoft.com", "https://westus2", "wéstus", "", undefined, null, 5
+        "east.us",
+        "east/us",
+        "east:us",
+        "EastUS",
+        "East Us 2",
+        "-eastus",
+        "1eastus",
+        "eastus-",
+        "a".repeat(64),
+        " eastus",
+        "eastus ",
+        "westus2.login.microsoft.com",
+        "https://westus2",
+        "wéstus",
+        "",
+        undefined,
+        null,
+        5
       ]
     ) {
       expect([name, Region.isValidName(name)]).toEqual([name, false])
@@ -59,7 +80,9 @@ describe("region names (MSAL Python PR #921)", () => {
     expect(Region.regionalHost("login.windows.net", "westus")).toBe("westus.login.microsoft.com")
     expect(Region.regionalHost("sts.windows.net", "westus")).toBe("westus.login.microsoft.com")
     expect(Region.regionalHost("login.microsoft.com", "westus")).toBe("westus.login.microsoft.com")
-    expect(Region.regionalHost("login.microsoftonline.us", "usgovvirginia")).toBe("usgovvirginia.login.microsoftonline.us")
+    expect(Region.regionalHost("login.microsoftonline.us", "usgovvirginia")).toBe(
+      "usgovvirginia.login.microsoftonline.us"
+    )
     expect(Region.regionalHost("login.chinacloudapi.cn", "chinaeast2")).toBe("chinaeast2.login.chinacloudapi.cn")
   })
 })
@@ -163,7 +186,10 @@ describe("region matrix", () => {
         expect(second.tokenSource).toBe("cache")
         expect(yield* requested).toEqual(c.requests)
         const cached = yield* Effect.flatMap(TokenCache.TokenCache, (t) => t.list("AccessToken"))
-        expect(cached.map((t) => [t.environment, t.realm])).toEqual([["login.microsoftonline.com", "contoso.onmicrosoft.com"]])
+        expect(cached.map((t) => [t.environment, t.realm])).toEqual([[
+          "login.microsoftonline.com",
+          "contoso.onmicrosoft.com"
+        ]])
       }).pipe(
         withEnv(c.env ?? {}),
         Effect.provide(clientLayer(c.azureRegion === undefined ? {} : { azureRegion: c.azureRegion }, c.settings))
@@ -254,7 +280,9 @@ describe("region discovery", () => {
     Effect.gen(function*() {
       const shared = yield* Layer.build(Layer.merge(services({ imdsLocation: "westus2" }), HttpCache.layerMemory()))
       for (const scope of [GRAPH, "https://vault.azure.net/.default"]) {
-        const client = yield* Layer.build(ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, azureRegion: "discover" }))
+        const client = yield* Layer.build(
+          ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, azureRegion: "discover" })
+        )
           .pipe(Effect.provide(shared))
         yield* acquire([scope]).pipe(Effect.provide(client))
       }
@@ -275,7 +303,9 @@ describe("regional endpoints", () => {
       ])
     }).pipe(
       withEnv({}),
-      Effect.provide(clientLayer({ authority: "https://login.microsoftonline.us/contoso", azureRegion: "usgovvirginia" }))
+      Effect.provide(
+        clientLayer({ authority: "https://login.microsoftonline.us/contoso", azureRegion: "usgovvirginia" })
+      )
     ))
 
   it.effect("a tenant override keeps the region", () =>
@@ -288,8 +318,16 @@ describe("regional endpoints", () => {
   it.effect("B2C, CIAM and AD FS authorities have no regional endpoint", () =>
     Effect.gen(function*() {
       const shared = yield* Layer.build(services())
-      for (const authority of ["https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi", "https://contoso.ciamlogin.com", "https://fs.contoso.com/adfs"]) {
-        const client = yield* Layer.build(ConfidentialClient.layer({ clientId: CLIENT_ID, authority, azureRegion: "westus" }))
+      for (
+        const authority of [
+          "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi",
+          "https://contoso.ciamlogin.com",
+          "https://fs.contoso.com/adfs"
+        ]
+      ) {
+        const client = yield* Layer.build(
+          ConfidentialClient.layer({ clientId: CLIENT_ID, authority, azureRegion: "westus" })
+        )
           .pipe(Effect.provide(shared))
         yield* acquire().pipe(Effect.provide(client))
       }
@@ -318,7 +356,9 @@ describe("regional endpoints", () => {
       const next = yield* Effect.fork(acquire(["https://vault.azure.net/.default"]))
       yield* TestClock.adjust("1 minute")
       yield* Fiber.join(next)
-      expect((yield* requested).filter((r) => r.startsWith("POST")).slice(posts.length)[0]).toBe(`POST ${regional("westus")}`)
+      expect((yield* requested).filter((r) => r.startsWith("POST")).slice(posts.length)[0]).toBe(
+        `POST ${regional("westus")}`
+      )
     }).pipe(
       withEnv({}),
       Effect.provide(clientLayer({ azureRegion: "westus" }, { unreachableHosts: ["westus.login.microsoft.com"] }))

@@ -59,7 +59,11 @@ describe("retries", () => {
 
   it.effect("a dropped connection is retried", () =>
     Effect.gen(function*() {
-      yield* enqueue({ status: 0, fault: "disconnect" }, { status: 200, fault: "disconnectDuringBody", body: { access_token: "x".repeat(100), expires_in: 3600 } })
+      yield* enqueue({ status: 0, fault: "disconnect" }, {
+        status: 200,
+        fault: "disconnectDuringBody",
+        body: { access_token: "x".repeat(100), expires_in: 3600 }
+      })
       const fiber = yield* start()
       yield* TestClock.adjust("4 seconds")
       expect(Either.isRight(yield* Fiber.join(fiber))).toBe(true)
@@ -111,7 +115,11 @@ describe("retries", () => {
       const fiber = yield* start()
       yield* TestClock.adjust("4 seconds")
       const outcome = yield* Fiber.join(fiber)
-      expect(Either.isLeft(outcome) && outcome.left).toMatchObject({ _tag: "NetworkError", reason: "Status", status: 503 })
+      expect(Either.isLeft(outcome) && outcome.left).toMatchObject({
+        _tag: "NetworkError",
+        reason: "Status",
+        status: 503
+      })
       expect(yield* tokenRequestCount).toBe(3)
       // the last attempt failed about 3 s after the first (1 s + 2 s of backoff); its window is 5 s
       const throttled = yield* Effect.flip(acquire({ scopes: [GRAPH] }))
@@ -126,7 +134,11 @@ describe("retries", () => {
       const first = yield* Effect.flip(acquire({ scopes: ["User.Read"] }))
       const again = yield* Effect.flip(acquire({ scopes: ["User.Read"] }))
       expect(first).toMatchObject({ _tag: "ServerError", error: "invalid_scope" })
-      expect(again).toMatchObject({ _tag: "ServerError", error: "invalid_scope", correlationId: (first as { correlationId?: string }).correlationId })
+      expect(again).toMatchObject({
+        _tag: "ServerError",
+        error: "invalid_scope",
+        correlationId: (first as { correlationId?: string }).correlationId
+      })
       expect(yield* tokenRequestCount).toBe(1)
       yield* Effect.flip(acquire({ scopes: ["Mail.Read"] }))
       expect(yield* tokenRequestCount).toBe(2)
@@ -156,7 +168,11 @@ describe("retries", () => {
       yield* TestClock.adjust("1 minute")
       expect(Either.isLeft(yield* Fiber.join(fiber))).toBe(true)
       expect(yield* tokenRequestCount).toBe(5)
-    }).pipe(Effect.provide(testLayer({ client: { retry: { maxAttempts: 5, baseDelay: "100 millis" }, timeout: "2 minutes" } }))))
+    }).pipe(
+      Effect.provide(
+        testLayer({ client: { retry: { maxAttempts: 5, baseDelay: "100 millis" }, timeout: "2 minutes" } })
+      )
+    ))
 })
 
 describe("non-idempotent requests (authorization codes, refresh tokens)", () => {
@@ -165,7 +181,10 @@ describe("non-idempotent requests (authorization codes, refresh tokens)", () => 
     Effect.gen(function*() {
       const a = yield* TestAuthority.make()
       yield* a.enqueue(...responses)
-      const http = yield* Effect.provide(HttpClient.HttpClient, Layer.provide(TestAuthority.layerHttpClient, Layer.succeed(TestAuthority.TestAuthority, a)))
+      const http = yield* Effect.provide(
+        HttpClient.HttpClient,
+        Layer.provide(TestAuthority.layerHttpClient, Layer.succeed(TestAuthority.TestAuthority, a))
+      )
       const send = Transport.makeSend({
         http,
         signer: { clientAuth: () => Effect.succeed({}), reload: Effect.void },
@@ -197,8 +216,16 @@ describe("non-idempotent requests (authorization codes, refresh tokens)", () => 
 
   it.scoped("a connection that broke during the answer is not retried", () =>
     Effect.gen(function*() {
-      const { outcome, sent } = yield* sendOnce(false, [{ status: 200, fault: "disconnectDuringBody", body: { access_token: "a".repeat(64) } }])
-      expect(Either.isLeft(outcome) && outcome.left).toMatchObject({ _tag: "NetworkError", reason: "Transport", status: 200 })
+      const { outcome, sent } = yield* sendOnce(false, [{
+        status: 200,
+        fault: "disconnectDuringBody",
+        body: { access_token: "a".repeat(64) }
+      }])
+      expect(Either.isLeft(outcome) && outcome.left).toMatchObject({
+        _tag: "NetworkError",
+        reason: "Transport",
+        status: 200
+      })
       expect(sent).toBe(1)
     }))
 
@@ -294,7 +321,9 @@ describe("background refresh", () => {
       }).pipe(Effect.provide(recorder.layer), Logger.withMinimumLogLevel(LogLevel.All))
       const span = recorder.spans.find((s) => s.name === "ConfidentialClient.backgroundRefresh")
       expect(span).toBeDefined()
-      expect(span!.events.map(([name]) => name)).toContain("background token refresh failed; the cached token is still served")
+      expect(span!.events.map(([name]) => name)).toContain(
+        "background token refresh failed; the cached token is still served"
+      )
       expect(span!.attributes.get("msal.background_refresh_error")).toBe("ServerError")
       expect(recorder.logs.join("\n")).not.toContain(SECRET)
     }).pipe(Effect.provide(testLayer({ authority: { expiresIn: 3600, refreshIn: 1800 } }))))
@@ -313,7 +342,13 @@ describe("soak", () => {
       const faults: Array<TestAuthority.ScriptedResponse> = []
       for (let i = 0; i < 1000; i++) {
         const r = random()
-        faults.push(r < 0.05 ? { status: 503, body: "" } : r < 0.1 ? { status: 0, fault: "disconnect" } : { status: 200, body: { access_token: `AT-${i}-${"x".repeat(40)}`, expires_in: 3600 } })
+        faults.push(
+          r < 0.05
+            ? { status: 503, body: "" }
+            : r < 0.1
+            ? { status: 0, fault: "disconnect" }
+            : { status: 200, body: { access_token: `AT-${i}-${"x".repeat(40)}`, expires_in: 3600 } }
+        )
       }
       yield* a.enqueue(...faults)
       const layer = ConfidentialClient.layer({

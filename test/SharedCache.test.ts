@@ -81,7 +81,9 @@ describe("instances sharing a store refresh an aging token once", () => {
       const b = yield* clientOn(path, authority)
       const first = yield* a.acquireTokenForClient({ scopes: [GRAPH] })
       const dueAt = first.refreshOn!.getTime() + 1000
-      yield* until("the first token is due for a refresh", Effect.sync(() => Date.now() >= dueAt), { within: "5 seconds" })
+      yield* until("the first token is due for a refresh", Effect.sync(() => Date.now() >= dueAt), {
+        within: "5 seconds"
+      })
       const recorder = yield* makeRecorder
       const [fromA, fromB] = yield* Effect.all([
         a.acquireTokenForClient({ scopes: [GRAPH] }),
@@ -131,9 +133,14 @@ const lockWaitIsInterruptible = (layer: Layer.Layer<TokenCache.TokenCache, unkno
     const holder = yield* build(layer)
     const waiter = yield* build(layer)
     const held = yield* Deferred.make<void>()
-    const holding = yield* Effect.fork(holder.withLock!("key", Effect.zipRight(Deferred.succeed(held, undefined), Effect.never)))
+    const holding = yield* Effect.fork(
+      holder.withLock!("key", Effect.zipRight(Deferred.succeed(held, undefined), Effect.never))
+    )
     yield* Deferred.await(held)
-    const waited = yield* waiter.withLock!("key", Effect.succeed("got it")).pipe(Effect.timeout("300 millis"), Effect.either)
+    const waited = yield* waiter.withLock!("key", Effect.succeed("got it")).pipe(
+      Effect.timeout("300 millis"),
+      Effect.either
+    )
     expect(waited._tag).toBe("Left")
     yield* Fiber.interrupt(holding)
     expect(yield* waiter.withLock!("key", Effect.succeed("got it"))).toBe("got it")
@@ -142,7 +149,9 @@ const lockWaitIsInterruptible = (layer: Layer.Layer<TokenCache.TokenCache, unkno
 describe("waiting for another instance's lock can be interrupted", () => {
   it.live("a caller's timeout ends the wait for a file lock (not the lock timeout)", () =>
     lockWaitIsInterruptible(
-      TokenCache.layerFile(join(mkdtempSync(join(tmpdir(), "effect-msal-lockwait-")), "cache.json"), { lockTimeout: "60 seconds" })
+      TokenCache.layerFile(join(mkdtempSync(join(tmpdir(), "effect-msal-lockwait-")), "cache.json"), {
+        lockTimeout: "60 seconds"
+      })
     ), 15_000)
 
   it.live("a caller's timeout ends the wait for a Redis lock", () =>

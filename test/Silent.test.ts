@@ -68,7 +68,9 @@ const seed = (options: {
       authority_type: "MSSTS"
     }
     return c.modify([
-      ...(options.withAccessToken === false ? [] : [{ _tag: "Put" as const, section: "AccessToken" as const, entry: at }]),
+      ...(options.withAccessToken === false
+        ? []
+        : [{ _tag: "Put" as const, section: "AccessToken" as const, entry: at }]),
       { _tag: "Put", section: "RefreshToken", entry: rt },
       { _tag: "Put", section: "Account", entry: account }
     ])
@@ -130,9 +132,10 @@ describe("acquireTokenSilent from the cache", () => {
         entries: { AccessToken: [], RefreshToken: [], IdToken: [], Account: [], AppMetadata: [] },
         unknown: {}
       })
-      expect(yield* Effect.flip(silent({ scopes: ["cache_miss"], account: accountFor("my_uid.my_utid") }))).toMatchObject({
-        _tag: "TokenNotFound"
-      })
+      expect(yield* Effect.flip(silent({ scopes: ["cache_miss"], account: accountFor("my_uid.my_utid") })))
+        .toMatchObject({
+          _tag: "TokenNotFound"
+        })
       expect(yield* tokenRequestCount).toBe(0)
     }).pipe(Effect.provide(testLayer())))
 })
@@ -195,7 +198,9 @@ describe("acquireTokenSilent with a refresh token", () => {
       yield* TestClock.adjust("2 hours") // gone from the cache
       expect((yield* silent({ scopes: ["User.Read"], account })).tokenSource).toBe("identity_provider")
       expect(yield* lastTelemetry).toBe("4|84,2|")
-      expect((yield* silent({ scopes: ["User.Read"], account, forceRefresh: true })).tokenSource).toBe("identity_provider")
+      expect((yield* silent({ scopes: ["User.Read"], account, forceRefresh: true })).tokenSource).toBe(
+        "identity_provider"
+      )
       expect(yield* lastTelemetry).toBe("4|84,1|")
       const claims = "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1\"}}}"
       expect((yield* silent({ scopes: ["User.Read"], account, claims })).tokenSource).toBe("identity_provider")
@@ -344,7 +349,10 @@ describe("family refresh tokens (C21)", () => {
       const outsider = yield* makeClient({ clientId: "outsider" })
       const refused = yield* Effect.flip(outsider.acquireTokenSilent({ scopes: ["User.Read"], account }))
       expect(refused).toMatchObject({ _tag: "ServerError", suberror: "client_mismatch" })
-      expect((yield* tokenForms).at(-1)).toMatchObject({ client_id: "outsider", refresh_token: Redacted.value(frt.secret) })
+      expect((yield* tokenForms).at(-1)).toMatchObject({
+        client_id: "outsider",
+        refresh_token: Redacted.value(frt.secret)
+      })
       expect((yield* snapshot).entries.RefreshToken).toHaveLength(1)
 
       // an unknown app of the family redeems it and joins the family
@@ -403,7 +411,10 @@ describe("family refresh tokens (C21)", () => {
       const signInWith = (c: typeof x) =>
         Effect.gen(function*() {
           const flow = yield* c.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: "https://x.example/cb" })
-          return yield* c.acquireTokenByAuthCodeFlow({ flow, response: new URL(yield* a.authorize(flow.authUri)).searchParams })
+          return yield* c.acquireTokenByAuthCodeFlow({
+            flow,
+            response: new URL(yield* a.authorize(flow.authUri)).searchParams
+          })
         })
       const mine = yield* signInWith(orphan)
       yield* TestClock.adjust("1 minute")
@@ -411,7 +422,9 @@ describe("family refresh tokens (C21)", () => {
       const own = (yield* snapshot).entries.RefreshToken.find((rt) => rt.client_id === "orphan")!
       yield* orphan.acquireTokenSilent({ scopes: ["Mail.Read"], account: mine.account! })
       const refreshes = (yield* tokenForms).filter((f) => f.grant_type === "refresh_token")
-      expect(refreshes).toEqual([expect.objectContaining({ client_id: "orphan", refresh_token: Redacted.value(own.secret) })])
+      expect(refreshes).toEqual([
+        expect.objectContaining({ client_id: "orphan", refresh_token: Redacted.value(own.secret) })
+      ])
     }).pipe(Effect.provide(sharedLayer({ familyClients: [FAMILY_APP] }))))
 })
 
@@ -422,7 +435,10 @@ describe("acquireTokenByRefreshToken", () => {
       yield* (yield* client).acquireTokenByAuthCodeFlow({ flow, response })
       const rt = Redacted.value((yield* snapshot).entries.RefreshToken[0]!.secret)
       const c = yield* cache
-      yield* c.restore({ entries: { AccessToken: [], RefreshToken: [], IdToken: [], Account: [], AppMetadata: [] }, unknown: {} })
+      yield* c.restore({
+        entries: { AccessToken: [], RefreshToken: [], IdToken: [], Account: [], AppMetadata: [] },
+        unknown: {}
+      })
       const result = yield* (yield* client).acquireTokenByRefreshToken({ refreshToken: rt, scopes: ["User.Read"] })
       expect(result.tokenSource).toBe("identity_provider")
       expect(result.account?.homeAccountId).toBe(homeOf(ALICE))
@@ -447,12 +463,17 @@ describe("acquireTokenByRefreshToken", () => {
       yield* signIn()
       const before = yield* snapshot
       const e = yield* Effect.flip(
-        (yield* client).acquireTokenByRefreshToken({ refreshToken: Redacted.make("not a refresh token"), scopes: ["User.Read"] })
+        (yield* client).acquireTokenByRefreshToken({
+          refreshToken: Redacted.make("not a refresh token"),
+          scopes: ["User.Read"]
+        })
       )
       expect(e).toMatchObject({ _tag: "ServerError", error: "invalid_grant" })
       expect(JSON.stringify(e)).not.toContain("not a refresh token")
       expect((yield* snapshot).entries.RefreshToken).toEqual(before.entries.RefreshToken)
-      expect(yield* Effect.flip((yield* client).acquireTokenByRefreshToken({ refreshToken: "", scopes: ["User.Read"] })))
+      expect(
+        yield* Effect.flip((yield* client).acquireTokenByRefreshToken({ refreshToken: "", scopes: ["User.Read"] }))
+      )
         .toMatchObject({ _tag: "InvalidRequest", field: "refreshToken" })
     }).pipe(Effect.provide(testLayer())))
 })

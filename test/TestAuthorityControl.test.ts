@@ -9,7 +9,12 @@ const call = (url: string, method: string, body?: unknown) =>
   Effect.promise(async () => {
     const response = await fetch(url, {
       method,
-      ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json" } })
+      ...(body === undefined
+        ? {}
+        : {
+          body: typeof body === "string" ? body : JSON.stringify(body),
+          headers: { "content-type": "application/json" }
+        })
     })
     return { status: response.status, body: (await response.json()) as unknown }
   })
@@ -26,11 +31,20 @@ describe("the served authority's control API (for tests in any language)", () =>
         Layer.provide(TestAuthority.layerHttpClientVia(server.url))
       )
       const acquire = (scope: string) =>
-        Effect.flatMap(ConfidentialClient.ConfidentialClient, (c) => Effect.either(c.acquireTokenForClient({ scopes: [scope] })))
+        Effect.flatMap(ConfidentialClient.ConfidentialClient, (c) =>
+          Effect.either(c.acquireTokenForClient({ scopes: [scope] })))
 
-      expect(yield* call(`${control}/enqueue`, "POST", [{ status: 503, body: "down", headers: { "retry-after": "0" } }, { status: 0, fault: "disconnect" }]))
+      expect(
+        yield* call(`${control}/enqueue`, "POST", [{ status: 503, body: "down", headers: { "retry-after": "0" } }, {
+          status: 0,
+          fault: "disconnect"
+        }])
+      )
         .toEqual({ status: 200, body: { queued: 2 } })
-      expect(yield* call(`${control}/configure`, "POST", { expiresIn: 600, refreshIn: 300 })).toEqual({ status: 200, body: { configured: true } })
+      expect(yield* call(`${control}/configure`, "POST", { expiresIn: 600, refreshIn: 300 })).toEqual({
+        status: 200,
+        body: { configured: true }
+      })
       const [first, second, third] = yield* Effect.all([
         acquire(GRAPH),
         acquire("https://vault.azure.net/.default"),
@@ -38,10 +52,14 @@ describe("the served authority's control API (for tests in any language)", () =>
       ]).pipe(Effect.provide(layer))
       expect(first).toMatchObject({ _tag: "Left", left: { _tag: "NetworkError", status: 503 } })
       expect(second).toMatchObject({ _tag: "Left", left: { _tag: "NetworkError", reason: "Transport" } })
-      expect(third._tag === "Right" && third.right.refreshOn!.getTime() - third.right.expiresOn.getTime()).toBe(-300_000)
+      expect(third._tag === "Right" && third.right.refreshOn!.getTime() - third.right.expiresOn.getTime()).toBe(
+        -300_000
+      )
 
       const recorded = yield* call(`${control}/requests`, "GET")
-      expect((recorded.body as ReadonlyArray<{ path: string }>).map((r) => r.path)).toEqual([
+      expect((recorded.body as ReadonlyArray<{ path: string }>).map((r) =>
+        r.path
+      )).toEqual([
         "/contoso.onmicrosoft.com/oauth2/v2.0/token",
         "/contoso.onmicrosoft.com/oauth2/v2.0/token",
         "/contoso.onmicrosoft.com/oauth2/v2.0/token"

@@ -47,8 +47,11 @@ const fileTargets = (path: string): Array<string> =>
     .sort()
 
 /** Runs `effect` with a file cache at `path` opened for it (one "process"). */
-const withFile = <A, E>(path: string, effect: Effect.Effect<A, E, TokenCache.TokenCache>, options?: TokenCache.FileOptions) =>
-  Effect.provide(effect, TokenCache.layerFile(path, options))
+const withFile = <A, E>(
+  path: string,
+  effect: Effect.Effect<A, E, TokenCache.TokenCache>,
+  options?: TokenCache.FileOptions
+) => Effect.provide(effect, TokenCache.layerFile(path, options))
 
 const captureLogs = () => {
   const lines: Array<string> = []
@@ -63,33 +66,48 @@ describe("file cache", () => {
   it.effect("loads the file at start, in msal-node's or MSAL Python's format", () =>
     Effect.gen(function*() {
       const path = prepare(fresh())
-      fs.writeFileSync(path, yield* Effect.provide(Effect.zipRight(put(token("a")), TokenCache.serializeWith({ format: "msal-python" })), TokenCache.layerMemory()))
-      const found = yield* withFile(path, Effect.flatMap(TokenCache.TokenCache, (c) => c.get("AccessToken", keyOf("a"))))
+      fs.writeFileSync(
+        path,
+        yield* Effect.provide(
+          Effect.zipRight(put(token("a")), TokenCache.serializeWith({ format: "msal-python" })),
+          TokenCache.layerMemory()
+        )
+      )
+      const found = yield* withFile(
+        path,
+        Effect.flatMap(TokenCache.TokenCache, (c) => c.get("AccessToken", keyOf("a")))
+      )
       expect(Option.map(found, (t) => Redacted.value(t.secret))).toEqual(Option.some("secret-a"))
     }))
 
   it.effect("writes only after a change, atomically, with mode 0600", () =>
     Effect.gen(function*() {
       const path = prepare(fresh())
-      yield* withFile(path, Effect.gen(function*() {
-        const cache = yield* TokenCache.TokenCache
-        yield* cache.get("AccessToken", keyOf("a"))
-        yield* cache.list("AccessToken")
-        yield* cache.modify([])
-        expect(fs.existsSync(path)).toBe(false)
-        yield* put(token("a"))
-      }))
+      yield* withFile(
+        path,
+        Effect.gen(function*() {
+          const cache = yield* TokenCache.TokenCache
+          yield* cache.get("AccessToken", keyOf("a"))
+          yield* cache.list("AccessToken")
+          yield* cache.modify([])
+          expect(fs.existsSync(path)).toBe(false)
+          yield* put(token("a"))
+        })
+      )
       expect(fs.statSync(path).mode & 0o777).toBe(0o600)
       expect(fileTargets(path)).toEqual(["a"])
       // no temporary file; the lock is a directory left in place (its holdings are judged by age)
       expect(fs.readdirSync(nodePath.dirname(path)).sort()).toEqual(["tokens.json", "tokens.json.lock"])
       const before = fs.statSync(path, { bigint: true })
-      yield* withFile(path, Effect.gen(function*() {
-        const cache = yield* TokenCache.TokenCache
-        yield* cache.get("AccessToken", keyOf("a"))
-        yield* cache.list("AccessToken")
-        yield* cache.snapshot
-      }))
+      yield* withFile(
+        path,
+        Effect.gen(function*() {
+          const cache = yield* TokenCache.TokenCache
+          yield* cache.get("AccessToken", keyOf("a"))
+          yield* cache.list("AccessToken")
+          yield* cache.snapshot
+        })
+      )
       const after = fs.statSync(path, { bigint: true })
       expect([after.ino, after.mtimeNs]).toEqual([before.ino, before.mtimeNs])
     }))
@@ -111,7 +129,10 @@ describe("file cache", () => {
   it.effect("a truncated file is moved aside, logged, and replaced by an empty cache", () =>
     Effect.gen(function*() {
       const path = prepare(fresh())
-      const full = yield* Effect.provide(Effect.zipRight(put(token("a")), TokenCache.serialize), TokenCache.layerMemory())
+      const full = yield* Effect.provide(
+        Effect.zipRight(put(token("a")), TokenCache.serialize),
+        TokenCache.layerMemory()
+      )
       const truncated = full.slice(0, Math.floor(full.length / 2))
       fs.writeFileSync(path, truncated)
       const logs = captureLogs()
@@ -139,7 +160,10 @@ describe("file cache", () => {
   it.live("a live lock is waited for, boundedly, then the write fails with CacheError", () =>
     Effect.gen(function*() {
       const path = prepare(fresh())
-      fs.writeFileSync(`${path}.lock`, JSON.stringify({ pid: process.ppid, host: os.hostname(), nonce: "live", at: Date.now() }))
+      fs.writeFileSync(
+        `${path}.lock`,
+        JSON.stringify({ pid: process.ppid, host: os.hostname(), nonce: "live", at: Date.now() })
+      )
       const exit = yield* Effect.exit(withFile(path, put(token("a")), { lockTimeout: "200 millis" }))
       const error = failureOf(exit)
       expect(error?._tag).toBe("CacheError")
@@ -157,7 +181,11 @@ describe("file cache", () => {
       expect(outcomes.map((o) => [o.code, o.stderr])).toEqual(outcomes.map(() => [0, ""]))
       const expected = [0, 1, 2, 3].flatMap((id) => Array.from({ length: count }, (_, i) => `w${id}-t${i}`)).sort()
       expect(fileTargets(path)).toEqual(expected)
-      expect(fs.readdirSync(nodePath.dirname(path)).filter((f) => !["tokens.json", "tokens.json.go", "tokens.json.lock"].includes(f))).toEqual([])
+      expect(
+        fs.readdirSync(nodePath.dirname(path)).filter((f) =>
+          !["tokens.json", "tokens.json.go", "tokens.json.lock"].includes(f)
+        )
+      ).toEqual([])
     }), 120_000)
 
   it.live("withLock: 4 processes missing one token fetch it once", () =>
@@ -170,7 +198,12 @@ describe("file cache", () => {
       )
       expect(outcomes.map((o) => o.code)).toEqual([0, 0, 0, 0])
       expect(fs.readFileSync(log, "utf8").trim().split("\n")).toHaveLength(1)
-      expect(outcomes.map((o) => o.stdout.trim().split("\n").at(-1)).sort()).toEqual(["cache", "cache", "cache", "fetched"])
+      expect(outcomes.map((o) => o.stdout.trim().split("\n").at(-1)).sort()).toEqual([
+        "cache",
+        "cache",
+        "cache",
+        "fetched"
+      ])
     }), 120_000)
 })
 

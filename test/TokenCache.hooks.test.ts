@@ -27,7 +27,10 @@ const clientOn = (store: Ref.Ref<string>, seen: Array<string>) =>
     Layer.provide(TestAuthority.layerHttpClient)
   )
 
-const acquire = Effect.flatMap(ConfidentialClient.ConfidentialClient, (c) => c.acquireTokenForClient({ scopes: [GRAPH] }))
+const acquire = Effect.flatMap(
+  ConfidentialClient.ConfidentialClient,
+  (c) => c.acquireTokenForClient({ scopes: [GRAPH] })
+)
 
 describe("cache hooks", () => {
   it.effect("a plugin-style store shares tokens between two clients", () =>

@@ -28,8 +28,7 @@ const targets = Effect.flatMap(TokenCache.TokenCache, (c) => c.list("AccessToken
   Effect.map((ts) => ts.map((t) => t.target).sort())
 )
 
-const get = (target: string) =>
-  Effect.flatMap(TokenCache.TokenCache, (c) => c.get("AccessToken", keyOf(target)))
+const get = (target: string) => Effect.flatMap(TokenCache.TokenCache, (c) => c.get("AccessToken", keyOf(target)))
 
 describe("bounded in-memory cache", () => {
   it("documents its default bound", () => {
@@ -93,7 +92,11 @@ describe("bounded in-memory cache", () => {
   it.effect("other sections count towards the bound and are evicted by recency", () =>
     Effect.gen(function*() {
       const cache = yield* TokenCache.TokenCache
-      yield* cache.modify([{ _tag: "Put", section: "AppMetadata", entry: { client_id: "client", environment: "login.microsoftonline.com" } }])
+      yield* cache.modify([{
+        _tag: "Put",
+        section: "AppMetadata",
+        entry: { client_id: "client", environment: "login.microsoftonline.com" }
+      }])
       yield* put(token("a"), token("b"))
       const snapshot = yield* cache.snapshot
       expect(snapshot.entries.AppMetadata).toEqual([])

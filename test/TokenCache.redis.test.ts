@@ -50,7 +50,9 @@ const refreshToken = (secret: string, lastModified: number): Entry.RefreshToken 
 })
 
 const open = (options: Partial<TokenCache.RedisOptions>) =>
-  Layer.build(TokenCache.layerRedis({ url: server.url, ...options })).pipe(Effect.map(Context.get(TokenCache.TokenCache)))
+  Layer.build(TokenCache.layerRedis({ url: server.url, ...options })).pipe(
+    Effect.map(Context.get(TokenCache.TokenCache))
+  )
 
 const putAll = (cache: TokenCache.Service, ...entries: ReadonlyArray<Entry.AccessToken>) =>
   cache.modify(entries.map((entry) => ({ _tag: "Put" as const, section: "AccessToken" as const, entry })))
@@ -85,7 +87,9 @@ describe("Redis cache", () => {
       yield* cache.modify([{ _tag: "Put", section: "RefreshToken", entry: refreshToken("rt", now()) }])
       const entryKeys = (yield* Effect.promise(() => admin.keys(`${p}e:*`))).sort()
       expect(entryKeys).toHaveLength(3)
-      const ttlA = yield* Effect.promise(() => admin.pttl(`${p}e:AccessToken:${CacheEntry.keyOf("AccessToken", token("a"))}`))
+      const ttlA = yield* Effect.promise(() =>
+        admin.pttl(`${p}e:AccessToken:${CacheEntry.keyOf("AccessToken", token("a"))}`)
+      )
       expect(ttlA).toBeGreaterThan(590_000)
       expect(ttlA).toBeLessThanOrEqual(600_000)
       const ttlRt = yield* Effect.promise(() =>
@@ -158,12 +162,30 @@ describe("Redis cache", () => {
       const p = prefix()
       const input = {
         AccessToken: {
-          k: { ...JSON.parse(JSON.stringify({ credential_type: "AccessToken", secret: "s", home_account_id: "", environment: "login.windows.net", client_id: "c", realm: "r", target: "t", cached_at: String(now()), expires_on: String(now() + 600) })) }
+          k: {
+            ...JSON.parse(
+              JSON.stringify({
+                credential_type: "AccessToken",
+                secret: "s",
+                home_account_id: "",
+                environment: "login.windows.net",
+                client_id: "c",
+                realm: "r",
+                target: "t",
+                cached_at: String(now()),
+                expires_on: String(now() + 600)
+              })
+            )
+          }
         },
         customized: { any: "thing" }
       }
-      yield* TokenCache.deserialize(JSON.stringify(input)).pipe(Effect.provide(TokenCache.layerRedis({ url: server.url, prefix: p })))
-      const out = JSON.parse(yield* TokenCache.serialize.pipe(Effect.provide(TokenCache.layerRedis({ url: server.url, prefix: p }))))
+      yield* TokenCache.deserialize(JSON.stringify(input)).pipe(
+        Effect.provide(TokenCache.layerRedis({ url: server.url, prefix: p }))
+      )
+      const out = JSON.parse(
+        yield* TokenCache.serialize.pipe(Effect.provide(TokenCache.layerRedis({ url: server.url, prefix: p })))
+      )
       expect(out.customized).toEqual({ any: "thing" })
       expect(Object.values(out.AccessToken)).toEqual([input.AccessToken.k])
       // restore replaces everything
@@ -181,15 +203,23 @@ describe("Redis cache", () => {
       const raw = yield* Effect.promise(() => admin.hget(`${p}e:AccessToken:${key}`, "d"))
       expect(raw).not.toContain("top-secret")
       expect(JSON.parse(raw!)).toMatchObject({ alg: "aes-256-gcm", kid: "k1" })
-      expect(Option.map(yield* a.get("AccessToken", key), (t) => Redacted.value(t.secret))).toEqual(Option.some("top-secret"))
+      expect(Option.map(yield* a.get("AccessToken", key), (t) => Redacted.value(t.secret))).toEqual(
+        Option.some("top-secret")
+      )
       expect((yield* a.list("AccessToken")).map((t) => t.target)).toEqual(["a"])
       // a value moved to another key fails authentication (the Redis key is bound into it)
-      yield* Effect.promise(() => admin.hset(`${p}e:AccessToken:${CacheEntry.keyOf("AccessToken", token("b"))}`, "d", raw!))
+      yield* Effect.promise(() =>
+        admin.hset(`${p}e:AccessToken:${CacheEntry.keyOf("AccessToken", token("b"))}`, "d", raw!)
+      )
       const lines: Array<string> = []
-      const logger = Logger.replace(Logger.defaultLogger, Logger.make(({ message }) => lines.push(JSON.stringify(message))))
+      const logger = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ message }) => lines.push(JSON.stringify(message)))
+      )
       const b = yield* open({ prefix: p, encryption: { key: { id: "k2", key: Redacted.make(randomBytes(32)) } } })
       expect(yield* b.get("AccessToken", key).pipe(Effect.provide(logger))).toEqual(Option.none())
-      expect(yield* a.get("AccessToken", CacheEntry.keyOf("AccessToken", token("b"))).pipe(Effect.provide(logger))).toEqual(Option.none())
+      expect(yield* a.get("AccessToken", CacheEntry.keyOf("AccessToken", token("b"))).pipe(Effect.provide(logger)))
+        .toEqual(Option.none())
       expect(lines.filter((l) => l.includes("could not be decrypted"))).toHaveLength(2)
     }).pipe(Effect.scoped))
 
@@ -199,7 +229,10 @@ describe("Redis cache", () => {
       const plainCache = yield* open({ prefix: p })
       yield* putAll(plainCache, token("a", "planted-token"))
       const key = CacheEntry.keyOf("AccessToken", token("a"))
-      const encrypted = yield* open({ prefix: p, encryption: { key: { id: "k1", key: Redacted.make(randomBytes(32)) } } })
+      const encrypted = yield* open({
+        prefix: p,
+        encryption: { key: { id: "k1", key: Redacted.make(randomBytes(32)) } }
+      })
       expect(yield* encrypted.get("AccessToken", key)).toEqual(Option.none())
       expect(yield* encrypted.list("AccessToken")).toEqual([])
     }).pipe(Effect.scoped))
@@ -209,7 +242,10 @@ describe("Redis cache", () => {
       const p = prefix()
       const cache = yield* open({ prefix: p, encryption: { key: { id: "k1", key: Redacted.make(randomBytes(32)) } } })
       const unknown = { AccessToken_With_AuthScheme: { k: { secret: "pop-token-secret" } } }
-      yield* cache.restore({ entries: { AccessToken: [], RefreshToken: [], IdToken: [], Account: [], AppMetadata: [] }, unknown })
+      yield* cache.restore({
+        entries: { AccessToken: [], RefreshToken: [], IdToken: [], Account: [], AppMetadata: [] },
+        unknown
+      })
       const raw = (yield* Effect.promise(() => admin.get(`${p}unknown`)))!
       expect(raw).not.toContain("pop-token-secret")
       expect(JSON.parse(raw)).toMatchObject({ alg: "aes-256-gcm", kid: "k1" })
@@ -233,7 +269,10 @@ describe("Redis cache", () => {
       yield* Effect.promise(() => admin.del(`${p}p:AccessToken:${partition}`))
       const forever = { ...token("c"), expires_on: Number.MAX_SAFE_INTEGER }
       const bad = yield* Effect.exit(putAll(cache, token("a"), forever))
-      expect(Exit.isFailure(bad) && bad.cause._tag === "Fail" && bad.cause.error).toMatchObject({ _tag: "CacheError", reason: "Malformed" })
+      expect(Exit.isFailure(bad) && bad.cause._tag === "Fail" && bad.cause.error).toMatchObject({
+        _tag: "CacheError",
+        reason: "Malformed"
+      })
       expect(yield* Effect.promise(() => admin.keys(`${p}*`))).toEqual([])
     }).pipe(Effect.scoped))
 
@@ -263,11 +302,19 @@ describe("Redis cache", () => {
       const log = nodePath.join(dir, "requests")
       fs.writeFileSync(log, "")
       const outcomes = yield* Effect.promise(() =>
-        runWorkers([0, 1, 2, 3].map(() => ["flight", `redis:${server.url}`, log, `cold-${n}`]), nodePath.join(dir, "go"))
+        runWorkers(
+          [0, 1, 2, 3].map(() => ["flight", `redis:${server.url}`, log, `cold-${n}`]),
+          nodePath.join(dir, "go")
+        )
       )
       expect(outcomes.map((o) => [o.code, o.stderr])).toEqual(outcomes.map(() => [0, ""]))
       expect(fs.readFileSync(log, "utf8").trim().split("\n")).toHaveLength(1)
-      expect(outcomes.map((o) => o.stdout.trim().split("\n").at(-1)).sort()).toEqual(["cache", "cache", "cache", "fetched"])
+      expect(outcomes.map((o) => o.stdout.trim().split("\n").at(-1)).sort()).toEqual([
+        "cache",
+        "cache",
+        "cache",
+        "fetched"
+      ])
       fs.rmSync(dir, { recursive: true, force: true })
     }), 120_000)
 
@@ -279,7 +326,10 @@ describe("Redis cache", () => {
         Layer.provide(TokenCache.layerRedis({ url: server.url, prefix: p })),
         Layer.provide(TestAuthority.layerHttpClient)
       )
-      const acquire = Effect.flatMap(ConfidentialClient.ConfidentialClient, (c) => c.acquireTokenForClient({ scopes: [GRAPH] }))
+      const acquire = Effect.flatMap(
+        ConfidentialClient.ConfidentialClient,
+        (c) => c.acquireTokenForClient({ scopes: [GRAPH] })
+      )
       const authority = yield* TestAuthority.TestAuthority
       const first = yield* Effect.provide(acquire, instance)
       const second = yield* Effect.provide(acquire, instance)

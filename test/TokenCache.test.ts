@@ -197,7 +197,9 @@ describe("user and on-behalf-of entries", () => {
       const node = Object.values(JSON.parse(yield* TokenCache.serialize).AccessToken)[0] as Record<string, unknown>
       expect(node.userAssertionHash).toBe("aGFzaA-_x")
       expect(node.user_assertion_hash).toBe("aGFzaA-_x")
-      const python = Object.values(JSON.parse(yield* TokenCache.serializeWith({ format: "msal-python" })).AccessToken)[0] as Record<string, unknown>
+      const python = Object.values(
+        JSON.parse(yield* TokenCache.serializeWith({ format: "msal-python" })).AccessToken
+      )[0] as Record<string, unknown>
       expect(python.userAssertionHash).toBeUndefined()
       expect(python.user_assertion_hash).toBe("aGFzaA-_x")
       expect(python.environment).toBe("login.microsoftonline.com")
@@ -265,7 +267,9 @@ describe("user and on-behalf-of entries", () => {
       // MSAL Python finds the account under login.microsoftonline.com
       const python = JSON.parse(yield* TokenCache.serializeWith({ format: "msal-python" }))
       expect(Object.keys(python.Account)).toEqual([`${home}-login.microsoftonline.com-utid`])
-      expect(Object.keys(python.RefreshToken)).toEqual([`${home}-login.microsoftonline.com-refreshtoken-${CLIENT_ID}--`])
+      expect(Object.keys(python.RefreshToken)).toEqual([
+        `${home}-login.microsoftonline.com-refreshtoken-${CLIENT_ID}--`
+      ])
     }).pipe(Effect.provide(TokenCache.layerMemory())))
 })
 
@@ -316,7 +320,9 @@ describe("serialize and deserialize", () => {
 
   it.effect("epoch times written as numbers are read", () =>
     Effect.gen(function*() {
-      const wire = JSON.parse(JSON.stringify({ AccessToken: { k: { ...oboLike(), cached_at: 1000, expires_on: 4600 } } }))
+      const wire = JSON.parse(
+        JSON.stringify({ AccessToken: { k: { ...oboLike(), cached_at: 1000, expires_on: 4600 } } })
+      )
       yield* TokenCache.deserialize(JSON.stringify(wire))
       const [entry] = yield* accessTokens
       expect(entry?.expires_on).toBe(4600)

@@ -44,8 +44,16 @@ describe("spans", () => {
       }))
       const grants = named(spans, GRANT_SPAN).map(attrs)
       expect(grants).toEqual([
-        expect.objectContaining({ "msal.grant": "client_credentials", "msal.tenant": "contoso.onmicrosoft.com", "msal.cache": "miss" }),
-        expect.objectContaining({ "msal.grant": "client_credentials", "msal.tenant": "contoso.onmicrosoft.com", "msal.cache": "hit" }),
+        expect.objectContaining({
+          "msal.grant": "client_credentials",
+          "msal.tenant": "contoso.onmicrosoft.com",
+          "msal.cache": "miss"
+        }),
+        expect.objectContaining({
+          "msal.grant": "client_credentials",
+          "msal.tenant": "contoso.onmicrosoft.com",
+          "msal.cache": "hit"
+        }),
         expect.objectContaining({ "msal.cache": "bypass" })
       ])
       const requests = named(spans, REQUEST_SPAN).map(attrs)
@@ -74,8 +82,13 @@ describe("spans", () => {
 
   it.effect("an error answer: its status is on the request span", () =>
     Effect.gen(function*() {
-      const { spans } = yield* traced(Effect.exit(Effect.flatMap(client, (c) => c.acquireTokenForClient({ scopes: ["User.Read"] }))))
-      expect(attrs(named(spans, REQUEST_SPAN)[0])).toMatchObject({ "http.response.status_code": 400, "msal.attempts": 1 })
+      const { spans } = yield* traced(
+        Effect.exit(Effect.flatMap(client, (c) => c.acquireTokenForClient({ scopes: ["User.Read"] })))
+      )
+      expect(attrs(named(spans, REQUEST_SPAN)[0])).toMatchObject({
+        "http.response.status_code": 400,
+        "msal.attempts": 1
+      })
     }).pipe(Effect.provide(testLayer({ client: { retry: false } }))))
 
   it.effect("a regional request carries the region", () =>
@@ -134,8 +147,10 @@ describe("metrics", () => {
   it.effect("on-behalf-of: a miss, a hit, and an aging token refreshed on the request path", () =>
     Effect.gen(function*() {
       const assertion = yield* Effect.flatMap(authority, (a) => a.userAssertion({ audience: CLIENT_ID }))
-      const obo = Effect.flatMap(client, (c) =>
-        c.acquireTokenOnBehalfOf({ userAssertion: assertion, scopes: ["https://graph.microsoft.com/User.Read"] }))
+      const obo = Effect.flatMap(
+        client,
+        (c) => c.acquireTokenOnBehalfOf({ userAssertion: assertion, scopes: ["https://graph.microsoft.com/User.Read"] })
+      )
       const before = yield* Metrics.totals
       const { spans } = yield* traced(Effect.gen(function*() {
         yield* obo
@@ -165,7 +180,9 @@ describe("metrics", () => {
     Effect.gen(function*() {
       const count = (status: string) =>
         Effect.map(
-          Metric.value(Metric.tagged(Metric.tagged(Metrics.networkRequests, "grant", "client_credentials"), "status", status)),
+          Metric.value(
+            Metric.tagged(Metric.tagged(Metrics.networkRequests, "grant", "client_credentials"), "status", status)
+          ),
           (state) => state.count
         )
       const [ok, failed] = [yield* count("200"), yield* count("500")]

@@ -115,7 +115,11 @@ describe("the auth-code flow over real HTTP on 127.0.0.1", () => {
       const c = yield* httpClient(server.url)
       const b = browser(server.url)
 
-      const flow = yield* c.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: REDIRECT_URI, responseMode: "form_post" })
+      const flow = yield* c.initiateAuthCodeFlow({
+        scopes: ["User.Read"],
+        redirectUri: REDIRECT_URI,
+        responseMode: "form_post"
+      })
       const form = formOf((yield* b.request(flow.authUri)).html)
       const answer = yield* b.request(`https://${HOST}${form.action}`, { method: "POST", body: form.fields })
       expect(answer.status).toBe(200)

@@ -4,8 +4,11 @@ import { TokenCache } from "effect-msal"
 import { authority, CLIENT_ID, client, GRAPH, testLayer, tokenRequestCount } from "./support/harness.js"
 import { ALICE, CAROL, homeOf, tokenRequests } from "./support/users.js"
 
-const ropc = (username: string, password: string | Redacted.Redacted<string>, scopes: ReadonlyArray<string> = ["User.Read"]) =>
-  Effect.flatMap(client, (c) => c.acquireTokenByUsernamePassword({ username, password, scopes }))
+const ropc = (
+  username: string,
+  password: string | Redacted.Redacted<string>,
+  scopes: ReadonlyArray<string> = ["User.Read"]
+) => Effect.flatMap(client, (c) => c.acquireTokenByUsernamePassword({ username, password, scopes }))
 
 const userRealmRequests = Effect.map(
   Effect.flatMap(authority, (a) => a.requests),
@@ -18,7 +21,9 @@ describe("acquireTokenByUsernamePassword (deprecated)", () => {
       const result = yield* ropc(ALICE.username, ALICE.password!)
       const [realm] = yield* userRealmRequests
       expect(realm!.method).toBe("GET")
-      expect(realm!.url).toBe(`https://login.microsoftonline.com/common/userrealm/${encodeURIComponent(ALICE.username)}?api-version=1.0`)
+      expect(realm!.url).toBe(
+        `https://login.microsoftonline.com/common/userrealm/${encodeURIComponent(ALICE.username)}?api-version=1.0`
+      )
       expect(realm!.headers.accept).toBe("application/json")
       const [request] = yield* tokenRequests
       expect(request!.form).toEqual({
@@ -60,7 +65,9 @@ describe("acquireTokenByUsernamePassword (deprecated)", () => {
       expect(yield* userRealmRequests).toHaveLength(1)
       expect(yield* tokenRequestCount).toBe(2)
     }).pipe(Effect.provide(testLayer({
-      authority: { getResponses: { [`/common/userrealm/${encodeURIComponent(ALICE.username)}`]: { status: 404, body: "" } } }
+      authority: {
+        getResponses: { [`/common/userrealm/${encodeURIComponent(ALICE.username)}`]: { status: 404, body: "" } }
+      }
     }))))
 
   it.effect("bad input is refused before any request", () =>
@@ -76,7 +83,7 @@ describe("acquireTokenByUsernamePassword (deprecated)", () => {
       ) {
         expect(yield* Effect.flip(c.acquireTokenByUsernamePassword(request))).toMatchObject({ _tag: "InvalidRequest" })
       }
-      expect((yield* (yield* authority).requests)).toHaveLength(0)
+      expect(yield* (yield* authority).requests).toHaveLength(0)
     }).pipe(Effect.provide(testLayer())))
 
   it.effect("C7: removeTokensForClient keeps the user's token", () =>

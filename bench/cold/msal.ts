@@ -11,4 +11,14 @@ const imported = performance.now()
 const { app } = makeMsal(baseUrl)
 const result = await app.acquireTokenByClientCredential({ scopes: ["https://graph.microsoft.com/.default"] })
 const token = performance.now()
-process.stdout.write(`\n@@bench ${JSON.stringify({ boot, peers: boot, imported, token, source: result?.fromCache === false ? "identity_provider" : "cache" })}\n`)
+process.stdout.write(
+  `\n@@bench ${
+    JSON.stringify({
+      boot,
+      peers: boot,
+      imported,
+      token,
+      source: result?.fromCache === false ? "identity_provider" : "cache"
+    })
+  }\n`
+)

@@ -23,8 +23,10 @@ const Live = ConfidentialClient.layer({
   Layer.provide(TestAuthority.layerHttpClientVia(baseUrl))
 )
 const result = await Effect.runPromise(
-  Effect.flatMap(ConfidentialClient.ConfidentialClient, (client) =>
-    client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] })).pipe(Effect.provide(Live))
+  Effect.flatMap(
+    ConfidentialClient.ConfidentialClient,
+    (client) => client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] })
+  ).pipe(Effect.provide(Live))
 )
 const token = performance.now()
 process.stdout.write(`\n@@bench ${JSON.stringify({ boot, peers, imported, token, source: result.tokenSource })}\n`)

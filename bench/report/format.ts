@@ -25,7 +25,11 @@ export const ratio = (other: number, ours: number): string => {
   return `×${r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)}`
 }
 
-export const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, align?: string): string => {
+export const table = (
+  head: ReadonlyArray<string>,
+  rows: ReadonlyArray<ReadonlyArray<string>>,
+  align?: string
+): string => {
   const sep = head.map((_, i) => (align?.[i] === "l" ? "---" : "---:"))
   return [head, sep, ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n")
 }

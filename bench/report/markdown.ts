@@ -11,7 +11,8 @@ export interface Target {
   readonly met: boolean | "pending"
 }
 
-const hit = (r: Results, library: Library, size: number) => r.cacheHit.find((c) => c.library === library && c.size === size)
+const hit = (r: Results, library: Library, size: number) =>
+  r.cacheHit.find((c) => c.library === library && c.size === size)
 
 export const targets = (r: Results): Array<Target> => {
   const out: Array<Target> = []
@@ -53,7 +54,9 @@ export const targets = (r: Results): Array<Target> => {
     r.heap.find((h) => h.library === "msal")
   if (heapOurs !== undefined && heapMsal !== undefined) {
     out.push({
-      target: `heap per cached token no worse than msal-node (${heapMsal.path === "entries" ? "its entries alone" : "after deserialize"})`,
+      target: `heap per cached token no worse than msal-node (${
+        heapMsal.path === "entries" ? "its entries alone" : "after deserialize"
+      })`,
       measured: `${bytes(heapOurs.bytesPerToken)} vs ${bytes(heapMsal.bytesPerToken)}`,
       met: heapOurs.bytesPerToken <= heapMsal.bytesPerToken
     })
@@ -78,9 +81,14 @@ export const targets = (r: Results): Array<Target> => {
   if (sig !== undefined) {
     const allowed = Math.floor((sig.simulatedMinutes * 60) / 600) + 1
     out.push({
-      target: `at most one signature per assertion lifetime per audience (≤ ${allowed} over ${sig.simulatedMinutes} min)`,
-      measured: sig.status === "pending" ? "pending: certificate credential not available yet" : `${count(sig.distinctAssertions)} assertions, ${count(sig.signCalls)} signing calls`,
-      met: sig.status === "pending" ? "pending" : Math.max(sig.distinctAssertions, sig.signCalls) <= allowed && sig.succeeded === sig.requests
+      target:
+        `at most one signature per assertion lifetime per audience (≤ ${allowed} over ${sig.simulatedMinutes} min)`,
+      measured: sig.status === "pending"
+        ? "pending: certificate credential not available yet"
+        : `${count(sig.distinctAssertions)} assertions, ${count(sig.signCalls)} signing calls`,
+      met: sig.status === "pending"
+        ? "pending"
+        : Math.max(sig.distinctAssertions, sig.signCalls) <= allowed && sig.succeeded === sig.requests
     })
   }
   return out
@@ -103,7 +111,9 @@ export const render = (r: Results): string => {
       const rp = o?.runs.runPromise
       const fb = o?.runs.fiber
       const mp = m?.runs.promise
-      const cell = (x: typeof rp) => (x === undefined ? "–" : `${duration(x.median)} / ${duration(x.p99)} / ${count(x.perSecond)}`)
+      const cell = (
+        x: typeof rp
+      ) => (x === undefined ? "–" : `${duration(x.median)} / ${duration(x.p99)} / ${count(x.perSecond)}`)
       return [
         count(size),
         cell(rp),
@@ -115,14 +125,30 @@ export const render = (r: Results): string => {
     })
     s.push(
       table(
-        ["cached tokens", "ours runPromise (median / p99 / calls/s)", "ours fiber (median / p99 / calls/s)", "msal-node (median / p99 / calls/s)", "ratio runPromise", "ratio fiber"],
+        [
+          "cached tokens",
+          "ours runPromise (median / p99 / calls/s)",
+          "ours fiber (median / p99 / calls/s)",
+          "msal-node (median / p99 / calls/s)",
+          "ratio runPromise",
+          "ratio fiber"
+        ],
         rows,
         "l"
       ),
       ""
     )
-    const checks = r.cacheHit.map((c) => `${LABEL[c.library]} ${count(c.size)}: ${count(c.cached)} cached, ${c.misses} non-cache results, ${c.authorityRequests} authority requests, filled in ${duration(c.populateMillis)}`)
-    s.push(`Checks (each measured call was a cache hit, the caches really held that many tokens): ${checks.join("; ")}.`, "")
+    const checks = r.cacheHit.map((c) =>
+      `${LABEL[c.library]} ${count(c.size)}: ${
+        count(c.cached)
+      } cached, ${c.misses} non-cache results, ${c.authorityRequests} authority requests, filled in ${
+        duration(c.populateMillis)
+      }`
+    )
+    s.push(
+      `Checks (each measured call was a cache hit, the caches really held that many tokens): ${checks.join("; ")}.`,
+      ""
+    )
   }
   if (r.concurrency.length > 0) {
     s.push("### 2. Concurrent first calls (one uncached scope, authority answers after 200 ms)", "")
@@ -134,7 +160,9 @@ export const render = (r: Results): string => {
     const cell = (c: Results["concurrency"][number] | undefined) =>
       c === undefined
         ? "–"
-        : `${count(c.atAuthority)} req, ${duration(c.wallMillis)} wall, ${duration(c.cpuMillis)} CPU${c.failed > 0 ? `, ${c.failed} failed (${c.firstError ?? ""})` : ""}`
+        : `${count(c.atAuthority)} req, ${duration(c.wallMillis)} wall, ${duration(c.cpuMillis)} CPU${
+          c.failed > 0 ? `, ${c.failed} failed (${c.firstError ?? ""})` : ""
+        }`
     const rows = calls.map((n) => {
       const o = r.concurrency.find((c) => c.library === "ours" && c.calls === n && c.mode === "runPromise")
       const a = r.concurrency.find((c) => c.library === "ours" && c.calls === n && c.mode === "Effect.all")
@@ -149,12 +177,32 @@ export const render = (r: Results): string => {
         o !== undefined && m !== undefined ? ratio(m.cpuMillis, o.cpuMillis) : "–"
       ]
     })
-    s.push(table(["concurrent calls", "ours runPromise", "ours Effect.all", "msal-node", "ratio requests", "ratio wall", "ratio CPU"], rows, "l"), "")
+    s.push(
+      table(
+        [
+          "concurrent calls",
+          "ours runPromise",
+          "ours Effect.all",
+          "msal-node",
+          "ratio requests",
+          "ratio wall",
+          "ratio CPU"
+        ],
+        rows,
+        "l"
+      ),
+      ""
+    )
   }
   if (r.heap.length > 0) {
     s.push("### 3. Heap per cached app token (830-character access tokens, GC forced before and after)", "")
-    const m = r.heap.find((h) => h.library === "msal" && h.path === "entries") ?? r.heap.find((h) => h.library === "msal")
-    const how = { deserialize: "after deserialize", modify: "TokenCache.modify", entries: "entries alone: deserialize, then deserialize(\"\")" }
+    const m = r.heap.find((h) => h.library === "msal" && h.path === "entries") ??
+      r.heap.find((h) => h.library === "msal")
+    const how = {
+      deserialize: "after deserialize",
+      modify: "TokenCache.modify",
+      entries: "entries alone: deserialize, then deserialize(\"\")"
+    }
     s.push(
       "msal-node keeps a copy of the JSON string it was given after `deserialize` (its `cacheSnapshot`); the `entries alone` row drops it with `deserialize(\"\")`, which leaves the entries in place. Ratio: against that row.",
       ""
@@ -167,7 +215,10 @@ export const render = (r: Results): string => {
       bytes(h.bytesPerToken),
       m === undefined ? "–" : ratio(m.bytesPerToken, h.bytesPerToken)
     ])
-    s.push(table(["library (how filled)", "tokens", "cached", "heap growth", "bytes per token", "ratio"], rows, "l"), "")
+    s.push(
+      table(["library (how filled)", "tokens", "cached", "heap growth", "bytes per token", "ratio"], rows, "l"),
+      ""
+    )
   }
   if (r.serialization.length > 0) {
     s.push("### 4. Serialise and deserialise", "")
@@ -183,17 +234,46 @@ export const render = (r: Results): string => {
         count(x.roundTripped)
       ]]
     )
-    if (o !== undefined && m !== undefined) rows.push(["ratio", "", ratio(m.deserialize, o.deserialize), ratio(m.serialize, o.serialize), "", ""])
-    s.push(table(["library", "tokens", "deserialize (median)", "serialize (median)", "output size", "tokens in output"], rows, "l"), "")
+    if (o !== undefined && m !== undefined)
+      rows.push(["ratio", "", ratio(m.deserialize, o.deserialize), ratio(m.serialize, o.serialize), "", ""])
+    s.push(
+      table(
+        ["library", "tokens", "deserialize (median)", "serialize (median)", "output size", "tokens in output"],
+        rows,
+        "l"
+      ),
+      ""
+    )
   }
   if (r.signatures.length > 0) {
     s.push("### 5. Signatures per 1,000 certificate-credential token requests over 30 simulated minutes", "")
     const rows = r.signatures.map((x) =>
       x.status === "pending"
         ? [LABEL[x.library], "pending", "–", "–", "–", x.note ?? ""]
-        : [LABEL[x.library], count(x.requests), count(x.tokenRequests), count(x.distinctAssertions), count(x.signCalls), `${count(x.succeeded)} succeeded`]
+        : [
+          LABEL[x.library],
+          count(x.requests),
+          count(x.tokenRequests),
+          count(x.distinctAssertions),
+          count(x.signCalls),
+          `${count(x.succeeded)} succeeded`
+        ]
     )
-    s.push(table(["library", "requests", "token requests at authority", "distinct assertions at authority", "signing calls in process", "note"], rows, "l"), "")
+    s.push(
+      table(
+        [
+          "library",
+          "requests",
+          "token requests at authority",
+          "distinct assertions at authority",
+          "signing calls in process",
+          "note"
+        ],
+        rows,
+        "l"
+      ),
+      ""
+    )
   }
   if (r.coldStart.length > 0) {
     s.push("### 6. Cold start (process start → import → first token from the local authority)", "")
@@ -224,7 +304,16 @@ export const render = (r: Results): string => {
   }
   const t = targets(r)
   if (t.length > 0) {
-    s.push("### Targets (issue 8)", "", table(["target", "measured (ours vs msal-node)", "status"], t.map((x) => [x.target, x.measured, mark(x.met)]), "l"), "")
+    s.push(
+      "### Targets (issue 8)",
+      "",
+      table(
+        ["target", "measured (ours vs msal-node)", "status"],
+        t.map((x) => [x.target, x.measured, mark(x.met)]),
+        "l"
+      ),
+      ""
+    )
   }
   return s.join("\n")
 }
@@ -232,7 +321,9 @@ export const render = (r: Results): string => {
 export const header = (r: Results): string =>
   [
     `- Date: ${r.date}`,
-    `- Machine: ${r.machine.cpus} vCPU (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, ${r.machine.platform}, Node ${r.machine.node}; 1-minute load average ${r.machine.loadAverage[0].toFixed(1)} at the start, ${r.machine.loadAverage[1].toFixed(1)} at the end`,
+    `- Machine: ${r.machine.cpus} vCPU (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, ${r.machine.platform}, Node ${r.machine.node}; 1-minute load average ${
+      r.machine.loadAverage[0].toFixed(1)
+    } at the start, ${r.machine.loadAverage[1].toFixed(1)} at the end`,
     `- Versions: effect-msal ${r.versions.ours} (effect ${r.versions.effect}), @azure/msal-node ${r.versions.msal}`,
     `- Command: \`${r.command}\` (total ${r.totalSeconds.toFixed(0)} s)`
   ].join("\n")

@@ -80,21 +80,31 @@ export const render = (chart: Chart): string => {
   parts.push(
     `<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#888"/>`,
     `<text x="${M.left + plotW / 2}" y="${HEIGHT - 18}" text-anchor="middle">${escape(chart.xLabel)}</text>`,
-    `<text transform="translate(22 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escape(chart.yLabel)}</text>`
+    `<text transform="translate(22 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">${
+      escape(chart.yLabel)
+    }</text>`
   )
   chart.series.forEach((s, i) => {
     const pts = s.points.filter(([x, y]) => x > 0 && y > 0 && Number.isFinite(y))
     const d = pts.map(([x, y], j) => `${j === 0 ? "M" : "L"}${f(px(x))} ${f(py(y))}`).join(" ")
     parts.push(
-      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2.5"${s.dashed === true ? ` stroke-dasharray="6 4"` : ""}/>`
+      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2.5"${
+        s.dashed === true ? ` stroke-dasharray="6 4"` : ""
+      }/>`
     )
     for (const [x, y] of pts) {
-      parts.push(`<circle cx="${f(px(x))}" cy="${f(py(y))}" r="4" fill="${s.color}"><title>${escape(`${s.name}: ${chart.formatX(x)} tokens, ${chart.formatY(y)}`)}</title></circle>`)
+      parts.push(
+        `<circle cx="${f(px(x))}" cy="${f(py(y))}" r="4" fill="${s.color}"><title>${
+          escape(`${s.name}: ${chart.formatX(x)} tokens, ${chart.formatY(y)}`)
+        }</title></circle>`
+      )
     }
     const ly = M.top + 12 + i * 22
     const lx = M.left + plotW + 16
     parts.push(
-      `<line x1="${lx}" y1="${ly}" x2="${lx + 26}" y2="${ly}" stroke="${s.color}" stroke-width="2.5"${s.dashed === true ? ` stroke-dasharray="6 4"` : ""}/>`,
+      `<line x1="${lx}" y1="${ly}" x2="${lx + 26}" y2="${ly}" stroke="${s.color}" stroke-width="2.5"${
+        s.dashed === true ? ` stroke-dasharray="6 4"` : ""
+      }/>`,
       `<text x="${lx + 32}" y="${ly + 4}">${escape(s.name)}</text>`
     )
   })

@@ -5,7 +5,9 @@ import * as TestAuthority from "effect-msal/TestAuthority"
 
 export interface LocalAuthority {
   readonly url: string
-  readonly configure: (settings: { readonly latency?: Duration.DurationInput; readonly expiresIn?: number }) => Promise<void>
+  readonly configure: (
+    settings: { readonly latency?: Duration.DurationInput; readonly expiresIn?: number }
+  ) => Promise<void>
   /** Forgets recorded requests and issued tokens. */
   readonly reset: () => Promise<void>
   /**
@@ -35,7 +37,9 @@ export const start = async (): Promise<LocalAuthority> => {
       Effect.runPromise(
         Effect.map(authority.tokenRequests, (all) => {
           const requests = all.filter((r) => scope === undefined || r.form.scope === scope)
-          const assertions = requests.flatMap((r) => (r.form.client_assertion === undefined ? [] : [r.form.client_assertion]))
+          const assertions = requests.flatMap((
+            r
+          ) => (r.form.client_assertion === undefined ? [] : [r.form.client_assertion]))
           return { count: requests.length, distinctAssertions: new Set(assertions).size }
         })
       ),

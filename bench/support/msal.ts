@@ -14,7 +14,11 @@ export interface NetworkCounts {
 
 /** An `INetworkModule` forwarding to `baseUrl` (keeping path and query), over fetch. */
 export const forwardingNetworkClient = (baseUrl: string, counts: NetworkCounts): INetworkModule => {
-  const send = async <T>(method: "GET" | "POST", url: string, options?: NetworkRequestOptions): Promise<NetworkResponse<T>> => {
+  const send = async <T>(
+    method: "GET" | "POST",
+    url: string,
+    options?: NetworkRequestOptions
+  ): Promise<NetworkResponse<T>> => {
     const original = new URL(url)
     const response = await fetch(`${baseUrl}${original.pathname}${original.search}`, {
       method,

@@ -6,7 +6,10 @@ import * as TestAuthority from "effect-msal/TestAuthority"
 import { AUTHORITY, CLIENT_ID, SECRET } from "./fixtures.js"
 
 /** The client layer with its memory cache exposed, talking to `baseUrl`. */
-export const layer = (baseUrl: string, credential: Credential.ClientCredential = ClientCredential.secret(Redacted.make(SECRET))) =>
+export const layer = (
+  baseUrl: string,
+  credential: Credential.ClientCredential = ClientCredential.secret(Redacted.make(SECRET))
+) =>
   ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY }).pipe(
     Layer.provide(CredentialSigner.layer(credential)),
     Layer.provideMerge(TokenCache.layerMemory()),

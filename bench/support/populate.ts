@@ -24,12 +24,19 @@ export const toEntry = (t: WireAccessToken): CacheEntry.AccessToken => ({
 
 /** Writes the tokens into our cache with one `TokenCache.modify`. */
 export const fillOurs = (tokens: ReadonlyArray<WireAccessToken>) =>
-  Effect.flatMap(TokenCache.TokenCache, (cache) =>
-    cache.modify(tokens.map((t) => ({ _tag: "Put" as const, section: "AccessToken" as const, entry: toEntry(t) }))))
+  Effect.flatMap(
+    TokenCache.TokenCache,
+    (cache) =>
+      cache.modify(tokens.map((t) => ({ _tag: "Put" as const, section: "AccessToken" as const, entry: toEntry(t) })))
+  )
 
 /** How many access tokens our cache holds. */
-export const sizeOfOurs = <R>(runtime: ManagedRuntime.ManagedRuntime<R | TokenCache.TokenCache, unknown>): Promise<number> =>
-  runtime.runPromise(Effect.flatMap(TokenCache.TokenCache, (cache) => Effect.map(cache.list("AccessToken"), (l) => l.length)))
+export const sizeOfOurs = <R>(
+  runtime: ManagedRuntime.ManagedRuntime<R | TokenCache.TokenCache, unknown>
+): Promise<number> =>
+  runtime.runPromise(
+    Effect.flatMap(TokenCache.TokenCache, (cache) => Effect.map(cache.list("AccessToken"), (l) => l.length))
+  )
 
 /** Loads the tokens into msal-node's cache with its `deserialize`. */
 export const fillMsal = (app: ConfidentialClientApplication, tokens: ReadonlyArray<WireAccessToken>): void => {

@@ -7,7 +7,17 @@ import * as ConfidentialClient from "../../src/ConfidentialClient.js"
 import * as CredentialSigner from "../../src/CredentialSigner.js"
 import * as TestAuthority from "../../src/TestAuthority.js"
 import * as TokenCache from "../../src/TokenCache.js"
-import { AUTHORITY, CLIENT_ID, COLD_SCOPE, fakeToken, HOST, scopeOf, SECRET, TOKEN_LENGTH, tenantId } from "./fixtures.js"
+import {
+  AUTHORITY,
+  CLIENT_ID,
+  COLD_SCOPE,
+  fakeToken,
+  HOST,
+  scopeOf,
+  SECRET,
+  TOKEN_LENGTH,
+  tenantId
+} from "./fixtures.js"
 
 interface Counted {
   readonly eval: (script: string, numkeys: number, ...args: Array<string | number>) => Promise<unknown>
@@ -23,7 +33,11 @@ export interface Config {
     readonly client: Counted
     readonly memory: () => Promise<number>
   }
-  readonly throughput: (store: string, authorityUrl: string, prefix: string) => Promise<{ callsPerSecond: number; errors: number }>
+  readonly throughput: (
+    store: string,
+    authorityUrl: string,
+    prefix: string
+  ) => Promise<{ callsPerSecond: number; errors: number }>
 }
 
 /** `used_memory` summed over the given servers (the masters of a cluster). */
@@ -50,7 +64,11 @@ const entry = (tenant: number, scope: number): Entry.AccessToken => ({
 })
 
 /** Bytes of Redis memory per stored app token: <tenants> × 3 of them, in batches of 300. */
-const memoryPerEntry = (layer: Layer.Layer<TokenCache.TokenCache, unknown>, memory: () => Promise<number>, tenants: number) =>
+const memoryPerEntry = (
+  layer: Layer.Layer<TokenCache.TokenCache, unknown>,
+  memory: () => Promise<number>,
+  tenants: number
+) =>
   Effect.gen(function*() {
     const cache = Context.get(yield* Layer.build(layer), TokenCache.TokenCache)
     const before = yield* Effect.promise(memory)
@@ -120,13 +138,21 @@ export const all = (config: Config) =>
     const encryption = { key: { id: "bench", key: Redacted.make(randomBytes(32)) } }
     const { cluster, single, tenants } = config
     const memory = {
-      single: yield* memoryPerEntry(TokenCache.layerRedis({ url: single.url, prefix: "mem1:" }), single.memory, tenants),
+      single: yield* memoryPerEntry(
+        TokenCache.layerRedis({ url: single.url, prefix: "mem1:" }),
+        single.memory,
+        tenants
+      ),
       singleEncrypted: yield* memoryPerEntry(
         TokenCache.layerRedis({ url: single.url, prefix: "mem2:", encryption }),
         single.memory,
         tenants
       ),
-      cluster: yield* memoryPerEntry(TokenCache.layerRedisCluster({ nodes: cluster.nodes, prefix: "mem3:" }), cluster.memory, tenants)
+      cluster: yield* memoryPerEntry(
+        TokenCache.layerRedisCluster({ nodes: cluster.nodes, prefix: "mem3:" }),
+        cluster.memory,
+        tenants
+      )
     }
     const trips = {
       single: yield* roundTrips((client) => TokenCache.layerRedis({ client, prefix: "rt1:" }), single.client),
@@ -137,7 +163,9 @@ export const all = (config: Config) =>
     const server = yield* TestAuthority.serve().pipe(Effect.provide(TestAuthority.layer()))
     const hits = {
       single: yield* Effect.promise(() => config.throughput(`redis:${single.url}`, server.url, "hit1:")),
-      cluster: yield* Effect.promise(() => config.throughput(`cluster:${JSON.stringify(cluster.nodes)}`, server.url, "hit2:"))
+      cluster: yield* Effect.promise(() =>
+        config.throughput(`cluster:${JSON.stringify(cluster.nodes)}`, server.url, "hit2:")
+      )
     }
     return { tokenLength: TOKEN_LENGTH, tenants, memory, roundTrips: trips, hits }
   }).pipe(Effect.scoped)
@@ -155,12 +183,22 @@ export const markdown = (
   return [
     `| | one Redis | Redis Cluster (3 masters) |`,
     `| --- | --- | --- |`,
-    `| memory per app token (${f.tokenLength}-character token; ${run.tenants.toLocaleString("en")} tenants × 3 scopes) | ${f.memory.single} B (${f.memory.singleEncrypted} B encrypted) | ${f.memory.cluster} B, summed over the masters (replicas hold as much again) |`,
+    `| memory per app token (${f.tokenLength}-character token; ${
+      run.tenants.toLocaleString("en")
+    } tenants × 3 scopes) | ${f.memory.single} B (${f.memory.singleEncrypted} B encrypted) | ${f.memory.cluster} B, summed over the masters (replicas hold as much again) |`,
     `| round trips per cache hit | ${f.roundTrips.single.hit} | ${f.roundTrips.cluster.hit} |`,
     `| round trips per miss (lookups, lock, write, unlock) | ${f.roundTrips.single.miss} | ${f.roundTrips.cluster.miss} |`,
-    `| cache hits per second, ${run.processes} processes × 16 concurrent calls, ${run.seconds} s | ${f.hits.single.callsPerSecond.toLocaleString("en")} (${f.hits.single.errors} errors) | ${f.hits.cluster.callsPerSecond.toLocaleString("en")} (${f.hits.cluster.errors} errors) |`,
-    `| 100,000 tenants × 3 scopes: memory | ${mb(tokens * f.memory.single)} (${mb(tokens * f.memory.singleEncrypted)} encrypted) | ${mb(tokens * f.memory.cluster)} over 3 masters |`,
-    `| 100,000 tenants × 3 scopes: token requests per hour, tokens of 3,599 s without refresh_in | ${perHour(3599 - 300)} | same |`,
+    `| cache hits per second, ${run.processes} processes × 16 concurrent calls, ${run.seconds} s | ${
+      f.hits.single.callsPerSecond.toLocaleString("en")
+    } (${f.hits.single.errors} errors) | ${
+      f.hits.cluster.callsPerSecond.toLocaleString("en")
+    } (${f.hits.cluster.errors} errors) |`,
+    `| 100,000 tenants × 3 scopes: memory | ${mb(tokens * f.memory.single)} (${
+      mb(tokens * f.memory.singleEncrypted)
+    } encrypted) | ${mb(tokens * f.memory.cluster)} over 3 masters |`,
+    `| 100,000 tenants × 3 scopes: token requests per hour, tokens of 3,599 s without refresh_in | ${
+      perHour(3599 - 300)
+    } | same |`,
     `| the same, tokens of 86,399 s with refresh_in 43,200 s | ${perHour(43_200)} | same |`
   ].join("\n")
 }

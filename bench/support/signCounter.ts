@@ -14,7 +14,9 @@ export interface SignCounter {
 
 export const install = (): SignCounter => {
   let count = 0
-  const nodeCrypto = createRequire(import.meta.url)("node:crypto") as { -readonly [K in keyof NodeCrypto]: NodeCrypto[K] }
+  const nodeCrypto = createRequire(import.meta.url)("node:crypto") as {
+    -readonly [K in keyof NodeCrypto]: NodeCrypto[K]
+  }
   const { createSign, sign } = nodeCrypto
   const subtle = Object.getPrototypeOf(globalThis.crypto.subtle) as { sign: SubtleCrypto["sign"] }
   const subtleSign = subtle.sign

@@ -23,7 +23,12 @@ export const percentile = (sorted: ArrayLike<number>, p: number): number => {
 
 export const median = (values: ReadonlyArray<number>): number => percentile(Float64Array.from(values).sort(), 50)
 
-export const summarize = (samples: Float64Array, count: number, wallMillis: number, bound: Summary["bound"]): Summary => {
+export const summarize = (
+  samples: Float64Array,
+  count: number,
+  wallMillis: number,
+  bound: Summary["bound"]
+): Summary => {
   const s = samples.subarray(0, count).slice().sort()
   let total = 0
   for (let i = 0; i < count; i++) total += s[i]!

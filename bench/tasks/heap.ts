@@ -44,10 +44,11 @@ export const runOurs = async (baseUrl: string, tokens: number, path: "deserializ
   try {
     // build the layer and warm the code paths on an empty cache first
     await runtime.runPromise(TokenCache.deserialize(cacheJson(generateTokens(1))))
-    await runtime.runPromise(Effect.flatMap(TokenCache.TokenCache, (c) => c.restore({
-      entries: { AccessToken: [], RefreshToken: [], IdToken: [], Account: [], AppMetadata: [] },
-      unknown: {}
-    })))
+    await runtime.runPromise(Effect.flatMap(TokenCache.TokenCache, (c) =>
+      c.restore({
+        entries: { AccessToken: [], RefreshToken: [], IdToken: [], Account: [], AppMetadata: [] },
+        unknown: {}
+      })))
     const heapBefore = heapUsed()
     if (path === "deserialize") {
       // the JSON is built and dropped inside this call: only what the cache keeps survives
@@ -57,7 +58,15 @@ export const runOurs = async (baseUrl: string, tokens: number, path: "deserializ
     }
     const heapAfter = heapUsed()
     const cached = await sizeOfOurs(runtime)
-    return { library: "ours", path, tokens, cached, heapBefore, heapAfter, bytesPerToken: (heapAfter - heapBefore) / tokens }
+    return {
+      library: "ours",
+      path,
+      tokens,
+      cached,
+      heapBefore,
+      heapAfter,
+      bytesPerToken: (heapAfter - heapBefore) / tokens
+    }
   } finally {
     await runtime.dispose()
   }
@@ -74,5 +83,13 @@ export const runMsal = (baseUrl: string, tokens: number, path: "deserialize" | "
   if (path === "entries") app.getTokenCache().deserialize("")
   const heapAfter = heapUsed()
   const cached = sizeOfMsal(app)
-  return { library: "msal", path, tokens, cached, heapBefore, heapAfter, bytesPerToken: (heapAfter - heapBefore) / tokens }
+  return {
+    library: "msal",
+    path,
+    tokens,
+    cached,
+    heapBefore,
+    heapAfter,
+    bytesPerToken: (heapAfter - heapBefore) / tokens
+  }
 }

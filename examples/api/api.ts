@@ -64,11 +64,17 @@ export const fromMsalError = (e: MsalError.MsalError): HttpServerResponse.HttpSe
       if (e.error === "interaction_required" || e.error === "consent_required") {
         return problem(403, e.error, firstLine(e.errorDescription) ?? "the user must consent to the downstream API")
       }
-      return problem(500, "server_error", `the identity provider refused this API's request (${e.error}, correlation id ${e.correlationId ?? "unknown"})`)
+      return problem(
+        500,
+        "server_error",
+        `the identity provider refused this API's request (${e.error}, correlation id ${e.correlationId ?? "unknown"})`
+      )
     }
     case "InvalidRequest":
       return e.field === "userAssertion"
-        ? problem(401, "invalid_token", e.description, { "www-authenticate": Bearer.challenge({ description: e.description }) })
+        ? problem(401, "invalid_token", e.description, {
+          "www-authenticate": Bearer.challenge({ description: e.description })
+        })
         : problem(500, "server_error", e.message)
     case "NetworkError":
     case "Throttled":
@@ -82,7 +88,9 @@ const fromDownstreamError = (e: HttpClientError.HttpClientError) =>
   problem(
     502,
     "bad_gateway",
-    e._tag === "ResponseError" ? `the downstream API answered ${e.response.status}` : "the downstream API could not be reached"
+    e._tag === "ResponseError"
+      ? `the downstream API answered ${e.response.status}`
+      : "the downstream API could not be reached"
   )
 
 /** `GET /api/data`: the caller's token → on-behalf-of → the downstream API → its answer. */

@@ -5,8 +5,8 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import type { HttpServerError } from "@effect/platform"
-import type { ConfigError, Scope } from "effect"
-import { Config, Effect, Layer, Option } from "effect"
+import type { ConfigError, Scope, Layer } from "effect"
+import { Config, Effect, Option } from "effect"
 import type { MsalError } from "effect-msal"
 import type { ConfidentialClient } from "effect-msal"
 import * as Identity from "../shared/Identity.js"
@@ -34,7 +34,9 @@ export interface Started {
 const downstream = Effect.gen(function*() {
   const identity = yield* Identity.Identity
   if (Option.isNone(identity.local)) {
-    const url = yield* Config.string("DOWNSTREAM_API_URL").pipe(Config.withDefault("https://graph.microsoft.com/v1.0/me"))
+    const url = yield* Config.string("DOWNSTREAM_API_URL").pipe(
+      Config.withDefault("https://graph.microsoft.com/v1.0/me")
+    )
     const scopes = yield* Config.string("DOWNSTREAM_API_SCOPES").pipe(
       Config.withDefault("https://graph.microsoft.com/User.Read"),
       Config.map((s) => s.split(/[\s,]+/).filter((x) => x.length > 0))
@@ -78,5 +80,8 @@ export const start = (
 /** The API's client and identity provider. */
 export const identityLayer = (
   overrides?: Partial<Identity.Options>
-): Layer.Layer<ConfidentialClient.ConfidentialClient | Identity.Identity, MsalError.MsalError | ConfigError.ConfigError> =>
+): Layer.Layer<
+  ConfidentialClient.ConfidentialClient | Identity.Identity,
+  MsalError.MsalError | ConfigError.ConfigError
+> =>
   Identity.layer({ appName: "effect-msal-example-api", clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...overrides })

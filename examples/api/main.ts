@@ -10,7 +10,8 @@ import * as Identity from "../shared/Identity.js"
 import * as Server from "../shared/Server.js"
 import { CLIENT_ID, identityLayer, start } from "./app.js"
 
-const MFA_CLAIMS = "{\"access_token\":{\"capolids\":{\"essential\":true,\"values\":[\"c1a3b5d7-0000-4000-8000-000000000001\"]}}}"
+const MFA_CLAIMS =
+  "{\"access_token\":{\"capolids\":{\"essential\":true,\"values\":[\"c1a3b5d7-0000-4000-8000-000000000001\"]}}}"
 
 /** What a front end sees when it calls the API. */
 const call = (url: string, token?: string) =>
@@ -36,7 +37,8 @@ const tour = (url: string) =>
       status: 400,
       body: {
         error: "interaction_required",
-        error_description: "AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication.",
+        error_description:
+          "AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication.",
         error_codes: [50076],
         suberror: "basic_action",
         claims: MFA_CLAIMS
@@ -49,7 +51,9 @@ const main = Effect.gen(function*() {
   const listen = yield* Server.listenConfig(3001)
   const identity = yield* Identity.Identity
   const started = yield* start(listen)
-  yield* Console.log(`Middle-tier API on ${started.url}/api/data (${identity.mode}); downstream API ${started.downstream.url}`)
+  yield* Console.log(
+    `Middle-tier API on ${started.url}/api/data (${identity.mode}); downstream API ${started.downstream.url}`
+  )
   if (Option.isSome(identity.local)) yield* tour(started.url)
   else yield* Console.log(`Call it with a user's access token for your API (aud ${identity.clientId}).`)
   yield* Console.log("\nServing until Ctrl-C.")

@@ -46,9 +46,15 @@ export const rounds = (graphUrl: string) =>
       } satisfies Round
     })
     const first = yield* round
-    yield* Console.log(`1. Token from ${describe(first.tokenSource)}; Graph lists ${plural(first.users.length, "user")}: ${first.users.join(", ")}`)
+    yield* Console.log(
+      `1. Token from ${describe(first.tokenSource)}; Graph lists ${plural(first.users.length, "user")}: ${
+        first.users.join(", ")
+      }`
+    )
     const second = yield* round
-    yield* Console.log(`2. Token from ${describe(second.tokenSource)}; Graph lists ${plural(second.users.length, "user")}`)
+    yield* Console.log(
+      `2. Token from ${describe(second.tokenSource)}; Graph lists ${plural(second.users.length, "user")}`
+    )
     return [first, second] as const
   })
 
@@ -58,7 +64,12 @@ const describe = (source: Round["tokenSource"]) => (source === "cache" ? "the to
 
 /** The daemon's client and identity provider. */
 export const identityLayer = (overrides?: Partial<Identity.Options>) =>
-  Identity.layer({ appName: "effect-msal-example-daemon", clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...overrides })
+  Identity.layer({
+    appName: "effect-msal-example-daemon",
+    clientId: CLIENT_ID,
+    clientSecret: CLIENT_SECRET,
+    ...overrides
+  })
 
 /**
  * The Graph the daemon calls: with the test authority, a local Graph on 127.0.0.1 that

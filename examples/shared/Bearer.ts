@@ -22,11 +22,15 @@ export const parse = (header: string | undefined): Either.Either<Redacted.Redact
   }
   const match = /^Bearer +(\S+)\s*$/i.exec(header.trim())
   if (match === null) {
-    return Either.left(new BearerProblem({ reason: "Malformed", description: "the Authorization header is not 'Bearer <token>'" }))
+    return Either.left(
+      new BearerProblem({ reason: "Malformed", description: "the Authorization header is not 'Bearer <token>'" })
+    )
   }
   const token = match[1]!
   if (!B64TOKEN.test(token)) {
-    return Either.left(new BearerProblem({ reason: "Malformed", description: "the bearer token has characters RFC 6750 does not allow" }))
+    return Either.left(
+      new BearerProblem({ reason: "Malformed", description: "the bearer token has characters RFC 6750 does not allow" })
+    )
   }
   return Either.right(Redacted.make(token))
 }

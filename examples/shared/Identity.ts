@@ -70,7 +70,8 @@ const local = (options: Options): Layer.Layer<ConfidentialClient.ConfidentialCli
       mode: "test-authority",
       clientId: options.clientId,
       local: Option.some({ authority, server }),
-      browserUrl: (authUri) => authUri.startsWith(`${origin}/`) ? `${server.url}${authUri.slice(origin.length)}` : authUri
+      browserUrl: (authUri) =>
+        authUri.startsWith(`${origin}/`) ? `${server.url}${authUri.slice(origin.length)}` : authUri
     }
     const client = ConfidentialClient.layer({
       ...options.client,
@@ -118,8 +119,9 @@ export const layer = (
 /** The embedded authority; a defect in Entra mode (only local-only code paths call it). */
 export const localAuthority: Effect.Effect<Local, never, Identity> = Effect.flatMap(
   Identity,
-  (identity) => Option.match(identity.local, {
-    onNone: () => Effect.dieMessage("the test authority is not in use (AZURE_CLIENT_ID is set)"),
-    onSome: Effect.succeed
-  })
+  (identity) =>
+    Option.match(identity.local, {
+      onNone: () => Effect.dieMessage("the test authority is not in use (AZURE_CLIENT_ID is set)"),
+      onSome: Effect.succeed
+    })
 )

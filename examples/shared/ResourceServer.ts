@@ -94,7 +94,10 @@ export const serve = (
           const request = yield* HttpServerRequest.HttpServerRequest
           const checked = yield* check(request.headers.authorization)
           const call = (status: number, sequence: number | undefined) =>
-            Ref.update(calls, (all) => [...all, { path, status, ...(sequence === undefined ? {} : { tokenSequence: sequence }) }])
+            Ref.update(
+              calls,
+              (all) => [...all, { path, status, ...(sequence === undefined ? {} : { tokenSequence: sequence }) }]
+            )
           if (Either.isLeft(checked)) {
             yield* call(401, checked.left.sequence)
             return unauthorized(checked.left.problem)

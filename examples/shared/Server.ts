@@ -40,7 +40,11 @@ export const layerNode = (options: ListenOptions) =>
 export const listen = <E, R>(
   app: HttpApp.Default<E, R>,
   options: ListenOptions
-): Effect.Effect<string, HttpServerError.ServeError, Scope.Scope | Exclude<R, HttpServerRequest.HttpServerRequest | Scope.Scope>> =>
+): Effect.Effect<
+  string,
+  HttpServerError.ServeError,
+  Scope.Scope | Exclude<R, HttpServerRequest.HttpServerRequest | Scope.Scope>
+> =>
   Effect.map(
     Layer.build(HttpServer.serve(app).pipe(Layer.provideMerge(layerNode(options)))),
     (context) => urlOf(Context.get(context, HttpServer.HttpServer).address)

@@ -4,9 +4,9 @@
  * redirect URI, and `SESSION_SECRET`, shared by every worker).
  */
 import type { HttpServerError } from "@effect/platform"
-import type { Scope } from "effect"
+import type { Scope, Layer } from "effect"
 import type { Duration } from "effect"
-import { Config, ConfigError, Effect, Layer, Option, Redacted } from "effect"
+import { Config, ConfigError, Effect, Option, Redacted } from "effect"
 import type { ConfidentialClient, MsalError } from "effect-msal"
 import * as Crypto from "node:crypto"
 import * as Identity from "../shared/Identity.js"
@@ -38,23 +38,37 @@ const settings = (options: StartOptions) =>
     const entra = identity.mode === "entra"
     const sessionSecret = options.sessionSecret ?? Option.getOrUndefined(configured)
     if (sessionSecret === undefined && entra) {
-      return yield* Effect.fail(ConfigError.MissingData(["SESSION_SECRET"], "set SESSION_SECRET (32 characters or more) to sign session cookies"))
+      return yield* Effect.fail(
+        ConfigError.MissingData(
+          ["SESSION_SECRET"],
+          "set SESSION_SECRET (32 characters or more) to sign session cookies"
+        )
+      )
     }
     if (sessionSecret !== undefined && Redacted.value(sessionSecret).length < 32) {
       return yield* Effect.fail(ConfigError.InvalidData(["SESSION_SECRET"], "must be 32 characters or more"))
     }
     const publicUrl = entra
-      ? Option.some((yield* Config.string("PUBLIC_URL").pipe(Config.withDefault(`http://localhost:${options.port}`))).replace(/\/+$/, ""))
+      ? Option.some(
+        (yield* Config.string("PUBLIC_URL").pipe(Config.withDefault(`http://localhost:${options.port}`))).replace(
+          /\/+$/,
+          ""
+        )
+      )
       : Option.none<string>()
     const logoutUrl = entra
-      ? Option.some(yield* Effect.map(
-        Config.all({
-          host: Config.string("AZURE_AUTHORITY_HOST").pipe(Config.withDefault("https://login.microsoftonline.com")),
-          tenant: Config.string("AZURE_TENANT_ID")
-        }),
-        ({ host, tenant }) => (returnTo: string) =>
-          `${host.replace(/\/+$/, "")}/${encodeURIComponent(tenant)}/oauth2/v2.0/logout?post_logout_redirect_uri=${encodeURIComponent(returnTo)}`
-      ))
+      ? Option.some(
+        yield* Effect.map(
+          Config.all({
+            host: Config.string("AZURE_AUTHORITY_HOST").pipe(Config.withDefault("https://login.microsoftonline.com")),
+            tenant: Config.string("AZURE_TENANT_ID")
+          }),
+          ({ host, tenant }) => (returnTo: string) =>
+            `${host.replace(/\/+$/, "")}/${encodeURIComponent(tenant)}/oauth2/v2.0/logout?post_logout_redirect_uri=${
+              encodeURIComponent(returnTo)
+            }`
+        )
+      )
       : Option.none<(returnTo: string) => string>()
     return {
       sessionSecret: sessionSecret ?? Redacted.make(Crypto.randomBytes(32).toString("base64url")),
@@ -84,5 +98,8 @@ export const start = (
 /** The web app's client and identity provider. */
 export const identityLayer = (
   overrides?: Partial<Identity.Options>
-): Layer.Layer<ConfidentialClient.ConfidentialClient | Identity.Identity, MsalError.MsalError | ConfigError.ConfigError> =>
+): Layer.Layer<
+  ConfidentialClient.ConfidentialClient | Identity.Identity,
+  MsalError.MsalError | ConfigError.ConfigError
+> =>
   Identity.layer({ appName: "effect-msal-example-web", clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...overrides })

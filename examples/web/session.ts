@@ -41,7 +41,10 @@ const mac = (secret: Redacted.Redacted<string>, payload: string): Buffer =>
   Crypto.createHmac("sha256", Redacted.value(secret)).update(payload, "utf8").digest()
 
 /** The cookie value: `base64url(JSON).base64url(HMAC-SHA256(secret, base64url(JSON)))`. */
-export const seal = (secret: Redacted.Redacted<string>, session: Session): Effect.Effect<string, ParseResult.ParseError> =>
+export const seal = (
+  secret: Redacted.Redacted<string>,
+  session: Session
+): Effect.Effect<string, ParseResult.ParseError> =>
   Effect.map(Schema.encode(SessionJson)(session), (json) => {
     const payload = Buffer.from(json, "utf8").toString("base64url")
     return `${payload}.${mac(secret, payload).toString("base64url")}`

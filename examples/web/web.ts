@@ -53,7 +53,10 @@ const withSession = (response: Response.HttpServerResponse, session: Session.Ses
   })
 
 const withoutSession = (response: Response.HttpServerResponse) =>
-  Effect.flatMap(Settings, (s) => Effect.orDie(HttpServerResponse.expireCookie(response, cookieName(s), cookieOptions(s))))
+  Effect.flatMap(
+    Settings,
+    (s) => Effect.orDie(HttpServerResponse.expireCookie(response, cookieName(s), cookieOptions(s)))
+  )
 
 /** The request's session; none without a cookie; `InvalidSession` when it was tampered with. */
 const currentSession = Effect.gen(function*() {
@@ -62,7 +65,10 @@ const currentSession = Effect.gen(function*() {
   return yield* Session.fromCookie(s.sessionSecret, request.cookies[cookieName(s)])
 })
 
-const mode = Effect.map(Identity.Identity, (i) => (i.mode === "entra" ? "Microsoft Entra ID" : "the embedded test authority"))
+const mode = Effect.map(
+  Identity.Identity,
+  (i) => (i.mode === "entra" ? "Microsoft Entra ID" : "the embedded test authority")
+)
 
 const errorPage = (status: number, title: string, description: string) =>
   Effect.map(mode, (m) => Pages.error(m, status, title, description))
@@ -73,23 +79,45 @@ const firstLine = (text: string | undefined) => text?.split(/\r?\n/)[0]
 const signInFailed = (e: MsalError.MsalError | Session.InvalidSession) => {
   switch (e._tag) {
     case "InvalidSession":
-      return errorPage(400, "Your session could not be verified", "The session cookie was changed or was not issued by this app. Please sign in again.")
+      return errorPage(
+        400,
+        "Your session could not be verified",
+        "The session cookie was changed or was not issued by this app. Please sign in again."
+      )
     case "AuthCodeFlowError":
       switch (e.reason) {
         case "StateMissing":
         case "StateMismatch":
-          return errorPage(400, "This sign-in answer is not for this browser", "Its state does not match the sign-in this browser started, so it was refused. Please sign in again.")
+          return errorPage(
+            400,
+            "This sign-in answer is not for this browser",
+            "Its state does not match the sign-in this browser started, so it was refused. Please sign in again."
+          )
         case "FlowExpired":
-          return errorPage(400, "The sign-in took too long", "The sign-in was started too long ago and has expired. Please sign in again.")
+          return errorPage(
+            400,
+            "The sign-in took too long",
+            "The sign-in was started too long ago and has expired. Please sign in again."
+          )
         case "AuthorizationError":
-          return errorPage(403, "The sign-in was not completed", `The identity provider answered ${e.error ?? "an error"}${e.errorDescription === undefined ? "" : `: ${firstLine(e.errorDescription)}`}`)
+          return errorPage(
+            403,
+            "The sign-in was not completed",
+            `The identity provider answered ${e.error ?? "an error"}${
+              e.errorDescription === undefined ? "" : `: ${firstLine(e.errorDescription)}`
+            }`
+          )
         default:
           return errorPage(400, "The sign-in could not be completed", e.description)
       }
     case "ServerError":
       return e.error === "invalid_grant"
         ? errorPage(400, "The sign-in code was refused", "It was already used or has expired. Please sign in again.")
-        : errorPage(502, "The identity provider refused the sign-in", `${e.error}${e.errorDescription === undefined ? "" : `: ${firstLine(e.errorDescription)}`}`)
+        : errorPage(
+          502,
+          "The identity provider refused the sign-in",
+          `${e.error}${e.errorDescription === undefined ? "" : `: ${firstLine(e.errorDescription)}`}`
+        )
     case "IdTokenError":
       return errorPage(400, "The identity token failed its checks", e.message)
     case "NetworkError":
@@ -109,7 +137,8 @@ export const home = Effect.gen(function*() {
   if (Option.isNone(sid)) return Pages.signedOut(m)
   // the server decides: an expired, revoked or unknown session shows nobody
   const account = yield* (yield* Session.Sessions).get(sid.value)
-  if (Option.isNone(account)) return yield* withoutSession(Pages.signedOut(m, "Your session has ended. Please sign in again."))
+  if (Option.isNone(account))
+    return yield* withoutSession(Pages.signedOut(m, "Your session has ended. Please sign in again."))
   const client = yield* ConfidentialClient.ConfidentialClient
   return yield* client.acquireTokenSilent({ scopes: s.scopes, account: account.value }).pipe(
     Effect.map((result) => {
@@ -162,7 +191,11 @@ export const callback = Effect.gen(function*() {
   const query = new URLSearchParams(request.url.includes("?") ? request.url.slice(request.url.indexOf("?") + 1) : "")
   const result = yield* client.acquireTokenByAuthCodeFlow({ flow: flow.value, response: query })
   if (result.account === undefined) {
-    return yield* errorPage(502, "The sign-in could not be completed", "The identity provider did not identify the user.")
+    return yield* errorPage(
+      502,
+      "The sign-in could not be completed",
+      "The identity provider did not identify the user."
+    )
   }
   // the flow is spent: the cookie now holds the new session's id only
   const sid = yield* (yield* Session.Sessions).create(result.account)

@@ -157,7 +157,8 @@ const build = (
 export const parse = (input: string): Either.Either<Authority, AuthorityError> =>
   Either.flatMap(parseUrl(input), (url) => {
     if (url.protocol !== "https:") return fail(withoutCredentials(url), "The authority must be an https URL.")
-    if (url.username !== "" || url.password !== "") return fail(withoutCredentials(url), "The authority must not carry credentials.")
+    if (url.username !== "" || url.password !== "")
+      return fail(withoutCredentials(url), "The authority must not carry credentials.")
     const host = url.hostname.toLowerCase()
     const segments = segmentsOf(url)
     if (host.endsWith(CIAM_SUFFIX)) {
@@ -191,12 +192,19 @@ export const parseOidc = (input: string): Either.Either<Authority, AuthorityErro
   Either.flatMap(parseUrl(input), (url) => {
     const secure = url.protocol === "https:" || (url.protocol === "http:" && isLoopback(url.hostname))
     if (!secure) {
-      return fail(withoutCredentials(url), "The OIDC authority must be an https URL (plain http only on 127.0.0.1, localhost or [::1]).")
+      return fail(
+        withoutCredentials(url),
+        "The OIDC authority must be an https URL (plain http only on 127.0.0.1, localhost or [::1])."
+      )
     }
-    if (url.username !== "" || url.password !== "") return fail(withoutCredentials(url), "The authority must not carry credentials.")
+    if (url.username !== "" || url.password !== "")
+      return fail(withoutCredentials(url), "The authority must not carry credentials.")
     const segments = segmentsOf(url)
     const isAdfs = segments[0]?.toLowerCase() === "adfs"
-    return Either.right({ ...build(url, segments, segments.length === 0 ? -1 : 0, "Oidc"), ...(isAdfs ? { kind: "Adfs" as const } : {}) })
+    return Either.right({
+      ...build(url, segments, segments.length === 0 ? -1 : 0, "Oidc"),
+      ...(isAdfs ? { kind: "Adfs" as const } : {})
+    })
   })
 
 /**

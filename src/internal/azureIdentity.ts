@@ -32,7 +32,10 @@ export const toAccessToken = (result: AuthenticationResult): AccessToken => ({
 })
 
 /** @internal */
-export const toRequest = (scopes: string | ReadonlyArray<string>, options?: GetTokenOptions): ClientCredentialsRequest => ({
+export const toRequest = (
+  scopes: string | ReadonlyArray<string>,
+  options?: GetTokenOptions
+): ClientCredentialsRequest => ({
   scopes: typeof scopes === "string" ? [scopes] : scopes,
   ...(options?.claims === undefined || options.claims === "" ? {} : { claims: options.claims }),
   ...(options?.tenantId === undefined || options.tenantId === "" ? {} : { tenant: options.tenantId })

@@ -41,7 +41,12 @@ export const wrap = (inner: Service, hooks: Hooks): Service => {
     get: (section, key) => around("read", section, never, inner.get(section, key)),
     list: (section, partition) => around("read", section, never, inner.list(section, partition)),
     modify: (changes: ReadonlyArray<Change>) =>
-      around("write", changes.length === 1 ? changes[0]?.section : undefined, () => changes.length > 0, inner.modify(changes)),
+      around(
+        "write",
+        changes.length === 1 ? changes[0]?.section : undefined,
+        () => changes.length > 0,
+        inner.modify(changes)
+      ),
     snapshot: around("read", undefined, never, inner.snapshot),
     restore: (s: Snapshot) => around("write", undefined, () => true, inner.restore(s)),
     ...(inner.withLock === undefined ? {} : { withLock: inner.withLock })

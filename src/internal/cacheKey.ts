@@ -37,7 +37,9 @@ export interface AccessTokenQuery {
 
 /** @internal */
 export const accessTokenPartition = (q: AccessTokenQuery): string => {
-  const base = `${ownerOf(q.homeAccountId, q.userAssertionHash)}-${canonicalEnvironment(q.environment)}-${q.clientId}-${q.realm}`
+  const base = `${ownerOf(q.homeAccountId, q.userAssertionHash)}-${
+    canonicalEnvironment(q.environment)
+  }-${q.clientId}-${q.realm}`
     .toLowerCase()
   // the assertion hash is base64url: case matters, so it is appended after lower-casing
   return q.userAssertionHash === undefined ? base : `${base}-${q.userAssertionHash}`
@@ -45,9 +47,10 @@ export const accessTokenPartition = (q: AccessTokenQuery): string => {
 
 /** `target` is the sorted, space-joined scope string; the key folds its case. @internal */
 export const accessTokenKey = (q: AccessTokenQuery, target: string): string => {
-  const base =
-    `${ownerOf(q.homeAccountId, q.userAssertionHash)}-${canonicalEnvironment(q.environment)}-accesstoken-${q.clientId}-${q.realm}-${target}`
-      .toLowerCase()
+  const base = `${ownerOf(q.homeAccountId, q.userAssertionHash)}-${
+    canonicalEnvironment(q.environment)
+  }-accesstoken-${q.clientId}-${q.realm}-${target}`
+    .toLowerCase()
   return q.userAssertionHash === undefined ? base : `${base}-${q.userAssertionHash}`
 }
 
@@ -105,7 +108,8 @@ export const keyOf = <S extends Section>(section: S, entry: Entries[S]): string 
     }
     case "IdToken": {
       const it = e as Entries["IdToken"]
-      return `${accountPartition(it.home_account_id, it.environment)}-idtoken-${it.client_id}-${it.realm}-`.toLowerCase()
+      return `${accountPartition(it.home_account_id, it.environment)}-idtoken-${it.client_id}-${it.realm}-`
+        .toLowerCase()
     }
     case "Account": {
       const a = e as Entries["Account"]

@@ -30,7 +30,9 @@ export const merge = (
   claims: string | undefined
 ): Either.Either<string | undefined, InvalidRequest> => {
   if (claims !== undefined && typeof claims !== "string") {
-    return Either.left(new InvalidRequest({ field: "claims", description: "claims must be a JSON object, as a string" }))
+    return Either.left(
+      new InvalidRequest({ field: "claims", description: "claims must be a JSON object, as a string" })
+    )
   }
   if (claims === undefined && capabilities !== undefined && capabilities.length > 0) {
     // the common case on the cache-hit path: the same value every time

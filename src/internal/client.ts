@@ -13,7 +13,11 @@ import * as Options_ from "./options.js"
 /** The client: one shared context, one module per family of grants. @internal */
 export const make = (
   options: Options
-): Effect.Effect<Service, AuthorityError | InvalidRequest, HttpClient.HttpClient | TokenCache | CredentialSigner | Scope.Scope> =>
+): Effect.Effect<
+  Service,
+  AuthorityError | InvalidRequest,
+  HttpClient.HttpClient | TokenCache | CredentialSigner | Scope.Scope
+> =>
   Options_.validate(options).pipe(
     Effect.zipRight(Context.make(options)),
     Effect.flatMap((context) =>

@@ -173,24 +173,32 @@ const regionOf = (raw: Raw): Either.Either<string | undefined, ConfigError.Confi
   return Either.right(undefined)
 }
 
-const settingsOf = (options: ConfigOptions | undefined) => (raw: Raw): Either.Either<Settings, ConfigError.ConfigError> => {
-  const clientId = raw.clientId.trim()
-  if (clientId.length === 0) return invalid(Variables.clientId, "must not be empty")
-  return Either.flatMap(regionOf(raw), (region) =>
-    Either.flatMap(authorityOf(raw), (authority) =>
-      Either.map(credentialOf(raw), ({ credential, ignored, used }): Settings => {
-        const { signer: _signer, ...rest } = options ?? {}
-        const azureRegion = rest.azureRegion !== undefined ? rest.azureRegion : region
-        return {
-          options: { ...rest, clientId, authority, ...(azureRegion === undefined ? {} : { azureRegion }) },
-          credential,
-          ...(ignored.length === 0 ? {} : {
-            warning: `effect-msal: several client credentials are set: using ${used}, ignoring ${ignored.join(", ")} ` +
-              `(the precedence of @azure/identity's EnvironmentCredential: ${PRECEDENCE.join(", ")})`
-          })
-        }
-      })))
-}
+const settingsOf =
+  (options: ConfigOptions | undefined) => (raw: Raw): Either.Either<Settings, ConfigError.ConfigError> => {
+    const clientId = raw.clientId.trim()
+    if (clientId.length === 0) return invalid(Variables.clientId, "must not be empty")
+    return Either.flatMap(
+      regionOf(raw),
+      (region) =>
+        Either.flatMap(
+          authorityOf(raw),
+          (authority) =>
+            Either.map(credentialOf(raw), ({ credential, ignored, used }): Settings => {
+              const { signer: _signer, ...rest } = options ?? {}
+              const azureRegion = rest.azureRegion !== undefined ? rest.azureRegion : region
+              return {
+                options: { ...rest, clientId, authority, ...(azureRegion === undefined ? {} : { azureRegion }) },
+                credential,
+                ...(ignored.length === 0 ? {} : {
+                  warning:
+                    `effect-msal: several client credentials are set: using ${used}, ignoring ${ignored.join(", ")} ` +
+                    `(the precedence of @azure/identity's EnvironmentCredential: ${PRECEDENCE.join(", ")})`
+                })
+              }
+            })
+        )
+    )
+  }
 
 /**
  * The client's options and credential from the environment names Azure tooling uses. A

@@ -54,7 +54,9 @@ export interface ClientContext {
 const clientIdOf = (options: Options) =>
   typeof options.clientId === "string" && options.clientId.trim().length > 0
     ? Effect.succeed(options.clientId)
-    : Effect.fail(new InvalidRequestError({ field: "clientId", description: "the client id must be a non-empty string" }))
+    : Effect.fail(
+      new InvalidRequestError({ field: "clientId", description: "the client id must be a non-empty string" })
+    )
 
 /** The HttpCache in the context, else a private in-memory one: existing layers need no change. */
 const httpCacheOf = Effect.flatMap(
@@ -63,13 +65,14 @@ const httpCacheOf = Effect.flatMap(
 )
 
 /** Client-authentication fields for a request to these endpoints. */
-const clientAuthOf = (signer: CredentialSignerService, clientId: string, options: Options) => (endpoints: Authority.Endpoints) =>
-  signer.clientAuth({
-    clientId,
-    tokenEndpoint: endpoints.tokenEndpoint,
-    authorityKind: endpoints.kind,
-    clientClaims: options.clientClaims
-  })
+const clientAuthOf =
+  (signer: CredentialSignerService, clientId: string, options: Options) => (endpoints: Authority.Endpoints) =>
+    signer.clientAuth({
+      clientId,
+      tokenEndpoint: endpoints.tokenEndpoint,
+      authorityKind: endpoints.kind,
+      clientClaims: options.clientClaims
+    })
 
 /** @internal */
 export const make = (

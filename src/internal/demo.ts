@@ -93,10 +93,13 @@ export const program = Effect.gen(function*() {
     )
 
     yield* Console.log("\n3. A claims challenge (for example from Conditional Access) bypasses the cache")
-    yield* describe("with claims", yield* client.acquireTokenForClient({
-      scopes: [GRAPH],
-      claims: "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1700000000\"}}}"
-    }))
+    yield* describe(
+      "with claims",
+      yield* client.acquireTokenForClient({
+        scopes: [GRAPH],
+        claims: "{\"access_token\":{\"nbf\":{\"essential\":true,\"value\":\"1700000000\"}}}"
+      })
+    )
     yield* describe("next call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
 
     yield* Console.log("\n4. A typed error, handled with Effect.catchTag")
@@ -104,30 +107,51 @@ export const program = Effect.gen(function*() {
       Effect.map(() => "unexpected success"),
       Effect.catchTag("ServerError", (e) =>
         Effect.succeed(
-          `ServerError ${e.error} (HTTP ${e.status}, AADSTS${e.errorCodes?.[0] ?? "?"}): app tokens need a "<resource>/.default" scope`
+          `ServerError ${e.error} (HTTP ${e.status}, AADSTS${
+            e.errorCodes?.[0] ?? "?"
+          }): app tokens need a "<resource>/.default" scope`
         ))
     )
     yield* Console.log(`  ${outcome}`)
 
     yield* Console.log("\n5. Several tenants from one client")
-    yield* describe("fabrikam", yield* client.acquireTokenForClient({ scopes: [GRAPH], tenant: "fabrikam.onmicrosoft.com" }))
-    yield* describe("fabrikam again", yield* client.acquireTokenForClient({ scopes: [GRAPH], tenant: "fabrikam.onmicrosoft.com" }))
+    yield* describe(
+      "fabrikam",
+      yield* client.acquireTokenForClient({ scopes: [GRAPH], tenant: "fabrikam.onmicrosoft.com" })
+    )
+    yield* describe(
+      "fabrikam again",
+      yield* client.acquireTokenForClient({ scopes: [GRAPH], tenant: "fabrikam.onmicrosoft.com" })
+    )
 
     yield* Console.log("\n6. On-behalf-of: a middle-tier API exchanges the token a user sent it")
     const incoming = yield* authority.userAssertion({ audience: CLIENT_ID })
     const downstream = ["https://graph.microsoft.com/User.Read"]
-    yield* describe("first exchange", yield* client.acquireTokenOnBehalfOf({ userAssertion: incoming, scopes: downstream }))
-    yield* describe("same user token again", yield* client.acquireTokenOnBehalfOf({ userAssertion: incoming, scopes: downstream }))
+    yield* describe(
+      "first exchange",
+      yield* client.acquireTokenOnBehalfOf({ userAssertion: incoming, scopes: downstream })
+    )
+    yield* describe(
+      "same user token again",
+      yield* client.acquireTokenOnBehalfOf({ userAssertion: incoming, scopes: downstream })
+    )
 
     yield* Console.log("\n7. Auth-code flow with PKCE: a web app signs a user in")
     const flow = yield* client.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: REDIRECT_URI })
-    yield* Console.log(`  the browser goes to ${new URL(flow.authUri).origin}${new URL(flow.authUri).pathname}?… (state, PKCE S256, nonce)`)
+    yield* Console.log(
+      `  the browser goes to ${new URL(flow.authUri).origin}${
+        new URL(flow.authUri).pathname
+      }?… (state, PKCE S256, nonce)`
+    )
     const redirect = new URL(yield* authority.authorize(flow.authUri))
     const signedIn = yield* client.acquireTokenByAuthCodeFlow({ flow, response: redirect.searchParams })
     yield* describe(`signed in ${signedIn.account?.username ?? "?"}`, signedIn)
     const account = signedIn.account!
     yield* describe("silent, next page", yield* client.acquireTokenSilent({ scopes: ["User.Read"], account }))
-    yield* describe("silent, forced refresh", yield* client.acquireTokenSilent({ scopes: ["User.Read"], account, forceRefresh: true }))
+    yield* describe(
+      "silent, forced refresh",
+      yield* client.acquireTokenSilent({ scopes: ["User.Read"], account, forceRefresh: true })
+    )
     const replay = yield* client.acquireTokenByAuthCodeFlow({ flow, response: redirect.searchParams }).pipe(
       Effect.map(() => "unexpected success"),
       Effect.catchAll((e) => Effect.succeed(`${e._tag}: ${e.message.split(":")[0]}`))
@@ -143,7 +167,9 @@ export const program = Effect.gen(function*() {
       Effect.catchTag("TokenNotFound", () => Effect.succeed("TokenNotFound: sign the user in again"))
     )
     yield* Console.log(`  after removeAccount, silent gives ${after}`)
-  }).pipe(Effect.provide(clientLayer(server.url, CLIENT_ID, ClientCredential.secret(Redacted.make(SECRET)), cacheLayer)))
+  }).pipe(
+    Effect.provide(clientLayer(server.url, CLIENT_ID, ClientCredential.secret(Redacted.make(SECRET)), cacheLayer))
+  )
 
   yield* Console.log("\n9. A certificate credential: a signed client assertion the authority verifies")
   const { certificate, privateKey } = yield* makeCertificate
@@ -155,10 +181,23 @@ export const program = Effect.gen(function*() {
     yield* describe("first call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
     yield* describe("second call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
     const [last] = (yield* authority.tokenRequests).slice(-1)
-    const header = JSON.parse(Buffer.from((last?.form.client_assertion ?? "").split(".")[0] ?? "", "base64url").toString())
-    yield* Console.log(`  the assertion was signed ${header.alg} with ${Object.keys(header).filter((k) => k.startsWith("x5")).join(" and ")}`)
+    const header = JSON.parse(
+      Buffer.from((last?.form.client_assertion ?? "").split(".")[0] ?? "", "base64url").toString()
+    )
+    yield* Console.log(
+      `  the assertion was signed ${header.alg} with ${
+        Object.keys(header).filter((k) => k.startsWith("x5")).join(" and ")
+      }`
+    )
   }).pipe(
-    Effect.provide(clientLayer(server.url, CERT_CLIENT_ID, ClientCredential.certificate({ privateKey, publicCertificate: certificate }), cacheLayer))
+    Effect.provide(
+      clientLayer(
+        server.url,
+        CERT_CLIENT_ID,
+        ClientCredential.certificate({ privateKey, publicCertificate: certificate }),
+        cacheLayer
+      )
+    )
   )
 
   yield* Console.log("\n10. The token cache, in the MSAL unified format")
@@ -167,7 +206,9 @@ export const program = Effect.gen(function*() {
     .map((section) => `${Object.keys(json[section] ?? {}).length} ${section}`)
   yield* Console.log(`  ${counts.join(", ")} — readable by msal-node and MSAL Python`)
 
-  yield* Console.log("\n11. Managed identity, then secretless: its token is the confidential client's federated credential")
+  yield* Console.log(
+    "\n11. Managed identity, then secretless: its token is the confidential client's federated credential"
+  )
   // the VM's instance metadata service, played by the test authority (AZURE_POD_IDENTITY_AUTHORITY_HOST moves IMDS)
   const onAzure = ConfigProvider.fromMap(new Map([["AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://169.254.169.254"]]))
   yield* authority.configure({
@@ -183,32 +224,47 @@ export const program = Effect.gen(function*() {
       }
     }
   })
-  const miRequests = Effect.map(authority.requests, (all) => all.filter((r) => r.path === "/metadata/identity/oauth2/token").length)
+  const miRequests = Effect.map(
+    authority.requests,
+    (all) => all.filter((r) => r.path === "/metadata/identity/oauth2/token").length
+  )
   yield* Effect.gen(function*() {
     const mi = yield* ManagedIdentity.ManagedIdentity
     const source = yield* mi.source
-    yield* describe(`managed identity (${source})`, yield* mi.acquireToken({ resource: "https://management.azure.com" }))
+    yield* describe(
+      `managed identity (${source})`,
+      yield* mi.acquireToken({ resource: "https://management.azure.com" })
+    )
     yield* describe("managed identity again", yield* mi.acquireToken({ resource: "https://management.azure.com" }))
   }).pipe(
-    Effect.provide(ManagedIdentity.layer().pipe(Layer.provide(cacheLayer), Layer.provide(TestAuthority.layerHttpClientVia(server.url)))),
+    Effect.provide(
+      ManagedIdentity.layer().pipe(
+        Layer.provide(cacheLayer),
+        Layer.provide(TestAuthority.layerHttpClientVia(server.url))
+      )
+    ),
     Effect.withConfigProvider(onAzure)
   )
   yield* Effect.gen(function*() {
     const client = yield* ConfidentialClient.ConfidentialClient
     const before = yield* miRequests
     yield* describe("secretless app token", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
-    yield* describe("secretless, other scope", yield* client.acquireTokenForClient({ scopes: ["https://vault.azure.net/.default"] }))
+    yield* describe(
+      "secretless, other scope",
+      yield* client.acquireTokenForClient({ scopes: ["https://vault.azure.net/.default"] })
+    )
     yield* Console.log(
       `  no secret anywhere: the client assertion was a managed identity token for api://AzureADTokenExchange ` +
         `(${(yield* miRequests) - before} managed identity request for both)`
     )
   }).pipe(
     Effect.provide(
-      ConfidentialClient.layer({ clientId: SECRETLESS_CLIENT_ID, authority: AUTHORITY, appName: "effect-msal-demo" }).pipe(
-        Layer.provide(CredentialSigner.layer(ClientCredential.managedIdentity())),
-        Layer.provide(cacheLayer),
-        Layer.provide(TestAuthority.layerHttpClientVia(server.url))
-      )
+      ConfidentialClient.layer({ clientId: SECRETLESS_CLIENT_ID, authority: AUTHORITY, appName: "effect-msal-demo" })
+        .pipe(
+          Layer.provide(CredentialSigner.layer(ClientCredential.managedIdentity())),
+          Layer.provide(cacheLayer),
+          Layer.provide(TestAuthority.layerHttpClientVia(server.url))
+        )
     ),
     Effect.withConfigProvider(onAzure)
   )

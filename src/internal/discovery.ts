@@ -53,7 +53,10 @@ const statusFailure = (authority: Authority.Authority, url: string, status: numb
  * well-known member of the group (so that the host and its well-known aliases share cached
  * tokens), else the group's `preferred_cache`. @internal
  */
-export const environmentOf = (host: string, groups: ReadonlyArray<Group>): { environment: string; aliases: ReadonlyArray<string> } => {
+export const environmentOf = (
+  host: string,
+  groups: ReadonlyArray<Group>
+): { environment: string; aliases: ReadonlyArray<string> } => {
   const group = groups.find((g) => g.aliases.some((a) => a.toLowerCase() === host))
   if (group === undefined) return { environment: host, aliases: [host] }
   const aliases = group.aliases.map((a) => a.toLowerCase())
@@ -69,18 +72,23 @@ const instanceDiscovery = (authority: Authority.Authority, ctx: DiscoveryContext
     const decoded = Schema.decodeUnknownEither(InstanceDiscovery)(answer.body)
     if (Either.isLeft(decoded)) {
       return yield* answer.status >= 200 && answer.status < 300
-        ? new AuthorityError({ authority: authority.url, description: `instance discovery at ${display} gave an unreadable answer` })
+        ? new AuthorityError({
+          authority: authority.url,
+          description: `instance discovery at ${display} gave an unreadable answer`
+        })
         : statusFailure(authority, display, answer.status, "Instance discovery")
     }
     const body = decoded.right
     if (body.error === "invalid_instance") {
       return yield* new AuthorityError({
         authority: authority.url,
-        description: `invalid_instance: ${authority.host} is not a Microsoft authority host known to instance discovery. ` +
+        description:
+          `invalid_instance: ${authority.host} is not a Microsoft authority host known to instance discovery. ` +
           "If it is indeed a host you trust, turn this check off with validateAuthority: false or instanceDiscovery: false."
       })
     }
-    if (answer.status < 200 || answer.status > 299) return yield* statusFailure(authority, display, answer.status, "Instance discovery")
+    if (answer.status < 200 || answer.status > 299)
+      return yield* statusFailure(authority, display, answer.status, "Instance discovery")
     if (body.tenant_discovery_endpoint === undefined) {
       return yield* new AuthorityError({
         authority: authority.url,
@@ -101,15 +109,18 @@ const openIdConfiguration = (authority: Authority.Authority, url: string, ctx: D
     if (Either.isLeft(decoded)) {
       return yield* new AuthorityError({
         authority: authority.url,
-        description: `the OpenID Connect discovery document at ${display} is not JSON with token_endpoint and authorization_endpoint`
+        description:
+          `the OpenID Connect discovery document at ${display} is not JSON with token_endpoint and authorization_endpoint`
       })
     }
     const doc = decoded.right
-    for (const [name, endpoint] of [
-      ["token_endpoint", doc.token_endpoint],
-      ["authorization_endpoint", doc.authorization_endpoint],
-      ["device_authorization_endpoint", doc.device_authorization_endpoint]
-    ] as const) {
+    for (
+      const [name, endpoint] of [
+        ["token_endpoint", doc.token_endpoint],
+        ["authorization_endpoint", doc.authorization_endpoint],
+        ["device_authorization_endpoint", doc.device_authorization_endpoint]
+      ] as const
+    ) {
       const problem = endpoint === undefined ? undefined : Authority.endpointProblem(authority, endpoint)
       if (problem !== undefined) {
         return yield* new AuthorityError({
@@ -121,7 +132,8 @@ const openIdConfiguration = (authority: Authority.Authority, url: string, ctx: D
     if (authority.form === "Oidc" && !Authority.isValidIssuer(doc.issuer, authority.url)) {
       return yield* new AuthorityError({
         authority: authority.url,
-        description: `the issuer '${doc.issuer ?? ""}' of the discovery document does not match the authority or a known ` +
+        description:
+          `the issuer '${doc.issuer ?? ""}' of the discovery document does not match the authority or a known ` +
           "Microsoft pattern. For a Microsoft Entra authority (such as login.microsoftonline.com), use the authority " +
           "option instead of oidcAuthority."
       })
@@ -157,13 +169,16 @@ export const resolve = (
       authorizationEndpoint: doc.authorization_endpoint,
       environment,
       realm,
-      ...(authority.form !== "Oidc" && authority.tenant.length > 0 && authority.tenant.toLowerCase() !== realm.toLowerCase()
+      ...(authority.form !== "Oidc" && authority.tenant.length > 0 &&
+          authority.tenant.toLowerCase() !== realm.toLowerCase()
         ? { realmAsWritten: authority.tenant }
         : {}),
       kind: authority.kind,
       form: authority.form,
       aliases,
-      ...(doc.device_authorization_endpoint === undefined ? {} : { deviceAuthorizationEndpoint: doc.device_authorization_endpoint }),
+      ...(doc.device_authorization_endpoint === undefined
+        ? {}
+        : { deviceAuthorizationEndpoint: doc.device_authorization_endpoint }),
       ...(doc.issuer === undefined ? {} : { issuer: doc.issuer })
     }
   }).pipe(Effect.withSpan("ConfidentialClient.discovery", { attributes: { "msal.authority": authority.url } }))

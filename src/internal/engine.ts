@@ -159,11 +159,14 @@ const keyed = (
   now: number
 ): Effect.Effect<{ readonly usable: CacheEntry.AccessToken | undefined; readonly seen: boolean }, MsalError> => {
   const memo = state.servedBy.get(key)
-  return Effect.map(state.cache.get("AccessToken", memo ?? key), (exact) =>
-    Option.isSome(exact) && isUsable(exact.value, now) &&
-      (memo === undefined || Scopes.isSubset(scopes, exact.value.target))
-      ? { usable: exact.value, seen: true }
-      : { usable: undefined, seen: Option.isSome(exact) })
+  return Effect.map(
+    state.cache.get("AccessToken", memo ?? key),
+    (exact) =>
+      Option.isSome(exact) && isUsable(exact.value, now) &&
+        (memo === undefined || Scopes.isSubset(scopes, exact.value.target))
+        ? { usable: exact.value, seen: true }
+        : { usable: undefined, seen: Option.isSome(exact) }
+  )
 }
 
 /** The keyed lookup, else the partition scan. */
@@ -188,15 +191,18 @@ const recheckOrFetch = (state: State, plan: Plan, key: string, reason: RefreshRe
   )
 
 const backgroundFailed = (state: State, key: string) => (error: MsalError) =>
-  Effect.flatMap(Clock.currentTimeMillis, (t) =>
-    Effect.sync(() => state.backgroundNotBefore.set(key, t + BACKGROUND_RETRY_MILLIS)).pipe(
-      Effect.zipRight(
-        Effect.logWarning("background token refresh failed; the cached token is still served").pipe(
-          Effect.annotateLogs({ "msal.error": error._tag, "msal.error_message": error.message })
-        )
-      ),
-      Effect.zipRight(Effect.annotateCurrentSpan("msal.background_refresh_error", error._tag))
-    ))
+  Effect.flatMap(
+    Clock.currentTimeMillis,
+    (t) =>
+      Effect.sync(() => state.backgroundNotBefore.set(key, t + BACKGROUND_RETRY_MILLIS)).pipe(
+        Effect.zipRight(
+          Effect.logWarning("background token refresh failed; the cached token is still served").pipe(
+            Effect.annotateLogs({ "msal.error": error._tag, "msal.error_message": error.message })
+          )
+        ),
+        Effect.zipRight(Effect.annotateCurrentSpan("msal.background_refresh_error", error._tag))
+      )
+  )
 
 /** One refresh per key off the request path; after a failure, none for 30 seconds. */
 const refreshInBackground = (state: State, plan: Plan, key: string, now: number): Effect.Effect<void> =>
@@ -228,7 +234,9 @@ const served = (state: State, plan: Plan, key: string, entry: CacheEntry.AccessT
   }
   return Metrics.cacheOutcome(plan.grant, "aging", true).pipe(
     Effect.zipRight(recheckOrFetch(state, plan, key, RefreshReason.Aging)),
-    Effect.catchAll((error) => Effect.zipRight(Effect.annotateCurrentSpan("msal.refresh_error", error._tag), plan.serve(entry)))
+    Effect.catchAll((error) =>
+      Effect.zipRight(Effect.annotateCurrentSpan("msal.refresh_error", error._tag), plan.serve(entry))
+    )
   )
 }
 
@@ -268,8 +276,13 @@ const acquire = (state: State) => (plan: Plan): Effect.Effect<AuthenticationResu
   // the hot path: one clock reading and one keyed lookup
   return Effect.flatMap(Clock.currentTimeMillis, (millis) => {
     const now = Math.floor(millis / 1000)
-    return Effect.flatMap(keyed(state, key, plan.scopes, now), (k) =>
-      k.usable !== undefined ? served(state, plan, key, k.usable, now) : withDeadline(state, slow(state, plan, key, now, k.seen)))
+    return Effect.flatMap(
+      keyed(state, key, plan.scopes, now),
+      (k) =>
+        k.usable !== undefined
+          ? served(state, plan, key, k.usable, now)
+          : withDeadline(state, slow(state, plan, key, now, k.seen))
+    )
   })
 }
 

@@ -107,7 +107,6 @@ export const deserialize = (cache: Service, json: string): Effect.Effect<void> =
       ))
   )
 
-
 /** What a cached GET needs. @internal */
 export interface GetContext {
   readonly http: HttpClient.HttpClient
@@ -131,33 +130,36 @@ export const get = (
 ): Effect.Effect<CachedResponse & { readonly fromCache: boolean }, NetworkError> => {
   const key = `GET ${url}`
   const display = url.split("?")[0] ?? url
-  return Effect.flatMap(ctx.cache.get(key), Option.match({
-    onSome: (hit) => Effect.succeed({ ...hit, fromCache: true }),
-    onNone: () =>
-      refuseRedirects(ctx.http).execute(
-        HttpClientRequest.get(url).pipe(
-          HttpClientRequest.acceptJson,
-          HttpClientRequest.setHeaders(options?.headers ?? {})
+  return Effect.flatMap(
+    ctx.cache.get(key),
+    Option.match({
+      onSome: (hit) => Effect.succeed({ ...hit, fromCache: true }),
+      onNone: () =>
+        refuseRedirects(ctx.http).execute(
+          HttpClientRequest.get(url).pipe(
+            HttpClientRequest.acceptJson,
+            HttpClientRequest.setHeaders(options?.headers ?? {})
+          )
+        ).pipe(
+          Effect.flatMap((response) => Effect.map(response.text, (body) => ({ status: response.status, body }))),
+          Effect.mapError(transportError(display, "the host")),
+          Effect.timeoutFail({
+            duration: ctx.timeout,
+            onTimeout: () =>
+              new NetworkError({
+                reason: "Timeout",
+                url: display,
+                description: `no answer within ${Duration.format(Duration.decode(ctx.timeout))}`
+              })
+          }),
+          Effect.tap(({ body, status }) => {
+            if (status < 200 || status > 299) return Effect.void
+            const kept = options?.keep === undefined ? body : options.keep(body)
+            return kept === undefined ? Effect.void : ctx.cache.set(key, { status, body: kept })
+          }),
+          Effect.map((r) => ({ ...r, fromCache: false })),
+          Effect.withSpan("HttpCache.get", { attributes: { "http.url": display } })
         )
-      ).pipe(
-        Effect.flatMap((response) => Effect.map(response.text, (body) => ({ status: response.status, body }))),
-        Effect.mapError(transportError(display, "the host")),
-        Effect.timeoutFail({
-          duration: ctx.timeout,
-          onTimeout: () =>
-            new NetworkError({
-              reason: "Timeout",
-              url: display,
-              description: `no answer within ${Duration.format(Duration.decode(ctx.timeout))}`
-            })
-        }),
-        Effect.tap(({ body, status }) => {
-          if (status < 200 || status > 299) return Effect.void
-          const kept = options?.keep === undefined ? body : options.keep(body)
-          return kept === undefined ? Effect.void : ctx.cache.set(key, { status, body: kept })
-        }),
-        Effect.map((r) => ({ ...r, fromCache: false })),
-        Effect.withSpan("HttpCache.get", { attributes: { "http.url": display } })
-      )
-  }))
+    })
+  )
 }

@@ -83,7 +83,10 @@ interface IssuerShape {
 const ENTRA_ISSUERS: Readonly<Record<string, ReadonlyArray<IssuerShape>>> = {
   Public: [{ host: "login.microsoftonline.com", version: "v2.0" }, { host: "sts.windows.net", version: "v1" }],
   UsGovernment: [{ host: "login.microsoftonline.us", version: "v2.0" }],
-  China: [{ host: "login.partner.microsoftonline.cn", version: "v2.0" }, { host: "sts.chinacloudapi.cn", version: "v1" }]
+  China: [{ host: "login.partner.microsoftonline.cn", version: "v2.0" }, {
+    host: "sts.chinacloudapi.cn",
+    version: "v1"
+  }]
 }
 
 /**
@@ -99,7 +102,10 @@ const trimSlash = (s: string): string => s.replace(/\/+$/, "")
 const segmentsOf = (url: URL): Array<string> => url.pathname.split("/").filter((s) => s.length > 0)
 
 /** The issuer's tenant segment, when `iss` has an Entra shape on an Entra issuer host. */
-const entraIssuerTenant = (url: URL, cloud: string | undefined): { readonly tenant: string | undefined } | undefined => {
+const entraIssuerTenant = (
+  url: URL,
+  cloud: string | undefined
+): { readonly tenant: string | undefined } | undefined => {
   const host = url.hostname.toLowerCase()
   const segments = segmentsOf(url)
   if (host.endsWith(CIAM_ISSUER_SUFFIX)) return { tenant: segments[0] }
@@ -135,7 +141,8 @@ export const checkIssuer = (claims: IdTokenClaims, authority: IssuerContext): Ei
   } catch {
     return bad("the ID token's issuer (iss) is not a URL")
   }
-  if (url.protocol !== "https:" && url.origin !== authority.origin) return bad("the ID token's issuer (iss) is not https")
+  if (url.protocol !== "https:" && url.origin !== authority.origin)
+    return bad("the ID token's issuer (iss) is not https")
   const tid = str(claims, "tid")
   const host = url.hostname.toLowerCase()
   const cloud = cloudOf(authority.host)
@@ -148,7 +155,8 @@ export const checkIssuer = (claims: IdTokenClaims, authority: IssuerContext): Ei
     if (template!.toLowerCase().includes("{tenantid}")) {
       return bad("the ID token has no tenant (tid) for the authority's multi-tenant issuer")
     }
-    if (trimSlash(template!) !== trimSlash(iss)) return bad(`the ID token was issued by ${url.origin}, not by the authority's issuer`)
+    if (trimSlash(template!) !== trimSlash(iss))
+      return bad(`the ID token was issued by ${url.origin}, not by the authority's issuer`)
   } else if (template === undefined || trimSlash(template) !== trimSlash(iss)) {
     const known = entraIssuerTenant(url, cloud)
     const sameHost = host === authority.host
@@ -158,7 +166,8 @@ export const checkIssuer = (claims: IdTokenClaims, authority: IssuerContext): Ei
     if (!(sameHost || ciam || inTable || untabledCloud)) {
       return bad(`the ID token was issued by ${url.origin}, not by an issuer of the authority's cloud`)
     }
-    if (inTable && known.tenant === undefined) return bad("the ID token's issuer (iss) does not have the shape of its cloud's issuers")
+    if (inTable && known.tenant === undefined)
+      return bad("the ID token's issuer (iss) does not have the shape of its cloud's issuers")
   }
   const entra = entraIssuerTenant(url, cloudOf(host))
   if (entra !== undefined || (cloud !== undefined && cloudOf(host) === cloud)) {
@@ -175,7 +184,8 @@ export const checkIssuer = (claims: IdTokenClaims, authority: IssuerContext): Ei
 /** `exp` and `nbf` against now, with clock skew. @internal */
 export const checkLifetime = (claims: IdTokenClaims, nowSeconds: number): Either.Either<void, IdTokenError> => {
   const exp = num(claims, "exp")
-  if (exp === undefined) return Either.left(new IdTokenError({ reason: "Malformed", description: "the ID token has no exp" }))
+  if (exp === undefined)
+    return Either.left(new IdTokenError({ reason: "Malformed", description: "the ID token has no exp" }))
   if (exp + CLOCK_SKEW_SECONDS < nowSeconds) {
     return Either.left(new IdTokenError({ reason: "Expired", description: "the ID token has expired (exp)" }))
   }
@@ -212,4 +222,3 @@ export const authTime = (claims: IdTokenClaims): Either.Either<number | undefine
 /** The claim as a string, when it is one. @internal */
 export const stringClaim = (claims: IdTokenClaims | undefined, name: string): string | undefined =>
   claims === undefined ? undefined : str(claims, name)
-

@@ -21,6 +21,7 @@ export const decodeJwtPayload = (token: string): Record<string, unknown> => {
   const payload = parts[1] ?? ""
   if (payload.length === 0 || !BASE64URL.test(payload)) throw new TypeError("JWT payload is not base64url")
   const claims: unknown = JSON.parse(Buffer.from(payload, "base64url").toString("utf8"))
-  if (typeof claims !== "object" || claims === null || Array.isArray(claims)) throw new TypeError("JWT claims are not an object")
+  if (typeof claims !== "object" || claims === null || Array.isArray(claims))
+    throw new TypeError("JWT claims are not an object")
   return claims as Record<string, unknown>
 }

@@ -45,7 +45,8 @@ export const check = (options: unknown): InvalidRequest | undefined => {
   }
   for (const field of booleanFields) {
     const value = options[field]
-    if (value !== undefined && typeof value !== "boolean") return fail(field, `must be true or false (got ${kindOf(value)})`)
+    if (value !== undefined && typeof value !== "boolean")
+      return fail(field, `must be true or false (got ${kindOf(value)})`)
   }
   for (const field of stringFields) {
     const value = options[field]

@@ -96,7 +96,10 @@ export const settled = (value: unknown): unknown => {
  */
 export const checkOptions = (options: unknown, constructor: string): InvalidRequest | undefined => {
   if (!Predicate.isRecord(options)) {
-    return new InvalidRequest({ field: "options", description: `${constructor} needs an options object (got ${kindOf(options)})` })
+    return new InvalidRequest({
+      field: "options",
+      description: `${constructor} needs an options object (got ${kindOf(options)})`
+    })
   }
   for (const field of ["cache", "httpClient"] as const) {
     const value = options[field]

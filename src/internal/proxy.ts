@@ -38,7 +38,9 @@ const checkProxy = (field: string, value: string): Effect.Effect<string, Invalid
   }
   return url !== undefined && (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== ""
     ? Effect.succeed(url.href)
-    : Effect.fail(new InvalidRequest({ field, description: "must be a proxy URL such as http://proxy.contoso.com:8080" }))
+    : Effect.fail(
+      new InvalidRequest({ field, description: "must be a proxy URL such as http://proxy.contoso.com:8080" })
+    )
 }
 
 /**
@@ -54,7 +56,10 @@ export const settings = (options: Options | undefined): Effect.Effect<Settings, 
     }).pipe(Effect.orElseSucceed(() => ({ http: Option.none(), https: Option.none(), noProxy: Option.none() })))
     const noProxy = options?.noProxy ?? Option.getOrElse(env.noProxy, () => "")
     if (typeof noProxy !== "string") {
-      return yield* new InvalidRequest({ field: "noProxy", description: "must be a string such as \"localhost,.internal\"" })
+      return yield* new InvalidRequest({
+        field: "noProxy",
+        description: "must be a string such as \"localhost,.internal\""
+      })
     }
     const proxy = options?.proxy
     if (proxy === false) return { httpProxy: "", httpsProxy: "", noProxy: "" }
@@ -80,8 +85,11 @@ export const layer = (options?: Options): Layer.Layer<HttpClient.HttpClient, Inv
       Effect.sync(() => new undici.EnvHttpProxyAgent(resolved)),
       (agent) => Effect.promise(() => agent.close())
     )
-    const fetch = ((input: string | URL, init?: RequestInit) => 
-      undici.fetch(input, { ...init, dispatcher: agent } as Parameters<typeof undici.fetch>[1])) as unknown as typeof globalThis.fetch
+    const fetch = ((input: string | URL, init?: RequestInit) =>
+      undici.fetch(
+        input,
+        { ...init, dispatcher: agent } as Parameters<typeof undici.fetch>[1]
+      )) as unknown as typeof globalThis.fetch
     // fresh: a memoised `FetchHttpClient.layer` built elsewhere (without this fetch) is not reused
     return Layer.fresh(FetchHttpClient.layer).pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, fetch)))
   }))

@@ -6,7 +6,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
+import type * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type { AuthenticationResult } from "../AuthenticationResult.js"
 import type * as CacheEntry from "../CacheEntry.js"
@@ -49,7 +49,9 @@ export interface Redemption {
   /** Through the regional endpoint when a region is configured (client credentials only). */
   readonly regional?: boolean | undefined
   /** Checks on the ID token before anything is cached (its audience is always checked). */
-  readonly check?: ((claims: IdToken.IdTokenClaims | undefined, nowSeconds: number) => Effect.Effect<void, MsalError>) | undefined
+  readonly check?:
+    | ((claims: IdToken.IdTokenClaims | undefined, nowSeconds: number) => Effect.Effect<void, MsalError>)
+    | undefined
   /** The grant's pure processor: the answer as cache changes and a result. */
   readonly store: (answer: Answer) => Stored
 }
@@ -102,7 +104,10 @@ export const make = (deps: Deps) => (r: Redemption): Effect.Effect<Authenticatio
     const token = yield* deps.send(r.endpoints, request, requestedAtMillis, r.regional === true)
     const claims = yield* idTokenClaims(token, deps.clientId)
     if (r.check !== undefined) yield* r.check(claims, Math.floor((yield* Clock.currentTimeMillis) / 1000))
-    const appMetadata = yield* deps.cache.get("AppMetadata", Cache.appMetadataKey(r.endpoints.environment, deps.clientId))
+    const appMetadata = yield* deps.cache.get(
+      "AppMetadata",
+      Cache.appMetadataKey(r.endpoints.environment, deps.clientId)
+    )
     const stored = r.store({ token, idTokenClaims: claims, requestedAtMillis, appMetadata, correlationId })
     yield* deps.cache.modify(stored.changes)
     yield* logStored(stored.result, deps.enablePiiLog)

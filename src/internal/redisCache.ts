@@ -105,7 +105,8 @@ const makeCodec = (cipher: Crypto.Cipher | undefined) => {
     if (cipher === undefined) return Effect.succeed(Option.some(raw))
     if (!cipher.isEnvelope(raw)) return miss(`a Redis token cache ${what} is not encrypted; treated as missing`)
     return Either.match(cipher.decrypt(raw, redisKey), {
-      onLeft: (e) => miss(`a Redis token cache ${what} could not be decrypted; treated as missing`, { error: e.description }),
+      onLeft: (e) =>
+        miss(`a Redis token cache ${what} could not be decrypted; treated as missing`, { error: e.description }),
       onRight: (plain) => Effect.succeed(Option.some(plain))
     })
   }
@@ -148,16 +149,29 @@ const prepare = (
     if (ttl <= 0) return Either.right({ op: "R", section, key })
   } else if (section === "RefreshToken") {
     version = entry.last_modification_time ?? 0
-    if (!Number.isSafeInteger(version)) return Either.left(malformed("a refresh token's last_modification_time is not an integer"))
+    if (!Number.isSafeInteger(version))
+      return Either.left(malformed("a refresh token's last_modification_time is not an integer"))
   }
   const partition = partitionOf(section, entry)
-  return Either.right({ op: "P", section, key, partition, payload: encode(section, entry), version, ttl, cas: section === "RefreshToken" })
+  return Either.right({
+    op: "P",
+    section,
+    key,
+    partition,
+    payload: encode(section, entry),
+    version,
+    ttl,
+    cas: section === "RefreshToken"
+  })
 }
 
 const build = (settings: Settings, runner: Runner, layout: Layout): Service => {
   const codec = makeCodec(settings.cipher)
   const encode = (section: Section, entry: Entries[Section]) =>
-    codec.seal(JSON.stringify(serialization.encodeEntry(section, entry)), layout.entryKey(section, keyOf(section, entry)))
+    codec.seal(
+      JSON.stringify(serialization.encodeEntry(section, entry)),
+      layout.entryKey(section, keyOf(section, entry))
+    )
 
   const get = <S extends Section>(section: S, key: string) => {
     const redisKey = layout.entryKey(section, key)
@@ -170,7 +184,9 @@ const build = (settings: Settings, runner: Runner, layout: Layout): Service => {
   // round trip at a time (each round trip is bounded too)
   const list = <S extends Section>(section: S, partition?: string) =>
     (partition === undefined ? layout.list(section, partition) : runner.bound(layout.list(section, partition))).pipe(
-      Effect.flatMap((pairs) => Effect.forEach(pairs, ([k, v]) => codec.decode(section, v, layout.entryKey(section, k)))),
+      Effect.flatMap((pairs) =>
+        Effect.forEach(pairs, ([k, v]) => codec.decode(section, v, layout.entryKey(section, k)))
+      ),
       Effect.map((xs) => xs.flatMap((x) => Option.isSome(x) ? [x.value] : []))
     )
 
@@ -199,7 +215,8 @@ const makeBulk = (
     if (typeof raw !== "string") return {}
     const text = yield* codec.open(raw, layout.unknownKey, "value")
     const parsed = Option.flatMap(text, codec.parse)
-    return Option.isSome(parsed) && typeof parsed.value === "object" && parsed.value !== null && !Array.isArray(parsed.value)
+    return Option.isSome(parsed) && typeof parsed.value === "object" && parsed.value !== null &&
+        !Array.isArray(parsed.value)
       ? parsed.value as Record<string, unknown>
       : {}
   })
@@ -229,43 +246,53 @@ const makeBulk = (
       }
       yield* modify(changes)
       // with encryption on, nothing is written in clear: what we do not model is encrypted too
-      const unknown = Object.keys(s.unknown).length === 0 ? "" : codec.seal(JSON.stringify(s.unknown), layout.unknownKey)
+      const unknown = Object.keys(s.unknown).length === 0
+        ? ""
+        : codec.seal(JSON.stringify(s.unknown), layout.unknownKey)
       yield* runner.run(Scripts.SET_UNKNOWN, [layout.unknownKey], [unknown])
     })
 
   return { snapshot, restore }
 }
 
-const makeWithLock = (settings: Settings, runner: Runner, layout: Layout) =>
-<A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
-  const { lockTtl, lockWait } = settings
-  const lockKey = layout.lockKey(key)
-  const token = randomBytes(16).toString("hex")
-  const release = Effect.ignore(runner.run(Scripts.RELEASE, [lockKey], [token]))
-  let taken = false
-  // the waiting is interruptible; each attempt is not, and a lock taken just before an
-  // interruption is released
-  const acquire = Effect.gen(function*() {
-    const start = yield* Clock.currentTimeMillis
-    let pause = 10
-    for (;;) {
-      const got = yield* Effect.uninterruptible(
-        Effect.tap(runner.run(Scripts.ACQUIRE, [lockKey], [token, lockTtl]), (g) => Effect.sync(() => (taken = g === 1)))
+const makeWithLock =
+  (settings: Settings, runner: Runner, layout: Layout) =>
+  <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+    const { lockTtl, lockWait } = settings
+    const lockKey = layout.lockKey(key)
+    const token = randomBytes(16).toString("hex")
+    const release = Effect.ignore(runner.run(Scripts.RELEASE, [lockKey], [token]))
+    let taken = false
+    // the waiting is interruptible; each attempt is not, and a lock taken just before an
+    // interruption is released
+    const acquire = Effect.gen(function*() {
+      const start = yield* Clock.currentTimeMillis
+      let pause = 10
+      for (;;) {
+        const got = yield* Effect.uninterruptible(
+          Effect.tap(
+            runner.run(Scripts.ACQUIRE, [lockKey], [token, lockTtl]),
+            (g) => Effect.sync(() => (taken = g === 1))
+          )
+        )
+        if (got === 1) return true
+        const now = yield* Clock.currentTimeMillis
+        if (now - start >= lockWait) return false
+        yield* Effect.sleep(Math.min(pause, lockWait - (now - start)))
+        pause = Math.min(200, pause * 2)
+      }
+    }).pipe(
+      Effect.catchAll((e) =>
+        Effect.as(Effect.logWarning("Redis lock unavailable; continuing without it", { error: e.message }), false)
+      ),
+      Effect.tap((held) =>
+        held ? Effect.void : Effect.logDebug("Redis lock not acquired in time; continuing without it")
       )
-      if (got === 1) return true
-      const now = yield* Clock.currentTimeMillis
-      if (now - start >= lockWait) return false
-      yield* Effect.sleep(Math.min(pause, lockWait - (now - start)))
-      pause = Math.min(200, pause * 2)
-    }
-  }).pipe(
-    Effect.catchAll((e) => Effect.as(Effect.logWarning("Redis lock unavailable; continuing without it", { error: e.message }), false)),
-    Effect.tap((held) => held ? Effect.void : Effect.logDebug("Redis lock not acquired in time; continuing without it"))
-  )
-  return Effect.uninterruptibleMask((restore) =>
-    restore(acquire).pipe(
-      Effect.onInterrupt(() => (taken ? release : Effect.void)),
-      Effect.flatMap((held) => Effect.ensuring(restore(effect), held ? release : Effect.void))
     )
-  )
-}
+    return Effect.uninterruptibleMask((restore) =>
+      restore(acquire).pipe(
+        Effect.onInterrupt(() => (taken ? release : Effect.void)),
+        Effect.flatMap((held) => Effect.ensuring(restore(effect), held ? release : Effect.void))
+      )
+    )
+  }

@@ -46,7 +46,8 @@ const describe = (e: unknown): string => {
 }
 
 /** @internal */
-export const ioError = (e: unknown): CacheError => new CacheError({ reason: "Io", description: `redis: ${describe(e)}` })
+export const ioError = (e: unknown): CacheError =>
+  new CacheError({ reason: "Io", description: `redis: ${describe(e)}` })
 
 /** @internal */
 export const isNoScript = (e: unknown): boolean => describe(e).startsWith("NOSCRIPT")
@@ -136,10 +137,17 @@ export type Pair = readonly [key: string, value: string]
 
 /** Round trips, each bounded by the store's timeout. @internal */
 export interface Runner {
-  readonly run: (script: string, keys: ReadonlyArray<string>, args: ReadonlyArray<string | number>) => Effect.Effect<unknown, CacheError>
+  readonly run: (
+    script: string,
+    keys: ReadonlyArray<string>,
+    args: ReadonlyArray<string | number>
+  ) => Effect.Effect<unknown, CacheError>
   readonly hget: (key: string, field: string) => Effect.Effect<string | null, CacheError>
   /** Bounds an operation of `roundTrips` sequential round trips (default 1) by that many timeouts. */
-  readonly bound: <A, R>(effect: Effect.Effect<A, CacheError, R>, roundTrips?: number) => Effect.Effect<A, CacheError, R>
+  readonly bound: <A, R>(
+    effect: Effect.Effect<A, CacheError, R>,
+    roundTrips?: number
+  ) => Effect.Effect<A, CacheError, R>
 }
 
 const sha1 = (s: string) => createHash("sha1").update(s).digest("hex")
@@ -150,7 +158,8 @@ export const makeRunner = (client: RedisClient, timeout: Duration.Duration): Run
     const duration = Duration.times(timeout, Math.max(1, roundTrips))
     return Effect.timeoutFail(effect, {
       duration,
-      onTimeout: () => new CacheError({ reason: "Io", description: `redis: no answer within ${Duration.format(duration)}` })
+      onTimeout: () =>
+        new CacheError({ reason: "Io", description: `redis: no answer within ${Duration.format(duration)}` })
     })
   }
   const shas = new Map<string, string>()
@@ -167,7 +176,8 @@ export const makeRunner = (client: RedisClient, timeout: Duration.Duration): Run
       catch: ioError
     }))
   }
-  const hget = (key: string, field: string) => bound(Effect.tryPromise({ try: () => client.hget(key, field), catch: ioError }))
+  const hget = (key: string, field: string) =>
+    bound(Effect.tryPromise({ try: () => client.hget(key, field), catch: ioError }))
   return { run, hget, bound }
 }
 

@@ -28,7 +28,8 @@ import * as Scripts from "./redisScripts.js"
 
 const CONCURRENCY = 16
 
-const strings = (x: unknown): Array<string> => Array.isArray(x) ? x.filter((s): s is string => typeof s === "string") : []
+const strings = (x: unknown): Array<string> =>
+  Array.isArray(x) ? x.filter((s): s is string => typeof s === "string") : []
 
 interface Ctx {
   readonly prefix: string
@@ -47,14 +48,17 @@ const drop = (x: Ctx, set: string, member: string, owner: string) =>
   Effect.gen(function*() {
     yield* one(x, set, "SREM", member)
     const ttl = yield* one(x, owner, "PTTL")
-    if (typeof ttl === "number" && ttl !== -2) yield* x.runner.run(Scripts.INDEX, [set], [member, ttl > 0 ? ttl : x.defaultTtl])
+    if (typeof ttl === "number" && ttl !== -2)
+      yield* x.runner.run(Scripts.INDEX, [set], [member, ttl > 0 ? ttl : x.defaultTtl])
   })
 
 const listPartition = (x: Ctx, section: Section, partition: string) =>
   Effect.gen(function*() {
     const set = partitionKey(x, section, partition)
     const members = strings(yield* one(x, set, "SMEMBERS"))
-    const values = yield* Effect.forEach(members, (k) => x.runner.hget(entryKey(x, section, k), "d"), { concurrency: CONCURRENCY })
+    const values = yield* Effect.forEach(members, (k) => x.runner.hget(entryKey(x, section, k), "d"), {
+      concurrency: CONCURRENCY
+    })
     const pairs: Array<Pair> = []
     const stale: Array<string> = []
     members.forEach((k, i) => {
@@ -62,7 +66,10 @@ const listPartition = (x: Ctx, section: Section, partition: string) =>
       if (typeof v === "string") pairs.push([k, v])
       else stale.push(k)
     })
-    yield* Effect.forEach(stale, (k) => drop(x, set, k, entryKey(x, section, k)), { concurrency: CONCURRENCY, discard: true })
+    yield* Effect.forEach(stale, (k) => drop(x, set, k, entryKey(x, section, k)), {
+      concurrency: CONCURRENCY,
+      discard: true
+    })
     return pairs
   })
 
@@ -126,7 +133,8 @@ export const make = (prefix: string, runner: Runner, defaultTtl: number): Layout
     entryKey: (section, key) => entryKey(x, section, key),
     lockKey: (key) => `${prefix}l:{${key}}`,
     unknownKey: `${prefix}unknown`,
-    list: (section, partition) => partition === undefined ? listSection(x, section) : listPartition(x, section, partition),
+    list: (section, partition) =>
+      partition === undefined ? listSection(x, section) : listPartition(x, section, partition),
     write: (changes) => write(x, changes),
     clear: Effect.forEach(sections, (section) => clearSection(x, section), { discard: true })
   }

@@ -139,21 +139,27 @@ export const makeSend = (deps: {
   readonly authority: Authority.Authority
   readonly setting: Setting
   readonly ctx: HttpCache.GetContext
-  readonly send: (request: TokenRequest.TokenRequest, requestedAtMillis: number) => Effect.Effect<TokenResponse.TokenResponse, MsalError>
+  readonly send: (
+    request: TokenRequest.TokenRequest,
+    requestedAtMillis: number
+  ) => Effect.Effect<TokenResponse.TokenResponse, MsalError>
 }): Effect.Effect<RegionalSend> =>
-  Effect.map(Effect.cached(resolve(deps.setting, deps.ctx)), (region) => (endpoints, request, requestedAt, useRegion) =>
-    !useRegion ? deps.send(request, requestedAt) : Effect.flatMap(region, (found) => {
-      if (Option.isNone(found) || request.endpoint !== endpoints.tokenEndpoint) return deps.send(request, requestedAt)
-      const regional = regionalTokenEndpoint(deps.authority, endpoints, found.value)
-      if (regional === undefined) return deps.send(request, requestedAt)
-      return deps.send({ ...request, endpoint: regional }, requestedAt).pipe(
-        Effect.catchIf(
-          (error) => error._tag === "NetworkError" && error.reason === "Transport",
-          () =>
-            Effect.logWarning("effect-msal: the regional endpoint could not be reached; using the global endpoint", {
-              url: regional
-            }).pipe(Effect.zipRight(deps.send(request, requestedAt)))
-        ),
-        Effect.annotateSpans("msal.region", found.value)
-      )
-    }))
+  Effect.map(
+    Effect.cached(resolve(deps.setting, deps.ctx)),
+    (region) => (endpoints, request, requestedAt, useRegion) =>
+      !useRegion ? deps.send(request, requestedAt) : Effect.flatMap(region, (found) => {
+        if (Option.isNone(found) || request.endpoint !== endpoints.tokenEndpoint) return deps.send(request, requestedAt)
+        const regional = regionalTokenEndpoint(deps.authority, endpoints, found.value)
+        if (regional === undefined) return deps.send(request, requestedAt)
+        return deps.send({ ...request, endpoint: regional }, requestedAt).pipe(
+          Effect.catchIf(
+            (error) => error._tag === "NetworkError" && error.reason === "Transport",
+            () =>
+              Effect.logWarning("effect-msal: the regional endpoint could not be reached; using the global endpoint", {
+                url: regional
+              }).pipe(Effect.zipRight(deps.send(request, requestedAt)))
+          ),
+          Effect.annotateSpans("msal.region", found.value)
+        )
+      })
+  )

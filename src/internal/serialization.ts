@@ -133,7 +133,9 @@ export const toJson = (snapshot: Snapshot, format: Format = "msal-node"): Record
  * Python (as each of them writes it). @internal
  */
 export const encode = (snapshot: Snapshot, format: Format = "msal-node"): string =>
-  format === "msal-python" ? JSON.stringify(toJson(snapshot, format), null, 4) : JSON.stringify(toJson(snapshot, format))
+  format === "msal-python"
+    ? JSON.stringify(toJson(snapshot, format), null, 4)
+    : JSON.stringify(toJson(snapshot, format))
 
 const emptyEntries = (): { [S in Section]: Array<Entries[S]> } => ({
   AccessToken: [],
@@ -201,7 +203,8 @@ const AT_OPTIONAL_TIMES = ["extended_expires_on", "refresh_on"] as const
  * Schema decoder, which has the last word.
  */
 const fastAccessToken = (raw: Record<string, unknown>): Entries["AccessToken"] | undefined => {
-  if (raw.credential_type !== "AccessToken" || typeof raw.secret !== "string" || !BEARER.test(raw.secret)) return undefined
+  if (raw.credential_type !== "AccessToken" || typeof raw.secret !== "string" || !BEARER.test(raw.secret))
+    return undefined
   for (const f of AT_STRINGS) if (typeof raw[f] !== "string") return undefined
   for (const f of AT_OPTIONAL_STRINGS) if (raw[f] !== undefined && typeof raw[f] !== "string") return undefined
   const home = raw.home_account_id

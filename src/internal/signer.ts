@@ -64,8 +64,11 @@ export const make = (
       if (credential.path !== undefined) {
         const path = credential.path
         return keySigner(
-          fileSource(path, "PFX file", (bytes) =>
-            Either.map(Pfx.parse(bytes, credential.passphrase, path), (c) => Material.fromChain(c, send))),
+          fileSource(
+            path,
+            "PFX file",
+            (bytes) => Either.map(Pfx.parse(bytes, credential.passphrase, path), (c) => Material.fromChain(c, send))
+          ),
           options,
           hooks
         )
@@ -73,8 +76,10 @@ export const make = (
       if (credential.bytes !== undefined) {
         return keySigner(
           constantSource(
-            Either.map(Pfx.parse(credential.bytes, credential.passphrase, "the PFX bytes"), (c) =>
-              Material.fromChain(c, send))
+            Either.map(
+              Pfx.parse(credential.bytes, credential.passphrase, "the PFX bytes"),
+              (c) => Material.fromChain(c, send)
+            )
           ),
           options,
           hooks
@@ -132,11 +137,15 @@ const checkCredential = (credential: unknown): string | undefined => {
   switch (c._tag) {
     case "Secret": {
       const kind = notText(c.secret)
-      return kind === undefined ? undefined : `the client secret is missing: ClientCredential.secret was given ${kind}, not a string`
+      return kind === undefined
+        ? undefined
+        : `the client secret is missing: ClientCredential.secret was given ${kind}, not a string`
     }
     case "Assertion": {
       const kind = notText(c.assertion)
-      return kind === undefined ? undefined : `the client assertion is missing: ClientCredential.assertion was given ${kind}, not a string`
+      return kind === undefined
+        ? undefined
+        : `the client assertion is missing: ClientCredential.assertion was given ${kind}, not a string`
     }
     case "AssertionProvider":
       return Effect.isEffect(c.provide)
@@ -169,7 +178,8 @@ const checkCredential = (credential: unknown): string | undefined => {
         return `ClientCredential.certificate needs privateKey, a PEM private key (got ${kind})`
       }
       for (const field of ["thumbprint", "thumbprintSha256", "publicCertificate"] as const) {
-        if (!optionalText(c[field])) return `ClientCredential.certificate: ${field} must be a string (got ${kindOf(c[field])})`
+        if (!optionalText(c[field]))
+          return `ClientCredential.certificate: ${field} must be a string (got ${kindOf(c[field])})`
       }
       return c.passphrase === undefined || notText(c.passphrase) === undefined
         ? undefined
@@ -219,7 +229,9 @@ const providerSigner = (
         Effect.catchAllCause((cause) =>
           Cause.isInterruptedOnly(cause)
             ? Effect.interrupt
-            : Effect.fail(new CredentialError({ description: "the assertion provider failed", cause: Cause.squash(cause) }))
+            : Effect.fail(
+              new CredentialError({ description: "the assertion provider failed", cause: Cause.squash(cause) })
+            )
         ),
         Effect.flatMap((value) => {
           const jwt = Redacted.isRedacted(value) ? value : Redacted.make(value)
@@ -277,7 +289,11 @@ interface Reused extends Assertion.Signed {
  * A signer for a private key: signs assertions, reuses each one for its audience until less
  * than a minute of it remains, and swaps in new material on `reload` and on the schedule.
  */
-const keySigner = (source: Source, options: Options, hooks: Hooks): Effect.Effect<Service, CredentialError, Scope.Scope> =>
+const keySigner = (
+  source: Source,
+  options: Options,
+  hooks: Hooks
+): Effect.Effect<Service, CredentialError, Scope.Scope> =>
   Effect.gen(function*() {
     const every = options.reloadEvery === undefined ? undefined : Duration.decode(options.reloadEvery)
     if (every !== undefined && !Duration.greaterThan(every, Duration.zero)) {

@@ -111,7 +111,8 @@ const describe = (error: MsalError): string => {
     : `HTTP ${(error as { status?: number }).status ?? "?"}`
   const retryAfter = error._tag === "ServerError" || error._tag === "NetworkError" ? error.retryAfter : undefined
   return retryAfter === undefined
-    ? `the authority answered ${answer} without Retry-After, so identical requests wait ${DEFAULT_WINDOW_MILLIS / 1000} s`
+    ? `the authority answered ${answer} without Retry-After, so identical requests wait ${
+      DEFAULT_WINDOW_MILLIS / 1000
+    } s`
     : `the authority asked to wait ${retryAfter} s (Retry-After, with ${answer})`
 }
-

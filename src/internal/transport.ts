@@ -27,7 +27,13 @@ export const DEFAULT_TIMEOUT = Duration.seconds(30)
 const DEFAULT_ATTEMPT_TIMEOUT = Duration.seconds(10)
 
 /** Connection errors raised before a request is on the wire: safe to retry for any grant. */
-const NOT_SENT_CODES: ReadonlySet<string> = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"])
+const NOT_SENT_CODES: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH"
+])
 
 /**
  * Marks on a failure (non-enumerable, so they are in no encoding; read through the proxies
@@ -85,7 +91,10 @@ export const refuseRedirects = (http: HttpClient.HttpClient): HttpClient.HttpCli
   HttpClient.transformResponse(http, (effect) =>
     Effect.serviceOption(FetchHttpClient.RequestInit).pipe(
       Effect.flatMap((init) =>
-        Effect.provideService(effect, FetchHttpClient.RequestInit, { ...Option.getOrUndefined(init), redirect: "manual" })
+        Effect.provideService(effect, FetchHttpClient.RequestInit, {
+          ...Option.getOrUndefined(init),
+          redirect: "manual"
+        })
       ),
       Effect.flatMap((response) =>
         (response.status >= 300 && response.status < 400) || response.status === 0
@@ -117,7 +126,9 @@ export const redirectError = (url: string, error: HttpClientError.HttpClientErro
     reason: "Status",
     url,
     status: info.status,
-    description: `the answer was a redirect to ${info.origin ?? "an unnamed location"}, and redirects are never followed`
+    description: `the answer was a redirect to ${
+      info.origin ?? "an unnamed location"
+    }, and redirects are never followed`
   })
   mark(failure, Unsendable)
   return failure
@@ -134,17 +145,18 @@ const codeOf = (cause: unknown): string | undefined =>
  * A platform transport failure as a `NetworkError`: the endpoint and the cause's message
  * and code (`ECONNREFUSED`, …), never the request (whose body holds secrets). @internal
  */
-export const transportError = (url: string, host = "the authority") => (error: HttpClientError.HttpClientError): NetworkError => {
-  const redirect = redirectError(url, error)
-  if (redirect !== undefined) return redirect
-  const cause = error.cause
-  const code = codeOf(cause)
-  const detail = cause instanceof Error ? `: ${cause.message}${code === undefined ? "" : ` (${code})`}` : ""
-  const failure = new NetworkError({ reason: "Transport", url, description: `could not reach ${host}${detail}` })
-  if (error._tag === "RequestError" && error.reason !== "Transport") mark(failure, Unsendable)
-  else if (error._tag === "RequestError" && code !== undefined && NOT_SENT_CODES.has(code)) mark(failure, NotSent)
-  return failure
-}
+export const transportError =
+  (url: string, host = "the authority") => (error: HttpClientError.HttpClientError): NetworkError => {
+    const redirect = redirectError(url, error)
+    if (redirect !== undefined) return redirect
+    const cause = error.cause
+    const code = codeOf(cause)
+    const detail = cause instanceof Error ? `: ${cause.message}${code === undefined ? "" : ` (${code})`}` : ""
+    const failure = new NetworkError({ reason: "Transport", url, description: `could not reach ${host}${detail}` })
+    if (error._tag === "RequestError" && error.reason !== "Transport") mark(failure, Unsendable)
+    else if (error._tag === "RequestError" && code !== undefined && NOT_SENT_CODES.has(code)) mark(failure, NotSent)
+    return failure
+  }
 
 /** Whether a failed attempt may be sent again. @internal */
 export const isRetryable = (idempotent: boolean) => {
@@ -229,9 +241,16 @@ export const processResponse = (
   response: HttpClientResponse.HttpClientResponse,
   url: string
 ): Effect.Effect<TokenResponse.TokenResponse, MsalError> =>
-  Effect.flatMap(readBody(response, url), (text) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      TokenResponse.interpret({ status: response.status, retryAfter: response.headers["retry-after"], text }, url, now)))
+  Effect.flatMap(
+    readBody(response, url),
+    (text) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        TokenResponse.interpret(
+          { status: response.status, retryAfter: response.headers["retry-after"], text },
+          url,
+          now
+        ))
+  )
 
 /**
  * Sends token requests: throttle check, then attempts with a per-attempt timeout, retried by
@@ -261,7 +280,10 @@ export const makeSend = (deps: {
       ? effect
       : Effect.locallyWith(effect, Headers.currentRedactedNames, (names) => [...names, "x-anchormailbox"])
 
-  return (request: TokenRequest.TokenRequest, requestedAt: number): Effect.Effect<TokenResponse.TokenResponse, MsalError> => {
+  return (
+    request: TokenRequest.TokenRequest,
+    requestedAt: number
+  ): Effect.Effect<TokenResponse.TokenResponse, MsalError> => {
     const form = TokenRequest.formOf(request)
     const httpRequest = toHttp(request, form, Telemetry.lastHeader(telemetry))
     const keys = Throttle.keysOf(request.endpoint, form)
@@ -290,8 +312,10 @@ export const makeSend = (deps: {
         Effect.retry({ schedule, while: isRetryable(request.idempotent ?? true) }),
         Effect.tapError((error) => Effect.map(Clock.currentTimeMillis, (now) => throttle.record(keys, error, now))),
         Effect.tap(() => Effect.sync(() => Telemetry.succeeded(telemetry))),
-        Effect.tapErrorTag("ServerError", (e) =>
-          Effect.sync(() => Telemetry.failed(telemetry, request.apiId, request.correlationId, e.error)))
+        Effect.tapErrorTag(
+          "ServerError",
+          (e) => Effect.sync(() => Telemetry.failed(telemetry, request.apiId, request.correlationId, e.error))
+        )
       )
     }).pipe(
       Effect.timeoutFail({
@@ -303,8 +327,10 @@ export const makeSend = (deps: {
             description: `no token within ${Duration.format(timeout)}`
           })
       }),
-      Effect.tapErrorTag("ServerError", (e) =>
-        e.error === "invalid_client" ? Effect.forkIn(Effect.ignore(signer.reload), scope) : Effect.void),
+      Effect.tapErrorTag(
+        "ServerError",
+        (e) => e.error === "invalid_client" ? Effect.forkIn(Effect.ignore(signer.reload), scope) : Effect.void
+      ),
       Effect.ensuring(Effect.suspend(() => Effect.annotateCurrentSpan("msal.attempts", attempts))),
       Effect.withSpan("ConfidentialClient.tokenRequest", {
         attributes: { "msal.api_id": request.apiId, "msal.refresh_reason": request.reason }

@@ -37,12 +37,33 @@ const startNode = async (dir: string): Promise<ClusterProcess> => {
   const port = await freePort()
   const busPort = await freePort()
   const child = spawn("redis-server", [
-    "--port", String(port), "--bind", "127.0.0.1", "--protected-mode", "yes",
-    "--cluster-enabled", "yes", "--cluster-port", String(busPort),
-    "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--dir", dir,
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--protected-mode",
+    "yes",
+    "--cluster-enabled",
+    "yes",
+    "--cluster-port",
+    String(busPort),
+    "--cluster-config-file",
+    join(dir, `nodes-${port}.conf`),
+    "--dir",
+    dir,
     // a dead master is declared failed after 1 s, and any replica may take over
-    "--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0",
-    "--save", "", "--appendonly", "no", "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"
+    "--cluster-node-timeout",
+    "1000",
+    "--cluster-replica-validity-factor",
+    "0",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--repl-diskless-sync",
+    "yes",
+    "--repl-diskless-sync-delay",
+    "0"
   ], { stdio: ["ignore", "pipe", "pipe"] })
   await new Promise<void>((resolve, reject) => {
     let out = ""
@@ -89,7 +110,12 @@ export const startCluster = async (): Promise<RedisCluster> => {
   try {
     for (let i = 0; i < 6; i++) processes.push(await startNode(dir))
     await run("redis-cli", [
-      "--cluster", "create", ...processes.map((p) => `127.0.0.1:${p.port}`), "--cluster-replicas", "1", "--cluster-yes"
+      "--cluster",
+      "create",
+      ...processes.map((p) => `127.0.0.1:${p.port}`),
+      "--cluster-replicas",
+      "1",
+      "--cluster-yes"
     ], { timeout: 60_000 })
   } catch (e) {
     killAll()
@@ -123,16 +149,18 @@ export const startCluster = async (): Promise<RedisCluster> => {
       return true
     })
   const stop = async () => {
-    await Promise.all(processes.filter(alive).map((p) =>
-      new Promise<void>((resolve) => {
-        const timer = setTimeout(() => p.child.kill("SIGKILL"), 5_000)
-        p.child.once("exit", () => {
-          clearTimeout(timer)
-          resolve()
+    await Promise.all(
+      processes.filter(alive).map((p) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => p.child.kill("SIGKILL"), 5_000)
+          p.child.once("exit", () => {
+            clearTimeout(timer)
+            resolve()
+          })
+          p.child.kill("SIGTERM")
         })
-        p.child.kill("SIGTERM")
-      })
-    ))
+      )
+    )
     process.removeListener("exit", killAll)
     rmSync(dir, { recursive: true, force: true })
   }

@@ -10,7 +10,8 @@
  * all workers run at once.
  */
 import { appendFileSync, existsSync } from "node:fs"
-import { Effect, Layer, Option, Redacted } from "effect"
+import type { Layer } from "effect"
+import { Effect, Option, Redacted } from "effect"
 import * as CacheEntry from "../../src/CacheEntry.js"
 import * as TokenCache from "../../src/TokenCache.js"
 

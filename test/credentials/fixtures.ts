@@ -78,13 +78,39 @@ const makePair = (dir: string, name: string, kind: "rsa2048" | "rsa1024" | "ec",
   const certPath = join(dir, `${name}.crt`)
   writeFileSync(keyPath, pkcs8)
   if (issuer === undefined) {
-    openssl(["req", "-x509", "-new", "-key", keyPath, "-subj", `/CN=${name}`, "-days", "30", "-sha256", "-out", certPath])
+    openssl([
+      "req",
+      "-x509",
+      "-new",
+      "-key",
+      keyPath,
+      "-subj",
+      `/CN=${name}`,
+      "-days",
+      "30",
+      "-sha256",
+      "-out",
+      certPath
+    ])
   } else {
     const csr = join(dir, `${name}.csr`)
     openssl(["req", "-new", "-key", keyPath, "-subj", `/CN=${name}`, "-out", csr])
     openssl([
-      "x509", "-req", "-in", csr, "-CA", issuer.certPath, "-CAkey", issuer.keyPath, "-set_serial", "2",
-      "-days", "30", "-sha256", "-out", certPath
+      "x509",
+      "-req",
+      "-in",
+      csr,
+      "-CA",
+      issuer.certPath,
+      "-CAkey",
+      issuer.keyPath,
+      "-set_serial",
+      "2",
+      "-days",
+      "30",
+      "-sha256",
+      "-out",
+      certPath
     ])
   }
   const certPem = readFileSync(certPath, "utf8")
@@ -97,7 +123,7 @@ const exportPfx = (dir: string, name: string, args: ReadonlyArray<string>): stri
   return out
 }
 
-const lazy = <A>(make: () => A): (() => A) => {
+const lazy = <A>(make: () => A): () => A => {
   let value: { readonly a: A } | undefined
   return () => (value ??= { a: make() }).a
 }
@@ -132,7 +158,15 @@ export const make = (): Fixtures => {
     legacy: lazy(() => exportPfx(dir, "legacy", ["-legacy", ...keyAndCert(a()), "-passout", pass])),
     windows: lazy(() =>
       exportPfx(dir, "windows", [
-        ...keyAndCert(a()), "-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1", "-passout", pass
+        ...keyAndCert(a()),
+        "-keypbe",
+        "PBE-SHA1-3DES",
+        "-certpbe",
+        "PBE-SHA1-3DES",
+        "-macalg",
+        "sha1",
+        "-passout",
+        pass
       ])
     ),
     // The CA's certificate before the leaf's, to check that the chain is put in order.
@@ -145,22 +179,52 @@ export const make = (): Fixtures => {
   }
   return {
     dir,
-    get a() { return a() },
-    get b() { return b() },
-    get ca() { return ca() },
-    get leaf() { return leaf() },
-    get small() { return small() },
-    get ec() { return ec() },
+    get a() {
+      return a()
+    },
+    get b() {
+      return b()
+    },
+    get ca() {
+      return ca()
+    },
+    get leaf() {
+      return leaf()
+    },
+    get small() {
+      return small()
+    },
+    get ec() {
+      return ec()
+    },
     pfx: {
-      get modern() { return pfx.modern() },
-      get legacy() { return pfx.legacy() },
-      get windows() { return pfx.windows() },
-      get chain() { return pfx.chain() },
-      get noPassphrase() { return pfx.noPassphrase() },
-      get noKey() { return pfx.noKey() },
-      get mismatched() { return pfx.mismatched() },
-      get small() { return pfx.small() },
-      get rotated() { return pfx.rotated() }
+      get modern() {
+        return pfx.modern()
+      },
+      get legacy() {
+        return pfx.legacy()
+      },
+      get windows() {
+        return pfx.windows()
+      },
+      get chain() {
+        return pfx.chain()
+      },
+      get noPassphrase() {
+        return pfx.noPassphrase()
+      },
+      get noKey() {
+        return pfx.noKey()
+      },
+      get mismatched() {
+        return pfx.mismatched()
+      },
+      get small() {
+        return pfx.small()
+      },
+      get rotated() {
+        return pfx.rotated()
+      }
     },
     cleanup: () => rmSync(dir, { recursive: true, force: true })
   }

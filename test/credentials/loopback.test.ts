@@ -55,7 +55,9 @@ const tokenEndpoint = (registered: { current: ReadonlyArray<string> }) =>
       })
       server.listen(0, "127.0.0.1", () => {
         const { port } = server.address() as AddressInfo
-        resume(Effect.succeed({ url: `http://127.0.0.1:${port}/tenant/oauth2/v2.0/token`, close: () => server.close() }))
+        resume(
+          Effect.succeed({ url: `http://127.0.0.1:${port}/tenant/oauth2/v2.0/token`, close: () => server.close() })
+        )
       })
     }),
     ({ close }) => Effect.sync(close)
@@ -66,14 +68,16 @@ const requestToken = (signer: CredentialSigner.Service, url: string) =>
     const context: AuthContext = { clientId: CLIENT_ID, tokenEndpoint: url, authorityKind: "Entra" }
     const fields = yield* signer.clientAuth(context)
     const http = yield* HttpClient.HttpClient
-    const response = yield* http.execute(HttpClientRequest.post(url).pipe(
-      HttpClientRequest.bodyUrlParams({
-        grant_type: "client_credentials",
-        client_id: CLIENT_ID,
-        scope: "https://graph.microsoft.com/.default",
-        ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Redacted.value(v)]))
-      })
-    ))
+    const response = yield* http.execute(
+      HttpClientRequest.post(url).pipe(
+        HttpClientRequest.bodyUrlParams({
+          grant_type: "client_credentials",
+          client_id: CLIENT_ID,
+          scope: "https://graph.microsoft.com/.default",
+          ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, Redacted.value(v)]))
+        })
+      )
+    )
     return { status: response.status, body: (yield* response.json) as Record<string, unknown> }
   })
 

@@ -16,7 +16,15 @@ const hex256 = Buffer.from(sha256Of(fx.a.cert), "base64url").toString("hex")
 describe("Thumbprint.parse", () => {
   it("accepts any case, colons, spaces and dashes", () => {
     const expected = Buffer.from(hex1, "hex")
-    for (const input of [hex1, hex1.toUpperCase(), hex1.match(/../g)!.join(":"), hex1.match(/../g)!.join(" "), ` ${hex1}\n`]) {
+    for (
+      const input of [
+        hex1,
+        hex1.toUpperCase(),
+        hex1.match(/../g)!.join(":"),
+        hex1.match(/../g)!.join(" "),
+        ` ${hex1}\n`
+      ]
+    ) {
       const parsed = Thumbprint.parse(input, "sha1", "thumbprint")
       expect(Either.isRight(parsed) && Buffer.from(parsed.right).equals(expected)).toBe(true)
     }
@@ -73,7 +81,12 @@ describe("Material.choose (MSAL Python's test_optional_thumbprint.py rules)", ()
     ["3. thumbprint + certificate", { ...sha1, ...cert }, { Entra: "RS256", Adfs: "RS256", Oidc: "RS256" }, true],
     ["4. thumbprintSha256 only", sha256, { Entra: "PS256", Adfs: "PS256", Oidc: "PS256" }, false],
     ["5. both thumbprints", { ...sha1, ...sha256 }, { Entra: "PS256", Adfs: "RS256", Oidc: "RS256" }, false],
-    ["   thumbprintSha256 + certificate", { ...sha256, ...cert }, { Entra: "PS256", Adfs: "RS256", Oidc: "RS256" }, true],
+    [
+      "   thumbprintSha256 + certificate",
+      { ...sha256, ...cert },
+      { Entra: "PS256", Adfs: "RS256", Oidc: "RS256" },
+      true
+    ],
     ["   all three", { ...sha1, ...sha256, ...cert }, { Entra: "PS256", Adfs: "RS256", Oidc: "RS256" }, true]
   ]
 

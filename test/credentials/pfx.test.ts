@@ -32,7 +32,14 @@ describe("Pfx.parse", () => {
   it("the encryption of each fixture is what it claims to be", () => {
     const info = (path: string) => {
       const run = spawnSync("openssl", [
-        "pkcs12", "-in", path, "-info", "-noout", "-legacy", "-passin", `pass:${Fixtures.PASSPHRASE}`
+        "pkcs12",
+        "-in",
+        path,
+        "-info",
+        "-noout",
+        "-legacy",
+        "-passin",
+        `pass:${Fixtures.PASSPHRASE}`
       ])
       return `${run.stdout.toString()}${run.stderr.toString()}`
     }
@@ -57,11 +64,34 @@ describe("Pfx.parse", () => {
     const out = join(fx.dir, "ec-issued.pfx")
     execFileSync("openssl", ["req", "-new", "-key", fx.b.keyPath, "-subj", "/CN=ec-issued", "-out", csr])
     execFileSync("openssl", [
-      "x509", "-req", "-in", csr, "-CA", fx.ec.certPath, "-CAkey", fx.ec.keyPath, "-set_serial", "7", "-days", "30", "-out", crt
+      "x509",
+      "-req",
+      "-in",
+      csr,
+      "-CA",
+      fx.ec.certPath,
+      "-CAkey",
+      fx.ec.keyPath,
+      "-set_serial",
+      "7",
+      "-days",
+      "30",
+      "-out",
+      crt
     ], { stdio: "ignore" })
     execFileSync("openssl", [
-      "pkcs12", "-export", "-inkey", fx.b.keyPath, "-in", crt, "-certfile", fx.ec.certPath, "-out", out,
-      "-passout", `pass:${Fixtures.PASSPHRASE}`
+      "pkcs12",
+      "-export",
+      "-inkey",
+      fx.b.keyPath,
+      "-in",
+      crt,
+      "-certfile",
+      fx.ec.certPath,
+      "-out",
+      out,
+      "-passout",
+      `pass:${Fixtures.PASSPHRASE}`
     ])
     const contents = Either.getOrThrow(parse(out, passphrase))
     expect(contents.leaf.raw.equals(new X509Certificate(readFileSync(crt)).raw)).toBe(true)

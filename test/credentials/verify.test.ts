@@ -14,7 +14,10 @@ afterAll(fx.cleanup)
 
 const T0 = 1_767_225_600
 
-const signed = (context: AuthContext, credential = ClientCredential.pfx({ path: fx.pfx.modern, passphrase: Fixtures.PASSPHRASE })) =>
+const signed = (
+  context: AuthContext,
+  credential = ClientCredential.pfx({ path: fx.pfx.modern, passphrase: Fixtures.PASSPHRASE })
+) =>
   Effect.scoped(Effect.gen(function*() {
     const signer = yield* CredentialSigner.make(credential)
     return Redacted.value((yield* signer.clientAuth(context))["client_assertion"]!)
@@ -51,20 +54,28 @@ describe("verifyClientAssertion", () => {
       const [h, p, s] = jwt.split(".")
       const flipped = `${h}.${p}.${s!.slice(0, -4)}${s!.slice(-4) === "AAAA" ? "BBBB" : "AAAA"}`
       expect(yield* rejection(flipped, options())).toMatch(/signature does not verify/)
-      const otherPayload = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, "base64url").toString()), sub: "x" }))
+      const otherPayload = Buffer.from(
+        JSON.stringify({ ...JSON.parse(Buffer.from(p!, "base64url").toString()), sub: "x" })
+      )
         .toString("base64url")
       expect(yield* rejection(`${h}.${otherPayload}.${s}`, options())).toMatch(/signature does not verify/)
       expect(yield* rejection("not-a-jwt", options())).toMatch(/not a JWS/)
 
       // By public key alone.
-      const byKey = yield* verifyClientAssertion(jwt, options({ certificatesPem: undefined, publicKeys: [fx.b.cert.publicKey, fx.a.cert.publicKey] }))
+      const byKey = yield* verifyClientAssertion(
+        jwt,
+        options({ certificatesPem: undefined, publicKeys: [fx.b.cert.publicKey, fx.a.cert.publicKey] })
+      )
       expect(byKey.certificate).toBeUndefined()
     }))
 
   it.effect("checks x5c against the certificate the thumbprint names", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0 * 1000)
-      const good = yield* signed(ENTRA, ClientCredential.certificate({ privateKey: fx.a.pkcs8, publicCertificate: fx.a.certPem }))
+      const good = yield* signed(
+        ENTRA,
+        ClientCredential.certificate({ privateKey: fx.a.pkcs8, publicCertificate: fx.a.certPem })
+      )
       expect((yield* verifyClientAssertion(good, options())).header.x5c).toEqual([fx.a.cert.raw.toString("base64")])
 
       const forged = yield* Effect.promise(() =>
@@ -76,7 +87,12 @@ describe("verifyClientAssertion", () => {
           exp: T0 + 600,
           jti: "j"
         })))
-          .setProtectedHeader({ alg: "PS256", typ: "JWT", "x5t#S256": sha256Of(fx.a.cert), x5c: [fx.b.cert.raw.toString("base64")] })
+          .setProtectedHeader({
+            alg: "PS256",
+            typ: "JWT",
+            "x5t#S256": sha256Of(fx.a.cert),
+            x5c: [fx.b.cert.raw.toString("base64")]
+          })
           .sign(fx.a.privateKey)
       )
       expect(yield* rejection(forged, options())).toMatch(/x5c\[0\] is not the certificate/)
@@ -86,11 +102,18 @@ describe("verifyClientAssertion", () => {
     Effect.gen(function*() {
       const sign = (header: { alg: string; typ?: string }, key: Parameters<CompactSign["sign"]>[0]) =>
         Effect.promise(() =>
-          new CompactSign(new TextEncoder().encode("{}")).setProtectedHeader({ ...header, "x5t#S256": sha256Of(fx.a.cert) })
+          new CompactSign(new TextEncoder().encode("{}")).setProtectedHeader({
+            ...header,
+            "x5t#S256": sha256Of(fx.a.cert)
+          })
             .sign(key)
         )
-      expect(yield* rejection(yield* sign({ alg: "HS256", typ: "JWT" }, new Uint8Array(32)), options())).toMatch(/alg HS256/)
-      expect(yield* rejection(yield* sign({ alg: "RS384", typ: "JWT" }, fx.a.privateKey), options())).toMatch(/alg RS384/)
+      expect(yield* rejection(yield* sign({ alg: "HS256", typ: "JWT" }, new Uint8Array(32)), options())).toMatch(
+        /alg HS256/
+      )
+      expect(yield* rejection(yield* sign({ alg: "RS384", typ: "JWT" }, fx.a.privateKey), options())).toMatch(
+        /alg RS384/
+      )
       expect(yield* rejection(yield* sign({ alg: "RS256" }, fx.a.privateKey), options())).toMatch(/typ must be JWT/)
     }))
 })

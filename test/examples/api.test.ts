@@ -13,7 +13,8 @@ import * as Server from "../../examples/shared/Server.js"
 import { runUntil } from "./spawn.js"
 
 const OBO_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-const MFA_CLAIMS = "{\"access_token\":{\"capolids\":{\"essential\":true,\"values\":[\"c1a3b5d7-0000-4000-8000-000000000001\"]}}}"
+const MFA_CLAIMS =
+  "{\"access_token\":{\"capolids\":{\"essential\":true,\"values\":[\"c1a3b5d7-0000-4000-8000-000000000001\"]}}}"
 
 interface Answer {
   readonly status: number
@@ -54,7 +55,17 @@ describe("the middle-tier API example", () => {
       expect(none.status).toBe(401)
       expect(none.challenge).toBe("Bearer realm=\"\"")
       expect(none.body.error).toBe("unauthorized")
-      for (const header of ["Basic dXNlcjpwYXNz", "Bearer", "Bearer ", "Bearer a b", "Bearer tok<en>", "Bearertoken", "Bearer abc"]) {
+      for (
+        const header of [
+          "Basic dXNlcjpwYXNz",
+          "Bearer",
+          "Bearer ",
+          "Bearer a b",
+          "Bearer tok<en>",
+          "Bearertoken",
+          "Bearer abc"
+        ]
+      ) {
         const answer = yield* call(url, header)
         expect(answer.status, header).toBe(401)
         expect(answer.body.error, header).toBe("invalid_token")
@@ -115,7 +126,8 @@ describe("the middle-tier API example", () => {
         status: 400,
         body: {
           error: "interaction_required",
-          error_description: "AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication.\r\nTrace ID: 1",
+          error_description:
+            "AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication.\r\nTrace ID: 1",
           error_codes: [50076],
           suberror: "basic_action",
           claims: MFA_CLAIMS
@@ -132,7 +144,8 @@ describe("the middle-tier API example", () => {
       expect(Buffer.from(/claims="([^"]+)"/.exec(answer.challenge!)![1]!, "base64").toString("utf8")).toBe(MFA_CLAIMS)
       expect(answer.body).toEqual({
         error: "interaction_required",
-        error_description: "AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication.",
+        error_description:
+          "AADSTS50076: Due to a configuration change made by your administrator, you must use multi-factor authentication.",
         claims: MFA_CLAIMS
       })
       expect(yield* downstream.calls).toHaveLength(0)
@@ -141,11 +154,17 @@ describe("the middle-tier API example", () => {
   it.scopedLive("an expired assertion or one for another API becomes 401 invalid_token", () =>
     Effect.gen(function*() {
       const { assertion, authority, url } = yield* setup
-      const expired = yield* call(url, `Bearer ${yield* assertion("alice@contoso.onmicrosoft.com", { expiresIn: -60 })}`)
+      const expired = yield* call(
+        url,
+        `Bearer ${yield* assertion("alice@contoso.onmicrosoft.com", { expiresIn: -60 })}`
+      )
       expect(expired.status).toBe(401)
       expect(expired.body.error).toBe("invalid_token")
       expect(expired.challenge).toContain("error=\"invalid_token\"")
-      const elsewhere = yield* call(url, `Bearer ${yield* assertion("alice@contoso.onmicrosoft.com", { audience: "another-api" })}`)
+      const elsewhere = yield* call(
+        url,
+        `Bearer ${yield* assertion("alice@contoso.onmicrosoft.com", { audience: "another-api" })}`
+      )
       expect(elsewhere.status).toBe(401)
       expect(elsewhere.body.error).toBe("invalid_token")
       expect(String(elsewhere.body.error_description)).toContain("AADSTS500131")
@@ -168,12 +187,18 @@ describe("the middle-tier API example", () => {
       const { assertion } = yield* setup
       // the API's router with a downstream API that is not listening
       const url = yield* Server.listen(router, { port: 0 }).pipe(
-        Effect.provideService(Downstream, { url: "http://127.0.0.1:1/data", scopes: [`${LOCAL_DOWNSTREAM_AUDIENCE}/.default`] }),
+        Effect.provideService(Downstream, {
+          url: "http://127.0.0.1:1/data",
+          scopes: [`${LOCAL_DOWNSTREAM_AUDIENCE}/.default`]
+        }),
         Effect.provide(FetchHttpClient.layer)
       )
       const failed = yield* call(url, `Bearer ${yield* assertion("alice@contoso.onmicrosoft.com")}`)
       expect(failed.status).toBe(502)
-      expect(failed.body).toEqual({ error: "bad_gateway", error_description: "the downstream API could not be reached" })
+      expect(failed.body).toEqual({
+        error: "bad_gateway",
+        error_description: "the downstream API could not be reached"
+      })
     }).pipe(Effect.provide(identityLayer())))
 
   it("npm run example:api serves, plays a front end once, and stops on SIGTERM", async () => {
@@ -181,7 +206,9 @@ describe("the middle-tier API example", () => {
     expect(code).toBe(0)
     expect(stdout).toMatch(/Middle-tier API on http:\/\/127\.0\.0\.1:\d+\/api\/data \(test-authority\)/)
     expect(stdout).toMatch(/without a token: +401 /)
-    expect(stdout).toMatch(/with Alice's token: +200 .*"user":"Alice Adams".*\(downstream token from identity_provider\)/)
+    expect(stdout).toMatch(
+      /with Alice's token: +200 .*"user":"Alice Adams".*\(downstream token from identity_provider\)/
+    )
     expect(stdout).toMatch(/the same token again: +200 .*\(downstream token from cache\)/)
     expect(stdout).toContain(`WWW-Authenticate: ${claimsChallenge(MFA_CLAIMS)}`)
   }, 90_000)

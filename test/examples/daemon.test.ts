@@ -27,7 +27,10 @@ describe("the daemon example", () => {
       const g = yield* graph
       const { authority } = yield* Identity.localAuthority
       const [first, second] = yield* rounds(g.url)
-      expect(first).toEqual({ tokenSource: "identity_provider", users: ["Alice Adams", "Bob Baker", "Carol Federated"] })
+      expect(first).toEqual({
+        tokenSource: "identity_provider",
+        users: ["Alice Adams", "Bob Baker", "Carol Federated"]
+      })
       expect(second.tokenSource).toBe("cache")
       expect(second.users).toHaveLength(3)
 
@@ -52,7 +55,8 @@ describe("the daemon example", () => {
       const g = yield* graph
       const client = yield* ConfidentialClient.ConfidentialClient
       const users = `${g.url}/v1.0/users`
-      const bearer = (r: { readonly accessToken: Redacted.Redacted<string> }) => `Bearer ${Redacted.value(r.accessToken)}`
+      const bearer = (r: { readonly accessToken: Redacted.Redacted<string> }) =>
+        `Bearer ${Redacted.value(r.accessToken)}`
 
       const none = yield* get(users)
       expect(none.status).toBe(401)
@@ -95,12 +99,14 @@ describe("the daemon example", () => {
         tokenKind: "app",
         routes: { "/v1.0/users": () => ({ value: [{ displayName: "Entra User" }] }) }
       })
-      const environment = ConfigProvider.fromMap(new Map([
-        ["AZURE_CLIENT_ID", "entra-daemon"],
-        ["AZURE_TENANT_ID", "contoso.onmicrosoft.com"],
-        ["AZURE_CLIENT_SECRET", "from-the-environment"],
-        ["GRAPH_URL", `${localGraph.url}/`]
-      ]))
+      const environment = ConfigProvider.fromMap(
+        new Map([
+          ["AZURE_CLIENT_ID", "entra-daemon"],
+          ["AZURE_TENANT_ID", "contoso.onmicrosoft.com"],
+          ["AZURE_CLIENT_SECRET", "from-the-environment"],
+          ["GRAPH_URL", `${localGraph.url}/`]
+        ])
+      )
       const result = yield* Effect.gen(function*() {
         const identity = yield* Identity.Identity
         expect(identity.mode).toBe("entra")
@@ -128,10 +134,12 @@ describe("the daemon example", () => {
     Effect.gen(function*() {
       const error = yield* Effect.flip(
         Effect.scoped(Layer.build(identityLayer())).pipe(
-          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([
-            ["AZURE_CLIENT_ID", "entra-daemon"],
-            ["AZURE_TENANT_ID", "contoso.onmicrosoft.com"]
-          ])))
+          Effect.withConfigProvider(ConfigProvider.fromMap(
+            new Map([
+              ["AZURE_CLIENT_ID", "entra-daemon"],
+              ["AZURE_TENANT_ID", "contoso.onmicrosoft.com"]
+            ])
+          ))
         )
       )
       expect(String(error)).toContain("AZURE_CLIENT_SECRET")
@@ -152,7 +160,9 @@ describe("the daemon example", () => {
     )
     expect(stderr).not.toContain("The daemon failed")
     expect(code).toBe(0)
-    expect(stdout).toMatch(/1\. Token from the identity provider; Graph lists 3 users: Alice Adams, Bob Baker, Carol Federated/)
+    expect(stdout).toMatch(
+      /1\. Token from the identity provider; Graph lists 3 users: Alice Adams, Bob Baker, Carol Federated/
+    )
     expect(stdout).toMatch(/2\. Token from the token cache; Graph lists 3 users/)
   }, 90_000)
 })

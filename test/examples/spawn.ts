@@ -7,7 +7,10 @@ import * as Fs from "node:fs"
 import { expect } from "vitest"
 
 /** The script's output up to `ready`, and its exit code after SIGTERM. */
-export const runUntil = async (script: string, ready: string): Promise<{ readonly stdout: string; readonly code: number | null }> => {
+export const runUntil = async (
+  script: string,
+  ready: string
+): Promise<{ readonly stdout: string; readonly code: number | null }> => {
   const scripts = (JSON.parse(Fs.readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts
   const command = scripts[script]
   expect(command, `npm script ${script}`).toMatch(/^tsx examples\/\w+\/main\.ts$/)

@@ -23,7 +23,12 @@ const FLOW = {
 const manual = (url: string) =>
   Effect.promise(async () => {
     const r = await fetch(url, { redirect: "manual" })
-    return { status: r.status, location: r.headers.get("location"), cookie: r.headers.get("set-cookie") ?? "", body: await r.text() }
+    return {
+      status: r.status,
+      location: r.headers.get("location"),
+      cookie: r.headers.get("set-cookie") ?? "",
+      body: await r.text()
+    }
   })
 
 describe("the web app's session cookie", () => {
@@ -44,10 +49,26 @@ describe("the web app's session cookie", () => {
     Effect.gen(function*() {
       const sealed = yield* Session.seal(SECRET, { flow: FLOW })
       const [payload, mac] = sealed.split(".") as [string, string]
-      const changed = Buffer.from(Buffer.from(payload, "base64url").toString("utf8").replace("the-state", "evil-state")).toString("base64url")
+      const changed = Buffer.from(Buffer.from(payload, "base64url").toString("utf8").replace("the-state", "evil-state"))
+        .toString("base64url")
       const otherKey = yield* Session.seal(Redacted.make("another-secret-of-at-least-32-characters!"), { flow: FLOW })
-      const wellSignedNonsense = (yield* Session.seal(SECRET, {})).replace(/^[^.]+/, Buffer.from("[1,2]").toString("base64url"))
-      for (const value of [`${changed}.${mac}`, otherKey, `${payload}.`, `.${mac}`, "", "no-dot", "a.b.c", `${payload}.${mac}x`, wellSignedNonsense]) {
+      const wellSignedNonsense = (yield* Session.seal(SECRET, {})).replace(
+        /^[^.]+/,
+        Buffer.from("[1,2]").toString("base64url")
+      )
+      for (
+        const value of [
+          `${changed}.${mac}`,
+          otherKey,
+          `${payload}.`,
+          `.${mac}`,
+          "",
+          "no-dot",
+          "a.b.c",
+          `${payload}.${mac}x`,
+          wellSignedNonsense
+        ]
+      ) {
         const result = yield* Effect.either(Session.open(SECRET, value))
         expect(Either.isLeft(result), value).toBe(true)
         if (Either.isLeft(result)) expect(result.left._tag).toBe("InvalidSession")
@@ -123,19 +144,26 @@ describe("the web app's server-side sessions", () => {
 
 describe("the web app's settings and redirects", () => {
   const entra = (extra: ReadonlyArray<readonly [string, string]>) =>
-    ConfigProvider.fromMap(new Map<string, string>([
-      ["AZURE_CLIENT_ID", "entra-web"],
-      ["AZURE_TENANT_ID", "contoso.onmicrosoft.com"],
-      ["AZURE_CLIENT_SECRET", "from-the-environment"],
-      ...extra
-    ]))
+    ConfigProvider.fromMap(
+      new Map<string, string>([
+        ["AZURE_CLIENT_ID", "entra-web"],
+        ["AZURE_TENANT_ID", "contoso.onmicrosoft.com"],
+        ["AZURE_CLIENT_SECRET", "from-the-environment"],
+        ...extra
+      ])
+    )
 
   it.scopedLive("with Entra ID, SESSION_SECRET is required and must be long enough", () =>
     Effect.gen(function*() {
-      const missing = yield* Effect.flip(start({ port: 0 }).pipe(Effect.provide(identityLayer()), Effect.withConfigProvider(entra([]))))
+      const missing = yield* Effect.flip(
+        start({ port: 0 }).pipe(Effect.provide(identityLayer()), Effect.withConfigProvider(entra([])))
+      )
       expect(String(missing)).toContain("SESSION_SECRET")
       const short = yield* Effect.flip(
-        start({ port: 0 }).pipe(Effect.provide(identityLayer()), Effect.withConfigProvider(entra([["SESSION_SECRET", "short"]])))
+        start({ port: 0 }).pipe(
+          Effect.provide(identityLayer()),
+          Effect.withConfigProvider(entra([["SESSION_SECRET", "short"]]))
+        )
       )
       expect(String(short)).toContain("32 characters")
     }))
@@ -146,12 +174,16 @@ describe("the web app's settings and redirects", () => {
       const login = yield* manual(`${url}/login`)
       expect(login.status).toBe(302)
       const target = new URL(login.location!)
-      expect(`${target.origin}${target.pathname}`).toBe("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize")
+      expect(`${target.origin}${target.pathname}`).toBe(
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
+      )
       expect(target.searchParams.get("client_id")).toBe("entra-web")
       expect(target.searchParams.get("redirect_uri")).toBe("https://app.example.com/callback")
       expect(target.searchParams.get("code_challenge_method")).toBe("S256")
       expect(target.searchParams.get("prompt")).toBe("select_account")
-      expect(login.cookie).toMatch(/^__Host-session=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+; Path=\/; HttpOnly; Secure; SameSite=Lax$/)
+      expect(login.cookie).toMatch(
+        /^__Host-session=[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+; Path=\/; HttpOnly; Secure; SameSite=Lax$/
+      )
       const session = yield* Session.open(SECRET, /^__Host-session=([^;]+)/.exec(login.cookie)![1]!)
       expect(session.flow?.state).toBe(target.searchParams.get("state"))
       // the cookie holds the verifier, the URL only its challenge
@@ -165,7 +197,9 @@ describe("the web app's settings and redirects", () => {
       expect(logout.cookie).toMatch(/^__Host-session=; Max-Age=0; Path=\/; HttpOnly; Secure; SameSite=Lax/)
     }).pipe(
       Effect.provide(identityLayer({ entraHttpClient: TestAuthority.layerHttpClientVia("http://127.0.0.1:1") })),
-      Effect.withConfigProvider(entra([["SESSION_SECRET", Redacted.value(SECRET)], ["PUBLIC_URL", "https://app.example.com/"]]))
+      Effect.withConfigProvider(
+        entra([["SESSION_SECRET", Redacted.value(SECRET)], ["PUBLIC_URL", "https://app.example.com/"]])
+      )
     ))
 
   it.scopedLive("with the test authority, /login redirects to its page on 127.0.0.1 and the callback is on the app's own origin", () =>

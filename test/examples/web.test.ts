@@ -103,7 +103,9 @@ beforeAll(async () => {
     )
   }
   appUrl = await run(
-    Scope.extend(start({ port: 0, sessionSecret: SECRET, sessionLifetime: LIFETIME }), scope).pipe(Effect.withClock(shiftedClock))
+    Scope.extend(start({ port: 0, sessionSecret: SECRET, sessionLifetime: LIFETIME }), scope).pipe(
+      Effect.withClock(shiftedClock)
+    )
   )
   authorityUrl = (await run(Identity.localAuthority)).server.url
   userDataDir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-msal-chromium-"))

@@ -37,9 +37,14 @@ export interface PeerAnswer {
 /** Runs one action of MSAL Python; bounded to 60 seconds. */
 export const run = (request: PeerRequest): Effect.Effect<PeerAnswer> =>
   Effect.async<PeerAnswer>((resume) => {
-    const child = execFile(PYTHON, [SCRIPT], { timeout: 60_000, maxBuffer: 8 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error !== null) resume(Effect.dieMessage(`MSAL Python failed: ${stderr || error.message}`))
-      else resume(Effect.succeed(JSON.parse(stdout) as PeerAnswer))
-    })
+    const child = execFile(
+      PYTHON,
+      [SCRIPT],
+      { timeout: 60_000, maxBuffer: 8 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error !== null) resume(Effect.dieMessage(`MSAL Python failed: ${stderr || error.message}`))
+        else resume(Effect.succeed(JSON.parse(stdout) as PeerAnswer))
+      }
+    )
     child.stdin?.end(JSON.stringify(request))
   })

@@ -59,7 +59,14 @@ describe("Arbitrary.make of every public Schema (property)", () => {
   })
 
   it("an AuthCodeFlow whose createdAt is not a valid date is refused (JSON's 1e400 is Infinity)", () => {
-    const json = JSON.stringify({ authUri: "https://x", state: "s", codeVerifier: "v", nonce: "n", scopes: [], createdAt: 0 })
+    const json = JSON.stringify({
+      authUri: "https://x",
+      state: "s",
+      codeVerifier: "v",
+      nonce: "n",
+      scopes: [],
+      createdAt: 0
+    })
       .replace("\"createdAt\":0", "\"createdAt\":1e400")
     expect(Either.isLeft(Schema.decodeUnknownEither(AuthCodeFlow.Json)(json))).toBe(true)
   })

@@ -16,7 +16,8 @@ const OID = "00000000-0000-0000-66f3-3332eca7ea81"
 const CODE = "the-authorization-code-0123456789"
 const ACCESS_TOKEN = "the-user-access-token-0123456789"
 const REFRESH_TOKEN = "the-user-refresh-token-0123456789"
-const b64 = (value: unknown) => Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url")
+const b64 = (value: unknown) =>
+  Buffer.from(typeof value === "string" ? value : JSON.stringify(value)).toString("base64url")
 const CLIENT_INFO = b64({ uid: OID, utid: TID })
 
 const claimsFor = (nonce: string, now: number): Record<string, unknown> => ({
@@ -34,33 +35,63 @@ const claimsFor = (nonce: string, now: number): Record<string, unknown> => ({
   name: "Bob"
 })
 
-const CLAIMS = ["ver", "aud", "iss", "tid", "oid", "sub", "nonce", "iat", "nbf", "exp", "preferred_username", "name", "auth_time"] as const
+const CLAIMS = [
+  "ver",
+  "aud",
+  "iss",
+  "tid",
+  "oid",
+  "sub",
+  "nonce",
+  "iat",
+  "nbf",
+  "exp",
+  "preferred_username",
+  "name",
+  "auth_time"
+] as const
 const wrong: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant(null),
   fc.boolean(),
   fc.string({ maxLength: 12 }),
   fc.integer(),
   fc.double(),
-  fc.constantFrom(0, -1, 2 ** 53 + 2, 1e308, "1700000000", CLIENT_ID.toUpperCase(), [CLIENT_ID], [CLIENT_ID, "other"], []),
+  fc.constantFrom(
+    0,
+    -1,
+    2 ** 53 + 2,
+    1e308,
+    "1700000000",
+    CLIENT_ID.toUpperCase(),
+    [CLIENT_ID],
+    [CLIENT_ID, "other"],
+    []
+  ),
   fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 })
 )
 
 /** An ID token for the flow's nonce: valid, with one claim wrong or removed, or broken in shape. */
 type IdTokenMaker = (nonce: string, now: number) => string
 const idToken: fc.Arbitrary<IdTokenMaker> = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...CLAIMS), fc.option(wrong, { nil: undefined, freq: 5 })).map(
-    ([claim, value]): IdTokenMaker => (nonce, now) => {
-      const claims = claimsFor(nonce, now)
-      if (value === undefined) delete claims[claim]
-      else claims[claim] = value
-      return `${b64({ alg: "none", typ: "JWT" })}.${b64(claims)}.`
-    }
-  ) },
-  { weight: 2, arbitrary: fc.oneof(
-    fc.string({ maxLength: 40 }),
-    fc.jsonValue({ maxDepth: 2 }).map((v) => `${b64({ alg: "none" })}.${b64(v)}.sig`),
-    fc.constantFrom("a.b", "a.b.c.d", "..", "x.%%%.y", `${b64({ alg: "none" })}.${b64("not json")}.`, "")
-  ).map((raw): IdTokenMaker => () => raw) }
+  {
+    weight: 6,
+    arbitrary: fc.tuple(fc.constantFrom(...CLAIMS), fc.option(wrong, { nil: undefined, freq: 5 })).map(
+      ([claim, value]): IdTokenMaker => (nonce, now) => {
+        const claims = claimsFor(nonce, now)
+        if (value === undefined) delete claims[claim]
+        else claims[claim] = value
+        return `${b64({ alg: "none", typ: "JWT" })}.${b64(claims)}.`
+      }
+    )
+  },
+  {
+    weight: 2,
+    arbitrary: fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.jsonValue({ maxDepth: 2 }).map((v) => `${b64({ alg: "none" })}.${b64(v)}.sig`),
+      fc.constantFrom("a.b", "a.b.c.d", "..", "x.%%%.y", `${b64({ alg: "none" })}.${b64("not json")}.`, "")
+    ).map((raw): IdTokenMaker => () => raw)
+  }
 )
 
 const tokenAnswer = (id: string) =>
@@ -89,7 +120,10 @@ const signIn = (
       },
       (client) =>
         Effect.gen(function*() {
-          const flow = yield* client.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: "https://app.example/callback" })
+          const flow = yield* client.initiateAuthCodeFlow({
+            scopes: ["User.Read"],
+            redirectUri: "https://app.example/callback"
+          })
           flowOf = flow
           return yield* client.acquireTokenByAuthCodeFlow({ flow, response: response(flow) })
         })
@@ -111,10 +145,20 @@ describe("ID tokens (property)", () => {
           const error = typedFailure(outcome.exit)
           const verifier = Redacted.value(outcome.flow().codeVerifier)
           if (error !== undefined) {
-            expect(["IdTokenError", "AuthCodeFlowError", "NetworkError", "ServerError"], `${error._tag}: ${error.message}`).toContain(error._tag)
+            expect(
+              ["IdTokenError", "AuthCodeFlowError", "NetworkError", "ServerError"],
+              `${error._tag}: ${error.message}`
+            ).toContain(error._tag)
             nothingCached(outcome.snapshot)
             const raw = outcome.raw()
-            expectNoSecret(error, [SECRET, CODE, ACCESS_TOKEN, REFRESH_TOKEN, verifier, ...(raw.length >= 20 ? [raw] : [])])
+            expectNoSecret(error, [
+              SECRET,
+              CODE,
+              ACCESS_TOKEN,
+              REFRESH_TOKEN,
+              verifier,
+              ...(raw.length >= 20 ? [raw] : [])
+            ])
           } else if (Exit.isSuccess(outcome.exit)) {
             const result = outcome.exit.value
             expect(result.idTokenClaims?.nonce).toBe(createHash("sha256").update(outcome.flow().nonce).digest("hex"))
@@ -124,14 +168,22 @@ describe("ID tokens (property)", () => {
             expect(result.account?.homeAccountId).toBe(`${OID}.${TID}`)
             expect(outcome.snapshot.entries.AccessToken).toHaveLength(1)
           }
-        }))
-      ),
+        }))),
       { numRuns: RUNS }
     )
   })
 })
 
-const KEYS = ["code", "state", "error", "error_description", "client_info", "session_state", "cloud_instance_host_name", "x"] as const
+const KEYS = [
+  "code",
+  "state",
+  "error",
+  "error_description",
+  "client_info",
+  "session_state",
+  "cloud_instance_host_name",
+  "x"
+] as const
 const value: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: fc.string({ maxLength: 12 }) },
   { weight: 1, arbitrary: fc.anything({ maxDepth: 1 }) },
@@ -180,10 +232,17 @@ describe("auth-code redirect responses (property)", () => {
           if (error !== undefined) {
             expect(["AuthCodeFlowError", "InvalidRequest", "ServerError", "NetworkError"]).toContain(error._tag)
             if (error._tag !== "ServerError" && error._tag !== "NetworkError") {
-              expect(outcome.sent, `${error._tag}: ${error.message} for ${JSON.stringify([...Object.entries(built)])}`).toEqual([])
+              expect(outcome.sent, `${error._tag}: ${error.message} for ${JSON.stringify([...Object.entries(built)])}`)
+                .toEqual([])
             }
             nothingCached(outcome.snapshot)
-            expectNoSecret(error, [SECRET, CODE, ACCESS_TOKEN, REFRESH_TOKEN, Redacted.value(outcome.flow().codeVerifier)])
+            expectNoSecret(error, [
+              SECRET,
+              CODE,
+              ACCESS_TOKEN,
+              REFRESH_TOKEN,
+              Redacted.value(outcome.flow().codeVerifier)
+            ])
           } else {
             expect(get("state")).toEqual([outcome.flow().state])
             expect(get("error")).toEqual([])
@@ -191,8 +250,7 @@ describe("auth-code redirect responses (property)", () => {
             expect(outcome.sent[0]!.form.code).toBe(get("code")[0])
             expect(outcome.sent[0]!.form.code_verifier).toBe(Redacted.value(outcome.flow().codeVerifier))
           }
-        }))
-      ),
+        }))),
       { numRuns: RUNS }
     )
   })

@@ -9,7 +9,17 @@
 import { Effect, Exit, FastCheck as fc, Redacted } from "effect"
 import { TokenCache } from "effect-msal"
 import { describe, expect, it } from "vitest"
-import { CLIENT_ID, check, expectNoSecret, expectSaneCache, RUNS, SECRET, TENANT, typedFailure, withClient } from "./support.js"
+import {
+  CLIENT_ID,
+  check,
+  expectNoSecret,
+  expectSaneCache,
+  RUNS,
+  SECRET,
+  TENANT,
+  typedFailure,
+  withClient
+} from "./support.js"
 
 const GRAPH = "https://graph.microsoft.com/.default"
 const CACHED = "token-from-the-file-0123456789"
@@ -44,12 +54,27 @@ const cacheOf = (flavour: Flavour, now: number, lifetime: number): Record<string
       }
     },
     AppMetadata: {
-      [`appmetadata-login.microsoftonline.com-${CLIENT_ID}`]: { client_id: CLIENT_ID, environment: "login.microsoftonline.com" }
+      [`appmetadata-login.microsoftonline.com-${CLIENT_ID}`]: {
+        client_id: CLIENT_ID,
+        environment: "login.microsoftonline.com"
+      }
     }
   }
 }
 
-const FIELDS = ["credential_type", "secret", "home_account_id", "environment", "client_id", "target", "realm", "token_type", "cached_at", "expires_on", "extended_expires_on"] as const
+const FIELDS = [
+  "credential_type",
+  "secret",
+  "home_account_id",
+  "environment",
+  "client_id",
+  "target",
+  "realm",
+  "token_type",
+  "cached_at",
+  "expires_on",
+  "extended_expires_on"
+] as const
 const wrong: fc.Arbitrary<unknown> = fc.oneof(
   fc.constant(null),
   fc.boolean(),
@@ -68,10 +93,27 @@ type Corruption =
 
 const corruption: fc.Arbitrary<Corruption> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ _tag: "None" as const }) },
-  { weight: 5, arbitrary: fc.record({ _tag: fc.constant("Field" as const), field: fc.constantFrom(...FIELDS), value: fc.option(wrong, { nil: undefined }) }) },
-  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("Section" as const), section: fc.constantFrom("AccessToken", "AppMetadata", "Account", "Unknown"), value: wrong }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      _tag: fc.constant("Field" as const),
+      field: fc.constantFrom(...FIELDS),
+      value: fc.option(wrong, { nil: undefined })
+    })
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      _tag: fc.constant("Section" as const),
+      section: fc.constantFrom("AccessToken", "AppMetadata", "Account", "Unknown"),
+      value: wrong
+    })
+  },
   { weight: 1, arbitrary: fc.record({ _tag: fc.constant("Cut" as const), at: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("Splice" as const), at: fc.nat(), text: fc.string({ maxLength: 6 }) }) }
+  {
+    weight: 1,
+    arbitrary: fc.record({ _tag: fc.constant("Splice" as const), at: fc.nat(), text: fc.string({ maxLength: 6 }) })
+  }
 )
 
 const corrupt = (cache: Record<string, unknown>, c: Corruption, indent: number): string => {
@@ -125,9 +167,11 @@ describe("cache JSON (property)", () => {
               const { result } = exit.value
               const token = Redacted.value(result.accessToken)
               // a splice may land inside the secret's text: then the served secret is the spliced one
-              if (c._tag === "Splice" && token !== FRESH && token !== CACHED) expect(token.length).toBe(CACHED.length + c.text.length)
+              if (c._tag === "Splice" && token !== FRESH && token !== CACHED)
+                expect(token.length).toBe(CACHED.length + c.text.length)
               // a replaced secret is served only when it is a token: not empty, not only white space
-              else if (c._tag === "Field" && c.field === "secret" && token !== FRESH) expect(typeof c.value === "string" && /\S/.test(c.value) && token === c.value).toBe(true)
+              else if (c._tag === "Field" && c.field === "secret" && token !== FRESH)
+                expect(typeof c.value === "string" && /\S/.test(c.value) && token === c.value).toBe(true)
               else expect([CACHED, FRESH]).toContain(token)
               expect(result.expiresOn.getTime()).toBeGreaterThan(now * 1000)
               if (token !== FRESH) {
@@ -139,11 +183,19 @@ describe("cache JSON (property)", () => {
                 if (c._tag === "Field" && c.field === "expires_on") {
                   expect(Number(c.value)).toBeGreaterThan(now)
                 } else if (c._tag === "Field") {
-                  expect(["home_account_id", "token_type", "extended_expires_on", "cached_at", "secret"]).toContain(c.field)
+                  expect(["home_account_id", "token_type", "extended_expires_on", "cached_at", "secret"]).toContain(
+                    c.field
+                  )
                 }
               }
             }
-            expectSaneCache({ ...snapshot, entries: { ...snapshot.entries, AccessToken: snapshot.entries.AccessToken.filter((e) => Redacted.value(e.secret) === FRESH) } }, now)
+            expectSaneCache({
+              ...snapshot,
+              entries: {
+                ...snapshot.entries,
+                AccessToken: snapshot.entries.AccessToken.filter((e) => Redacted.value(e.secret) === FRESH)
+              }
+            }, now)
           }))
       ),
       { numRuns: RUNS }

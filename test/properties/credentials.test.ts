@@ -25,9 +25,19 @@ type Damage =
 
 const damage: fc.Arbitrary<Damage> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ _tag: "None" as const }) },
-  { weight: 4, arbitrary: fc.record({ _tag: fc.constant("Flip" as const), at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ _tag: fc.constant("Flip" as const), at: fc.nat(), mask: fc.integer({ min: 1, max: 255 }) })
+  },
   { weight: 2, arbitrary: fc.record({ _tag: fc.constant("Cut" as const), at: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ _tag: fc.constant("Splice" as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      _tag: fc.constant("Splice" as const),
+      at: fc.nat(),
+      bytes: fc.uint8Array({ minLength: 1, maxLength: 8 })
+    })
+  },
   { weight: 1, arbitrary: fc.record({ _tag: fc.constant("Random" as const), bytes: fc.uint8Array({ maxLength: 64 }) }) }
 )
 
@@ -63,7 +73,10 @@ const attempt = (credential: ClientCredential.ClientCredential) =>
     ).pipe(Effect.exit)
   )
 
-const expectSignedOrTyped = (exit: Exit.Exit<Readonly<Record<string, Redacted.Redacted<string>>>, unknown>, secrets: ReadonlyArray<string>) => {
+const expectSignedOrTyped = (
+  exit: Exit.Exit<Readonly<Record<string, Redacted.Redacted<string>>>, unknown>,
+  secrets: ReadonlyArray<string>
+) => {
   const error = typedFailure(exit)
   if (error !== undefined) {
     expect(error._tag).toBe("CredentialError")
@@ -77,7 +90,11 @@ const expectSignedOrTyped = (exit: Exit.Exit<Readonly<Record<string, Redacted.Re
 describe("PEM (property)", () => {
   it(`a damaged PEM key or certificate signs or is a CredentialError without key material (${RUNS} cases)`, async () => {
     const pair = fixtures.a
-    const secrets = [...Fixtures.pemBodyChunks(pair.pkcs8), ...Fixtures.pemBodyChunks(pair.encrypted), Fixtures.PASSPHRASE]
+    const secrets = [
+      ...Fixtures.pemBodyChunks(pair.pkcs8),
+      ...Fixtures.pemBodyChunks(pair.encrypted),
+      Fixtures.PASSPHRASE
+    ]
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom("pkcs8", "pkcs1", "encrypted"),
@@ -90,7 +107,9 @@ describe("PEM (property)", () => {
           const exit = await attempt(ClientCredential.certificate({
             privateKey: target === "key" ? damaged(key) : key,
             publicCertificate: target === "certificate" ? damaged(pair.certPem) : pair.certPem,
-            ...(form === "encrypted" ? { passphrase: rightPassphrase ? Fixtures.PASSPHRASE : "a-wrong-passphrase" } : {})
+            ...(form === "encrypted"
+              ? { passphrase: rightPassphrase ? Fixtures.PASSPHRASE : "a-wrong-passphrase" }
+              : {})
           }))
           expectSignedOrTyped(exit, [...secrets, "a-wrong-passphrase"])
         }
@@ -115,9 +134,15 @@ describe("PFX (property)", () => {
         async (which, d, passphrase) => {
           const exit = await attempt(ClientCredential.pfx({
             bytes: apply(files[which as keyof typeof files], d),
-            ...(passphrase === "none" ? {} : { passphrase: passphrase === "right" ? Fixtures.PASSPHRASE : "a-wrong-passphrase" })
+            ...(passphrase === "none"
+              ? {}
+              : { passphrase: passphrase === "right" ? Fixtures.PASSPHRASE : "a-wrong-passphrase" })
           }))
-          expectSignedOrTyped(exit, [Fixtures.PASSPHRASE, "a-wrong-passphrase", ...Fixtures.pemBodyChunks(fixtures.a.pkcs8)])
+          expectSignedOrTyped(exit, [
+            Fixtures.PASSPHRASE,
+            "a-wrong-passphrase",
+            ...Fixtures.pemBodyChunks(fixtures.a.pkcs8)
+          ])
         }
       ),
       { numRuns: RUNS }

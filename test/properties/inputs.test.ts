@@ -7,7 +7,9 @@ import { Effect, Exit, FastCheck as fc } from "effect"
 import { describe, expect, it } from "vitest"
 import { check, expectNoSecret, RUNS, SECRET, typedFailure, withClient } from "./support.js"
 
-const token = { body: JSON.stringify({ token_type: "Bearer", access_token: "an-access-token-value", expires_in: 3599 }) }
+const token = {
+  body: JSON.stringify({ token_type: "Bearer", access_token: "an-access-token-value", expires_in: 3599 })
+}
 
 const hosts = fc.constantFrom(
   "login.microsoftonline.com",
@@ -22,23 +24,40 @@ const hosts = fc.constantFrom(
   ""
 )
 const segment = fc.oneof(
-  fc.constantFrom("common", "organizations", "consumers", "contoso.onmicrosoft.com", "adfs", "tfp", "B2C_1_signin", "v2.0", ".", "..", "%2e%2e", "%00", "a b"),
+  fc.constantFrom(
+    "common",
+    "organizations",
+    "consumers",
+    "contoso.onmicrosoft.com",
+    "adfs",
+    "tfp",
+    "B2C_1_signin",
+    "v2.0",
+    ".",
+    "..",
+    "%2e%2e",
+    "%00",
+    "a b"
+  ),
   fc.uuid(),
   fc.string({ maxLength: 12 })
 )
 /** Authority-like strings: schemes, hosts, ports, paths, queries and fragments, and plain noise. */
 const authorityUrl: fc.Arbitrary<string> = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(
-    fc.constantFrom("https://", "http://", "HTTPS://", "ftp://", "//", "", "https:/", "javascript:"),
-    fc.option(fc.constantFrom("user:pass-word-1@", "@", "a@", ":only-pass-word@"), { nil: "" }),
-    hosts,
-    fc.option(fc.constantFrom(":443", ":0", ":99999", ":-1", ":abc"), { nil: "" }),
-    fc.array(segment, { maxLength: 4 }),
-    fc.option(fc.constantFrom("?", "?dc=ESTS-PUB-WUS2-AZ1-FD000-TEST1", "?a=1&a=2", "#frag", "?x#y"), { nil: "" }),
-    fc.option(fc.constantFrom("/", "//", "/ "), { nil: "" })
-  ).map(([scheme, user, host, port, path, query, tail]) =>
-    `${scheme}${user}${host}${port}${path.length === 0 ? "" : `/${path.join("/")}`}${tail}${query}`
-  ) },
+  {
+    weight: 6,
+    arbitrary: fc.tuple(
+      fc.constantFrom("https://", "http://", "HTTPS://", "ftp://", "//", "", "https:/", "javascript:"),
+      fc.option(fc.constantFrom("user:pass-word-1@", "@", "a@", ":only-pass-word@"), { nil: "" }),
+      hosts,
+      fc.option(fc.constantFrom(":443", ":0", ":99999", ":-1", ":abc"), { nil: "" }),
+      fc.array(segment, { maxLength: 4 }),
+      fc.option(fc.constantFrom("?", "?dc=ESTS-PUB-WUS2-AZ1-FD000-TEST1", "?a=1&a=2", "#frag", "?x#y"), { nil: "" }),
+      fc.option(fc.constantFrom("/", "//", "/ "), { nil: "" })
+    ).map(([scheme, user, host, port, path, query, tail]) =>
+      `${scheme}${user}${host}${port}${path.length === 0 ? "" : `/${path.join("/")}`}${tail}${query}`
+    )
+  },
   { weight: 1, arbitrary: fc.webUrl({ withQueryParameters: true, withFragments: true }) },
   { weight: 1, arbitrary: fc.string({ maxLength: 40 }) }
 )
@@ -65,8 +84,7 @@ describe("authority URLs (property)", () => {
             expectNoSecret(error, [SECRET, ...passwordOf(authority)])
           }
           expect(sent).toEqual([])
-        }))
-      ),
+        }))),
       { numRuns: RUNS }
     )
   })
@@ -76,7 +94,10 @@ describe("authority URLs (property)", () => {
       fc.asyncProperty(authorityUrl, (authority) =>
         check(Effect.gen(function*() {
           const { exit, sent } = yield* withClient(
-            (s) => (s.url.includes("openid-configuration") || s.url.includes("discovery/instance")) ? { status: 404, body: "{}" } : token,
+            (s) =>
+              (s.url.includes("openid-configuration") || s.url.includes("discovery/instance"))
+                ? { status: 404, body: "{}" }
+                : token,
             (client) => client.acquireTokenForClient({ scopes: ["api://x/.default"] }),
             { authority, retry: false, timeout: "2 seconds" }
           )
@@ -88,8 +109,7 @@ describe("authority URLs (property)", () => {
             expect(url.username).toBe("")
             expect(url.password).toBe("")
           }
-        }))
-      ),
+        }))),
       { numRuns: RUNS }
     )
   })
@@ -99,7 +119,16 @@ describe("authority URLs (property)", () => {
 const claims: fc.Arbitrary<unknown> = fc.oneof(
   fc.json({ maxDepth: 3 }),
   fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify({ access_token: v })),
-  fc.constantFrom("{", "{\"access_token\":", "[]", "null", "\"x\"", "{\"access_token\":{\"xms_cc\":{\"values\":[\"cp1\"]}}}", "", " "),
+  fc.constantFrom(
+    "{",
+    "{\"access_token\":",
+    "[]",
+    "null",
+    "\"x\"",
+    "{\"access_token\":{\"xms_cc\":{\"values\":[\"cp1\"]}}}",
+    "",
+    " "
+  ),
   fc.string({ maxLength: 30 }),
   fc.anything({ maxDepth: 2 })
 )
@@ -127,8 +156,7 @@ describe("claims (property)", () => {
               expect(typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)).toBe(true)
             }
           }
-        }))
-      ),
+        }))),
       { numRuns: RUNS }
     )
   })
@@ -136,7 +164,21 @@ describe("claims (property)", () => {
 
 const scopeValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: fc.stringMatching(/^[A-Za-z0-9:/._-]{1,30}$/) },
-  { weight: 1, arbitrary: fc.constantFrom("", " ", "a b", "openid", "offline_access", "profile", "User.Read", "api://x/.default", "\n", "é") },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      "",
+      " ",
+      "a b",
+      "openid",
+      "offline_access",
+      "profile",
+      "User.Read",
+      "api://x/.default",
+      "\n",
+      "é"
+    )
+  },
   { weight: 1, arbitrary: fc.anything({ maxDepth: 1 }) }
 )
 const scopes: fc.Arbitrary<unknown> = fc.oneof(
@@ -163,8 +205,7 @@ describe("scopes (property)", () => {
             const given = new Set(value as ReadonlyArray<string>)
             expect(new Set(sent[0]!.form.scope!.split(" "))).toEqual(given)
           }
-        }))
-      ),
+        }))),
       { numRuns: RUNS }
     )
   })

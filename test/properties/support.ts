@@ -55,7 +55,10 @@ export const withClient = <A>(
     const cache = yield* TokenCache.makeMemory()
     const signer = yield* Effect.orDie(CredentialSigner.make(ClientCredential.secret(SECRET)))
     const exit = yield* Effect.scoped(
-      Effect.flatMap(ConfidentialClient.make({ clientId: CLIENT_ID, authority: AUTHORITY, retry: false, ...options }), use)
+      Effect.flatMap(
+        ConfidentialClient.make({ clientId: CLIENT_ID, authority: AUTHORITY, retry: false, ...options }),
+        use
+      )
     ).pipe(
       Effect.provideService(HttpClient.HttpClient, http),
       Effect.provideService(TokenCache.TokenCache, cache),

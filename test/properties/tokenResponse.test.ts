@@ -41,27 +41,61 @@ const wrong: fc.Arbitrary<unknown> = fc.oneof(
   fc.string({ maxLength: 20 }),
   fc.integer(),
   fc.double(),
-  fc.constantFrom(0, -1, -3600, 1e-9, 0.5, 3599.5, 2 ** 31, 2 ** 53 - 1, 2 ** 53 + 2, -(2 ** 53), 1e308, 365 * 24 * 3600 + 1),
-  fc.constantFrom("0", "-1", "3599", " 3599", "3599 ", "0x10", "1e3", "Infinity", "NaN", "", "9007199254740993", "3599.5"),
+  fc.constantFrom(
+    0,
+    -1,
+    -3600,
+    1e-9,
+    0.5,
+    3599.5,
+    2 ** 31,
+    2 ** 53 - 1,
+    2 ** 53 + 2,
+    -(2 ** 53),
+    1e308,
+    365 * 24 * 3600 + 1
+  ),
+  fc.constantFrom(
+    "0",
+    "-1",
+    "3599",
+    " 3599",
+    "3599 ",
+    "0x10",
+    "1e3",
+    "Infinity",
+    "NaN",
+    "",
+    "9007199254740993",
+    "3599.5"
+  ),
   fc.array(fc.oneof(fc.integer(), fc.string({ maxLength: 5 })), { maxLength: 3 }),
   fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 })
 )
 
 /** A body: the valid answer with one field set to a wrong value or removed, or something else altogether. */
 const body: fc.Arbitrary<string> = fc.oneof(
-  { weight: 8, arbitrary: fc.tuple(fc.constantFrom(...FIELDS), fc.option(wrong, { nil: undefined, freq: 6 })).map(([field, value]) => {
-    const copy: Record<string, unknown> = { ...valid }
-    if (value === undefined) delete copy[field]
-    else copy[field] = value
-    if (field === "expires_on" && typeof value === "number") delete copy.expires_in
-    return JSON.stringify(copy)
-  }) },
+  {
+    weight: 8,
+    arbitrary: fc.tuple(fc.constantFrom(...FIELDS), fc.option(wrong, { nil: undefined, freq: 6 })).map(
+      ([field, value]) => {
+        const copy: Record<string, unknown> = { ...valid }
+        if (value === undefined) delete copy[field]
+        else copy[field] = value
+        if (field === "expires_on" && typeof value === "number") delete copy.expires_in
+        return JSON.stringify(copy)
+      }
+    )
+  },
   { weight: 1, arbitrary: fc.json() },
   { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
   { weight: 1, arbitrary: fc.constantFrom("", "{", "[]", "null", "<html>", JSON.stringify(valid).slice(0, 30)) }
 )
 
-const status = fc.oneof({ weight: 6, arbitrary: fc.constant(200) }, { weight: 1, arbitrary: fc.constantFrom(201, 400, 401, 429, 500, 503) })
+const status = fc.oneof({ weight: 6, arbitrary: fc.constant(200) }, {
+  weight: 1,
+  arbitrary: fc.constantFrom(201, 400, 401, 429, 500, 503)
+})
 
 describe("token responses (property)", () => {
   it(`a typed error or a live token, never a defect, a bad entry or a secret in the error (${RUNS} cases)`, async () => {
@@ -88,8 +122,7 @@ describe("token responses (property)", () => {
             expect(snapshot.entries.AccessToken).toHaveLength(1)
           }
           expectSaneCache(snapshot, nowSeconds)
-        }))
-      ),
+        }))),
       { numRuns: RUNS }
     )
   })

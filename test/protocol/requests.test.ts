@@ -5,7 +5,9 @@ import { accessTokenEntry, tenantOf, userTokenChanges } from "../../src/internal
 import * as TokenRequest from "../../src/internal/protocol/tokenRequest.js"
 
 const jwt = (claims: Record<string, unknown>) =>
-  `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.`
+  `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${
+    Buffer.from(JSON.stringify(claims)).toString("base64url")
+  }.`
 
 const endpoints = {
   environment: "login.microsoftonline.com",
@@ -28,10 +30,25 @@ describe("request builders: the grant fields as plain data", () => {
       scope: "User.Read openid",
       claims: "{}"
     })
-    expect(TokenRequest.refreshToken(a, ["a"], undefined)).toMatchObject({ grant_type: "refresh_token", refresh_token: a })
-    expect(TokenRequest.authorizationCode({ code: a, redirectUri: "https://x/cb", scopes: ["a"], claims: undefined, codeVerifier: "v" }))
+    expect(TokenRequest.refreshToken(a, ["a"], undefined)).toMatchObject({
+      grant_type: "refresh_token",
+      refresh_token: a
+    })
+    expect(
+      TokenRequest.authorizationCode({
+        code: a,
+        redirectUri: "https://x/cb",
+        scopes: ["a"],
+        claims: undefined,
+        codeVerifier: "v"
+      })
+    )
       .toMatchObject({ grant_type: "authorization_code", code: a, redirect_uri: "https://x/cb", code_verifier: "v" })
-    expect(TokenRequest.password("u", a, ["a"], undefined)).toMatchObject({ grant_type: "password", username: "u", password: a })
+    expect(TokenRequest.password("u", a, ["a"], undefined)).toMatchObject({
+      grant_type: "password",
+      username: "u",
+      password: a
+    })
   })
 
   it("the form and the headers of a request", () => {
@@ -68,11 +85,20 @@ describe("entries: one access-token builder for app and user tokens", () => {
       { access_token: Redacted.make("x"), expires_in: 3600, refresh_in: 1800 },
       1_000_000
     )
-    expect(at).toMatchObject({ cached_at: 1000, expires_on: 4600, extended_expires_on: 4600, refresh_on: 2800, target: "a b", realm: "common" })
+    expect(at).toMatchObject({
+      cached_at: 1000,
+      expires_on: 4600,
+      extended_expires_on: 4600,
+      refresh_on: 2800,
+      target: "a b",
+      realm: "common"
+    })
   })
 
   it("a user's tenantId is the ID token's tid, not the authority's segment", () => {
-    expect(tenantOf({ tid: "72f988bf-86f1-41af-91ab-2d7cd011db47" }, "utid", "common")).toBe("72f988bf-86f1-41af-91ab-2d7cd011db47")
+    expect(tenantOf({ tid: "72f988bf-86f1-41af-91ab-2d7cd011db47" }, "utid", "common")).toBe(
+      "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    )
     expect(tenantOf(undefined, "utid", "common")).toBe("utid")
     expect(tenantOf(undefined, undefined, "adfs")).toBe("adfs")
     const written = userTokenChanges({
@@ -96,8 +122,12 @@ describe("entries: one access-token builder for app and user tokens", () => {
 describe("on-behalf-of assertions: their own lifetime", () => {
   const now = 1_700_000_000
   it("valid, expired, not yet valid, opaque", () => {
-    expect(checkLifetime(jwt({ exp: now + 60, nbf: now - 10 }), now)).toEqual(Either.right({ _tag: "Valid", exp: now + 60 }))
-    expect(Either.getLeft(checkLifetime(jwt({ exp: now }), now))).toMatchObject({ value: { _tag: "InvalidRequest", field: "userAssertion" } })
+    expect(checkLifetime(jwt({ exp: now + 60, nbf: now - 10 }), now)).toEqual(
+      Either.right({ _tag: "Valid", exp: now + 60 })
+    )
+    expect(Either.getLeft(checkLifetime(jwt({ exp: now }), now))).toMatchObject({
+      value: { _tag: "InvalidRequest", field: "userAssertion" }
+    })
     expect(Either.getLeft(checkLifetime(jwt({ exp: now + 600, nbf: now + 600 }), now))).toMatchObject({
       value: { _tag: "InvalidRequest" }
     })

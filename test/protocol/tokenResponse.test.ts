@@ -44,7 +44,12 @@ describe("interpret: token lifetimes", () => {
 
 describe("interpret: OAuth error bodies are read leniently", () => {
   it("keeps the error when error_codes are strings and error_description is null", () => {
-    const result = ok({ error: "invalid_request", error_description: null, error_codes: ["AADSTS90014"], trace_id: "t-1" }, 400)
+    const result = ok({
+      error: "invalid_request",
+      error_description: null,
+      error_codes: ["AADSTS90014"],
+      trace_id: "t-1"
+    }, 400)
     expect(Either.getLeft(result)).toMatchObject({
       _tag: "Some",
       value: { _tag: "ServerError", error: "invalid_request", errorCodes: [90014], traceId: "t-1", status: 400 }
@@ -54,7 +59,10 @@ describe("interpret: OAuth error bodies are read leniently", () => {
   })
 
   it("keeps error_additional_info, and drops fields of the wrong type instead of the error", () => {
-    const result = ok({ error: "invalid_grant", error_additional_info: ["client_mismatch"], suberror: 42, claims: {} }, 400)
+    const result = ok(
+      { error: "invalid_grant", error_additional_info: ["client_mismatch"], suberror: 42, claims: {} },
+      400
+    )
     expect(Either.getLeft(result)).toMatchObject({
       _tag: "Some",
       value: { _tag: "ServerError", error: "invalid_grant", errorAdditionalInfo: ["client_mismatch"] }
@@ -62,7 +70,9 @@ describe("interpret: OAuth error bodies are read leniently", () => {
   })
 
   it("an error body on a 200 is still a ServerError; a 5xx is a NetworkError naming the code", () => {
-    expect(Either.getLeft(ok({ error: "invalid_client" }))).toMatchObject({ value: { _tag: "ServerError", status: 200 } })
+    expect(Either.getLeft(ok({ error: "invalid_client" }))).toMatchObject({
+      value: { _tag: "ServerError", status: 200 }
+    })
     expect(Either.getLeft(ok({ error: "temporarily_unavailable" }, 503))).toMatchObject({
       value: { _tag: "NetworkError", reason: "Status" }
     })

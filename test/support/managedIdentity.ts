@@ -56,7 +56,8 @@ export const overHttp = (options?: ManagedIdentity.Options) =>
   )
 
 export const mi = ManagedIdentity.ManagedIdentity
-export const acquire = (request: ManagedIdentity.AcquireTokenRequest) => Effect.flatMap(mi, (m) => m.acquireToken(request))
+export const acquire = (request: ManagedIdentity.AcquireTokenRequest) =>
+  Effect.flatMap(mi, (m) => m.acquireToken(request))
 export const requests = Effect.flatMap(TestAuthority.TestAuthority, (a) => a.requests)
 
 const realPause = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 2)))

@@ -47,7 +47,11 @@ export const tokenRequests = Effect.flatMap(authority, (a) => a.tokenRequests)
 
 /** A cache, a signer and an in-process authority, for tests that build several clients with `makeClient`. */
 export const sharedLayer = (settings?: Partial<TestAuthority.Settings>) =>
-  Layer.mergeAll(TokenCache.layerMemory(), CredentialSigner.layer(ClientCredential.secret(SECRET)), TestAuthority.layerHttpClient)
+  Layer.mergeAll(
+    TokenCache.layerMemory(),
+    CredentialSigner.layer(ClientCredential.secret(SECRET)),
+    TestAuthority.layerHttpClient
+  )
     .pipe(Layer.provideMerge(TestAuthority.layer(settings)))
 
 /** A client on the shared layer (needs a Scope). */

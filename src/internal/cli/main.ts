@@ -63,21 +63,33 @@ const token = Command.make("token", {
 )
 
 const serve = Command.make("serve", {
-  port: Options.integer("port").pipe(Options.withDescription("The port on 127.0.0.1 (default: a free one)."), Options.optional),
+  port: Options.integer("port").pipe(
+    Options.withDescription("The port on 127.0.0.1 (default: a free one)."),
+    Options.optional
+  ),
   expiresIn: seconds("expires-in", "expires_in of issued tokens, in seconds (default 3599)."),
   refreshIn: seconds("refresh-in", "refresh_in of issued tokens, in seconds (default: not sent)."),
   arcKeyDirectory: Options.text("arc-key-directory").pipe(
-    Options.withDescription("Where the Azure Arc endpoint writes its challenge key files (Arc answers 400 without it)."),
+    Options.withDescription(
+      "Where the Azure Arc endpoint writes its challenge key files (Arc answers 400 without it)."
+    ),
     Options.optional
   )
 }, (args) => {
-  const bad = [["--port", args.port, 0, 65535], ["--expires-in", args.expiresIn, 1, 1e9], ["--refresh-in", args.refreshIn, 1, 1e9]]
+  const bad = [["--port", args.port, 0, 65535], ["--expires-in", args.expiresIn, 1, 1e9], [
+    "--refresh-in",
+    args.refreshIn,
+    1,
+    1e9
+  ]]
     .find(([, value, min, max]) =>
       Option.exists(value as Option.Option<number>, (n) => n < (min as number) || n > (max as number))
     )
   return bad === undefined
     ? lazy(() => import("./serve.js"), (m) => m.run(args))
-    : Effect.fail(new UsageError({ message: `${String(bad[0])} must be between ${String(bad[2])} and ${String(bad[3])}` }))
+    : Effect.fail(
+      new UsageError({ message: `${String(bad[0])} must be between ${String(bad[2])} and ${String(bad[3])}` })
+    )
 }).pipe(Command.withDescription("Serve the test authority (a local Entra ID stand-in) on 127.0.0.1 until Ctrl+C."))
 
 const authority = Command.make("authority").pipe(
@@ -89,7 +101,9 @@ const inspect = Command.make("inspect", {
   file: Args.text({ name: "FILE" }).pipe(Args.withDescription("A serialised MSAL token cache (JSON).")),
   json: Options.boolean("json").pipe(Options.withDescription("Print the summary as JSON."))
 }, (args) => lazy(() => import("./inspect.js"), (m) => m.run(args))).pipe(
-  Command.withDescription("Summarise a serialised MSAL token cache: entries by type, tenant, client and expiry. Never prints a secret.")
+  Command.withDescription(
+    "Summarise a serialised MSAL token cache: entries by type, tenant, client and expiry. Never prints a secret."
+  )
 )
 
 const cache = Command.make("cache").pipe(
@@ -97,11 +111,17 @@ const cache = Command.make("cache").pipe(
   Command.withSubcommands([inspect])
 )
 
-const root = Command.make("effect-msal", {}, () =>
-  Effect.fail(new UsageError({ message: "choose a command: demo, token, authority serve, cache inspect (see --help)" }))).pipe(
-    Command.withDescription("OAuth 2.0 tokens for confidential clients from Microsoft Entra ID."),
-    Command.withSubcommands([demo, token, authority, cache])
-  )
+const root = Command.make(
+  "effect-msal",
+  {},
+  () =>
+    Effect.fail(
+      new UsageError({ message: "choose a command: demo, token, authority serve, cache inspect (see --help)" })
+    )
+).pipe(
+  Command.withDescription("OAuth 2.0 tokens for confidential clients from Microsoft Entra ID."),
+  Command.withSubcommands([demo, token, authority, cache])
+)
 
 const cli = Command.run(root, { name: "effect-msal", version: VERSION })
 
@@ -112,7 +132,8 @@ const report = (cause: Cause.Cause<unknown>): Effect.Effect<number> => {
     const error = C.originalError(failure.value)
     // @effect/cli has printed its own message for a usage error already
     if (ValidationError.isValidationError(error)) return Effect.succeed(Runtime.EXIT_USAGE)
-    if (error instanceof UsageError) return Effect.as(Console.error(`effect-msal: ${error.message}`), Runtime.EXIT_USAGE)
+    if (error instanceof UsageError)
+      return Effect.as(Console.error(`effect-msal: ${error.message}`), Runtime.EXIT_USAGE)
     return Effect.as(Console.error(`effect-msal: ${Runtime.describe(error)}`), 1)
   }
   return Effect.as(Console.error(`effect-msal: unexpected error: ${Runtime.describe(C.squash(cause))}`), 1)

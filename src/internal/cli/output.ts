@@ -60,6 +60,11 @@ export const withConventions = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect
     // AZURE_LOG_LEVEL sets the level as in the Azure SDKs; --log-level, applied inside, wins
     const level = Logging.parseLevel(Option.getOrUndefined(env.azureLogLevel))
     const leveled = level === undefined ? effect : Logger.withMinimumLogLevel(effect, Logging.minimumOf(level))
-    const logged = Effect.provide(leveled, Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)))
-    return yield* (color ? logged : Console.consoleWith((console) => Console.withConsole(logged, plainConsole(console))))
+    const logged = Effect.provide(
+      leveled,
+      Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger))
+    )
+    return yield* (color
+      ? logged
+      : Console.consoleWith((console) => Console.withConsole(logged, plainConsole(console))))
   })

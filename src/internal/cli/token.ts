@@ -60,10 +60,15 @@ const httpLayer: Layer.Layer<HttpClient.HttpClient, ConfigError.ConfigError | In
     }
     if (url === undefined || !LOOPBACK.has(url.hostname) || !/^https?:$/.test(url.protocol)) {
       return yield* Effect.fail(
-        ConfigError.InvalidData([AUTHORITY_URL_OVERRIDE], "must be an http URL on 127.0.0.1, localhost or [::1] (testing only)")
+        ConfigError.InvalidData(
+          [AUTHORITY_URL_OVERRIDE],
+          "must be an http URL on 127.0.0.1, localhost or [::1] (testing only)"
+        )
       )
     }
-    yield* Console.error(`effect-msal: ${AUTHORITY_URL_OVERRIDE} is set: authority requests go to ${url.origin} (testing only)`)
+    yield* Console.error(
+      `effect-msal: ${AUTHORITY_URL_OVERRIDE} is set: authority requests go to ${url.origin} (testing only)`
+    )
     return TestAuthority.layerHttpClientVia(url.origin)
   })
 )
@@ -95,18 +100,24 @@ const runManagedIdentity = (args: Args) =>
   Effect.gen(function*() {
     const [resource, ...more] = args.scope
     if (resource === undefined || more.length > 0) {
-      return yield* new InvalidRequest({ field: "--scope", description: "a managed identity token is for one resource: give one --scope" })
+      return yield* new InvalidRequest({
+        field: "--scope",
+        description: "a managed identity token is for one resource: give one --scope"
+      })
     }
     const mi = yield* ManagedIdentity.ManagedIdentity
     const result = yield* mi.acquireToken({ resource })
     const now = yield* Clock.currentTimeMillis
-    yield* Console.log(JSON.stringify({ ...summary(result, now, args.showToken), managedIdentitySource: yield* mi.source }, null, 2))
+    yield* Console.log(
+      JSON.stringify({ ...summary(result, now, args.showToken), managedIdentitySource: yield* mi.source }, null, 2)
+    )
   }).pipe(
     Effect.provide(
-      ManagedIdentity.layer(Option.match(args.clientId, { onNone: () => ({}), onSome: (clientId) => ({ clientId }) })).pipe(
-        Layer.provide(cacheLayer(args)),
-        Layer.provide(httpLayer)
-      )
+      ManagedIdentity.layer(Option.match(args.clientId, { onNone: () => ({}), onSome: (clientId) => ({ clientId }) }))
+        .pipe(
+          Layer.provide(cacheLayer(args)),
+          Layer.provide(httpLayer)
+        )
     )
   )
 

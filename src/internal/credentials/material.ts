@@ -93,7 +93,8 @@ export const fromPem = (options: {
     const leaf = certificates?.[0]
     const sha1 = given1 ?? (leaf === undefined ? undefined : Thumbprint.compute(leaf.raw, "sha1"))
     // A given SHA-1 thumbprint wins over a certificate: RS256 with it (MSAL Python's `test_optional_thumbprint.py`).
-    const sha256 = given256 ?? (leaf === undefined || given1 !== undefined ? undefined : Thumbprint.compute(leaf.raw, "sha256"))
+    const sha256 = given256 ??
+      (leaf === undefined || given1 !== undefined ? undefined : Thumbprint.compute(leaf.raw, "sha256"))
     const thumbprints: Thumbprints | undefined = sha1 !== undefined
       ? { sha1, sha256 }
       : sha256 !== undefined
@@ -148,12 +149,16 @@ export const pemBundle = (
     const privateKey = yield* Pem.loadPrivateKey(text, passphrase, source)
     const blocks = Pem.certificateBlocks(Redacted.value(text))
     if (blocks.length === 0) {
-      return yield* Either.left(new CredentialError({ description: `${source} holds no certificate next to the private key` }))
+      return yield* Either.left(
+        new CredentialError({ description: `${source} holds no certificate next to the private key` })
+      )
     }
     const certificates = yield* Pem.parseDerCertificates(blocks, source)
     const chain = Pem.chainFor(privateKey, certificates)
     if (chain === undefined) {
-      return yield* Either.left(new CredentialError({ description: `no certificate in ${source} matches its private key` }))
+      return yield* Either.left(
+        new CredentialError({ description: `no certificate in ${source} matches its private key` })
+      )
     }
     return { privateKey, ...chain }
   })

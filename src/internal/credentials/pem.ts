@@ -92,7 +92,10 @@ const certificateBlock = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFIC
  * @internal
  */
 export const certificateBlocks = (pem: string): ReadonlyArray<Uint8Array> =>
-  Array.from(pem.matchAll(certificateBlock), (m) => Uint8Array.from(Buffer.from((m[1] ?? "").replace(/\s+/g, ""), "base64")))
+  Array.from(
+    pem.matchAll(certificateBlock),
+    (m) => Uint8Array.from(Buffer.from((m[1] ?? "").replace(/\s+/g, ""), "base64"))
+  )
 
 /**
  * Parses DER certificates, naming the first bad one.

@@ -48,19 +48,28 @@ const certificateDer = (certificate: forge.pki.Certificate): Buffer => {
   const fields = Array.isArray(tbs.value) ? tbs.value : []
   const versioned = fields[0]?.tagClass === forgeLib().asn1.Class.CONTEXT_SPECIFIC
   const signatureAlgorithm = fields[versioned ? 2 : 1]
-  if (signatureAlgorithm === undefined) return fromBinary(forgeLib().asn1.toDer(forgeLib().pki.certificateToAsn1(certificate)).getBytes())
+  if (signatureAlgorithm === undefined)
+    return fromBinary(forgeLib().asn1.toDer(forgeLib().pki.certificateToAsn1(certificate)).getBytes())
   const signature: string = certificate.signature
   const outer = forgeLib().asn1.create(forgeLib().asn1.Class.UNIVERSAL, forgeLib().asn1.Type.SEQUENCE, true, [
     tbs,
     signatureAlgorithm,
-    forgeLib().asn1.create(forgeLib().asn1.Class.UNIVERSAL, forgeLib().asn1.Type.BITSTRING, false, String.fromCharCode(0) + signature)
+    forgeLib().asn1.create(
+      forgeLib().asn1.Class.UNIVERSAL,
+      forgeLib().asn1.Type.BITSTRING,
+      false,
+      String.fromCharCode(0) + signature
+    )
   ])
   return fromBinary(forgeLib().asn1.toDer(outer).getBytes())
 }
 
 const keyDer = (bag: forge.pkcs12.Bag): Buffer | undefined => {
   // forge leaves `key` null for non-RSA keys and keeps the PrivateKeyInfo in `asn1` instead.
-  if (bag.key) return fromBinary(forgeLib().asn1.toDer(forgeLib().pki.wrapRsaPrivateKey(forgeLib().pki.privateKeyToAsn1(bag.key))).getBytes())
+  if (bag.key)
+    return fromBinary(
+      forgeLib().asn1.toDer(forgeLib().pki.wrapRsaPrivateKey(forgeLib().pki.privateKeyToAsn1(bag.key))).getBytes()
+    )
   if (bag.asn1) return fromBinary(forgeLib().asn1.toDer(bag.asn1).getBytes())
   return undefined
 }
@@ -104,7 +113,9 @@ const open = (
     return fail(`${source} is not a PKCS#12 (PFX) file`)
   }
   try {
-    return Either.right(forgeLib().pkcs12.pkcs12FromAsn1(asn1, false, passphrase === undefined ? "" : Redacted.value(passphrase)))
+    return Either.right(
+      forgeLib().pkcs12.pkcs12FromAsn1(asn1, false, passphrase === undefined ? "" : Redacted.value(passphrase))
+    )
   } catch (e) {
     const message = messageOf(e)
     if (/MAC could not be verified|password|decrypt/i.test(message)) {
@@ -130,7 +141,10 @@ export const parse = (
   source: string
 ): Either.Either<PfxContents, CredentialError> =>
   Either.flatMap(open(bytes, passphrase, source), (pfx) => {
-    const keyBags = [...bagsOf(pfx, forgeLib().pki.oids.pkcs8ShroudedKeyBag ?? ""), ...bagsOf(pfx, forgeLib().pki.oids.keyBag ?? "")]
+    const keyBags = [
+      ...bagsOf(pfx, forgeLib().pki.oids.pkcs8ShroudedKeyBag ?? ""),
+      ...bagsOf(pfx, forgeLib().pki.oids.keyBag ?? "")
+    ]
     const keys: Array<KeyObject> = []
     for (const bag of keyBags) {
       const der = keyDer(bag)

@@ -37,7 +37,8 @@ export const parse = (
       : ""
     return Either.left(
       new CredentialError({
-        description: `${field} must be a ${kind.toUpperCase()} thumbprint of ${expected} hex digits, got ${hex.length}${hint}`
+        description:
+          `${field} must be a ${kind.toUpperCase()} thumbprint of ${expected} hex digits, got ${hex.length}${hint}`
       })
     )
   }

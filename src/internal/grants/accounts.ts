@@ -38,7 +38,8 @@ export const make = (u: UserContext): Pick<Service, "getAccounts" | "removeAccou
     const aliases = new Set([...ctx.environments(), ...endpoints.aliases].map((h) => h.toLowerCase()))
     const byHome = new Map<string, Array<CacheEntry.Account>>()
     for (const a of yield* ctx.cache.list("Account")) {
-      if (Cache.canonicalEnvironment(a.environment) !== environment && !aliases.has(a.environment.toLowerCase())) continue
+      if (Cache.canonicalEnvironment(a.environment) !== environment && !aliases.has(a.environment.toLowerCase()))
+        continue
       if (a.authority_type !== undefined && !KNOWN_TYPES.has(a.authority_type)) continue
       if (username !== undefined && (a.username ?? "").toLowerCase() !== username.toLowerCase()) continue
       const group = byHome.get(a.home_account_id)
@@ -49,7 +50,10 @@ export const make = (u: UserContext): Pick<Service, "getAccounts" | "removeAccou
     for (const group of byHome.values()) {
       const entry = preferred(group)
       // the tenant is the ID token's tid, as in the result that signed the account in
-      const identity = yield* cachedIdentity(ctx, entry.home_account_id, { environment: entry.environment, realm: entry.realm })
+      const identity = yield* cachedIdentity(ctx, entry.home_account_id, {
+        environment: entry.environment,
+        realm: entry.realm
+      })
       accounts.push(UserTokens.accountOf(entry, identity.idTokenClaims))
     }
     return accounts
@@ -86,7 +90,10 @@ export const make = (u: UserContext): Pick<Service, "getAccounts" | "removeAccou
     }
     remove("AccessToken", accessTokens.filter(mine))
     remove("RefreshToken", refreshTokens.filter((rt) => mine(rt) && ours(rt)))
-    remove("RefreshToken", oboRefreshTokens.filter((rt) => rt.user_assertion_hash !== undefined && mine(rt) && ours(rt)))
+    remove(
+      "RefreshToken",
+      oboRefreshTokens.filter((rt) => rt.user_assertion_hash !== undefined && mine(rt) && ours(rt))
+    )
     remove("IdToken", idTokens.filter(mine))
     remove("Account", accounts.filter(mine))
     yield* ctx.cache.modify(changes)

@@ -56,7 +56,9 @@ const redirectUriOf = (value: unknown): Either.Either<string | undefined, Invali
     } catch {
       // fall through
     }
-    return Either.left(new InvalidRequest({ field: "redirectUri", description: "redirectUri must be an absolute http(s) URL" }))
+    return Either.left(
+      new InvalidRequest({ field: "redirectUri", description: "redirectUri must be an absolute http(s) URL" })
+    )
   })
 
 /** The redirect's parameters; a repeated parameter is rejected (one of them may be forged). */
@@ -73,7 +75,9 @@ const paramsOf = (response: unknown): Either.Either<Readonly<Record<string, stri
     return Either.right(out)
   }
   if (!Predicate.isRecord(response)) {
-    return Either.left(new InvalidRequest({ field: "response", description: "response must be the redirect's parameters" }))
+    return Either.left(
+      new InvalidRequest({ field: "response", description: "response must be the redirect's parameters" })
+    )
   }
   for (const [k, v] of Object.entries(response)) {
     if (typeof v === "string") out[k] = v
@@ -107,7 +111,10 @@ export const make = (
   u: UserContext
 ): Pick<
   Service,
-  "initiateAuthCodeFlow" | "acquireTokenByAuthCodeFlow" | "acquireTokenByAuthorizationCode" | "getAuthorizationRequestUrl"
+  | "initiateAuthCodeFlow"
+  | "acquireTokenByAuthCodeFlow"
+  | "acquireTokenByAuthorizationCode"
+  | "getAuthorizationRequestUrl"
 > => {
   const { ctx } = u
   /** The authority the ID token must come from: its host and tenant, and what discovery said. */
@@ -135,10 +142,18 @@ export const make = (
       const loginHint = yield* (optionalString("loginHint", request.loginHint))
       const domainHint = yield* (optionalString("domainHint", request.domainHint))
       if (request.maxAge !== undefined && !(Number.isInteger(request.maxAge) && request.maxAge >= 0)) {
-        return yield* new InvalidRequest({ field: "maxAge", description: "maxAge must be a whole number of seconds, 0 or more" })
+        return yield* new InvalidRequest({
+          field: "maxAge",
+          description: "maxAge must be a whole number of seconds, 0 or more"
+        })
       }
-      if (request.responseMode !== undefined && request.responseMode !== "query" && request.responseMode !== "form_post") {
-        return yield* new InvalidRequest({ field: "responseMode", description: "responseMode must be query or form_post" })
+      if (
+        request.responseMode !== undefined && request.responseMode !== "query" && request.responseMode !== "form_post"
+      ) {
+        return yield* new InvalidRequest({
+          field: "responseMode",
+          description: "responseMode must be query or form_post"
+        })
       }
       const claims = yield* (Claims.merge(ctx.options.clientCapabilities, request.claims))
       const endpoints = yield* ctx.endpointsFor(undefined)
@@ -184,13 +199,20 @@ export const make = (
     request: AuthCodeFlowRedirect,
     nowMillis: number
   ): Either.Either<
-    { readonly flow: AuthCodeFlow; readonly code: string; readonly scopes: ReadonlyArray<string>; readonly params: Readonly<Record<string, string>> },
+    {
+      readonly flow: AuthCodeFlow
+      readonly code: string
+      readonly scopes: ReadonlyArray<string>
+      readonly params: Readonly<Record<string, string>>
+    },
     MsalError
   > =>
     Either.gen(function*() {
       const flow: unknown = request.flow
       if (!Predicate.isRecord(flow)) {
-        return yield* Either.left(new InvalidRequest({ field: "flow", description: "flow must be the value initiateAuthCodeFlow returned" }))
+        return yield* Either.left(
+          new InvalidRequest({ field: "flow", description: "flow must be the value initiateAuthCodeFlow returned" })
+        )
       }
       const params = yield* paramsOf(request.response)
       if (typeof flow.state !== "string" || flow.state.length === 0) {
@@ -198,21 +220,30 @@ export const make = (
       }
       const state = params.state
       if (state === undefined || !safeEqual(state, flow.state)) {
-        return yield* flowError("StateMismatch", "the redirect's state does not match the flow's (a forged, stale or crossed redirect)")
+        return yield* flowError(
+          "StateMismatch",
+          "the redirect's state does not match the flow's (a forged, stale or crossed redirect)"
+        )
       }
       if (!isFlow(flow)) {
-        return yield* Either.left(new InvalidRequest({ field: "flow", description: "the flow is malformed; decode it with AuthCodeFlow.Json" }))
+        return yield* Either.left(
+          new InvalidRequest({ field: "flow", description: "the flow is malformed; decode it with AuthCodeFlow.Json" })
+        )
       }
       const age = nowMillis - flow.createdAt.getTime()
       if (!(age <= Duration.toMillis(u.flowLifetime))) {
-        return yield* flowError("FlowExpired", `the flow is older than ${Duration.format(u.flowLifetime)}; start a new sign-in`)
+        return yield* flowError(
+          "FlowExpired",
+          `the flow is older than ${Duration.format(u.flowLifetime)}; start a new sign-in`
+        )
       }
       let scopes: ReadonlyArray<string> = flow.scopes
       if (request.scopes !== undefined) {
         scopes = (yield* signInScopesOf(u, request.scopes)).decorated
         const inFlow = new Set(flow.scopes)
         const extra = scopes.find((s) => !inFlow.has(s))
-        if (extra !== undefined) return yield* flowError("ScopeNotInFlow", `the scope ${extra} was not requested by the flow`)
+        if (extra !== undefined)
+          return yield* flowError("ScopeNotInFlow", `the scope ${extra} was not requested by the flow`)
       }
       if (params.error !== undefined) {
         return yield* Either.left(
@@ -226,7 +257,8 @@ export const make = (
         )
       }
       const code = params.code
-      if (code === undefined || code.length === 0) return yield* flowError("CodeMissing", "the redirect carries neither a code nor an error")
+      if (code === undefined || code.length === 0)
+        return yield* flowError("CodeMissing", "the redirect carries neither a code nor an error")
       return { flow, code, scopes, params }
     })
 
@@ -258,7 +290,10 @@ export const make = (
           Either.gen(function*() {
             if (idClaims === undefined) {
               return yield* Either.left(
-                new IdTokenError({ reason: "Malformed", description: "the authority returned no ID token for an openid request" })
+                new IdTokenError({
+                  reason: "Malformed",
+                  description: "the authority returned no ID token for an openid request"
+                })
               )
             }
             yield* IdToken.validate(idClaims, { clientId: ctx.clientId, issuer: issuer(endpoints), nowSeconds: now })
@@ -292,7 +327,13 @@ export const make = (
       yield* Effect.annotateCurrentSpan({ "msal.grant": "authorization_code", "msal.tenant": endpoints.realm })
       return yield* redeem(u, {
         endpoints,
-        grant: { grant_type: "authorization_code", code, redirect_uri: redirectUri, scope: decorated.join(" "), claims },
+        grant: {
+          grant_type: "authorization_code",
+          code,
+          redirect_uri: redirectUri,
+          scope: decorated.join(" "),
+          claims
+        },
         scopes: decorated,
         apiId: ApiId.acquireTokenByAuthorizationCode,
         idempotent: false,
@@ -306,7 +347,9 @@ export const make = (
             if (nonce === undefined) return
             const got = idClaims?.nonce
             if (typeof got !== "string" || !safeEqual(got, nonce)) {
-              return yield* Either.left(new IdTokenError({ reason: "Nonce", description: "the ID token's nonce is not the one given" }))
+              return yield* Either.left(
+                new IdTokenError({ reason: "Nonce", description: "the ID token's nonce is not the one given" })
+              )
             }
           })
       })
@@ -344,5 +387,10 @@ export const make = (
     }
   )
 
-  return { initiateAuthCodeFlow, acquireTokenByAuthCodeFlow, acquireTokenByAuthorizationCode, getAuthorizationRequestUrl }
+  return {
+    initiateAuthCodeFlow,
+    acquireTokenByAuthCodeFlow,
+    acquireTokenByAuthorizationCode,
+    getAuthorizationRequestUrl
+  }
 }

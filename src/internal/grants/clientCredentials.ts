@@ -22,45 +22,48 @@ const GRANT = "client_credentials"
 const TENANTLESS: ReadonlySet<string> = new Set(["common", "organizations", "consumers"])
 
 /** The pure processor of an app token answer: its cache changes and its result. */
-const store = (ctx: ClientContext, endpoints: Authority.Endpoints, scopes: ReadonlyArray<string>) =>
-(answer: Redeem.Answer): Redeem.Stored => {
-  const { accessToken, changes } = Entries.appTokenChanges(
-    {
-      clientId: ctx.clientId,
-      endpoints,
-      scopes,
-      homeAccountId: "",
-      refreshLifetimeFraction: ctx.options.refreshLifetimeFraction
-    },
-    answer.token,
-    answer.requestedAtMillis,
-    answer.appMetadata
-  )
-  return { changes, result: Entries.resultOf(accessToken, "identity_provider", answer.correlationId) }
-}
+const store =
+  (ctx: ClientContext, endpoints: Authority.Endpoints, scopes: ReadonlyArray<string>) =>
+  (answer: Redeem.Answer): Redeem.Stored => {
+    const { accessToken, changes } = Entries.appTokenChanges(
+      {
+        clientId: ctx.clientId,
+        endpoints,
+        scopes,
+        homeAccountId: "",
+        refreshLifetimeFraction: ctx.options.refreshLifetimeFraction
+      },
+      answer.token,
+      answer.requestedAtMillis,
+      answer.appMetadata
+    )
+    return { changes, result: Entries.resultOf(accessToken, "identity_provider", answer.correlationId) }
+  }
 
 /** The client-credentials request, through the regional endpoint when a region is set. */
-const fetch = (ctx: ClientContext, endpoints: Authority.Endpoints, scopes: ReadonlyArray<string>, claims: string | undefined) =>
-(reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
-  ctx.redeem({
-    endpoints,
-    grant: TokenRequest.clientCredentials(scopes, claims),
-    apiId: TokenRequest.ApiId.acquireTokenForClient,
-    reason,
-    regional: true,
-    store: store(ctx, endpoints, scopes)
-  })
+const fetch =
+  (ctx: ClientContext, endpoints: Authority.Endpoints, scopes: ReadonlyArray<string>, claims: string | undefined) =>
+  (reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
+    ctx.redeem({
+      endpoints,
+      grant: TokenRequest.clientCredentials(scopes, claims),
+      apiId: TokenRequest.ApiId.acquireTokenForClient,
+      reason,
+      regional: true,
+      store: store(ctx, endpoints, scopes)
+    })
 
 /** Results served from the cache, one per entry (entries are immutable: a new token is a new entry). */
-const servedFrom = (results: WeakMap<CacheEntry.AccessToken, AuthenticationResult>) =>
-(entry: CacheEntry.AccessToken): Effect.Effect<AuthenticationResult> => {
-  let result = results.get(entry)
-  if (result === undefined) {
-    result = Entries.resultOf(entry, "cache")
-    results.set(entry, result)
+const servedFrom =
+  (results: WeakMap<CacheEntry.AccessToken, AuthenticationResult>) =>
+  (entry: CacheEntry.AccessToken): Effect.Effect<AuthenticationResult> => {
+    let result = results.get(entry)
+    if (result === undefined) {
+      result = Entries.resultOf(entry, "cache")
+      results.set(entry, result)
+    }
+    return Effect.succeed(result)
   }
-  return Effect.succeed(result)
-}
 
 /** What `acquireTokenForClient` asks of the engine. */
 const planOf = (
@@ -85,8 +88,11 @@ const validate = (ctx: ClientContext, request: ClientCredentialsRequest) => {
   if (!Predicate.isRecord(request)) {
     return Either.left(new InvalidRequest({ description: "the request must be an object with scopes" }))
   }
-  return Either.flatMap(Scopes.normalize(request.scopes), (scopes) =>
-    Either.map(Claims.merge(ctx.options.clientCapabilities, request.claims), (claims) => ({ scopes, claims })))
+  return Either.flatMap(
+    Scopes.normalize(request.scopes),
+    (scopes) =>
+      Either.map(Claims.merge(ctx.options.clientCapabilities, request.claims), (claims) => ({ scopes, claims }))
+  )
 }
 
 /** Removes the app's own tokens in every tenant of the authority's cloud (MSAL Python's `remove_tokens_for_client`). */
@@ -98,7 +104,9 @@ const removeTokensFor = (ctx: ClientContext) =>
       t.client_id === ctx.clientId && (t.home_account_id ?? "") === "" && t.user_assertion_hash === undefined &&
       environments.has(t.environment.toLowerCase())
     )
-    yield* ctx.cache.modify(mine.map((t) => ({ _tag: "Remove", section: "AccessToken", key: Cache.keyOf("AccessToken", t) })))
+    yield* ctx.cache.modify(
+      mine.map((t) => ({ _tag: "Remove", section: "AccessToken", key: Cache.keyOf("AccessToken", t) }))
+    )
   })
 
 /** `acquireTokenForClient` and `removeTokensForClient`. @internal */
@@ -106,7 +114,8 @@ export const make = (ctx: ClientContext): Pick<Service, "acquireTokenForClient" 
   const serve = servedFrom(new WeakMap())
   let warnedTenantless = false
   const warnIfTenantless = (endpoints: Authority.Endpoints): Effect.Effect<void> => {
-    if (warnedTenantless || endpoints.form !== "Aad" || !TENANTLESS.has(endpoints.realm.toLowerCase())) return Effect.void
+    if (warnedTenantless || endpoints.form !== "Aad" || !TENANTLESS.has(endpoints.realm.toLowerCase()))
+      return Effect.void
     warnedTenantless = true
     return Effect.logWarning(
       `effect-msal: acquireTokenForClient with the tenantless authority "${endpoints.realm}": app tokens need a tenant id or domain`
@@ -129,7 +138,9 @@ export const make = (ctx: ClientContext): Pick<Service, "acquireTokenForClient" 
       captureStackTrace: false,
       attributes: {
         "msal.grant": GRANT,
-        "msal.tenant": Predicate.isRecord(request) && typeof request.tenant === "string" ? request.tenant : ctx.authority.tenant
+        "msal.tenant": Predicate.isRecord(request) && typeof request.tenant === "string"
+          ? request.tenant
+          : ctx.authority.tenant
       }
     })
 

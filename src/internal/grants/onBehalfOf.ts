@@ -41,7 +41,11 @@ interface Exchange {
 }
 
 /** The jwt-bearer exchange. */
-const exchange = (u: UserContext, x: Exchange, reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
+const exchange = (
+  u: UserContext,
+  x: Exchange,
+  reason: TokenRequest.RefreshReason
+): Effect.Effect<AuthenticationResult, MsalError> =>
   x.assertion === undefined ? Effect.fail(sessionEnded) : redeem(u, {
     endpoints: x.endpoints,
     grant: TokenRequest.onBehalfOf(x.assertion, x.decorated, x.claims),
@@ -53,57 +57,60 @@ const exchange = (u: UserContext, x: Exchange, reason: TokenRequest.RefreshReaso
 
 /** Redeems the refresh token of an earlier exchange for the same assertion. */
 const refresh = (u: UserContext, x: Exchange, rt: CacheEntry.RefreshToken, reason: TokenRequest.RefreshReason) =>
-    redeem(u, {
-      endpoints: x.endpoints,
-      grant: TokenRequest.refreshToken(rt.secret, x.decorated, x.claims),
-      scopes: x.decorated,
-      apiId: TokenRequest.ApiId.acquireTokenOnBehalfOf,
-      reason,
-      idempotent: false,
-      userAssertionHash: x.hash,
-      skipAccountCreation: true,
-      redeemed: rt,
-      ...(typeof rt.home_account_id === "string" && rt.home_account_id.length > 0
-        ? { anchor: Entries.anchorForHomeAccount(rt.home_account_id) }
-        : {})
-    })
+  redeem(u, {
+    endpoints: x.endpoints,
+    grant: TokenRequest.refreshToken(rt.secret, x.decorated, x.claims),
+    scopes: x.decorated,
+    apiId: TokenRequest.ApiId.acquireTokenOnBehalfOf,
+    reason,
+    idempotent: false,
+    userAssertionHash: x.hash,
+    skipAccountCreation: true,
+    redeemed: rt,
+    ...(typeof rt.home_account_id === "string" && rt.home_account_id.length > 0
+      ? { anchor: Entries.anchorForHomeAccount(rt.home_account_id) }
+      : {})
+  })
 
 /** This client's newest refresh token from an exchange of this assertion. */
 const findRefreshToken = ({ ctx }: UserContext, x: Exchange) =>
-    Effect.map(
-      ctx.cache.list("RefreshToken", Cache.oboRefreshTokenPartition(x.hash, x.endpoints.environment)),
-      (rts) => {
-        let best: CacheEntry.RefreshToken | undefined
-        for (const rt of rts) {
-          if (rt.client_id !== ctx.clientId || rt.user_assertion_hash !== x.hash) continue
-          if (best === undefined || (rt.last_modification_time ?? 0) > (best.last_modification_time ?? 0)) best = rt
-        }
-        return Option.fromNullable(best)
+  Effect.map(
+    ctx.cache.list("RefreshToken", Cache.oboRefreshTokenPartition(x.hash, x.endpoints.environment)),
+    (rts) => {
+      let best: CacheEntry.RefreshToken | undefined
+      for (const rt of rts) {
+        if (rt.client_id !== ctx.clientId || rt.user_assertion_hash !== x.hash) continue
+        if (best === undefined || (rt.last_modification_time ?? 0) > (best.last_modification_time ?? 0)) best = rt
       }
-    )
+      return Option.fromNullable(best)
+    }
+  )
 
 /**
  * The earlier exchange's refresh token when there is one, else the assertion itself. A claims
  * challenge goes with the assertion; a long-running session (no assertion) has only its
  * refresh token, whose refusal is returned as it is.
  */
-const fetch = (u: UserContext, x: Exchange) => (reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> => {
-  const Forced = TokenRequest.RefreshReason.Forced
-  if (x.assertion !== undefined && (!x.mayRefresh || reason === Forced)) {
-    return exchange(u, x, reason === Forced ? reason : TokenRequest.RefreshReason.NotSilent)
+const fetch =
+  (u: UserContext, x: Exchange) =>
+  (reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> => {
+    const Forced = TokenRequest.RefreshReason.Forced
+    if (x.assertion !== undefined && (!x.mayRefresh || reason === Forced)) {
+      return exchange(u, x, reason === Forced ? reason : TokenRequest.RefreshReason.NotSilent)
+    }
+    return Effect.flatMap(findRefreshToken(u, x), (rt) =>
+      Option.match(rt, {
+        onNone: () => exchange(u, x, TokenRequest.RefreshReason.NotSilent),
+        // the refresh token may have been revoked: the assertion may still be good
+        onSome: (rt) =>
+          Effect.catchTag(refresh(u, x, rt, reason), "ServerError", (error) =>
+            x.assertion === undefined ? Effect.fail(error) : exchange(u, x, TokenRequest.RefreshReason.NotSilent))
+      }))
   }
-  return Effect.flatMap(findRefreshToken(u, x), (rt) =>
-    Option.match(rt, {
-      onNone: () => exchange(u, x, TokenRequest.RefreshReason.NotSilent),
-      // the refresh token may have been revoked: the assertion may still be good
-      onSome: (rt) =>
-        Effect.catchTag(refresh(u, x, rt, reason), "ServerError", (error) =>
-          x.assertion === undefined ? Effect.fail(error) : exchange(u, x, TokenRequest.RefreshReason.NotSilent))
-    }))
-}
 
 const sessionEnded = new TokenNotFound({
-  description: "the long-running on-behalf-of session has no usable refresh token: start it again with a valid user token"
+  description:
+    "the long-running on-behalf-of session has no usable refresh token: start it again with a valid user token"
 })
 
 /** What the engine is asked for one exchange (cached per assertion hash or session key). */
@@ -128,7 +135,10 @@ const sessionKeyOf = (value: unknown): Either.Either<string, InvalidRequest> =>
   typeof value === "string" && /^[\x21-\x7e]{16,256}$/.test(value)
     ? Either.right(value)
     : Either.left(
-      new InvalidRequest({ field: "sessionKey", description: "sessionKey must be 16 to 256 printable ASCII characters without spaces" })
+      new InvalidRequest({
+        field: "sessionKey",
+        description: "sessionKey must be 16 to 256 printable ASCII characters without spaces"
+      })
     )
 
 /** `acquireTokenOnBehalfOf`, cached per user assertion. @internal */
@@ -164,10 +174,15 @@ const LongRunning = {
       function*(request: LongRunningStartRequest) {
         yield* requireRecord(request, "userAssertion and scopes")
         const assertion = yield* secretInput("userAssertion", request.userAssertion)
-        const sessionKey = request.sessionKey === undefined ? assertionHash(assertion) : yield* sessionKeyOf(request.sessionKey)
+        const sessionKey = request.sessionKey === undefined
+          ? assertionHash(assertion)
+          : yield* sessionKeyOf(request.sessionKey)
         const { decorated, requested } = yield* scopesOf(u, request.scopes)
         const claims = yield* Claims.merge(ctx.options.clientCapabilities, request.claims)
-        const lifetime = yield* Assertion.checkLifetime(Redacted.value(assertion), Math.floor((yield* Clock.currentTimeMillis) / 1000))
+        const lifetime = yield* Assertion.checkLifetime(
+          Redacted.value(assertion),
+          Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        )
         if (lifetime._tag === "Unknown") {
           return yield* new InvalidRequest({
             field: "userAssertion",

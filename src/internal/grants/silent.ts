@@ -75,40 +75,48 @@ const groupsOf = (
 ): ReadonlyArray<Group> => {
   const familyId = Option.getOrUndefined(Option.flatMapNullable(appMetadata, (m) => m.family_id))
   const groups: Array<Group> = []
-  if (Option.isNone(appMetadata)) groups.push({ rts: all.filter((rt) => rt.family_id === FAMILY), stopOnMismatch: true })
+  if (Option.isNone(appMetadata))
+    groups.push({ rts: all.filter((rt) => rt.family_id === FAMILY), stopOnMismatch: true })
   if (familyId !== undefined) groups.push({ rts: all.filter((rt) => rt.family_id === familyId), stopOnMismatch: false })
   groups.push({ rts: all.filter((rt) => rt.client_id === clientId), stopOnMismatch: false })
   return groups.map((g) => ({ ...g, rts: [...g.rts].sort(newestFirst) }))
 }
 
 const redeemWith = (u: UserContext, r: Refresh, rt: CacheEntry.RefreshToken, reason: TokenRequest.RefreshReason) =>
-    redeem(u, {
-      endpoints: r.endpoints,
-      grant: TokenRequest.refreshToken(rt.secret, r.decorated, r.claims),
-      scopes: r.decorated,
-      apiId: TokenRequest.ApiId.acquireTokenSilent,
-      idempotent: false,
-      reason,
-      anchor: Entries.anchorForHomeAccount(r.account.homeAccountId),
-      skipAccountCreation: true,
-      redeemed: rt,
-      account: r.account
-    })
+  redeem(u, {
+    endpoints: r.endpoints,
+    grant: TokenRequest.refreshToken(rt.secret, r.decorated, r.claims),
+    scopes: r.decorated,
+    apiId: TokenRequest.ApiId.acquireTokenSilent,
+    idempotent: false,
+    reason,
+    anchor: Entries.anchorForHomeAccount(r.account.homeAccountId),
+    skipAccountCreation: true,
+    redeemed: rt,
+    account: r.account
+  })
 
 const refreshTokensOf = ({ ctx }: UserContext, r: Refresh) =>
-    Effect.map(
-      ctx.cache.list("RefreshToken", Cache.accountPartitionOf(r.account.homeAccountId, r.endpoints.environment)),
-      (rts) => {
-        const home = r.account.homeAccountId.toLowerCase()
-        return rts.filter((rt) => (rt.home_account_id ?? "").toLowerCase() === home && rt.user_assertion_hash === undefined)
-      }
-    )
+  Effect.map(
+    ctx.cache.list("RefreshToken", Cache.accountPartitionOf(r.account.homeAccountId, r.endpoints.environment)),
+    (rts) => {
+      const home = r.account.homeAccountId.toLowerCase()
+      return rts.filter((rt) =>
+        (rt.home_account_id ?? "").toLowerCase() === home && rt.user_assertion_hash === undefined
+      )
+    }
+  )
 
 /** Each refresh token tried once, in order; only the authority's refusal moves on to the next. */
-const refreshFromCache = (u: UserContext, r: Refresh) => (reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
+const refreshFromCache =
+  (u: UserContext, r: Refresh) =>
+  (reason: TokenRequest.RefreshReason): Effect.Effect<AuthenticationResult, MsalError> =>
     Effect.gen(function*() {
       const all = yield* refreshTokensOf(u, r)
-      const appMetadata = yield* u.ctx.cache.get("AppMetadata", Cache.appMetadataKey(r.endpoints.environment, u.ctx.clientId))
+      const appMetadata = yield* u.ctx.cache.get(
+        "AppMetadata",
+        Cache.appMetadataKey(r.endpoints.environment, u.ctx.clientId)
+      )
       const tried = new Set<string>()
       let last: MsalError | undefined
       for (const group of groupsOf(all, appMetadata, u.ctx.clientId)) {
@@ -125,7 +133,8 @@ const refreshFromCache = (u: UserContext, r: Refresh) => (reason: TokenRequest.R
       }
       if (last !== undefined) return yield* Effect.fail(last)
       return yield* new TokenNotFound({
-        description: "the cache holds no usable access token and no refresh token for this account; sign the user in again"
+        description:
+          "the cache holds no usable access token and no refresh token for this account; sign the user in again"
       })
     })
 
@@ -145,7 +154,12 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
     const bypass = request.forceRefresh === true || request.claims !== undefined
     return yield* ctx.engine.acquire({
       grant: "silent",
-      query: { homeAccountId: account.homeAccountId, environment: endpoints.environment, clientId: ctx.clientId, realm: endpoints.realm },
+      query: {
+        homeAccountId: account.homeAccountId,
+        environment: endpoints.environment,
+        clientId: ctx.clientId,
+        realm: endpoints.realm
+      },
       scopes: requested,
       aging: "inline",
       bypass: bypass ? `silent\u0000${claims ?? ""}` : undefined,

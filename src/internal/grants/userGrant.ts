@@ -32,7 +32,9 @@ const flowLifetimeOf = (value: Options["authCodeFlowLifetime"]): Either.Either<D
   if (value === undefined) return Either.right(DEFAULT_FLOW_LIFETIME)
   const d = Duration.decodeUnknown(value)
   return Option.isNone(d) || !Duration.isFinite(d.value) || Duration.toMillis(d.value) <= 0
-    ? Either.left(new InvalidRequest({ field: "authCodeFlowLifetime", description: "must be a positive, finite duration" }))
+    ? Either.left(
+      new InvalidRequest({ field: "authCodeFlowLifetime", description: "must be a positive, finite duration" })
+    )
     : Either.right(d.value)
 }
 
@@ -40,11 +42,16 @@ const flowLifetimeOf = (value: Options["authCodeFlowLifetime"]): Either.Either<D
 export const makeUserContext = (ctx: ClientContext): Either.Either<UserContext, InvalidRequest> => {
   const exclude = ctx.options.excludeScopes
   if (exclude !== undefined && (!Array.isArray(exclude) || exclude.some((s) => typeof s !== "string"))) {
-    return Either.left(new InvalidRequest({ field: "excludeScopes", description: "excludeScopes must be an array of scope strings" }))
+    return Either.left(
+      new InvalidRequest({ field: "excludeScopes", description: "excludeScopes must be an array of scope strings" })
+    )
   }
   if (exclude?.includes("openid") === true) {
     return Either.left(
-      new InvalidRequest({ field: "excludeScopes", description: "openid cannot be excluded: the user flows need an ID token" })
+      new InvalidRequest({
+        field: "excludeScopes",
+        description: "openid cannot be excluded: the user flows need an ID token"
+      })
     )
   }
   return Either.map(flowLifetimeOf(ctx.options.authCodeFlowLifetime), (flowLifetime) => ({
@@ -63,7 +70,10 @@ export const makeUserContext = (ctx: ClientContext): Either.Either<UserContext, 
 export const scopesOf = (
   u: UserContext,
   input: unknown
-): Either.Either<{ readonly requested: ReadonlyArray<string>; readonly decorated: ReadonlyArray<string> }, InvalidRequest> =>
+): Either.Either<
+  { readonly requested: ReadonlyArray<string>; readonly decorated: ReadonlyArray<string> },
+  InvalidRequest
+> =>
   Either.flatMap(Scopes.normalize(input), (requested) => {
     const reserved = requested.find((s) => Scopes.RESERVED_SCOPES.includes(s))
     if (reserved !== undefined) {
@@ -80,7 +90,10 @@ export const scopesOf = (
   })
 
 /** A secret input (`string` or `Redacted<string>`), non-empty, kept `Redacted`. @internal */
-export const secretInput = (field: string, value: unknown): Either.Either<Redacted.Redacted<string>, InvalidRequest> => {
+export const secretInput = (
+  field: string,
+  value: unknown
+): Either.Either<Redacted.Redacted<string>, InvalidRequest> => {
   const raw = Redacted.isRedacted(value) ? Redacted.value(value) : value
   return typeof raw === "string" && raw.length > 0
     ? Either.right(Redacted.isRedacted(value) ? (value as Redacted.Redacted<string>) : Redacted.make(raw))
@@ -89,7 +102,9 @@ export const secretInput = (field: string, value: unknown): Either.Either<Redact
 
 /** Fails with `InvalidRequest` unless the request is an object. @internal */
 export const requireRecord = (request: unknown, what: string): Effect.Effect<void, InvalidRequest> =>
-  Predicate.isRecord(request) ? Effect.void : Effect.fail(new InvalidRequest({ description: `the request must be an object with ${what}` }))
+  Predicate.isRecord(request)
+    ? Effect.void
+    : Effect.fail(new InvalidRequest({ description: `the request must be an object with ${what}` }))
 
 /** One user token request: what goes on the wire and how the answer is stored. @internal */
 export interface UserRedemption extends Omit<Redeem.Redemption, "store" | "regional"> {

@@ -30,13 +30,22 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenByUsernamePassw
       // the URL names the user: errors show it without the name, spans only with enablePiiLog
       const shown = ctx.options.enablePiiLog === true ? url : `${origin}/common/userrealm/<username>`
       const failed = (description: string, status?: number) =>
-        new NetworkError({ reason: "InvalidResponse", url: shown, description, ...(status === undefined ? {} : { status }) })
+        new NetworkError({
+          reason: "InvalidResponse",
+          url: shown,
+          description,
+          ...(status === undefined ? {} : { status })
+        })
       const never = refuseRedirects(ctx.http)
       const http = ctx.options.enablePiiLog === true ? never : HttpClient.withTracerDisabledWhen(never, () => true)
       const response = yield* http.execute(
         HttpClientRequest.get(url).pipe(
           HttpClientRequest.setUrlParam("api-version", "1.0"),
-          HttpClientRequest.setHeaders({ ...ctx.headers, accept: "application/json", "client-request-id": crypto.randomUUID() })
+          HttpClientRequest.setHeaders({
+            ...ctx.headers,
+            accept: "application/json",
+            "client-request-id": crypto.randomUUID()
+          })
         )
       ).pipe(
         Effect.mapError((error) =>
@@ -45,15 +54,18 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenByUsernamePassw
         ),
         Effect.timeoutFail({
           duration: timeout,
-          onTimeout: () => new NetworkError({ reason: "Timeout", url: shown, description: "user realm discovery timed out" })
+          onTimeout: () =>
+            new NetworkError({ reason: "Timeout", url: shown, description: "user realm discovery timed out" })
         })
       )
       if (response.status === 404) {
         noDiscovery.add(origin)
         return undefined
       }
-      const body = yield* Effect.mapError(response.json, () => failed("user realm discovery answered with a body that is not JSON", response.status))
-      if (response.status >= 400) return yield* failed("user realm discovery failed", response.status)
+      const body = yield* Effect.mapError(response.json, () =>
+        failed("user realm discovery answered with a body that is not JSON", response.status))
+      if (response.status >= 400)
+        return yield* failed("user realm discovery failed", response.status)
       return Predicate.isRecord(body) && typeof body.account_type === "string" ? body.account_type : undefined
     })
 

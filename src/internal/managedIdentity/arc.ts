@@ -32,7 +32,11 @@ export interface ArcPlatform {
 const defaultPlatform = (): ArcPlatform => {
   switch (process.platform) {
     case "linux":
-      return { tokensDirectory: "/var/opt/azcmagent/tokens/", himdsPath: "/opt/azcmagent/bin/himds", pathStyle: "posix" }
+      return {
+        tokensDirectory: "/var/opt/azcmagent/tokens/",
+        himdsPath: "/opt/azcmagent/bin/himds",
+        pathStyle: "posix"
+      }
     case "win32":
       return {
         tokensDirectory: `${process.env["ProgramData"] ?? "C:\\ProgramData"}\\AzureConnectedMachineAgent\\Tokens\\`,
@@ -75,7 +79,9 @@ export const readKey = (
   Effect.gen(function*() {
     const directory = platform.tokensDirectory
     if (directory === undefined) {
-      return yield* new CredentialError({ description: "Azure Arc managed identity is supported on Linux and Windows only" })
+      return yield* new CredentialError({
+        description: "Azure Arc managed identity is supported on Linux and Windows only"
+      })
     }
     const paths = platform.pathStyle === "win32" ? Path.win32 : Path.posix
     const name = paths.basename(path)
@@ -90,7 +96,9 @@ export const readKey = (
     })
     if (!stat.isFile()) return yield* new CredentialError({ description: "Azure Arc's key file is not a regular file" })
     if (stat.size > MAX_KEY_FILE_BYTES) {
-      return yield* new CredentialError({ description: `Azure Arc's key file is larger than ${MAX_KEY_FILE_BYTES} bytes` })
+      return yield* new CredentialError({
+        description: `Azure Arc's key file is larger than ${MAX_KEY_FILE_BYTES} bytes`
+      })
     }
     const content = yield* Effect.tryPromise({
       try: () => Fs.readFile(path, "utf8"),

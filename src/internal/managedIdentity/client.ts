@@ -52,14 +52,19 @@ export const identityOf = (options: Options): Either.Either<Identity, InvalidReq
   const given = (["clientId", "objectId", "resourceId"] as const).filter((k) => options[k] !== undefined)
   if (given.length > 1) {
     return Either.left(
-      new InvalidRequest({ field: "managedIdentity", description: "give one of clientId, objectId and resourceId, not several" })
+      new InvalidRequest({
+        field: "managedIdentity",
+        description: "give one of clientId, objectId and resourceId, not several"
+      })
     )
   }
   const kind = given[0]
   if (kind === undefined) return Either.right({ _tag: "SystemAssigned" })
   const id = options[kind]
   if (typeof id !== "string" || id.trim().length === 0) {
-    return Either.left(new InvalidRequest({ field: kind, description: "a user-assigned identity's id must be a non-empty string" }))
+    return Either.left(
+      new InvalidRequest({ field: kind, description: "a user-assigned identity's id must be a non-empty string" })
+    )
   }
   const tag = kind === "clientId" ? "ClientId" : kind === "objectId" ? "ObjectId" : "ResourceId"
   return Either.right({ _tag: tag, id })
@@ -69,8 +74,10 @@ export const identityOf = (options: Options): Either.Either<Identity, InvalidReq
 const readEnvironment: Effect.Effect<Environment> = Effect.map(
   Effect.all(
     Sources.ENVIRONMENT_VARIABLES.map((name) =>
-      Effect.map(Effect.orElseSucceed(Config.option(Config.string(name)), () => Option.none<string>()), (v) =>
-        [name, Option.getOrUndefined(v)] as const)
+      Effect.map(
+        Effect.orElseSucceed(Config.option(Config.string(name)), () => Option.none<string>()),
+        (v) => [name, Option.getOrUndefined(v)] as const
+      )
     )
   ),
   (pairs) => Object.fromEntries(pairs) as Environment
@@ -81,7 +88,9 @@ const validRequest = (request: AcquireTokenRequest): Either.Either<AcquireTokenR
     return Either.left(new InvalidRequest({ description: "the request must be an object with a resource" }))
   }
   if (typeof request.resource !== "string" || request.resource.trim().length === 0) {
-    return Either.left(new InvalidRequest({ field: "resource", description: "the resource must be a non-empty string" }))
+    return Either.left(
+      new InvalidRequest({ field: "resource", description: "the resource must be a non-empty string" })
+    )
   }
   if (request.claims !== undefined && typeof request.claims !== "string") {
     return Either.left(new InvalidRequest({ field: "claims", description: "claims must be a string" }))
@@ -111,14 +120,22 @@ const toHttp = (request: SourceRequest): HttpClientRequest.HttpClientRequest => 
   return request.form === undefined ? withHeaders : HttpClientRequest.bodyUrlParams(withHeaders, request.form)
 }
 
-const readBody = (response: HttpClientResponse.HttpClientResponse, url: string): Effect.Effect<string, NetworkError> => {
+const readBody = (
+  response: HttpClientResponse.HttpClientResponse,
+  url: string
+): Effect.Effect<string, NetworkError> => {
   const chunks: Array<Uint8Array> = []
   let size = 0
   return Stream.runForEach(response.stream, (chunk) => {
     size += chunk.length
     if (size > MAX_BODY_BYTES) {
       return Effect.fail(
-        new NetworkError({ reason: "InvalidResponse", url, status: response.status, description: `the answer is larger than ${MAX_BODY_BYTES} bytes` })
+        new NetworkError({
+          reason: "InvalidResponse",
+          url,
+          status: response.status,
+          description: `the answer is larger than ${MAX_BODY_BYTES} bytes`
+        })
       )
     }
     chunks.push(chunk)
@@ -126,7 +143,12 @@ const readBody = (response: HttpClientResponse.HttpClientResponse, url: string):
   }).pipe(
     Effect.catchTag("ResponseError", () =>
       Effect.fail(
-        new NetworkError({ reason: "Transport", url, status: response.status, description: "the connection failed while reading the answer" })
+        new NetworkError({
+          reason: "Transport",
+          url,
+          status: response.status,
+          description: "the connection failed while reading the answer"
+        })
       )),
     Effect.map(() => Buffer.concat(chunks).toString("utf8"))
   )
@@ -200,7 +222,13 @@ export const make = (options: Options = {}) =>
           yield* Metrics.request(GRANT, raw.status)
           const outcome = Response.interpret(source.name, source.endpoint, raw, now, arcChallengeAllowed)
           if (Either.isRight(outcome)) return outcome.right
-          const delay = Retry.delayMillis(source.name, raw.status, retry, first, parseRetryAfter(raw.headers["retry-after"], now))
+          const delay = Retry.delayMillis(
+            source.name,
+            raw.status,
+            retry,
+            first,
+            parseRetryAfter(raw.headers["retry-after"], now)
+          )
           if (delay === undefined) return yield* outcome.left
           yield* Effect.logDebug("effect-msal: managed identity request retried").pipe(
             Effect.annotateLogs({ "msal.status": raw.status, "msal.retry": retry + 1, "msal.delay_ms": delay })
@@ -277,7 +305,10 @@ export const make = (options: Options = {}) =>
         const known = results.get(entry)
         if (known !== undefined) return known
       }
-      const result = { ...resultOf(entry, tokenSource, correlationId), tenantId: tenantOf(Redacted.value(entry.secret)) }
+      const result = {
+        ...resultOf(entry, tokenSource, correlationId),
+        tenantId: tenantOf(Redacted.value(entry.secret))
+      }
       if (tokenSource === "cache") results.set(entry, result)
       return result
     }

@@ -33,10 +33,16 @@ export const audienceFor = (tokenEndpoint: string): string => {
   } catch {
     // an unparsable endpoint is refused by the client before this is asked
   }
-  if (host === "login.microsoftonline.us" || host === "login.usgovcloudapi.net" || host.endsWith(".login.microsoftonline.us")) {
+  if (
+    host === "login.microsoftonline.us" || host === "login.usgovcloudapi.net" ||
+    host.endsWith(".login.microsoftonline.us")
+  ) {
     return "api://AzureADTokenExchangeUSGov"
   }
-  if (host === "login.chinacloudapi.cn" || host === "login.partner.microsoftonline.cn" || host.endsWith(".login.chinacloudapi.cn")) {
+  if (
+    host === "login.chinacloudapi.cn" || host === "login.partner.microsoftonline.cn" ||
+    host.endsWith(".login.chinacloudapi.cn")
+  ) {
     return "api://AzureADTokenExchangeChina"
   }
   return "api://AzureADTokenExchange"
@@ -68,7 +74,10 @@ export const make = (
       Effect.suspend(() => {
         const forceRefresh = forceNext
         forceNext = false
-        return client.acquireToken({ resource: credential.audience ?? audienceFor(context.tokenEndpoint), forceRefresh })
+        return client.acquireToken({
+          resource: credential.audience ?? audienceFor(context.tokenEndpoint),
+          forceRefresh
+        })
       }).pipe(
         Effect.map((result) => ({
           client_assertion_type: Redacted.make(JWT_BEARER),
@@ -76,7 +85,8 @@ export const make = (
         })),
         Effect.mapError((error) =>
           new CredentialError({
-            description: `the managed identity token for the client assertion could not be obtained (${error._tag}: ${error.message})`,
+            description:
+              `the managed identity token for the client assertion could not be obtained (${error._tag}: ${error.message})`,
             cause: error
           })
         ),

@@ -91,7 +91,11 @@ const originOf = (location: string | undefined, base: string): string | undefine
  * `correlationId`. Without any error code, `invalid_request` (MSAL Python's choice for
  * answers it cannot read, `_obtain_token_on_arc`).
  */
-const serverError = (json: Readonly<Record<string, unknown>>, status: number, retryAfter: number | undefined): ServerError => {
+const serverError = (
+  json: Readonly<Record<string, unknown>>,
+  status: number,
+  retryAfter: number | undefined
+): ServerError => {
   const nested = Predicate.isRecord(json.error) ? json.error : undefined
   const error = stringField(json, "error") ?? (nested === undefined ? undefined : stringField(nested, "code")) ??
     "invalid_request"
@@ -164,7 +168,9 @@ export const interpret = (
     )
   }
   if (!Predicate.isRecord(json)) {
-    return Either.left(new NetworkError({ ...base, reason: "InvalidResponse", description: "the answer is not a JSON object" }))
+    return Either.left(
+      new NetworkError({ ...base, reason: "InvalidResponse", description: "the answer is not a JSON object" })
+    )
   }
   const accessToken = stringField(json, "access_token")
   if (status < 200 || status >= 300 || accessToken === undefined) {
@@ -180,7 +186,11 @@ export const interpret = (
   const expiresIn = expiresOn !== undefined ? expiresOn - now : seconds(json.expires_in)
   if (expiresIn === undefined) {
     return Either.left(
-      new NetworkError({ ...base, reason: "InvalidResponse", description: "the answer has neither expires_on nor expires_in" })
+      new NetworkError({
+        ...base,
+        reason: "InvalidResponse",
+        description: "the answer has neither expires_on nor expires_in"
+      })
     )
   }
   const refreshIn = seconds(json.refresh_in) ??
@@ -207,7 +217,11 @@ const arcChallenge = (
   const header = response.headers["www-authenticate"]
   if (header === undefined) {
     return Either.left(
-      new NetworkError({ ...base, reason: "InvalidResponse", description: "Azure Arc answered 401 without a WWW-Authenticate header" })
+      new NetworkError({
+        ...base,
+        reason: "InvalidResponse",
+        description: "Azure Arc answered 401 without a WWW-Authenticate header"
+      })
     )
   }
   const marker = "Basic realm="

@@ -84,7 +84,8 @@ const present = (value: string | undefined): value is string => value !== undefi
 const invalidUrl = (variable: string) =>
   new InvalidRequest({
     field: variable,
-    description: `the environment variable ${variable} is not an http(s) URL, so its managed identity source is unusable`
+    description:
+      `the environment variable ${variable} is not an http(s) URL, so its managed identity source is unusable`
   })
 
 /** An endpoint from the environment: an absolute http(s) URL (msal-node `getValidatedEnvVariableUrlString`). */
@@ -107,7 +108,8 @@ const endpointOf = (variable: string, value: string): Either.Either<string, Inva
  * @internal
  */
 export const detect = (env: Environment, arcAgentInstalled: boolean): Either.Either<Source, InvalidRequest> => {
-  const { IDENTITY_ENDPOINT, IDENTITY_HEADER, IDENTITY_SERVER_THUMBPRINT, IMDS_ENDPOINT, MSI_ENDPOINT, MSI_SECRET } = env
+  const { IDENTITY_ENDPOINT, IDENTITY_HEADER, IDENTITY_SERVER_THUMBPRINT, IMDS_ENDPOINT, MSI_ENDPOINT, MSI_SECRET } =
+    env
   if (present(IDENTITY_ENDPOINT) && present(IDENTITY_HEADER) && present(IDENTITY_SERVER_THUMBPRINT)) {
     return Either.map(endpointOf("IDENTITY_ENDPOINT", IDENTITY_ENDPOINT), (endpoint) => ({
       name: "ServiceFabric" as const,
@@ -133,14 +135,20 @@ export const detect = (env: Environment, arcAgentInstalled: boolean): Either.Eit
     }))
   }
   if (present(MSI_ENDPOINT)) {
-    return Either.map(endpointOf("MSI_ENDPOINT", MSI_ENDPOINT), (endpoint) => ({ name: "CloudShell" as const, endpoint }))
+    return Either.map(
+      endpointOf("MSI_ENDPOINT", MSI_ENDPOINT),
+      (endpoint) => ({ name: "CloudShell" as const, endpoint })
+    )
   }
   if (present(IDENTITY_ENDPOINT) && present(IMDS_ENDPOINT)) {
-    return Either.flatMap(endpointOf("IMDS_ENDPOINT", IMDS_ENDPOINT), () =>
-      Either.map(endpointOf("IDENTITY_ENDPOINT", IDENTITY_ENDPOINT), (endpoint) => ({
-        name: "AzureArc" as const,
-        endpoint: toLoopbackAddress(endpoint)
-      })))
+    return Either.flatMap(
+      endpointOf("IMDS_ENDPOINT", IMDS_ENDPOINT),
+      () =>
+        Either.map(endpointOf("IDENTITY_ENDPOINT", IDENTITY_ENDPOINT), (endpoint) => ({
+          name: "AzureArc" as const,
+          endpoint: toLoopbackAddress(endpoint)
+        }))
+    )
   }
   if (arcAgentInstalled) return Either.right({ name: "AzureArc", endpoint: DEFAULT_ARC_ENDPOINT })
   const pod = env.AZURE_POD_IDENTITY_AUTHORITY_HOST
@@ -263,7 +271,9 @@ export const buildRequest = (source: Source, input: RequestInput): SourceRequest
   if (input.clientCapabilities !== undefined && input.clientCapabilities.length > 0) {
     query.push(["xms_cc", input.clientCapabilities.join(",")])
   }
-  const url = query.length === 0 ? source.endpoint : `${source.endpoint}?${new URLSearchParams(query.map(([k, v]) => [k, v]))}`
+  const url = query.length === 0
+    ? source.endpoint
+    : `${source.endpoint}?${new URLSearchParams(query.map(([k, v]) => [k, v]))}`
   const secret = source.secret ?? Redacted.make("")
   switch (source.name) {
     case "Imds":

@@ -25,7 +25,10 @@ export type AssertionLifetime =
  * echoed in the error.
  * @internal
  */
-export const checkLifetime = (assertion: string, nowSeconds: number): Either.Either<AssertionLifetime, InvalidRequest> => {
+export const checkLifetime = (
+  assertion: string,
+  nowSeconds: number
+): Either.Either<AssertionLifetime, InvalidRequest> => {
   let claims: Record<string, unknown>
   try {
     claims = decodeJwt(assertion)
@@ -37,11 +40,16 @@ export const checkLifetime = (assertion: string, nowSeconds: number): Either.Eit
   if (typeof exp !== "number" || !Number.isFinite(exp)) return Either.right({ _tag: "Unknown" })
   if (exp <= nowSeconds) {
     return Either.left(
-      new InvalidRequest({ field: "userAssertion", description: "the user assertion has expired (exp): ask the caller for a new token" })
+      new InvalidRequest({
+        field: "userAssertion",
+        description: "the user assertion has expired (exp): ask the caller for a new token"
+      })
     )
   }
   if (typeof nbf === "number" && Number.isFinite(nbf) && nbf > nowSeconds + NBF_SKEW_SECONDS) {
-    return Either.left(new InvalidRequest({ field: "userAssertion", description: "the user assertion is not valid yet (nbf)" }))
+    return Either.left(
+      new InvalidRequest({ field: "userAssertion", description: "the user assertion is not valid yet (nbf)" })
+    )
   }
   return Either.right({ _tag: "Valid", exp })
 }

@@ -39,8 +39,7 @@ export const parseClientInfo = (raw: string | undefined): ClientInfo | undefined
 export const homeAccountIdOf = (
   clientInfo: ClientInfo | undefined,
   claims: IdTokenClaims | undefined
-): string | undefined =>
-  clientInfo !== undefined ? `${clientInfo.uid}.${clientInfo.utid}` : stringClaim(claims, "sub")
+): string | undefined => clientInfo !== undefined ? `${clientInfo.uid}.${clientInfo.utid}` : stringClaim(claims, "sub")
 
 /**
  * The routing hint for a home account id: `Oid:<uid>@<utid>` (msal-node's
@@ -78,7 +77,8 @@ export const accessTokenEntry = (
   requestedAtMillis: number
 ): CacheEntry.AccessToken => {
   const now = Math.floor(requestedAtMillis / 1000)
-  const expiresIn = token.expires_in ?? (token.expires_on !== undefined ? token.expires_on - now : DEFAULT_LIFETIME_SECONDS)
+  const expiresIn = token.expires_in ??
+    (token.expires_on !== undefined ? token.expires_on - now : DEFAULT_LIFETIME_SECONDS)
   const fraction = owner.refreshLifetimeFraction
   const refreshIn = token.refresh_in ??
     (fraction !== undefined && fraction > 0 && fraction < 1 ? Math.floor(expiresIn * fraction) : undefined)
@@ -172,7 +172,11 @@ export interface Written {
   readonly changes: ReadonlyArray<Change>
 }
 
-const refreshTokenEntry = (set: TokenSet, home: string | undefined, target: string): CacheEntry.RefreshToken | undefined => {
+const refreshTokenEntry = (
+  set: TokenSet,
+  home: string | undefined,
+  target: string
+): CacheEntry.RefreshToken | undefined => {
   const { token } = set
   if (token.refresh_token === undefined || Redacted.value(token.refresh_token).length === 0) return undefined
   const now = Math.floor(set.requestedAtMillis / 1000)

@@ -140,7 +140,9 @@ export const interpret = (
   const error = oauthError(json)
   if (status >= 500) {
     const code = error === undefined ? "" : ` (${error.error})`
-    return Either.left(new NetworkError({ ...base, reason: "Status", description: `the authority is unavailable${code}` }))
+    return Either.left(
+      new NetworkError({ ...base, reason: "Status", description: `the authority is unavailable${code}` })
+    )
   }
   if (error !== undefined) {
     return Either.left(
@@ -160,7 +162,11 @@ export const interpret = (
   }
   if (status < 200 || status >= 300) {
     return Either.left(
-      new NetworkError({ ...base, reason: "InvalidResponse", description: "the authority answered with an unexpected status and no OAuth error" })
+      new NetworkError({
+        ...base,
+        reason: "InvalidResponse",
+        description: "the authority answered with an unexpected status and no OAuth error"
+      })
     )
   }
   return Either.flatMap(

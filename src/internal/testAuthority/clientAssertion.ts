@@ -51,7 +51,8 @@ export const audiencesFor = (tokenEndpoint: string): ReadonlyArray<string> => {
 
 /** The refusal for a reason of `verifyClientAssertion`. */
 const refusalOf = (reason: string): Refusal => {
-  if (reason.startsWith("claim aud")) return refuse(700023, "Client assertion audience claim does not match Realm issuer.")
+  if (reason.startsWith("claim aud"))
+    return refuse(700023, "Client assertion audience claim does not match Realm issuer.")
   if (reason.startsWith("claim iss") || reason.startsWith("claim sub")) {
     return refuse(700021, "Client assertion application identifier doesn't match 'client_id' parameter.")
   }
@@ -90,11 +91,17 @@ const verifyFederated = (
   Effect.gen(function*() {
     const byIssuer = credentials.filter((c) => c.issuer === payload.iss)
     if (byIssuer.length === 0) {
-      return refuse(700211, `No matching federated identity record found for presented assertion issuer '${String(payload.iss)}'.`)
+      return refuse(
+        700211,
+        `No matching federated identity record found for presented assertion issuer '${String(payload.iss)}'.`
+      )
     }
     const bySubject = byIssuer.filter((c) => c.subject === payload.sub)
     if (bySubject.length === 0) {
-      return refuse(700213, `No matching federated identity record found for presented assertion subject '${String(payload.sub)}'.`)
+      return refuse(
+        700213,
+        `No matching federated identity record found for presented assertion subject '${String(payload.sub)}'.`
+      )
     }
     const matching = bySubject.filter((c) => audiences(payload).includes(c.audience ?? TOKEN_EXCHANGE_AUDIENCE))
     if (matching.length === 0) {
@@ -116,7 +123,10 @@ const verifyFederated = (
         ))
         if (result._tag === "Right") return undefined
         const cause = result.left.error
-        if (cause instanceof JoseErrors.JWTExpired || (cause instanceof JoseErrors.JWTClaimValidationFailed && cause.claim === "nbf")) {
+        if (
+          cause instanceof JoseErrors.JWTExpired ||
+          (cause instanceof JoseErrors.JWTClaimValidationFailed && cause.claim === "nbf")
+        ) {
           return refuse(700024, "Client assertion is not within its valid time range.")
         }
         if (!(cause instanceof JoseErrors.JWSSignatureVerificationFailed)) refusal = MALFORMED
@@ -148,10 +158,14 @@ export const check = (options: {
   }
   const certificates = registered.certificates ?? []
   const federated = registered.federatedCredentials ?? []
-  if (payload.iss !== clientId && federated.length > 0) return verifyFederated(assertion, payload, federated, nowSeconds)
+  if (payload.iss !== clientId && federated.length > 0)
+    return verifyFederated(assertion, payload, federated, nowSeconds)
   if (certificates.length === 0) {
     return Effect.succeed(
-      refuse(700027, "Client assertion failed signature validation. [Reason - The key was not found: no certificate is registered.]")
+      refuse(
+        700027,
+        "Client assertion failed signature validation. [Reason - The key was not found: no certificate is registered.]"
+      )
     )
   }
   return verifyClientAssertion(assertion, {

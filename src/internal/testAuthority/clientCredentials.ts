@@ -10,11 +10,21 @@ export const clientCredentials: GrantHandler = authenticated((ctx) => {
   const clientId = form.client_id ?? ""
   const scopes = (form.scope ?? "").split(" ").filter((s) => s.length > 0)
   if (scopes.length === 0) {
-    return Effect.succeed(fail(ctx, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'."))
+    return Effect.succeed(
+      fail(ctx, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
+    )
   }
   const bad = scopes.find((s) => !s.endsWith("/.default"))
   if (bad !== undefined) {
-    return Effect.succeed(fail(ctx, 400, "invalid_scope", 1002012, `The provided value for scope ${bad} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`))
+    return Effect.succeed(
+      fail(
+        ctx,
+        400,
+        "invalid_scope",
+        1002012,
+        `The provided value for scope ${bad} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`
+      )
+    )
   }
   const now = Math.floor(ctx.nowMillis / 1000)
   const sequence = ctx.nextSequence()

@@ -63,9 +63,15 @@ const millis = (d: number | string) => (typeof d === "number" ? `${d} millis` : 
  * received, secrets included: it is a test server) and `POST reset`.
  * @internal
  */
-export const control = (authority: Service, method: string, path: string, body: string): Effect.Effect<OutgoingResponse> => {
+export const control = (
+  authority: Service,
+  method: string,
+  path: string,
+  body: string
+): Effect.Effect<OutgoingResponse> => {
   const action = `${method} ${path.slice(CONTROL_PREFIX.length)}`
-  const bad = (description: string) => Effect.succeed(json(400, { error: "invalid_request", error_description: description }))
+  const bad = (description: string) =>
+    Effect.succeed(json(400, { error: "invalid_request", error_description: description }))
   switch (action) {
     case "POST enqueue": {
       const parsed = parse(Enqueue, body)

@@ -77,7 +77,8 @@ const openIdConfiguration = (url: URL, settings: Settings): OutgoingResponse | u
   if (entra) {
     const segments = prefix[0]?.toLowerCase() === "tfp" ? prefix.slice(1) : prefix
     const tenant = segments[0]
-    if (tenant === undefined) return json(400, { error: "invalid_tenant", error_description: "AADSTS90002: Tenant '' not found." })
+    if (tenant === undefined)
+      return json(400, { error: "invalid_tenant", error_description: "AADSTS90002: Tenant '' not found." })
     // Entra answers a domain-named tenant with its GUID endpoints, and names the tenant id in
     // the issuer (`{tenantid}` for the multi-tenant `common` and `organizations`; the
     // personal-account tenant for `consumers`).
@@ -107,13 +108,25 @@ const openIdConfiguration = (url: URL, settings: Settings): OutgoingResponse | u
 }
 
 /** `GET /common/discovery/instance`: Entra's instance discovery (any `api-version`). */
-const instanceDiscovery = (url: URL, settings: Settings, correlationId: string, nowMillis: number): OutgoingResponse => {
+const instanceDiscovery = (
+  url: URL,
+  settings: Settings,
+  correlationId: string,
+  nowMillis: number
+): OutgoingResponse => {
   const authorize = url.searchParams.get("authorization_endpoint") ?? ""
   let target: URL
   try {
     target = new URL(authorize)
   } catch {
-    return oauthError(400, "invalid_request", 90014, "The required field 'authorization_endpoint' is missing.", correlationId, nowMillis)
+    return oauthError(
+      400,
+      "invalid_request",
+      90014,
+      "The required field 'authorization_endpoint' is missing.",
+      correlationId,
+      nowMillis
+    )
   }
   const host = target.hostname.toLowerCase()
   if ((settings.invalidInstances ?? []).some((h) => h.toLowerCase() === host)) {

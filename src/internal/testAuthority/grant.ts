@@ -53,11 +53,21 @@ export const authenticateClient = (ctx: GrantContext): Effect.Effect<OutgoingRes
   }
   const registered = settings.clients?.[clientId]
   if (settings.clients !== undefined && registered === undefined) {
-    return answer(400, "unauthorized_client", 700016, `Application with identifier '${clientId}' was not found in the directory.`)
+    return answer(
+      400,
+      "unauthorized_client",
+      700016,
+      `Application with identifier '${clientId}' was not found in the directory.`
+    )
   }
   const assertion = form.client_assertion
   if (form.client_secret === undefined && assertion === undefined) {
-    return answer(401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
+    return answer(
+      401,
+      "invalid_client",
+      7000218,
+      "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."
+    )
   }
   if (assertion !== undefined && form.client_assertion_type !== JWT_BEARER) {
     return answer(401, "invalid_client", 50027, `Invalid client_assertion_type: it must be '${JWT_BEARER}'.`)

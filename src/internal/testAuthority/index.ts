@@ -45,7 +45,6 @@ const GRANTS: Readonly<Record<string, GrantHandler>> = {
 
 const DEFAULTS: Settings = { expiresIn: 3599, latency: Duration.zero }
 
-
 interface State {
   readonly settings: Settings
   readonly queue: ReadonlyArray<ScriptedResponse>
@@ -84,7 +83,13 @@ export const make = (initial?: Partial<Settings>): Effect.Effect<Service> =>
         if ((headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) {
           for (const [k, v] of new URLSearchParams(request.body)) form[k] = v
         }
-        const recorded: RecordedRequest = { method: request.method, url: request.url, path: url.pathname, headers, form }
+        const recorded: RecordedRequest = {
+          method: request.method,
+          url: request.url,
+          path: url.pathname,
+          headers,
+          form
+        }
         const before = yield* Ref.modify(state, (s) => {
           const isToken = Discovery.isTokenRequest(request.method, url.pathname) ||
             ManagedIdentity.isManagedIdentityRequest(request.method, url.pathname, headers)
@@ -118,7 +123,14 @@ export const make = (initial?: Partial<Settings>): Effect.Effect<Service> =>
           const grant = form.grant_type ?? ""
           const handler = GRANTS[grant]
           if (handler === undefined) {
-            return oauthError(400, "unsupported_grant_type", 70003, `The app requested an unsupported grant type '${grant}'.`, correlationId, nowMillis)
+            return oauthError(
+              400,
+              "unsupported_grant_type",
+              70003,
+              `The app requested an unsupported grant type '${grant}'.`,
+              correlationId,
+              nowMillis
+            )
           }
           return yield* handler({
             tenant,
@@ -176,24 +188,24 @@ const toWeb = (response: OutgoingResponse): Response => {
 
 /** @internal */
 export const httpClientFor = (authority: Service): HttpClient.HttpClient =>
-    HttpClient.make((request, url) => {
-      const body = request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : ""
-      return Effect.flatMap(
-        authority.handle({ method: request.method, url: url.href, headers: request.headers, body }),
-        (response) =>
-          response.fault === "disconnect" || response.fault === "refuse"
-            ? Effect.fail(
-              new HttpClientError.RequestError({
-                request,
-                reason: "Transport",
-                cause: response.fault === "refuse"
-                  ? Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })
-                  : Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })
-              })
-            )
-            : Effect.succeed(HttpClientResponse.fromWeb(request, toWeb(response)))
-      )
-    })
+  HttpClient.make((request, url) => {
+    const body = request.body._tag === "Uint8Array" ? new TextDecoder().decode(request.body.body) : ""
+    return Effect.flatMap(
+      authority.handle({ method: request.method, url: url.href, headers: request.headers, body }),
+      (response) =>
+        response.fault === "disconnect" || response.fault === "refuse"
+          ? Effect.fail(
+            new HttpClientError.RequestError({
+              request,
+              reason: "Transport",
+              cause: response.fault === "refuse"
+                ? Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" })
+                : Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })
+            })
+          )
+          : Effect.succeed(HttpClientResponse.fromWeb(request, toWeb(response)))
+    )
+  })
 
 /** @internal */
 export const serve = (
@@ -224,7 +236,10 @@ export const serve = (
               return
             }
             if (response.fault === "disconnectDuringBody") {
-              res.writeHead(response.status, { ...response.headers, "content-length": String(Buffer.byteLength(response.body)) })
+              res.writeHead(response.status, {
+                ...response.headers,
+                "content-length": String(Buffer.byteLength(response.body))
+              })
               res.write(response.body.slice(0, Math.floor(response.body.length / 2)), () => req.socket.destroy())
               return
             }

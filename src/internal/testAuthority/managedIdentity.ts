@@ -28,7 +28,8 @@ export const DEFAULT_MI_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 export const DEFAULT_SYSTEM_ASSIGNED: ManagedIdentityAccount = {
   clientId: "5a1c0e7e-0000-4000-8000-00000000c11e",
   objectId: "5a1c0e7e-0000-4000-8000-0000000000b1",
-  resourceId: "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm"
+  resourceId:
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm"
 }
 
 /** @internal */
@@ -41,7 +42,11 @@ const MSI_PATH = "/msi/token"
 const CLOUD_SHELL_PATH = "/oauth2/token"
 
 /** Whether a request is for a managed-identity endpoint. @internal */
-export const isManagedIdentityRequest = (method: string, pathname: string, headers: Readonly<Record<string, string>>): boolean =>
+export const isManagedIdentityRequest = (
+  method: string,
+  pathname: string,
+  headers: Readonly<Record<string, string>>
+): boolean =>
   (method === "GET" && (pathname === TOKEN_PATH || pathname === MSI_PATH)) ||
   (method === "POST" && pathname === CLOUD_SHELL_PATH && (headers.metadata ?? "").toLowerCase() === "true")
 
@@ -88,7 +93,8 @@ const kindOf = (method: string, path: string, version: string | null): Kind | un
 /** Arc keys written and not yet used, by path. */
 const arcKeys = new Map<string, string>()
 
-const identities = (settings: Settings): ReadonlyArray<ManagedIdentityAccount> => settings.managedIdentity?.userAssigned ?? []
+const identities = (settings: Settings): ReadonlyArray<ManagedIdentityAccount> =>
+  settings.managedIdentity?.userAssigned ?? []
 const systemAssigned = (settings: Settings): ManagedIdentityAccount =>
   settings.managedIdentity?.systemAssigned ?? DEFAULT_SYSTEM_ASSIGNED
 
@@ -143,7 +149,8 @@ const issue = (ctx: Context, kind: Kind, identity: ManagedIdentityAccount, resou
     return { accessToken, expiresIn, expiresOn: now + expiresIn, now }
   })
 
-const imdsError = (status: number, description: string) => json(status, { error: "invalid_request", error_description: description })
+const imdsError = (status: number, description: string) =>
+  json(status, { error: "invalid_request", error_description: description })
 
 /**
  * Answers a managed-identity request; `undefined` when the path is not one of them. @internal
@@ -165,9 +172,14 @@ export const route = (
     case "Imds":
     case "CloudShell": {
       // IMDS answers: https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token#error-handling
-      if ((headers.metadata ?? "").toLowerCase() !== "true") return Effect.succeed(imdsError(400, "Required metadata header not specified"))
+      if ((headers.metadata ?? "").toLowerCase() !== "true")
+        return Effect.succeed(imdsError(400, "Required metadata header not specified"))
       if (!resource) return Effect.succeed(imdsError(400, "Required audience parameter not specified"))
-      const identity = lookup(ctx.settings, { clientId: q.get("client_id"), objectId: q.get("object_id"), resourceId: q.get("msi_res_id") })
+      const identity = lookup(ctx.settings, {
+        clientId: q.get("client_id"),
+        objectId: q.get("object_id"),
+        resourceId: q.get("msi_res_id")
+      })
       if (identity === undefined) return Effect.succeed(imdsError(400, "Identity not found"))
       return Effect.map(issue(ctx, kind, identity, resource), (t) =>
         json(200, {
@@ -186,12 +198,22 @@ export const route = (
       return arc(headers, ctx, resource)
     case "AppService":
     case "MachineLearning": {
-      const expected = kind === "AppService" ? mi?.identityHeader ?? DEFAULT_IDENTITY_HEADER : mi?.msiSecret ?? DEFAULT_MSI_SECRET
+      const expected = kind === "AppService"
+        ? mi?.identityHeader ?? DEFAULT_IDENTITY_HEADER
+        : mi?.msiSecret ?? DEFAULT_MSI_SECRET
       const given = kind === "AppService" ? headers["x-identity-header"] : headers.secret
-      if (given !== expected) return Effect.succeed(json(401, { statusCode: 401, message: "Unauthorized: the request's secret header is missing or wrong." }))
-      if (!resource) return Effect.succeed(json(400, { statusCode: 400, message: "The resource parameter is required." }))
+      if (given !== expected)
+        return Effect.succeed(
+          json(401, { statusCode: 401, message: "Unauthorized: the request's secret header is missing or wrong." })
+        )
+      if (!resource)
+        return Effect.succeed(json(400, { statusCode: 400, message: "The resource parameter is required." }))
       const identity = kind === "AppService"
-        ? lookup(ctx.settings, { clientId: q.get("client_id"), objectId: q.get("object_id"), resourceId: q.get("mi_res_id") })
+        ? lookup(ctx.settings, {
+          clientId: q.get("client_id"),
+          objectId: q.get("object_id"),
+          resourceId: q.get("mi_res_id")
+        })
         : lookup(ctx.settings, { clientId: q.get("clientid") })
       if (identity === undefined) {
         return Effect.succeed(json(400, {
@@ -216,9 +238,12 @@ export const route = (
       if (headers.secret !== (mi?.identityHeader ?? DEFAULT_IDENTITY_HEADER)) {
         return Effect.succeed(sfError(401, "SecretHeaderNotFound", "Secret is not found in the request headers."))
       }
-      if (!resource) return Effect.succeed(sfError(400, "ArgumentNullOrEmpty", "The parameter resource cannot be null or empty."))
-      return Effect.map(issue(ctx, kind, systemAssigned(ctx.settings), resource), (t) =>
-        json(200, { token_type: "Bearer", access_token: t.accessToken, expires_on: t.expiresOn, resource }))
+      if (!resource)
+        return Effect.succeed(sfError(400, "ArgumentNullOrEmpty", "The parameter resource cannot be null or empty."))
+      return Effect.map(
+        issue(ctx, kind, systemAssigned(ctx.settings), resource),
+        (t) => json(200, { token_type: "Bearer", access_token: t.accessToken, expires_on: t.expiresOn, resource })
+      )
     }
   }
 }
@@ -230,7 +255,8 @@ export const route = (
  */
 const arc = (headers: Readonly<Record<string, string>>, ctx: Context, resource: string | null | undefined) =>
   Effect.gen(function*() {
-    if ((headers.metadata ?? "").toLowerCase() !== "true") return imdsError(400, "Required metadata header not specified")
+    if ((headers.metadata ?? "").toLowerCase() !== "true")
+      return imdsError(400, "Required metadata header not specified")
     const directory = ctx.settings.managedIdentity?.arcKeyDirectory
     if (directory === undefined) return imdsError(400, "Azure Arc is not configured on this test authority")
     const authorization = headers.authorization
@@ -243,7 +269,8 @@ const arc = (headers: Readonly<Record<string, string>>, ctx: Context, resource: 
     }
     const presented = authorization.startsWith("Basic ") ? authorization.slice("Basic ".length) : ""
     const match = [...arcKeys].find(([, secret]) => secret === presented)
-    if (match === undefined) return json(401, { error: "unauthorized_client", error_description: "The key is not valid." })
+    if (match === undefined)
+      return json(401, { error: "unauthorized_client", error_description: "The key is not valid." })
     arcKeys.delete(match[0])
     yield* Effect.promise(() => Fs.rm(match[0], { force: true }))
     if (!resource) return imdsError(400, "Required audience parameter not specified")

@@ -26,20 +26,31 @@ export const onBehalfOf: GrantHandler = authenticated((ctx) => {
   const invalid = (status: number, error: string, code: number, text: string) =>
     Effect.succeed(userError(ctx, status, error, code, text))
   if (form.requested_token_use !== "on_behalf_of") {
-    return invalid(400, "invalid_request", 900144, "The request body must contain the following parameter: 'requested_token_use'.")
+    return invalid(
+      400,
+      "invalid_request",
+      900144,
+      "The request body must contain the following parameter: 'requested_token_use'."
+    )
   }
   const claims = form.assertion === undefined ? undefined : payloadOf(form.assertion)
   if (claims === undefined) return invalid(400, "invalid_request", 50027, "JWT token is invalid or malformed.")
   const clientId = form.client_id ?? ""
   if (claims.aud !== clientId && claims.aud !== `api://${clientId}`) {
-    return invalid(400, "invalid_grant", 500131, "Assertion audience does not match the Client app presenting the assertion.")
+    return invalid(
+      400,
+      "invalid_grant",
+      500131,
+      "Assertion audience does not match the Client app presenting the assertion."
+    )
   }
   const now = Math.floor(ctx.nowMillis / 1000)
   if (typeof claims.exp !== "number" || claims.exp <= now) {
     return invalid(400, "invalid_grant", 500133, "Assertion is not within its valid time range.")
   }
   const user = findUser(settings, typeof claims.oid === "string" ? claims.oid : undefined)
-  if (user === undefined) return invalid(400, "invalid_grant", 50034, "The user account does not exist in the directory.")
+  if (user === undefined)
+    return invalid(400, "invalid_grant", 50034, "The user account does not exist in the directory.")
   const scopes = (form.scope ?? "").split(" ").filter((s) => s.length > 0)
   if (scopes.length === 0) {
     return invalid(400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")

@@ -15,10 +15,17 @@ export const password: GrantHandler = authenticated((ctx) => {
   const { directory, form, settings } = ctx
   const user = findUser(settings, form.username)
   if (user === undefined) {
-    return Effect.succeed(userError(ctx, 400, "invalid_grant", 50034, "The user account does not exist in the directory."))
+    return Effect.succeed(
+      userError(ctx, 400, "invalid_grant", 50034, "The user account does not exist in the directory.")
+    )
   }
-  if (user.federated === true || user.password === undefined || form.password === undefined || !same(form.password, user.password)) {
-    return Effect.succeed(userError(ctx, 400, "invalid_grant", 50126, "Error validating credentials due to invalid username or password."))
+  if (
+    user.federated === true || user.password === undefined || form.password === undefined ||
+    !same(form.password, user.password)
+  ) {
+    return Effect.succeed(
+      userError(ctx, 400, "invalid_grant", 50126, "Error validating credentials due to invalid username or password.")
+    )
   }
   const scopes = (form.scope ?? "").split(" ").filter((s) => s.length > 0)
   return issueUserTokens(ctx, directory, {

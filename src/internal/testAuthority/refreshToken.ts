@@ -14,21 +14,32 @@ export const refreshToken: GrantHandler = authenticated((ctx) => {
   const clientId = form.client_id ?? ""
   const grant = form.refresh_token === undefined ? undefined : directory.refreshTokens.get(form.refresh_token)
   if (grant === undefined) {
-    return Effect.succeed(userError(ctx, 400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid."))
+    return Effect.succeed(
+      userError(ctx, 400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
+    )
   }
   if (grant.clientId !== clientId && !(grant.family && isFamily(settings, clientId))) {
     return Effect.succeed(
-      userError(ctx, 400, "invalid_grant", 70000, "Provided grant is invalid or malformed: the refresh token was issued to another client.", {
-        // MSAL Python stops its family-token loop on `"client_mismatch" in error_additional_info`
-        // (msal/application.py); msal-node reads the same refusal's suberror
-        suberror: "client_mismatch",
-        error_additional_info: ["client_mismatch"]
-      })
+      userError(
+        ctx,
+        400,
+        "invalid_grant",
+        70000,
+        "Provided grant is invalid or malformed: the refresh token was issued to another client.",
+        {
+          // MSAL Python stops its family-token loop on `"client_mismatch" in error_additional_info`
+          // (msal/application.py); msal-node reads the same refusal's suberror
+          suberror: "client_mismatch",
+          error_additional_info: ["client_mismatch"]
+        }
+      )
     )
   }
   const scopes = (form.scope ?? "").split(" ").filter((s) => s.length > 0)
   if (scopes.length === 0) {
-    return Effect.succeed(userError(ctx, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'."))
+    return Effect.succeed(
+      userError(ctx, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'scope'.")
+    )
   }
   return issueUserTokens(ctx, directory, {
     user: grant.user,

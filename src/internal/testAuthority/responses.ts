@@ -40,4 +40,3 @@ export const appToken = (claims: Record<string, unknown>): string =>
   `${b64url(JSON.stringify({ typ: "JWT", alg: "RS256", kid: "test-authority-key" }))}.${
     b64url(JSON.stringify(claims))
   }.${b64url(crypto.getRandomValues(new Uint8Array(256)))}`
-

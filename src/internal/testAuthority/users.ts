@@ -54,7 +54,6 @@ export interface Directory {
   readonly refreshTokens: Map<string, RefreshGrant>
 }
 
-
 /** @internal */
 export const findUser = (settings: Settings, name: string | undefined): TestUser | undefined =>
   name === undefined
@@ -62,7 +61,8 @@ export const findUser = (settings: Settings, name: string | undefined): TestUser
     : usersOf(settings).find((u) => u.username.toLowerCase() === name.toLowerCase() || u.objectId === name)
 
 /** @internal */
-export const isFamily = (settings: Settings, clientId: string): boolean => settings.familyClients?.includes(clientId) === true
+export const isFamily = (settings: Settings, clientId: string): boolean =>
+  settings.familyClients?.includes(clientId) === true
 
 const scopesOf = (value: string | undefined): ReadonlyArray<string> =>
   (value ?? "").split(" ").filter((s) => s.length > 0)
@@ -83,7 +83,8 @@ const pairwiseSub = (user: TestUser, clientId: string): string =>
   Crypto.createHash("sha256").update(`${user.objectId}|${clientId}`).digest("base64url").slice(0, 43)
 
 /** @internal */
-export const clientInfoOf = (user: TestUser): string => base64url(JSON.stringify({ uid: user.objectId, utid: user.tenantId }))
+export const clientInfoOf = (user: TestUser): string =>
+  base64url(JSON.stringify({ uid: user.objectId, utid: user.tenantId }))
 
 /** An Entra-shaped OAuth error with Entra's extra fields (`suberror`). @internal */
 export const userError = (
@@ -95,7 +96,9 @@ export const userError = (
   extra: Readonly<Record<string, unknown>> = {}
 ): OutgoingResponse => {
   const base = fail(ctx, status, error, code, text)
-  return Object.keys(extra).length === 0 ? base : { ...base, body: JSON.stringify({ ...JSON.parse(base.body), ...extra }) }
+  return Object.keys(extra).length === 0
+    ? base
+    : { ...base, body: JSON.stringify({ ...JSON.parse(base.body), ...extra }) }
 }
 
 /** What a user token response is issued for. @internal */
@@ -115,7 +118,11 @@ export interface UserTokenRequest {
  * `openid`), `client_info` (when asked), `foci` (family clients).
  * @internal
  */
-export const issueUserTokens = (ctx: GrantContext, directory: Directory, r: UserTokenRequest): Effect.Effect<OutgoingResponse> => {
+export const issueUserTokens = (
+  ctx: GrantContext,
+  directory: Directory,
+  r: UserTokenRequest
+): Effect.Effect<OutgoingResponse> => {
   const { settings } = ctx
   const now = Math.floor(ctx.nowMillis / 1000)
   const sequence = ctx.nextSequence()
@@ -206,7 +213,8 @@ const escapeHtml = (s: string): string =>
 const html = (status: number, body: string): OutgoingResponse => ({
   status,
   headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
-  body: `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head><body>\n${body}\n</body></html>`
+  body:
+    `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head><body>\n${body}\n</body></html>`
 })
 
 const redirect = (location: string): OutgoingResponse => ({
@@ -239,7 +247,8 @@ export const make = (settings: Effect.Effect<Settings>) => {
   /** Checks the authorize request; the error text, or undefined. */
   const invalid = (s: Settings, params: URLSearchParams): string | undefined => {
     const clientId = params.get("client_id")
-    if (clientId === null || clientId.length === 0) return "AADSTS900144: The request body must contain the following parameter: 'client_id'."
+    if (clientId === null || clientId.length === 0)
+      return "AADSTS900144: The request body must contain the following parameter: 'client_id'."
     if (s.clients !== undefined && s.clients[clientId] === undefined) {
       return `AADSTS700016: Application with identifier '${clientId}' was not found in the directory.`
     }
@@ -307,7 +316,9 @@ export const make = (settings: Effect.Effect<Settings>) => {
     ).join("\n")
     return html(
       200,
-      `<h1>Sign in to ${escapeHtml(tenant)}</h1>\n<form method="post" action="/${encodeURIComponent(tenant)}/oauth2/v2.0/authorize">\n${hidden}\n${choices}\n<button type="submit" name="consent" value="accept">Sign in</button>\n<button type="submit" name="consent" value="deny">Cancel</button>\n</form>`
+      `<h1>Sign in to ${escapeHtml(tenant)}</h1>\n<form method="post" action="/${
+        encodeURIComponent(tenant)
+      }/oauth2/v2.0/authorize">\n${hidden}\n${choices}\n<button type="submit" name="consent" value="accept">Sign in</button>\n<button type="submit" name="consent" value="deny">Cancel</button>\n</form>`
     )
   }
 
@@ -319,7 +330,9 @@ export const make = (settings: Effect.Effect<Settings>) => {
       .join("\n")
     return html(
       200,
-      `<form method="post" action="${escapeHtml(params.get("redirect_uri") ?? "")}">\n${fields}\n<noscript><button type="submit">Continue</button></noscript>\n</form>\n<script>document.forms[0].submit()</script>`
+      `<form method="post" action="${
+        escapeHtml(params.get("redirect_uri") ?? "")
+      }">\n${fields}\n<noscript><button type="submit">Continue</button></noscript>\n</form>\n<script>document.forms[0].submit()</script>`
     )
   }
 
@@ -343,7 +356,10 @@ export const make = (settings: Effect.Effect<Settings>) => {
           cloud_instance_name: "microsoftonline.com",
           cloud_audience_urn: "urn:federation:MicrosoftOnline",
           ...(user?.federated === true
-            ? { federation_protocol: "WSTrust", federation_metadata_url: `https://sts.${domain}/adfs/services/trust/mex` }
+            ? {
+              federation_protocol: "WSTrust",
+              federation_metadata_url: `https://sts.${domain}/adfs/services/trust/mex`
+            }
             : {})
         })
       }
