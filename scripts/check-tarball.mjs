@@ -11,7 +11,7 @@
 //   - `npx effect-msal --help` and `--version`
 // then the same install with `--legacy-peer-deps` (peers of peers not installed): the bin and an
 // import still work. TypeScript, esbuild and @types/node are the repository's own.
-import { execFileSync, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"

@@ -202,7 +202,7 @@ describe("non-idempotent requests (authorization codes, refresh tokens)", () => 
         apiId: 832,
         reason: 0,
         idempotent
-      }, 0)))
+      })))
       yield* TestClock.adjust("10 seconds")
       return { outcome: yield* Fiber.join(fiber), sent: (yield* a.tokenRequests).length }
     })

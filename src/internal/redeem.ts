@@ -101,7 +101,7 @@ export const make = (deps: Deps) => (r: Redemption): Effect.Effect<Authenticatio
       reason: r.reason,
       ...(r.idempotent === undefined ? {} : { idempotent: r.idempotent })
     }
-    const token = yield* deps.send(r.endpoints, request, requestedAtMillis, r.regional === true)
+    const token = yield* deps.send(r.endpoints, request, r.regional === true)
     const claims = yield* idTokenClaims(token, deps.clientId)
     if (r.check !== undefined) yield* r.check(claims, Math.floor((yield* Clock.currentTimeMillis) / 1000))
     const appMetadata = yield* deps.cache.get(

@@ -124,7 +124,6 @@ export const resolve = (setting: Setting, ctx: HttpCache.GetContext): Effect.Eff
 export type RegionalSend = (
   endpoints: Authority.Endpoints,
   request: TokenRequest.TokenRequest,
-  requestedAtMillis: number,
   regional: boolean
 ) => Effect.Effect<TokenResponse.TokenResponse, MsalError>
 
@@ -139,25 +138,22 @@ export const makeSend = (deps: {
   readonly authority: Authority.Authority
   readonly setting: Setting
   readonly ctx: HttpCache.GetContext
-  readonly send: (
-    request: TokenRequest.TokenRequest,
-    requestedAtMillis: number
-  ) => Effect.Effect<TokenResponse.TokenResponse, MsalError>
+  readonly send: (request: TokenRequest.TokenRequest) => Effect.Effect<TokenResponse.TokenResponse, MsalError>
 }): Effect.Effect<RegionalSend> =>
   Effect.map(
     Effect.cached(resolve(deps.setting, deps.ctx)),
-    (region) => (endpoints, request, requestedAt, useRegion) =>
-      !useRegion ? deps.send(request, requestedAt) : Effect.flatMap(region, (found) => {
-        if (Option.isNone(found) || request.endpoint !== endpoints.tokenEndpoint) return deps.send(request, requestedAt)
+    (region) => (endpoints, request, useRegion) =>
+      !useRegion ? deps.send(request) : Effect.flatMap(region, (found) => {
+        if (Option.isNone(found) || request.endpoint !== endpoints.tokenEndpoint) return deps.send(request)
         const regional = regionalTokenEndpoint(deps.authority, endpoints, found.value)
-        if (regional === undefined) return deps.send(request, requestedAt)
-        return deps.send({ ...request, endpoint: regional }, requestedAt).pipe(
+        if (regional === undefined) return deps.send(request)
+        return deps.send({ ...request, endpoint: regional }).pipe(
           Effect.catchIf(
             (error) => error._tag === "NetworkError" && error.reason === "Transport",
             () =>
               Effect.logWarning("effect-msal: the regional endpoint could not be reached; using the global endpoint", {
                 url: regional
-              }).pipe(Effect.zipRight(deps.send(request, requestedAt)))
+              }).pipe(Effect.zipRight(deps.send(request)))
           ),
           Effect.annotateSpans("msal.region", found.value)
         )

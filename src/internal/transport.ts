@@ -281,8 +281,7 @@ export const makeSend = (deps: {
       : Effect.locallyWith(effect, Headers.currentRedactedNames, (names) => [...names, "x-anchormailbox"])
 
   return (
-    request: TokenRequest.TokenRequest,
-    requestedAt: number
+    request: TokenRequest.TokenRequest
   ): Effect.Effect<TokenResponse.TokenResponse, MsalError> => {
     const form = TokenRequest.formOf(request)
     const httpRequest = toHttp(request, form, Telemetry.lastHeader(telemetry))
