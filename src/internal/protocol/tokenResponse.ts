@@ -88,7 +88,14 @@ const oauthError = (json: unknown) => {
   }
 }
 
-const notJson = (raw: RawResponse, base: { url: string; status: number }) => {
+/** The fields every error of one answer shares: the endpoint, the status, `Retry-After` if sent. */
+interface ErrorBase {
+  readonly url: string
+  readonly status: number
+  readonly retryAfter?: number
+}
+
+const notJson = (raw: RawResponse, base: ErrorBase) => {
   const what = raw.text.trimStart().startsWith("<")
     ? "an HTML page"
     : raw.text.length === 0
@@ -116,60 +123,31 @@ const checkLifetimes = (token: TokenResponse, nowSeconds: number): string | unde
   return undefined
 }
 
+/** An OAuth error body as a `ServerError`, carrying only the fields the body actually had. */
+const serverError = (error: NonNullable<ReturnType<typeof oauthError>>, base: ErrorBase): ServerError =>
+  new ServerError({
+    error: error.error,
+    status: base.status,
+    ...(error.errorDescription === undefined ? {} : { errorDescription: error.errorDescription }),
+    ...(error.errorCodes === undefined ? {} : { errorCodes: error.errorCodes }),
+    ...(error.suberror === undefined ? {} : { suberror: error.suberror }),
+    ...(error.errorAdditionalInfo === undefined ? {} : { errorAdditionalInfo: error.errorAdditionalInfo }),
+    ...(error.claims === undefined ? {} : { claims: error.claims }),
+    ...(error.correlationId === undefined ? {} : { correlationId: error.correlationId }),
+    ...(error.traceId === undefined ? {} : { traceId: error.traceId }),
+    ...(base.retryAfter === undefined ? {} : { retryAfter: base.retryAfter })
+  })
+
 /**
- * Turns the token endpoint's answer into a token response or a typed error, with no I/O:
- * an OAuth error body (whatever the status, a 200 included) is a `ServerError`; a 5xx, a
- * non-JSON body, a success without a usable `access_token` or with a lifetime out of range
- * is a `NetworkError`. Only field names, never values, go into error descriptions.
- * @internal
+ * A 2xx body without an OAuth error, decoded and its lifetimes checked: the token response, or
+ * a `NetworkError` naming only the offending fields.
  */
-export const interpret = (
-  raw: RawResponse,
-  url: string,
+const decodeSuccess = (
+  json: unknown,
+  base: ErrorBase,
   nowMillis: number
-): Either.Either<TokenResponse, ServerError | NetworkError> => {
-  const status = raw.status
-  const retryAfter = parseRetryAfter(raw.retryAfter, nowMillis)
-  const base = { url, status, ...(retryAfter === undefined ? {} : { retryAfter }) }
-  let json: unknown
-  try {
-    json = JSON.parse(raw.text)
-  } catch {
-    return Either.left(notJson(raw, base))
-  }
-  const error = oauthError(json)
-  if (status >= 500) {
-    const code = error === undefined ? "" : ` (${error.error})`
-    return Either.left(
-      new NetworkError({ ...base, reason: "Status", description: `the authority is unavailable${code}` })
-    )
-  }
-  if (error !== undefined) {
-    return Either.left(
-      new ServerError({
-        error: error.error,
-        status,
-        ...(error.errorDescription === undefined ? {} : { errorDescription: error.errorDescription }),
-        ...(error.errorCodes === undefined ? {} : { errorCodes: error.errorCodes }),
-        ...(error.suberror === undefined ? {} : { suberror: error.suberror }),
-        ...(error.errorAdditionalInfo === undefined ? {} : { errorAdditionalInfo: error.errorAdditionalInfo }),
-        ...(error.claims === undefined ? {} : { claims: error.claims }),
-        ...(error.correlationId === undefined ? {} : { correlationId: error.correlationId }),
-        ...(error.traceId === undefined ? {} : { traceId: error.traceId }),
-        ...(retryAfter === undefined ? {} : { retryAfter })
-      })
-    )
-  }
-  if (status < 200 || status >= 300) {
-    return Either.left(
-      new NetworkError({
-        ...base,
-        reason: "InvalidResponse",
-        description: "the authority answered with an unexpected status and no OAuth error"
-      })
-    )
-  }
-  return Either.flatMap(
+): Either.Either<TokenResponse, NetworkError> =>
+  Either.flatMap(
     Either.mapLeft(decodeToken(json), (e) =>
       new NetworkError({
         ...base,
@@ -187,4 +165,44 @@ export const interpret = (
       )
     }
   )
+
+/**
+ * Turns the token endpoint's answer into a token response or a typed error, with no I/O:
+ * an OAuth error body (whatever the status, a 200 included) is a `ServerError`; a 5xx, a
+ * non-JSON body, a success without a usable `access_token` or with a lifetime out of range
+ * is a `NetworkError`. Only field names, never values, go into error descriptions.
+ * @internal
+ */
+export const interpret = (
+  raw: RawResponse,
+  url: string,
+  nowMillis: number
+): Either.Either<TokenResponse, ServerError | NetworkError> => {
+  const status = raw.status
+  const retryAfter = parseRetryAfter(raw.retryAfter, nowMillis)
+  const base: ErrorBase = { url, status, ...(retryAfter === undefined ? {} : { retryAfter }) }
+  let json: unknown
+  try {
+    json = JSON.parse(raw.text)
+  } catch {
+    return Either.left(notJson(raw, base))
+  }
+  const error = oauthError(json)
+  if (status >= 500) {
+    const code = error === undefined ? "" : ` (${error.error})`
+    return Either.left(
+      new NetworkError({ ...base, reason: "Status", description: `the authority is unavailable${code}` })
+    )
+  }
+  if (error !== undefined) return Either.left(serverError(error, base))
+  if (status < 200 || status >= 300) {
+    return Either.left(
+      new NetworkError({
+        ...base,
+        reason: "InvalidResponse",
+        description: "the authority answered with an unexpected status and no OAuth error"
+      })
+    )
+  }
+  return decodeSuccess(json, base, nowMillis)
 }
