@@ -4,7 +4,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import forge from "node-forge"
-import type { AuthenticationResult } from "../AuthenticationResult.js"
+import type { Account, AuthenticationResult } from "../AuthenticationResult.js"
 import * as ClientCredential from "../ClientCredential.js"
 import * as ConfidentialClient from "../ConfidentialClient.js"
 import * as CredentialSigner from "../CredentialSigner.js"
@@ -58,22 +58,20 @@ const clientLayer = (
     Layer.provide(TestAuthority.layerHttpClientVia(serverUrl))
   )
 
-/**
- * The README's main job: a walk-through of every grant against the test authority served
- * over real HTTP on 127.0.0.1, saying what came from the network and what from the cache.
- * @internal
- */
-export const program = Effect.gen(function*() {
-  const authority = yield* TestAuthority.TestAuthority
-  const server = yield* TestAuthority.serve()
-  yield* Console.log(`Test authority listening on ${server.url} (standing in for ${AUTHORITY})`)
-  const requests = Effect.map(authority.tokenRequests, (r) => r.length)
-  const cache = yield* TokenCache.makeMemory()
-  const cacheLayer = Layer.succeed(TokenCache.TokenCache, cache)
+/** What the steps of the walk-through share: the authority, its served URL and one token cache. */
+interface Demo {
+  readonly authority: TestAuthority.Service
+  readonly serverUrl: string
+  readonly cache: TokenCache.Service
+  readonly cacheLayer: Layer.Layer<TokenCache.TokenCache>
+  /** How many token requests have reached the authority so far. */
+  readonly requests: Effect.Effect<number>
+}
 
-  yield* Effect.gen(function*() {
-    const client = yield* ConfidentialClient.ConfidentialClient
-
+/** Steps 1–3: an app token served from the cache, 100 callers sharing one request, a claims challenge. */
+const appTokenSteps = (client: ConfidentialClient.Service, demo: Demo) =>
+  Effect.gen(function*() {
+    const { authority, requests } = demo
     yield* Console.log("\n1. Client credentials: a token for the app itself (Microsoft Graph)")
     yield* describe("first call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
     yield* describe("second call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
@@ -101,7 +99,11 @@ export const program = Effect.gen(function*() {
       })
     )
     yield* describe("next call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
+  })
 
+/** Steps 4–5: a typed error handled with `catchTag`, and tokens for a second tenant. */
+const errorAndTenantSteps = (client: ConfidentialClient.Service) =>
+  Effect.gen(function*() {
     yield* Console.log("\n4. A typed error, handled with Effect.catchTag")
     const outcome = yield* client.acquireTokenForClient({ scopes: ["User.Read"] }).pipe(
       Effect.map(() => "unexpected success"),
@@ -123,7 +125,11 @@ export const program = Effect.gen(function*() {
       "fabrikam again",
       yield* client.acquireTokenForClient({ scopes: [GRAPH], tenant: "fabrikam.onmicrosoft.com" })
     )
+  })
 
+/** Step 6: on-behalf-of, the second exchange of the same user token served from the cache. */
+const onBehalfOfStep = (client: ConfidentialClient.Service, authority: TestAuthority.Service) =>
+  Effect.gen(function*() {
     yield* Console.log("\n6. On-behalf-of: a middle-tier API exchanges the token a user sent it")
     const incoming = yield* authority.userAssertion({ audience: CLIENT_ID })
     const downstream = ["https://graph.microsoft.com/User.Read"]
@@ -135,7 +141,11 @@ export const program = Effect.gen(function*() {
       "same user token again",
       yield* client.acquireTokenOnBehalfOf({ userAssertion: incoming, scopes: downstream })
     )
+  })
 
+/** Step 7: a user signs in with the auth-code flow (PKCE), then silent calls; a replayed redirect fails. */
+const signInStep = (client: ConfidentialClient.Service, authority: TestAuthority.Service) =>
+  Effect.gen(function*() {
     yield* Console.log("\n7. Auth-code flow with PKCE: a web app signs a user in")
     const flow = yield* client.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: REDIRECT_URI })
     yield* Console.log(
@@ -157,7 +167,12 @@ export const program = Effect.gen(function*() {
       Effect.catchAll((e) => Effect.succeed(`${e._tag}: ${e.message.split(":")[0]}`))
     )
     yield* Console.log(`  the same redirect replayed: ${replay}`)
+    return account
+  })
 
+/** Step 8: the cached accounts, and silent failing once the account is removed. */
+const accountsStep = (client: ConfidentialClient.Service, account: Account) =>
+  Effect.gen(function*() {
     yield* Console.log("\n8. Accounts")
     const accounts = yield* client.getAccounts()
     yield* Console.log(`  in the cache: ${accounts.map((a) => a.username).join(", ")}`)
@@ -167,51 +182,79 @@ export const program = Effect.gen(function*() {
       Effect.catchTag("TokenNotFound", () => Effect.succeed("TokenNotFound: sign the user in again"))
     )
     yield* Console.log(`  after removeAccount, silent gives ${after}`)
-  }).pipe(
-    Effect.provide(clientLayer(server.url, CLIENT_ID, ClientCredential.secret(Redacted.make(SECRET)), cacheLayer))
-  )
-
-  yield* Console.log("\n9. A certificate credential: a signed client assertion the authority verifies")
-  const { certificate, privateKey } = yield* makeCertificate
-  yield* authority.configure({
-    clients: { [CLIENT_ID]: { secret: SECRET }, [CERT_CLIENT_ID]: { certificates: [certificate] } }
   })
-  yield* Effect.gen(function*() {
+
+/** Steps 1–8, with one confidential client that authenticates with a secret. */
+const secretClientSteps = (demo: Demo) =>
+  Effect.gen(function*() {
     const client = yield* ConfidentialClient.ConfidentialClient
-    yield* describe("first call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
-    yield* describe("second call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
-    const [last] = (yield* authority.tokenRequests).slice(-1)
-    const header = JSON.parse(
-      Buffer.from((last?.form.client_assertion ?? "").split(".")[0] ?? "", "base64url").toString()
-    )
-    yield* Console.log(
-      `  the assertion was signed ${header.alg} with ${
-        Object.keys(header).filter((k) => k.startsWith("x5")).join(" and ")
-      }`
-    )
+    yield* appTokenSteps(client, demo)
+    yield* errorAndTenantSteps(client)
+    yield* onBehalfOfStep(client, demo.authority)
+    const account = yield* signInStep(client, demo.authority)
+    yield* accountsStep(client, account)
   }).pipe(
     Effect.provide(
-      clientLayer(
-        server.url,
-        CERT_CLIENT_ID,
-        ClientCredential.certificate({ privateKey, publicCertificate: certificate }),
-        cacheLayer
-      )
+      clientLayer(demo.serverUrl, CLIENT_ID, ClientCredential.secret(Redacted.make(SECRET)), demo.cacheLayer)
     )
   )
 
-  yield* Console.log("\n10. The token cache, in the MSAL unified format")
-  const json = JSON.parse(yield* TokenCache.serialize.pipe(Effect.provideService(TokenCache.TokenCache, cache)))
-  const counts = ["AccessToken", "RefreshToken", "IdToken", "Account", "AppMetadata"]
-    .map((section) => `${Object.keys(json[section] ?? {}).length} ${section}`)
-  yield* Console.log(`  ${counts.join(", ")} — readable by msal-node and MSAL Python`)
+/** The JOSE header of the client assertion in the last token request the authority received. */
+const lastAssertionHeader = (authority: TestAuthority.Service) =>
+  Effect.map(authority.tokenRequests, (all) => {
+    const [last] = all.slice(-1)
+    return JSON.parse(
+      Buffer.from((last?.form.client_assertion ?? "").split(".")[0] ?? "", "base64url").toString()
+    )
+  })
 
-  yield* Console.log(
-    "\n11. Managed identity, then secretless: its token is the confidential client's federated credential"
-  )
-  // the VM's instance metadata service, played by the test authority (AZURE_POD_IDENTITY_AUTHORITY_HOST moves IMDS)
-  const onAzure = ConfigProvider.fromMap(new Map([["AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://169.254.169.254"]]))
-  yield* authority.configure({
+/** Step 9: a client registered with a certificate; returns that certificate (PEM). */
+const certificateStep = (demo: Demo) =>
+  Effect.gen(function*() {
+    yield* Console.log("\n9. A certificate credential: a signed client assertion the authority verifies")
+    const { certificate, privateKey } = yield* makeCertificate
+    yield* demo.authority.configure({
+      clients: { [CLIENT_ID]: { secret: SECRET }, [CERT_CLIENT_ID]: { certificates: [certificate] } }
+    })
+    yield* Effect.gen(function*() {
+      const client = yield* ConfidentialClient.ConfidentialClient
+      yield* describe("first call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
+      yield* describe("second call", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
+      const header = yield* lastAssertionHeader(demo.authority)
+      yield* Console.log(
+        `  the assertion was signed ${header.alg} with ${
+          Object.keys(header).filter((k) => k.startsWith("x5")).join(" and ")
+        }`
+      )
+    }).pipe(
+      Effect.provide(
+        clientLayer(
+          demo.serverUrl,
+          CERT_CLIENT_ID,
+          ClientCredential.certificate({ privateKey, publicCertificate: certificate }),
+          demo.cacheLayer
+        )
+      )
+    )
+    return certificate
+  })
+
+/** Step 10: what the shared cache holds, counted per section of the MSAL unified format. */
+const cacheFormatStep = (demo: Demo) =>
+  Effect.gen(function*() {
+    yield* Console.log("\n10. The token cache, in the MSAL unified format")
+    const json = JSON.parse(yield* TokenCache.serialize.pipe(Effect.provideService(TokenCache.TokenCache, demo.cache)))
+    const counts = ["AccessToken", "RefreshToken", "IdToken", "Account", "AppMetadata"]
+      .map((section) => `${Object.keys(json[section] ?? {}).length} ${section}`)
+    yield* Console.log(`  ${counts.join(", ")} — readable by msal-node and MSAL Python`)
+  })
+
+/** The VM's instance metadata service, played by the test authority (AZURE_POD_IDENTITY_AUTHORITY_HOST moves IMDS). */
+const onAzure = () => ConfigProvider.fromMap(new Map([["AZURE_POD_IDENTITY_AUTHORITY_HOST", "http://169.254.169.254"]]))
+
+/** Registers the secretless app: it trusts the managed identity's tokens as a federated credential. */
+const trustManagedIdentity = (authority: TestAuthority.Service, certificate: string) =>
+  authority.configure({
     clients: {
       [CLIENT_ID]: { secret: SECRET },
       [CERT_CLIENT_ID]: { certificates: [certificate] },
@@ -224,11 +267,10 @@ export const program = Effect.gen(function*() {
       }
     }
   })
-  const miRequests = Effect.map(
-    authority.requests,
-    (all) => all.filter((r) => r.path === "/metadata/identity/oauth2/token").length
-  )
-  yield* Effect.gen(function*() {
+
+/** Step 11, first half: a managed identity token from IMDS, then from the cache. */
+const managedIdentityStep = (demo: Demo) =>
+  Effect.gen(function*() {
     const mi = yield* ManagedIdentity.ManagedIdentity
     const source = yield* mi.source
     yield* describe(
@@ -239,13 +281,20 @@ export const program = Effect.gen(function*() {
   }).pipe(
     Effect.provide(
       ManagedIdentity.layer().pipe(
-        Layer.provide(cacheLayer),
-        Layer.provide(TestAuthority.layerHttpClientVia(server.url))
+        Layer.provide(demo.cacheLayer),
+        Layer.provide(TestAuthority.layerHttpClientVia(demo.serverUrl))
       )
     ),
-    Effect.withConfigProvider(onAzure)
+    Effect.withConfigProvider(onAzure())
   )
-  yield* Effect.gen(function*() {
+
+/** Step 11, second half: app tokens for a client whose assertion is a managed identity token. */
+const secretlessStep = (demo: Demo) => {
+  const miRequests = Effect.map(
+    demo.authority.requests,
+    (all) => all.filter((r) => r.path === "/metadata/identity/oauth2/token").length
+  )
+  return Effect.gen(function*() {
     const client = yield* ConfidentialClient.ConfidentialClient
     const before = yield* miRequests
     yield* describe("secretless app token", yield* client.acquireTokenForClient({ scopes: [GRAPH] }))
@@ -262,12 +311,45 @@ export const program = Effect.gen(function*() {
       ConfidentialClient.layer({ clientId: SECRETLESS_CLIENT_ID, authority: AUTHORITY, appName: "effect-msal-demo" })
         .pipe(
           Layer.provide(CredentialSigner.layer(ClientCredential.managedIdentity())),
-          Layer.provide(cacheLayer),
-          Layer.provide(TestAuthority.layerHttpClientVia(server.url))
+          Layer.provide(demo.cacheLayer),
+          Layer.provide(TestAuthority.layerHttpClientVia(demo.serverUrl))
         )
     ),
-    Effect.withConfigProvider(onAzure)
+    Effect.withConfigProvider(onAzure())
   )
+}
 
-  yield* Console.log(`\nDone: ${yield* requests} requests reached the authority.`)
+/** Step 11: managed identity, then a secretless confidential client built on it. */
+const managedIdentitySteps = (demo: Demo, certificate: string) =>
+  Effect.gen(function*() {
+    yield* Console.log(
+      "\n11. Managed identity, then secretless: its token is the confidential client's federated credential"
+    )
+    yield* trustManagedIdentity(demo.authority, certificate)
+    yield* managedIdentityStep(demo)
+    yield* secretlessStep(demo)
+  })
+
+/**
+ * The README's main job: a walk-through of every grant against the test authority served
+ * over real HTTP on 127.0.0.1, saying what came from the network and what from the cache.
+ * @internal
+ */
+export const program = Effect.gen(function*() {
+  const authority = yield* TestAuthority.TestAuthority
+  const server = yield* TestAuthority.serve()
+  yield* Console.log(`Test authority listening on ${server.url} (standing in for ${AUTHORITY})`)
+  const cache = yield* TokenCache.makeMemory()
+  const demo: Demo = {
+    authority,
+    serverUrl: server.url,
+    cache,
+    cacheLayer: Layer.succeed(TokenCache.TokenCache, cache),
+    requests: Effect.map(authority.tokenRequests, (r) => r.length)
+  }
+  yield* secretClientSteps(demo)
+  const certificate = yield* certificateStep(demo)
+  yield* cacheFormatStep(demo)
+  yield* managedIdentitySteps(demo, certificate)
+  yield* Console.log(`\nDone: ${yield* demo.requests} requests reached the authority.`)
 }).pipe(Effect.scoped, Effect.provide(TestAuthority.layer()))
