@@ -152,6 +152,106 @@ const issue = (ctx: Context, kind: Kind, identity: ManagedIdentityAccount, resou
 const imdsError = (status: number, description: string) =>
   json(status, { error: "invalid_request", error_description: description })
 
+/** One managed-identity request as the per-source handlers below see it. */
+interface MiRequest {
+  readonly headers: Readonly<Record<string, string>>
+  /** The query string (the identity selectors). */
+  readonly query: URLSearchParams
+  /** From the query, or the form for Cloud Shell. */
+  readonly resource: string | null | undefined
+  readonly ctx: Context
+}
+
+/**
+ * IMDS and Cloud Shell: `Metadata: true` required, the identity named by `client_id`,
+ * `object_id` or `msi_res_id`, and every number of the answer a string.
+ */
+const imds = (kind: "Imds" | "CloudShell", { ctx, headers, query, resource }: MiRequest) => {
+  // IMDS answers: https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token#error-handling
+  if ((headers.metadata ?? "").toLowerCase() !== "true")
+    return Effect.succeed(imdsError(400, "Required metadata header not specified"))
+  if (!resource) return Effect.succeed(imdsError(400, "Required audience parameter not specified"))
+  const identity = lookup(ctx.settings, {
+    clientId: query.get("client_id"),
+    objectId: query.get("object_id"),
+    resourceId: query.get("msi_res_id")
+  })
+  if (identity === undefined) return Effect.succeed(imdsError(400, "Identity not found"))
+  return Effect.map(issue(ctx, kind, identity, resource), (t) =>
+    json(200, {
+      access_token: t.accessToken,
+      refresh_token: "",
+      client_id: identity.clientId,
+      expires_in: String(t.expiresIn),
+      expires_on: String(t.expiresOn),
+      ext_expires_in: String(t.expiresIn),
+      not_before: String(t.now),
+      resource,
+      token_type: "Bearer"
+    }))
+}
+
+/** The identity an App Service (`mi_res_id`) or Azure ML (`clientid`) request names. */
+const appServiceIdentity = (kind: "AppService" | "MachineLearning", { ctx, query }: MiRequest) =>
+  kind === "AppService"
+    ? lookup(ctx.settings, {
+      clientId: query.get("client_id"),
+      objectId: query.get("object_id"),
+      resourceId: query.get("mi_res_id")
+    })
+    : lookup(ctx.settings, { clientId: query.get("clientid") })
+
+/**
+ * App Service and Azure ML: the shared secret in `X-IDENTITY-HEADER` (App Service) or
+ * `secret` (Azure ML), and `expires_on` in the answer.
+ */
+const appService = (kind: "AppService" | "MachineLearning", request: MiRequest) => {
+  const { ctx, headers, resource } = request
+  const mi = ctx.settings.managedIdentity
+  const expected = kind === "AppService"
+    ? mi?.identityHeader ?? DEFAULT_IDENTITY_HEADER
+    : mi?.msiSecret ?? DEFAULT_MSI_SECRET
+  const given = kind === "AppService" ? headers["x-identity-header"] : headers.secret
+  if (given !== expected)
+    return Effect.succeed(
+      json(401, { statusCode: 401, message: "Unauthorized: the request's secret header is missing or wrong." })
+    )
+  if (!resource)
+    return Effect.succeed(json(400, { statusCode: 400, message: "The resource parameter is required." }))
+  const identity = appServiceIdentity(kind, request)
+  if (identity === undefined) {
+    return Effect.succeed(json(400, {
+      statusCode: 400,
+      message: "No Managed Identity found for specified ClientId/ResourceId/PrincipalId.",
+      correlationId: crypto.randomUUID()
+    }))
+  }
+  return Effect.map(issue(ctx, kind, identity, resource), (t) =>
+    json(200, {
+      access_token: t.accessToken,
+      expires_on: String(t.expiresOn),
+      resource,
+      token_type: "Bearer",
+      client_id: identity.clientId
+    }))
+}
+
+/** Service Fabric: the secret in `secret`, errors in its own `{ error: { code, message } }` shape. */
+const serviceFabric = ({ ctx, headers, resource }: MiRequest) => {
+  // error shape: https://learn.microsoft.com/azure/service-fabric/how-to-managed-identity-service-fabric-app-code#error-handling
+  const sfError = (status: number, code: string, message: string) =>
+    json(status, { error: { correlationId: crypto.randomUUID(), code, message } })
+  if (headers.secret !== (ctx.settings.managedIdentity?.identityHeader ?? DEFAULT_IDENTITY_HEADER)) {
+    return Effect.succeed(sfError(401, "SecretHeaderNotFound", "Secret is not found in the request headers."))
+  }
+  if (!resource)
+    return Effect.succeed(sfError(400, "ArgumentNullOrEmpty", "The parameter resource cannot be null or empty."))
+  return Effect.map(
+    issue(ctx, "ServiceFabric", systemAssigned(ctx.settings), resource),
+    (t) => json(200, { token_type: "Bearer", access_token: t.accessToken, expires_on: t.expiresOn, resource })
+  )
+}
+
 /**
  * Answers a managed-identity request; `undefined` when the path is not one of them. @internal
  */
@@ -163,88 +263,26 @@ export const route = (
   ctx: Context
 ): Effect.Effect<OutgoingResponse> | undefined => {
   if (!isManagedIdentityRequest(method, url.pathname, headers)) return undefined
-  const q = url.searchParams
-  const kind = kindOf(method, url.pathname, q.get("api-version"))
+  const query = url.searchParams
+  const kind = kindOf(method, url.pathname, query.get("api-version"))
   if (kind === undefined) return Effect.succeed(imdsError(400, "Invalid or missing api-version"))
-  const resource = kind === "CloudShell" ? form.resource : q.get("resource")
-  const mi = ctx.settings.managedIdentity
+  const request: MiRequest = {
+    headers,
+    query,
+    resource: kind === "CloudShell" ? form.resource : query.get("resource"),
+    ctx
+  }
   switch (kind) {
     case "Imds":
-    case "CloudShell": {
-      // IMDS answers: https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token#error-handling
-      if ((headers.metadata ?? "").toLowerCase() !== "true")
-        return Effect.succeed(imdsError(400, "Required metadata header not specified"))
-      if (!resource) return Effect.succeed(imdsError(400, "Required audience parameter not specified"))
-      const identity = lookup(ctx.settings, {
-        clientId: q.get("client_id"),
-        objectId: q.get("object_id"),
-        resourceId: q.get("msi_res_id")
-      })
-      if (identity === undefined) return Effect.succeed(imdsError(400, "Identity not found"))
-      return Effect.map(issue(ctx, kind, identity, resource), (t) =>
-        json(200, {
-          access_token: t.accessToken,
-          refresh_token: "",
-          client_id: identity.clientId,
-          expires_in: String(t.expiresIn),
-          expires_on: String(t.expiresOn),
-          ext_expires_in: String(t.expiresIn),
-          not_before: String(t.now),
-          resource,
-          token_type: "Bearer"
-        }))
-    }
+    case "CloudShell":
+      return imds(kind, request)
     case "AzureArc":
-      return arc(headers, ctx, resource)
+      return arc(headers, ctx, request.resource)
     case "AppService":
-    case "MachineLearning": {
-      const expected = kind === "AppService"
-        ? mi?.identityHeader ?? DEFAULT_IDENTITY_HEADER
-        : mi?.msiSecret ?? DEFAULT_MSI_SECRET
-      const given = kind === "AppService" ? headers["x-identity-header"] : headers.secret
-      if (given !== expected)
-        return Effect.succeed(
-          json(401, { statusCode: 401, message: "Unauthorized: the request's secret header is missing or wrong." })
-        )
-      if (!resource)
-        return Effect.succeed(json(400, { statusCode: 400, message: "The resource parameter is required." }))
-      const identity = kind === "AppService"
-        ? lookup(ctx.settings, {
-          clientId: q.get("client_id"),
-          objectId: q.get("object_id"),
-          resourceId: q.get("mi_res_id")
-        })
-        : lookup(ctx.settings, { clientId: q.get("clientid") })
-      if (identity === undefined) {
-        return Effect.succeed(json(400, {
-          statusCode: 400,
-          message: "No Managed Identity found for specified ClientId/ResourceId/PrincipalId.",
-          correlationId: crypto.randomUUID()
-        }))
-      }
-      return Effect.map(issue(ctx, kind, identity, resource), (t) =>
-        json(200, {
-          access_token: t.accessToken,
-          expires_on: String(t.expiresOn),
-          resource,
-          token_type: "Bearer",
-          client_id: identity.clientId
-        }))
-    }
-    case "ServiceFabric": {
-      // error shape: https://learn.microsoft.com/azure/service-fabric/how-to-managed-identity-service-fabric-app-code#error-handling
-      const sfError = (status: number, code: string, message: string) =>
-        json(status, { error: { correlationId: crypto.randomUUID(), code, message } })
-      if (headers.secret !== (mi?.identityHeader ?? DEFAULT_IDENTITY_HEADER)) {
-        return Effect.succeed(sfError(401, "SecretHeaderNotFound", "Secret is not found in the request headers."))
-      }
-      if (!resource)
-        return Effect.succeed(sfError(400, "ArgumentNullOrEmpty", "The parameter resource cannot be null or empty."))
-      return Effect.map(
-        issue(ctx, kind, systemAssigned(ctx.settings), resource),
-        (t) => json(200, { token_type: "Bearer", access_token: t.accessToken, expires_on: t.expiresOn, resource })
-      )
-    }
+    case "MachineLearning":
+      return appService(kind, request)
+    case "ServiceFabric":
+      return serviceFabric(request)
   }
 }
 
