@@ -10,6 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
+import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type { Options } from "../ConfidentialClient.js"
 import type { Service as Signer } from "../CredentialSigner.js"
@@ -252,88 +253,146 @@ export const processResponse = (
         ))
   )
 
-/**
- * Sends token requests: throttle check, then attempts with a per-attempt timeout, retried by
- * policy (honouring `Retry-After`), under an overall timeout. Every failure is an `MsalError`.
- * @internal
- */
-export const makeSend = (deps: {
+/** What `makeSend` is built from: the client's HTTP client, signer, scope, options and telemetry. @internal */
+export interface SendDeps {
   readonly http: HttpClient.HttpClient
   readonly signer: Signer
   readonly scope: Scope.Scope
   readonly options: Options
   /** The client's server-side telemetry record (`x-client-last-telemetry`). */
   readonly telemetry: Telemetry.Record
-}) => {
-  const { options, scope, signer, telemetry } = deps
-  const http = refuseRedirects(deps.http)
-  const timeout = timeoutOf(options)
-  const attemptTimeout = options.attemptTimeout === undefined
+}
+
+/** What every token request of one client is sent with, resolved once from its options. */
+interface Sender {
+  /** The client's HTTP client, with redirects refused. */
+  readonly http: HttpClient.HttpClient
+  readonly signer: Signer
+  readonly scope: Scope.Scope
+  readonly telemetry: Telemetry.Record
+  readonly timeout: Duration.Duration
+  readonly attemptTimeout: Duration.Duration
+  readonly schedule: Schedule.Schedule<unknown, MsalError>
+  readonly throttle: Throttle.Throttle
+  /** Runs an effect with the routing header (`x-anchormailbox`) kept out of spans, unless PII logging is on. */
+  readonly redactPii: <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+}
+
+/** The per-attempt timeout: the `attemptTimeout` option, else 10 seconds but never past the overall timeout. */
+const attemptTimeoutOf = (options: Options, timeout: Duration.Duration): Duration.Duration =>
+  options.attemptTimeout === undefined
     ? Duration.min(DEFAULT_ATTEMPT_TIMEOUT, timeout)
     : Duration.decode(options.attemptTimeout)
-  const policy = policyOf(options)
-  const schedule = Retry.schedule(policy)
-  const throttle = Throttle.make()
-  // the routing header names the user (`upn:…`, `Oid:…`): keep it out of spans unless allowed
-  const withPiiHeadersRedacted = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    options.enablePiiLog === true
-      ? effect
-      : Effect.locallyWith(effect, Headers.currentRedactedNames, (names) => [...names, "x-anchormailbox"])
 
-  return (
-    request: TokenRequest.TokenRequest
-  ): Effect.Effect<TokenResponse.TokenResponse, MsalError> => {
-    const form = TokenRequest.formOf(request)
-    const httpRequest = toHttp(request, form, Telemetry.lastHeader(telemetry))
-    const keys = Throttle.keysOf(request.endpoint, form)
-    let attempts = 0
-    const attempt = Effect.suspend(() => {
-      attempts++
-      return withPiiHeadersRedacted(http.execute(httpRequest)).pipe(
-        Effect.onExit((exit) => Metrics.attempt(request.grant.grant_type, exit)),
-        Effect.mapError(transportError(request.endpoint)),
-        Effect.flatMap((response) => processResponse(response, request.endpoint)),
-        Effect.timeoutFail({
-          duration: attemptTimeout,
-          onTimeout: () =>
-            new NetworkError({
-              reason: "Timeout",
-              url: request.endpoint,
-              description: `no answer within ${Duration.format(attemptTimeout)}`
-            })
+/** Resolves the client's options once into what each send needs. */
+const senderOf = (deps: SendDeps): Sender => {
+  const { options } = deps
+  const timeout = timeoutOf(options)
+  return {
+    http: refuseRedirects(deps.http),
+    signer: deps.signer,
+    scope: deps.scope,
+    telemetry: deps.telemetry,
+    timeout,
+    attemptTimeout: attemptTimeoutOf(options, timeout),
+    schedule: Retry.schedule(policyOf(options)),
+    throttle: Throttle.make(),
+    // the routing header names the user (`upn:…`, `Oid:…`): keep it out of spans unless allowed
+    redactPii: (effect) =>
+      options.enablePiiLog === true
+        ? effect
+        : Effect.locallyWith(effect, Headers.currentRedactedNames, (names) => [...names, "x-anchormailbox"])
+  }
+}
+
+/** One attempt: send, count it in the metrics, read and interpret the answer, within the per-attempt timeout. */
+const attemptOnce = (
+  sender: Sender,
+  request: TokenRequest.TokenRequest,
+  httpRequest: HttpClientRequest.HttpClientRequest
+): Effect.Effect<TokenResponse.TokenResponse, MsalError> =>
+  sender.redactPii(sender.http.execute(httpRequest)).pipe(
+    Effect.onExit((exit) => Metrics.attempt(request.grant.grant_type, exit)),
+    Effect.mapError(transportError(request.endpoint)),
+    Effect.flatMap((response) => processResponse(response, request.endpoint)),
+    Effect.timeoutFail({
+      duration: sender.attemptTimeout,
+      onTimeout: () =>
+        new NetworkError({
+          reason: "Timeout",
+          url: request.endpoint,
+          description: `no answer within ${Duration.format(sender.attemptTimeout)}`
         })
-      )
     })
-    return Effect.gen(function*() {
-      const blocked = throttle.check(keys, yield* Clock.currentTimeMillis)
-      if (blocked !== undefined) return yield* Effect.fail(blocked)
-      return yield* attempt.pipe(
-        Effect.retry({ schedule, while: isRetryable(request.idempotent ?? true) }),
-        Effect.tapError((error) => Effect.map(Clock.currentTimeMillis, (now) => throttle.record(keys, error, now))),
-        Effect.tap(() => Effect.sync(() => Telemetry.succeeded(telemetry))),
-        Effect.tapErrorTag(
-          "ServerError",
-          (e) => Effect.sync(() => Telemetry.failed(telemetry, request.apiId, request.correlationId, e.error))
-        )
-      )
-    }).pipe(
-      Effect.timeoutFail({
-        duration: timeout,
-        onTimeout: () =>
-          new NetworkError({
-            reason: "Timeout",
-            url: request.endpoint,
-            description: `no token within ${Duration.format(timeout)}`
-          })
-      }),
+  )
+
+/**
+ * The throttle check, then the attempts retried by policy; the outcome is recorded in the
+ * throttle and in the telemetry record (a server error's code, for the next request's header).
+ */
+const throttledAttempts = (
+  sender: Sender,
+  request: TokenRequest.TokenRequest,
+  keys: Throttle.Keys,
+  attempt: Effect.Effect<TokenResponse.TokenResponse, MsalError>
+): Effect.Effect<TokenResponse.TokenResponse, MsalError> =>
+  Effect.gen(function*() {
+    const { telemetry, throttle } = sender
+    const blocked = throttle.check(keys, yield* Clock.currentTimeMillis)
+    if (blocked !== undefined) return yield* Effect.fail(blocked)
+    return yield* attempt.pipe(
+      Effect.retry({ schedule: sender.schedule, while: isRetryable(request.idempotent ?? true) }),
+      Effect.tapError((error) => Effect.map(Clock.currentTimeMillis, (now) => throttle.record(keys, error, now))),
+      Effect.tap(() => Effect.sync(() => Telemetry.succeeded(telemetry))),
       Effect.tapErrorTag(
         "ServerError",
-        (e) => e.error === "invalid_client" ? Effect.forkIn(Effect.ignore(signer.reload), scope) : Effect.void
-      ),
-      Effect.ensuring(Effect.suspend(() => Effect.annotateCurrentSpan("msal.attempts", attempts))),
-      Effect.withSpan("ConfidentialClient.tokenRequest", {
-        attributes: { "msal.api_id": request.apiId, "msal.refresh_reason": request.reason }
-      })
+        (e) => Effect.sync(() => Telemetry.failed(telemetry, request.apiId, request.correlationId, e.error))
+      )
     )
-  }
+  })
+
+/** Sends one token request with the client's sender (see `makeSend`). */
+const sendWith = (
+  sender: Sender,
+  request: TokenRequest.TokenRequest
+): Effect.Effect<TokenResponse.TokenResponse, MsalError> => {
+  const form = TokenRequest.formOf(request)
+  const httpRequest = toHttp(request, form, Telemetry.lastHeader(sender.telemetry))
+  let attempts = 0
+  const attempt = Effect.suspend(() => {
+    attempts++
+    return attemptOnce(sender, request, httpRequest)
+  })
+  return throttledAttempts(sender, request, Throttle.keysOf(request.endpoint, form), attempt).pipe(
+    Effect.timeoutFail({
+      duration: sender.timeout,
+      onTimeout: () =>
+        new NetworkError({
+          reason: "Timeout",
+          url: request.endpoint,
+          description: `no token within ${Duration.format(sender.timeout)}`
+        })
+    }),
+    Effect.tapErrorTag(
+      "ServerError",
+      (e) =>
+        e.error === "invalid_client" ? Effect.forkIn(Effect.ignore(sender.signer.reload), sender.scope) : Effect.void
+    ),
+    Effect.ensuring(Effect.suspend(() => Effect.annotateCurrentSpan("msal.attempts", attempts))),
+    Effect.withSpan("ConfidentialClient.tokenRequest", {
+      attributes: { "msal.api_id": request.apiId, "msal.refresh_reason": request.reason }
+    })
+  )
+}
+
+/**
+ * Sends token requests: throttle check, then attempts with a per-attempt timeout, retried by
+ * policy (honouring `Retry-After`), under an overall timeout. Every failure is an `MsalError`.
+ * @internal
+ */
+export const makeSend = (
+  deps: SendDeps
+): (request: TokenRequest.TokenRequest) => Effect.Effect<TokenResponse.TokenResponse, MsalError> => {
+  const sender = senderOf(deps)
+  return (request) => sendWith(sender, request)
 }
