@@ -236,6 +236,190 @@ const redirectTo = (params: URLSearchParams, answer: Readonly<Record<string, str
   return target.href
 }
 
+/** Checks an authorize request; the error text, or undefined. */
+const invalidAuthorize = (s: Settings, params: URLSearchParams): string | undefined => {
+  const clientId = params.get("client_id")
+  if (clientId === null || clientId.length === 0)
+    return "AADSTS900144: The request body must contain the following parameter: 'client_id'."
+  if (s.clients !== undefined && s.clients[clientId] === undefined) {
+    return `AADSTS700016: Application with identifier '${clientId}' was not found in the directory.`
+  }
+  if (params.get("response_type") !== "code") return "AADSTS900144: response_type must be code."
+  const redirectUri = params.get("redirect_uri")
+  if (redirectUri === null) return "AADSTS500113: No reply address is registered for the application."
+  try {
+    new URL(redirectUri)
+  } catch {
+    return "AADSTS50011: The redirect URI specified in the request is not a URL."
+  }
+  const method = params.get("code_challenge_method")
+  if (params.get("code_challenge") !== null && method !== "S256" && method !== "plain" && method !== null) {
+    return "AADSTS501491: Invalid code_challenge_method."
+  }
+  return undefined
+}
+
+/** Issues an authorization code to `user`, bound to the authorize request, and remembers it. */
+const issueCode = (
+  directory: Directory,
+  tenant: string,
+  params: URLSearchParams,
+  user: TestUser,
+  nowMillis: number
+): string => {
+  const now = Math.floor(nowMillis / 1000)
+  const code = `1.AC-${base64url(Crypto.randomBytes(64))}`
+  directory.codes.set(code, {
+    clientId: params.get("client_id") ?? "",
+    tenant,
+    redirectUri: params.get("redirect_uri") ?? undefined,
+    codeChallenge: params.get("code_challenge") ?? undefined,
+    codeChallengeMethod: params.get("code_challenge_method") ?? undefined,
+    scopes: scopesOf(params.get("scope") ?? undefined),
+    nonce: params.get("nonce") ?? undefined,
+    user,
+    authTime: now,
+    expiresAt: now + CODE_LIFETIME_SECONDS,
+    redeemed: false
+  })
+  return code
+}
+
+/** Signs a user in: a code bound to the request, and the redirect answer (or the error asked for). */
+const signIn = (
+  directory: Directory,
+  s: Settings,
+  tenant: string,
+  params: URLSearchParams,
+  options: AuthorizeOptions | undefined
+) =>
+  Effect.map(Clock.currentTimeMillis, (nowMillis): Readonly<Record<string, string>> => {
+    const state = params.get("state")
+    const withState = (r: Record<string, string>) => (state === null ? r : { ...r, state })
+    if (options?.error !== undefined) {
+      return withState({
+        error: options.error,
+        ...(options.errorDescription === undefined ? {} : { error_description: options.errorDescription })
+      })
+    }
+    const user = findUser(s, options?.user) ?? findUser(s, params.get("login_hint") ?? undefined) ?? usersOf(s)[0]
+    if (user === undefined) return withState({ error: "access_denied", error_description: "No user can sign in" })
+    const code = issueCode(directory, tenant, params, user, nowMillis)
+    return withState({
+      code,
+      ...(params.get("client_info") === "1" && s.clientInfo !== false ? { client_info: clientInfoOf(user) } : {}),
+      session_state: crypto.randomUUID()
+    })
+  })
+
+/** The sign-in page: the request echoed in hidden fields, one radio button per user. */
+const page = (s: Settings, tenant: string, params: URLSearchParams): OutgoingResponse => {
+  const hidden = Array.from(params.entries())
+    .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
+    .join("\n")
+  const hint = params.get("login_hint")?.toLowerCase()
+  const users = usersOf(s)
+  const chosen = users.find((u) => u.username.toLowerCase() === hint) ?? users[0]
+  const choices = users.map((u) =>
+    `<label><input type="radio" name="login" value="${escapeHtml(u.username)}"${u === chosen ? " checked" : ""}> ${
+      escapeHtml(u.displayName ?? u.username)
+    } (${escapeHtml(u.username)})</label><br>`
+  ).join("\n")
+  return html(
+    200,
+    `<h1>Sign in to ${escapeHtml(tenant)}</h1>\n<form method="post" action="/${
+      encodeURIComponent(tenant)
+    }/oauth2/v2.0/authorize">\n${hidden}\n${choices}\n<button type="submit" name="consent" value="accept">Sign in</button>\n<button type="submit" name="consent" value="deny">Cancel</button>\n</form>`
+  )
+}
+
+/** Delivers the answer: a 302 to `redirect_uri`, or a self-posting form for `form_post`. */
+const deliver = (params: URLSearchParams, answer: Readonly<Record<string, string>>): OutgoingResponse => {
+  if (params.get("response_mode") !== "form_post") return redirect(redirectTo(params, answer))
+  const fields = Object.entries(answer)
+    .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
+    .join("\n")
+  return html(
+    200,
+    `<form method="post" action="${
+      escapeHtml(params.get("redirect_uri") ?? "")
+    }">\n${fields}\n<noscript><button type="submit">Continue</button></noscript>\n</form>\n<script>document.forms[0].submit()</script>`
+  )
+}
+
+/** User-realm discovery (`GET /common/userrealm/<name>`): whether the user is managed or federated. */
+const userRealm = (s: Settings, name: string): OutgoingResponse => {
+  const user = findUser(s, name)
+  const domain = name.includes("@") ? name.slice(name.indexOf("@") + 1) : ""
+  return json(200, {
+    ver: "1.0",
+    account_type: user === undefined ? "Unknown" : user.federated === true ? "Federated" : "Managed",
+    domain_name: domain,
+    cloud_instance_name: "microsoftonline.com",
+    cloud_audience_urn: "urn:federation:MicrosoftOnline",
+    ...(user?.federated === true
+      ? {
+        federation_protocol: "WSTrust",
+        federation_metadata_url: `https://sts.${domain}/adfs/services/trust/mex`
+      }
+      : {})
+  })
+}
+
+/**
+ * The authorize endpoint of `tenant`: GET shows the sign-in page, POST (the page's form)
+ * signs the chosen user in, or answers `access_denied` when consent was denied.
+ */
+const authorizeEndpoint = (
+  directory: Directory,
+  s: Settings,
+  tenant: string,
+  method: "GET" | "POST",
+  url: URL,
+  form: Readonly<Record<string, string>>
+): Effect.Effect<OutgoingResponse> => {
+  const params = method === "GET" ? url.searchParams : new URLSearchParams(Object.entries(form))
+  const problem = invalidAuthorize(s, params)
+  if (problem !== undefined) {
+    return Effect.succeed(
+      html(400, `<h1>Sorry, but we're having trouble signing you in.</h1>\n<p>${escapeHtml(problem)}</p>`)
+    )
+  }
+  if (method === "GET") return Effect.succeed(page(s, tenant, params))
+  const options: AuthorizeOptions = form.consent === "deny"
+    ? { error: "access_denied", errorDescription: "AADSTS65004: User declined to consent to access the app." }
+    : { user: form.login }
+  return Effect.map(signIn(directory, s, tenant, params, options), (answer) => {
+    const echoed = new URLSearchParams(params)
+    echoed.delete("login")
+    echoed.delete("consent")
+    return deliver(echoed, answer)
+  })
+}
+
+/** A user's access token for an API (`aud`), as a front-end app would send it to a middle tier. */
+const userAssertionToken = (s: Settings, options: UserAssertionOptions, nowMillis: number) => {
+  const user = findUser(s, options.user) ?? usersOf(s)[0]
+  if (user === undefined) return undefined
+  const now = Math.floor(nowMillis / 1000)
+  return jwt({
+    aud: options.audience,
+    iss: `https://login.microsoftonline.com/${user.tenantId}/v2.0`,
+    iat: now,
+    nbf: now + (options.notBefore ?? 0),
+    exp: now + (options.expiresIn ?? 3600),
+    azp: "front-end-app",
+    name: user.displayName ?? user.username,
+    oid: user.objectId,
+    preferred_username: user.username,
+    scp: "access_as_user",
+    sub: pairwiseSub(user, options.audience),
+    tid: user.tenantId,
+    uti: base64url(Crypto.randomBytes(12)),
+    ver: "2.0"
+  })
+}
+
 /**
  * The test authority's sign-in: the authorize page, its form POST, the non-interactive
  * `authorize` and `userAssertion`, and user-realm discovery.
@@ -243,98 +427,6 @@ const redirectTo = (params: URLSearchParams, answer: Readonly<Record<string, str
  */
 export const make = (settings: Effect.Effect<Settings>) => {
   const directory: Directory = { codes: new Map(), refreshTokens: new Map() }
-
-  /** Checks the authorize request; the error text, or undefined. */
-  const invalid = (s: Settings, params: URLSearchParams): string | undefined => {
-    const clientId = params.get("client_id")
-    if (clientId === null || clientId.length === 0)
-      return "AADSTS900144: The request body must contain the following parameter: 'client_id'."
-    if (s.clients !== undefined && s.clients[clientId] === undefined) {
-      return `AADSTS700016: Application with identifier '${clientId}' was not found in the directory.`
-    }
-    if (params.get("response_type") !== "code") return "AADSTS900144: response_type must be code."
-    const redirectUri = params.get("redirect_uri")
-    if (redirectUri === null) return "AADSTS500113: No reply address is registered for the application."
-    try {
-      new URL(redirectUri)
-    } catch {
-      return "AADSTS50011: The redirect URI specified in the request is not a URL."
-    }
-    const method = params.get("code_challenge_method")
-    if (params.get("code_challenge") !== null && method !== "S256" && method !== "plain" && method !== null) {
-      return "AADSTS501491: Invalid code_challenge_method."
-    }
-    return undefined
-  }
-
-  /** Signs `user` in: a code bound to the request, and the redirect answer. */
-  const signIn = (s: Settings, tenant: string, params: URLSearchParams, options: AuthorizeOptions | undefined) =>
-    Effect.map(Clock.currentTimeMillis, (nowMillis): Readonly<Record<string, string>> => {
-      const state = params.get("state")
-      const withState = (r: Record<string, string>) => (state === null ? r : { ...r, state })
-      if (options?.error !== undefined) {
-        return withState({
-          error: options.error,
-          ...(options.errorDescription === undefined ? {} : { error_description: options.errorDescription })
-        })
-      }
-      const user = findUser(s, options?.user) ?? findUser(s, params.get("login_hint") ?? undefined) ?? usersOf(s)[0]
-      if (user === undefined) return withState({ error: "access_denied", error_description: "No user can sign in" })
-      const now = Math.floor(nowMillis / 1000)
-      const code = `1.AC-${base64url(Crypto.randomBytes(64))}`
-      directory.codes.set(code, {
-        clientId: params.get("client_id") ?? "",
-        tenant,
-        redirectUri: params.get("redirect_uri") ?? undefined,
-        codeChallenge: params.get("code_challenge") ?? undefined,
-        codeChallengeMethod: params.get("code_challenge_method") ?? undefined,
-        scopes: scopesOf(params.get("scope") ?? undefined),
-        nonce: params.get("nonce") ?? undefined,
-        user,
-        authTime: now,
-        expiresAt: now + CODE_LIFETIME_SECONDS,
-        redeemed: false
-      })
-      return withState({
-        code,
-        ...(params.get("client_info") === "1" && s.clientInfo !== false ? { client_info: clientInfoOf(user) } : {}),
-        session_state: crypto.randomUUID()
-      })
-    })
-
-  const page = (s: Settings, tenant: string, params: URLSearchParams): OutgoingResponse => {
-    const hidden = Array.from(params.entries())
-      .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
-      .join("\n")
-    const hint = params.get("login_hint")?.toLowerCase()
-    const users = usersOf(s)
-    const chosen = users.find((u) => u.username.toLowerCase() === hint) ?? users[0]
-    const choices = users.map((u) =>
-      `<label><input type="radio" name="login" value="${escapeHtml(u.username)}"${u === chosen ? " checked" : ""}> ${
-        escapeHtml(u.displayName ?? u.username)
-      } (${escapeHtml(u.username)})</label><br>`
-    ).join("\n")
-    return html(
-      200,
-      `<h1>Sign in to ${escapeHtml(tenant)}</h1>\n<form method="post" action="/${
-        encodeURIComponent(tenant)
-      }/oauth2/v2.0/authorize">\n${hidden}\n${choices}\n<button type="submit" name="consent" value="accept">Sign in</button>\n<button type="submit" name="consent" value="deny">Cancel</button>\n</form>`
-    )
-  }
-
-  /** Delivers the answer: a 302 to `redirect_uri`, or a self-posting form for `form_post`. */
-  const deliver = (params: URLSearchParams, answer: Readonly<Record<string, string>>): OutgoingResponse => {
-    if (params.get("response_mode") !== "form_post") return redirect(redirectTo(params, answer))
-    const fields = Object.entries(answer)
-      .map(([k, v]) => `<input type="hidden" name="${escapeHtml(k)}" value="${escapeHtml(v)}">`)
-      .join("\n")
-    return html(
-      200,
-      `<form method="post" action="${
-        escapeHtml(params.get("redirect_uri") ?? "")
-      }">\n${fields}\n<noscript><button type="submit">Continue</button></noscript>\n</form>\n<script>document.forms[0].submit()</script>`
-    )
-  }
 
   /** The sign-in routes; undefined when the request is not one of them. */
   const route = (
@@ -344,45 +436,11 @@ export const make = (settings: Effect.Effect<Settings>) => {
   ): Effect.Effect<OutgoingResponse | undefined> =>
     Effect.gen(function*() {
       const s = yield* settings
-      const userRealm = /^\/common\/userrealm\/([^/]+)$/.exec(url.pathname)
-      if (method === "GET" && userRealm !== null) {
-        const name = decodeURIComponent(userRealm[1]!)
-        const user = findUser(s, name)
-        const domain = name.includes("@") ? name.slice(name.indexOf("@") + 1) : ""
-        return json(200, {
-          ver: "1.0",
-          account_type: user === undefined ? "Unknown" : user.federated === true ? "Federated" : "Managed",
-          domain_name: domain,
-          cloud_instance_name: "microsoftonline.com",
-          cloud_audience_urn: "urn:federation:MicrosoftOnline",
-          ...(user?.federated === true
-            ? {
-              federation_protocol: "WSTrust",
-              federation_metadata_url: `https://sts.${domain}/adfs/services/trust/mex`
-            }
-            : {})
-        })
-      }
+      const realm = /^\/common\/userrealm\/([^/]+)$/.exec(url.pathname)
+      if (method === "GET" && realm !== null) return userRealm(s, decodeURIComponent(realm[1]!))
       const tenant = authorizeTenant(url.pathname)
       if (tenant === undefined || (method !== "GET" && method !== "POST")) return undefined
-      const params = method === "GET" ? url.searchParams : new URLSearchParams(Object.entries(form))
-      const problem = invalid(s, params)
-      if (problem !== undefined) {
-        return html(400, `<h1>Sorry, but we're having trouble signing you in.</h1>\n<p>${escapeHtml(problem)}</p>`)
-      }
-      if (method === "GET") return page(s, tenant, params)
-      const answer = yield* signIn(
-        s,
-        tenant,
-        params,
-        form.consent === "deny"
-          ? { error: "access_denied", errorDescription: "AADSTS65004: User declined to consent to access the app." }
-          : { user: form.login }
-      )
-      const echoed = new URLSearchParams(params)
-      echoed.delete("login")
-      echoed.delete("consent")
-      return deliver(echoed, answer)
+      return yield* authorizeEndpoint(directory, s, tenant, method, url, form)
     })
 
   const authorize = (authUri: string, options?: AuthorizeOptions): Effect.Effect<string> =>
@@ -391,33 +449,16 @@ export const make = (settings: Effect.Effect<Settings>) => {
       const url = new URL(authUri)
       const tenant = authorizeTenant(url.pathname)
       if (tenant === undefined) return yield* Effect.dieMessage("not an authorize URL")
-      const problem = invalid(s, url.searchParams)
+      const problem = invalidAuthorize(s, url.searchParams)
       if (problem !== undefined) return yield* Effect.dieMessage(problem)
-      return redirectTo(url.searchParams, yield* signIn(s, tenant, url.searchParams, options))
+      return redirectTo(url.searchParams, yield* signIn(directory, s, tenant, url.searchParams, options))
     })
 
   const userAssertion = (options: UserAssertionOptions): Effect.Effect<string> =>
     Effect.gen(function*() {
-      const s = yield* settings
-      const user = findUser(s, options.user) ?? usersOf(s)[0]
-      if (user === undefined) return yield* Effect.dieMessage("the directory has no users")
-      const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-      return jwt({
-        aud: options.audience,
-        iss: `https://login.microsoftonline.com/${user.tenantId}/v2.0`,
-        iat: now,
-        nbf: now + (options.notBefore ?? 0),
-        exp: now + (options.expiresIn ?? 3600),
-        azp: "front-end-app",
-        name: user.displayName ?? user.username,
-        oid: user.objectId,
-        preferred_username: user.username,
-        scp: "access_as_user",
-        sub: pairwiseSub(user, options.audience),
-        tid: user.tenantId,
-        uti: base64url(Crypto.randomBytes(12)),
-        ver: "2.0"
-      })
+      const token = userAssertionToken(yield* settings, options, yield* Clock.currentTimeMillis)
+      if (token === undefined) return yield* Effect.dieMessage("the directory has no users")
+      return token
     })
 
   return { directory, route, authorize, userAssertion }
