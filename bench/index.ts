@@ -1,6 +1,8 @@
 /**
- * `npm run bench`: effect-msal and @azure/msal-node side by side, against one local authority
- * on 127.0.0.1 (`TestAuthority.serve()`), each measurement in its own child process.
+ * `npm run bench`: effect-msal, @azure/msal-node and MSAL Python side by side, against one local
+ * authority on 127.0.0.1 (`TestAuthority.serve()`), each measurement in its own child process.
+ * MSAL Python (Debian's python3-msal, bench/support/python.ts) runs the same tasks after the
+ * others; when it cannot be installed its column says "missing".
  *
  * Options:
  *   --only=cache-hit,concurrency,heap,serialization,signatures,cold-start
@@ -23,6 +25,7 @@ import * as Svg from "./report/svg.js"
 import * as Authority from "./support/authority.js"
 import { build } from "./support/build.js"
 import { COLD_SCOPE } from "./support/fixtures.js"
+import * as Python from "./support/python.js"
 import type { CacheHitResult } from "./tasks/cacheHit.js"
 import type { ConcurrencyResult } from "./tasks/concurrency.js"
 import type { HeapResult } from "./tasks/heap.js"
@@ -98,6 +101,8 @@ const main = async (): Promise<void> => {
   JS = build(ROOT)
   const authority = await Authority.start()
   log(`authority on ${authority.url}`)
+  const pythonPeer = Python.setUp(log)
+  let python: Python.PythonResults | undefined
   const results: Results = {
     date: new Date().toISOString().slice(0, 10),
     machine: {
@@ -190,11 +195,24 @@ const main = async (): Promise<void> => {
       }
       results.coldStart.push({ library: "ours", runs: runs.ours }, { library: "msal", runs: runs.msal })
     }
+    log(`7. MSAL Python (${pythonPeer.available ? pythonPeer.version : pythonPeer.reason})`)
+    python = await Python.measure(pythonPeer, {
+      root: ROOT,
+      out: OUT,
+      authority,
+      enabled,
+      sizes: SIZES,
+      heapTokens: HEAP_TOKENS,
+      serialTokens: SERIAL_TOKENS,
+      coldRuns: COLD_RUNS,
+      log
+    })
   } finally {
     await authority.close()
   }
   const final: Results = {
     ...results,
+    python,
     machine: { ...results.machine, loadAverage: [results.machine.loadAverage[0], os.loadavg()[0] ?? 0] },
     totalSeconds: (performance.now() - started) / 1000
   }

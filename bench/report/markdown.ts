@@ -1,6 +1,7 @@
 /** The side-by-side tables and the targets of issue 8, as Markdown. */
 import { median } from "../support/stats.js"
 import { bytes, count, duration, ratio, table } from "./format.js"
+import * as Python from "./python.js"
 import type { Library, Results } from "./results.js"
 
 const LABEL: Record<Library, string> = { ours: "effect-msal", msal: "msal-node" }
@@ -302,6 +303,7 @@ export const render = (r: Results): string => {
       ""
     )
   }
+  if (r.python !== undefined) s.push(Python.render(r))
   const t = targets(r)
   if (t.length > 0) {
     s.push(
@@ -324,6 +326,8 @@ export const header = (r: Results): string =>
     `- Machine: ${r.machine.cpus} vCPU (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, ${r.machine.platform}, Node ${r.machine.node}; 1-minute load average ${
       r.machine.loadAverage[0].toFixed(1)
     } at the start, ${r.machine.loadAverage[1].toFixed(1)} at the end`,
-    `- Versions: effect-msal ${r.versions.ours} (effect ${r.versions.effect}), @azure/msal-node ${r.versions.msal}`,
+    `- Versions: effect-msal ${r.versions.ours} (effect ${r.versions.effect}), @azure/msal-node ${r.versions.msal}, MSAL Python ${
+      r.python === undefined ? "not run" : r.python.peer.available ? r.python.peer.version : "missing"
+    }`,
     `- Command: \`${r.command}\` (total ${r.totalSeconds.toFixed(0)} s)`
   ].join("\n")

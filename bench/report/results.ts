@@ -1,4 +1,5 @@
 /** The results of one `npm run bench` run. */
+import type { PythonResults } from "../support/python.js"
 import type { CacheHitResult } from "../tasks/cacheHit.js"
 import type { ConcurrencyResult } from "../tasks/concurrency.js"
 import type { HeapResult } from "../tasks/heap.js"
@@ -39,5 +40,7 @@ export interface Results {
   readonly serialization: Array<SerializationResult>
   readonly signatures: Array<SignaturesResult & { readonly tokenRequests: number; readonly distinctAssertions: number }>
   readonly coldStart: Array<{ readonly library: Library; readonly runs: Array<ColdRun> }>
+  /** MSAL Python's figures for the same tasks (absent in results written before it was added). */
+  readonly python?: PythonResults | undefined
   readonly totalSeconds: number
 }
