@@ -10,7 +10,7 @@ import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import { createHash } from "node:crypto"
-import type { ClientCredential } from "../ClientCredential.js"
+import type { CertificateFile, ClientCredential, Pfx as PfxCredential } from "../ClientCredential.js"
 import type { AuthContext, ClientAuthFields, Options, Service } from "../CredentialSigner.js"
 import { CredentialError } from "../MsalError.js"
 import * as Assertion from "./credentials/assertion.js"
@@ -60,49 +60,52 @@ export const make = (
     case "Certificate":
       return keySigner(constantSource(Material.fromPem(credential)), options, hooks)
     case "Pfx": {
-      const send = credential.sendCertificateChain === true
-      if (credential.path !== undefined) {
-        const path = credential.path
-        return keySigner(
-          fileSource(
-            path,
-            "PFX file",
-            (bytes) => Either.map(Pfx.parse(bytes, credential.passphrase, path), (c) => Material.fromChain(c, send))
-          ),
-          options,
-          hooks
-        )
-      }
-      if (credential.bytes !== undefined) {
-        return keySigner(
-          constantSource(
-            Either.map(
-              Pfx.parse(credential.bytes, credential.passphrase, "the PFX bytes"),
-              (c) => Material.fromChain(c, send)
-            )
-          ),
-          options,
-          hooks
-        )
-      }
-      return Effect.fail(new CredentialError({ description: "a PFX credential needs a path or bytes" }))
+      const source = pfxSource(credential)
+      return source === undefined
+        ? Effect.fail(new CredentialError({ description: "a PFX credential needs a path or bytes" }))
+        : keySigner(source, options, hooks)
     }
-    case "CertificateFile": {
-      const { passphrase, path } = credential
-      const send = credential.sendCertificateChain === true
-      return keySigner(
-        fileSource(path, "certificate file", (bytes) =>
-          Either.map(
-            looksLikePem(bytes)
-              ? Material.pemBundle(Redacted.make(Buffer.from(bytes).toString("utf8")), passphrase, path)
-              : Pfx.parse(bytes, passphrase, path),
-            (c) => Material.fromChain(c, send)
-          )),
-        options,
-        hooks
-      )
-    }
+    case "CertificateFile":
+      return keySigner(certificateFileSource(credential), options, hooks)
   }
+}
+
+/**
+ * Where a PFX credential's material comes from: its file (read again on reload), else its
+ * bytes; `undefined` when it has neither.
+ */
+const pfxSource = (credential: PfxCredential): Source | undefined => {
+  const send = credential.sendCertificateChain === true
+  if (credential.path !== undefined) {
+    const path = credential.path
+    return fileSource(
+      path,
+      "PFX file",
+      (bytes) => Either.map(Pfx.parse(bytes, credential.passphrase, path), (c) => Material.fromChain(c, send))
+    )
+  }
+  if (credential.bytes !== undefined) {
+    return constantSource(
+      Either.map(
+        Pfx.parse(credential.bytes, credential.passphrase, "the PFX bytes"),
+        (c) => Material.fromChain(c, send)
+      )
+    )
+  }
+  return undefined
+}
+
+/** A certificate file's material: a PEM bundle or a PFX, told apart by its content, read again on reload. */
+const certificateFileSource = (credential: CertificateFile): Source => {
+  const { passphrase, path } = credential
+  const send = credential.sendCertificateChain === true
+  return fileSource(path, "certificate file", (bytes) =>
+    Either.map(
+      looksLikePem(bytes)
+        ? Material.pemBundle(Redacted.make(Buffer.from(bytes).toString("utf8")), passphrase, path)
+        : Pfx.parse(bytes, passphrase, path),
+      (c) => Material.fromChain(c, send)
+    ))
 }
 
 const TAGS: ReadonlySet<unknown> = new Set([
@@ -286,6 +289,119 @@ interface Reused extends Assertion.Signed {
 }
 
 /**
+ * The state of a key signer: the material in use and the assertions it reuses. `reused` is
+ * guarded by `lock`: a request reads or fills it, and a reload empties it, one at a time.
+ * Reads of the source are numbered so that a slow, older read never replaces what a newer one
+ * loaded.
+ */
+interface KeyState {
+  readonly source: Source
+  readonly current: Ref.Ref<Current>
+  readonly reused: Map<string, Reused>
+  readonly lock: Effect.Semaphore
+  readsStarted: number
+  readApplied: number
+}
+
+/** The `reloadEvery` option as a duration (`undefined` when unset); it must be positive. */
+const reloadEveryOf = (options: Options): Effect.Effect<Duration.Duration | undefined, CredentialError> => {
+  const every = options.reloadEvery === undefined ? undefined : Duration.decode(options.reloadEvery)
+  return every !== undefined && !Duration.greaterThan(every, Duration.zero)
+    ? Effect.fail(new CredentialError({ description: "reloadEvery must be a positive duration" }))
+    : Effect.succeed(every)
+}
+
+/** Reads and parses the source once, for the signer's first material. */
+const makeKeyState = (source: Source): Effect.Effect<KeyState, CredentialError> =>
+  Effect.gen(function*() {
+    const current = yield* Ref.make(yield* load(source, yield* source.read))
+    const lock = yield* Effect.makeSemaphore(1)
+    return { source, current, reused: new Map(), lock, readsStarted: 0, readApplied: 0 }
+  })
+
+/** Signs a new assertion for `context` (under the lock) and keeps it for reuse, dropping the stale ones. */
+const signFresh = (state: KeyState, hooks: Hooks, context: AuthContext, key: string, now: number) =>
+  Effect.gen(function*() {
+    const { material } = yield* Ref.get(state.current)
+    const signed = yield* Assertion.sign(material, context, now, crypto.randomUUID())
+    hooks.onSign?.(context)
+    for (const [k, entry] of state.reused) if (entry.renewAt <= now) state.reused.delete(k)
+    state.reused.set(key, { ...signed, issuedAt: now })
+    return signed.jwt
+  }).pipe(Effect.withSpan("CredentialSigner.signAssertion"))
+
+/** The client authentication fields: the assertion kept for this audience while it is fresh, else a new one. */
+const clientAuthOf = (state: KeyState, hooks: Hooks) => (context: AuthContext) =>
+  state.lock.withPermits(1)(Effect.gen(function*() {
+    const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+    const key = yield* Effect.try({
+      try: () => Assertion.reuseKey(context),
+      catch: () => new CredentialError({ description: "clientClaims must be serialisable as JSON" })
+    })
+    const cached = state.reused.get(key)
+    const jwt = cached !== undefined && cached.issuedAt <= now && now < cached.renewAt
+      ? cached.jwt
+      : yield* signFresh(state, hooks, context, key, now)
+    return assertionFields(Redacted.make(jwt))
+  }))
+
+/** Forgets the reused assertions and, unless a newer read was applied first, puts `next` in use. */
+const swap = (state: KeyState, next: Current | undefined, ticket: number) =>
+  state.lock.withPermits(1)(Effect.suspend(() => {
+    state.reused.clear()
+    if (next === undefined || ticket < state.readApplied) return Effect.void
+    state.readApplied = ticket
+    return Ref.set(state.current, next)
+  }))
+
+/** Reads the source (outside the lock, so requests are not held up by I/O) and parses it. */
+const readSource = (state: KeyState): Effect.Effect<Current, CredentialError> =>
+  Effect.flatMap(state.source.read, (bytes) => load(state.source, bytes))
+
+/** The service's `reload`: new material from a file, and in any case no reused assertion. */
+const reloadOf = (state: KeyState): Effect.Effect<void, CredentialError> =>
+  Effect.gen(function*() {
+    const ticket = ++state.readsStarted
+    if (!state.source.rotates) return yield* swap(state, undefined, ticket)
+    const next = yield* Effect.either(readSource(state))
+    yield* swap(state, Either.getOrUndefined(next), ticket)
+    if (Either.isLeft(next)) return yield* next.left
+  })
+
+/** The scheduled check: swaps in the file's material only when its content changed (`true` then). */
+const reloadIfChangedOf = (state: KeyState): Effect.Effect<boolean, CredentialError> =>
+  Effect.gen(function*() {
+    const ticket = ++state.readsStarted
+    const next = yield* readSource(state)
+    if (next.digest === (yield* Ref.get(state.current)).digest) return false
+    yield* swap(state, next, ticket)
+    return true
+  })
+
+/** Checks the file every `every` for the signer's lifetime; a failed check logs a warning and keeps the old material. */
+const scheduleReloads = (
+  every: Duration.Duration,
+  reloadIfChanged: Effect.Effect<boolean, CredentialError>,
+  hooks: Hooks
+): Effect.Effect<unknown, never, Scope.Scope> =>
+  Effect.sleep(every).pipe(
+    Effect.zipRight(Effect.exit(reloadIfChanged)),
+    Effect.tap(Exit.match({
+      onSuccess: () => Effect.void,
+      onFailure: (cause) =>
+        Effect.logWarning("effect-msal: the credential could not be reloaded; the previous one stays in use", {
+          description: Option.match(Cause.failureOption(cause), {
+            onNone: () => "unexpected failure",
+            onSome: (e) => e.description
+          })
+        })
+    })),
+    Effect.tap((exit) => Effect.sync(() => hooks.onScheduledReload?.(exit))),
+    Effect.forever,
+    Effect.forkScoped
+  )
+
+/**
  * A signer for a private key: signs assertions, reuses each one for its audience until less
  * than a minute of it remains, and swaps in new material on `reload` and on the schedule.
  */
@@ -295,85 +411,8 @@ const keySigner = (
   hooks: Hooks
 ): Effect.Effect<Service, CredentialError, Scope.Scope> =>
   Effect.gen(function*() {
-    const every = options.reloadEvery === undefined ? undefined : Duration.decode(options.reloadEvery)
-    if (every !== undefined && !Duration.greaterThan(every, Duration.zero)) {
-      return yield* new CredentialError({ description: "reloadEvery must be a positive duration" })
-    }
-    const current = yield* Ref.make(yield* load(source, yield* source.read))
-    // Guarded by `lock`: a request reads or fills it, and a reload empties it, one at a time.
-    const reused = new Map<string, Reused>()
-    const lock = yield* Effect.makeSemaphore(1)
-
-    const signFresh = (context: AuthContext, key: string, now: number) =>
-      Effect.gen(function*() {
-        const { material } = yield* Ref.get(current)
-        const signed = yield* Assertion.sign(material, context, now, crypto.randomUUID())
-        hooks.onSign?.(context)
-        for (const [k, entry] of reused) if (entry.renewAt <= now) reused.delete(k)
-        reused.set(key, { ...signed, issuedAt: now })
-        return signed.jwt
-      }).pipe(Effect.withSpan("CredentialSigner.signAssertion"))
-
-    const clientAuth = (context: AuthContext) =>
-      lock.withPermits(1)(Effect.gen(function*() {
-        const now = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-        const key = yield* Effect.try({
-          try: () => Assertion.reuseKey(context),
-          catch: () => new CredentialError({ description: "clientClaims must be serialisable as JSON" })
-        })
-        const cached = reused.get(key)
-        const jwt = cached !== undefined && cached.issuedAt <= now && now < cached.renewAt
-          ? cached.jwt
-          : yield* signFresh(context, key, now)
-        return assertionFields(Redacted.make(jwt))
-      }))
-
-    // Reads are numbered so that a slow, older read never replaces what a newer one loaded.
-    let readsStarted = 0
-    let readApplied = 0
-    const swap = (next: Current | undefined, ticket: number) =>
-      lock.withPermits(1)(Effect.suspend(() => {
-        reused.clear()
-        if (next === undefined || ticket < readApplied) return Effect.void
-        readApplied = ticket
-        return Ref.set(current, next)
-      }))
-
-    // Files are read outside the lock so requests are not held up by I/O.
-    const reload = Effect.gen(function*() {
-      const ticket = ++readsStarted
-      if (!source.rotates) return yield* swap(undefined, ticket)
-      const next = yield* Effect.either(Effect.flatMap(source.read, (bytes) => load(source, bytes)))
-      yield* swap(Either.getOrUndefined(next), ticket)
-      if (Either.isLeft(next)) return yield* next.left
-    })
-
-    const reloadIfChanged = Effect.gen(function*() {
-      const ticket = ++readsStarted
-      const next = yield* Effect.flatMap(source.read, (bytes) => load(source, bytes))
-      if (next.digest === (yield* Ref.get(current)).digest) return false
-      yield* swap(next, ticket)
-      return true
-    })
-
-    if (every !== undefined && source.rotates) {
-      yield* Effect.sleep(every).pipe(
-        Effect.zipRight(Effect.exit(reloadIfChanged)),
-        Effect.tap(Exit.match({
-          onSuccess: () => Effect.void,
-          onFailure: (cause) =>
-            Effect.logWarning("effect-msal: the credential could not be reloaded; the previous one stays in use", {
-              description: Option.match(Cause.failureOption(cause), {
-                onNone: () => "unexpected failure",
-                onSome: (e) => e.description
-              })
-            })
-        })),
-        Effect.tap((exit) => Effect.sync(() => hooks.onScheduledReload?.(exit))),
-        Effect.forever,
-        Effect.forkScoped
-      )
-    }
-
-    return { clientAuth, reload }
+    const every = yield* reloadEveryOf(options)
+    const state = yield* makeKeyState(source)
+    if (every !== undefined && source.rotates) yield* scheduleReloads(every, reloadIfChangedOf(state), hooks)
+    return { clientAuth: clientAuthOf(state, hooks), reload: reloadOf(state) }
   })
