@@ -62,6 +62,140 @@ const scripted = (r: ScriptedResponse): OutgoingResponse => ({
   body: r.body === undefined ? "" : typeof r.body === "string" ? r.body : JSON.stringify(r.body)
 })
 
+/** The authority's mutable parts, shared by every request it handles. */
+interface Live {
+  readonly state: Ref.Ref<State>
+  /** 1 for the first token issued by this authority, then 2, … */
+  readonly nextSequence: () => number
+  readonly recordIssued: (token: IssuedToken) => Effect.Effect<void>
+  /** Sign-in: the authorize endpoint, user realms, codes and refresh tokens issued. */
+  readonly users: ReturnType<typeof Users.make>
+}
+
+/** A request as the routes see it: lower-case header names, the form body decoded. */
+interface Parsed {
+  readonly method: string
+  readonly url: URL
+  readonly headers: Readonly<Record<string, string>>
+  readonly form: Readonly<Record<string, string>>
+  readonly recorded: RecordedRequest
+}
+
+const parse = (request: IncomingRequest): Parsed => {
+  const url = new URL(request.url)
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(request.headers)) headers[k.toLowerCase()] = v
+  const form: Record<string, string> = {}
+  if ((headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) {
+    for (const [k, v] of new URLSearchParams(request.body)) form[k] = v
+  }
+  const recorded: RecordedRequest = { method: request.method, url: request.url, path: url.pathname, headers, form }
+  return { method: request.method, url, headers, form, recorded }
+}
+
+/**
+ * Records the request and, for a token request, takes the next scripted answer off the
+ * queue (atomically); returns the settings in force and that answer.
+ */
+const admit = (live: Live, { headers, method, recorded, url }: Parsed) =>
+  Ref.modify(live.state, (s) => {
+    const isToken = Discovery.isTokenRequest(method, url.pathname) ||
+      ManagedIdentity.isManagedIdentityRequest(method, url.pathname, headers)
+    const [next, ...rest] = isToken ? s.queue : []
+    return [{ settings: s.settings, next }, {
+      ...s,
+      requests: [...s.requests, recorded],
+      queue: next === undefined ? s.queue : rest
+    }] as const
+  })
+
+/**
+ * A discovery answer scripted in the settings, or the queued answer, each after its delay
+ * (the configured latency applies to every request); `undefined` when the request is to be
+ * answered by the routes.
+ */
+const scriptedAnswer = (
+  { method, url }: Parsed,
+  settings: Settings,
+  next: ScriptedResponse | undefined
+): Effect.Effect<OutgoingResponse | undefined> =>
+  Effect.gen(function*() {
+    const preRouted = Discovery.preRoute(method, url, settings)
+    if (preRouted !== undefined) {
+      if (preRouted.delay !== undefined) yield* Effect.sleep(preRouted.delay)
+      return scripted(preRouted)
+    }
+    const delay = next?.delay === undefined ? settings.latency : next.delay
+    if (Duration.toMillis(Duration.decode(delay)) > 0) yield* Effect.sleep(delay)
+    return next === undefined ? undefined : scripted(next)
+  })
+
+/** The token endpoint: the handler of the request's `grant_type`, or `unsupported_grant_type`. */
+const tokenEndpoint = (
+  live: Live,
+  { form, headers, url }: Parsed,
+  settings: Settings,
+  correlationId: string,
+  nowMillis: number
+): Effect.Effect<OutgoingResponse> => {
+  const grant = form.grant_type ?? ""
+  const handler = GRANTS[grant]
+  if (handler === undefined) {
+    return Effect.succeed(oauthError(
+      400,
+      "unsupported_grant_type",
+      70003,
+      `The app requested an unsupported grant type '${grant}'.`,
+      correlationId,
+      nowMillis
+    ))
+  }
+  return handler({
+    tenant: Discovery.tenantOf(url.pathname.split("/").filter((s) => s.length > 0)),
+    form,
+    headers,
+    settings,
+    correlationId,
+    nowMillis,
+    tokenEndpoint: `${url.origin}${url.pathname}`,
+    nextSequence: live.nextSequence,
+    recordIssued: live.recordIssued,
+    directory: live.users.directory
+  })
+}
+
+/** Routes a request: managed identity, the token endpoint, sign-in, discovery, else 404. */
+const route = (live: Live, parsed: Parsed, settings: Settings): Effect.Effect<OutgoingResponse> =>
+  Effect.gen(function*() {
+    const { form, headers, method, url } = parsed
+    const nowMillis = yield* Clock.currentTimeMillis
+    const correlationId = headers["client-request-id"] ?? crypto.randomUUID()
+    const managedIdentity = ManagedIdentity.route(method, url, headers, form, {
+      settings,
+      nowMillis,
+      nextSequence: live.nextSequence,
+      recordIssued: live.recordIssued
+    })
+    if (managedIdentity !== undefined) return yield* managedIdentity
+    if (Discovery.isTokenRequest(method, url.pathname)) {
+      return yield* tokenEndpoint(live, parsed, settings, correlationId, nowMillis)
+    }
+    const signIn = yield* live.users.route(method, url, form)
+    if (signIn !== undefined) return signIn
+    const discovered = Discovery.route(method, url, headers, settings, correlationId, nowMillis)
+    if (discovered !== undefined) return discovered
+    return json(404, { error: "not_found", error_description: `No route for ${method} ${url.pathname}` })
+  })
+
+/** Answers one request: recorded, then a scripted answer if there is one, else the routes'. */
+const handle = (live: Live) => (request: IncomingRequest): Effect.Effect<OutgoingResponse> =>
+  Effect.gen(function*() {
+    const parsed = parse(request)
+    const { next, settings } = yield* admit(live, parsed)
+    const answer = yield* scriptedAnswer(parsed, settings, next)
+    return answer ?? (yield* route(live, parsed, settings))
+  })
+
 /** @internal */
 export const make = (initial?: Partial<Settings>): Effect.Effect<Service> =>
   Effect.gen(function*() {
@@ -72,88 +206,14 @@ export const make = (initial?: Partial<Settings>): Effect.Effect<Service> =>
       issued: []
     })
     let counter = 0
-    const users = Users.make(Effect.map(Ref.get(state), (s) => s.settings))
-
-    const handle = (request: IncomingRequest): Effect.Effect<OutgoingResponse> =>
-      Effect.gen(function*() {
-        const url = new URL(request.url)
-        const headers: Record<string, string> = {}
-        for (const [k, v] of Object.entries(request.headers)) headers[k.toLowerCase()] = v
-        const form: Record<string, string> = {}
-        if ((headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")) {
-          for (const [k, v] of new URLSearchParams(request.body)) form[k] = v
-        }
-        const recorded: RecordedRequest = {
-          method: request.method,
-          url: request.url,
-          path: url.pathname,
-          headers,
-          form
-        }
-        const before = yield* Ref.modify(state, (s) => {
-          const isToken = Discovery.isTokenRequest(request.method, url.pathname) ||
-            ManagedIdentity.isManagedIdentityRequest(request.method, url.pathname, headers)
-          const [next, ...rest] = isToken ? s.queue : []
-          return [{ settings: s.settings, next }, {
-            ...s,
-            requests: [...s.requests, recorded],
-            queue: next === undefined ? s.queue : rest
-          }] as const
-        })
-        const preRouted = Discovery.preRoute(request.method, url, before.settings)
-        if (preRouted !== undefined) {
-          if (preRouted.delay !== undefined) yield* Effect.sleep(preRouted.delay)
-          return scripted(preRouted)
-        }
-        const delay = before.next?.delay === undefined ? before.settings.latency : before.next.delay
-        if (Duration.toMillis(Duration.decode(delay)) > 0) yield* Effect.sleep(delay)
-        if (before.next !== undefined) return scripted(before.next)
-        const nowMillis = yield* Clock.currentTimeMillis
-        const correlationId = headers["client-request-id"] ?? crypto.randomUUID()
-        const segments = url.pathname.split("/").filter((s) => s.length > 0)
-        const tenant = Discovery.tenantOf(segments)
-        const managedIdentity = ManagedIdentity.route(request.method, url, headers, form, {
-          settings: before.settings,
-          nowMillis,
-          nextSequence: () => ++counter,
-          recordIssued: (token) => Ref.update(state, (s) => ({ ...s, issued: [...s.issued, token] }))
-        })
-        if (managedIdentity !== undefined) return yield* managedIdentity
-        if (Discovery.isTokenRequest(request.method, url.pathname)) {
-          const grant = form.grant_type ?? ""
-          const handler = GRANTS[grant]
-          if (handler === undefined) {
-            return oauthError(
-              400,
-              "unsupported_grant_type",
-              70003,
-              `The app requested an unsupported grant type '${grant}'.`,
-              correlationId,
-              nowMillis
-            )
-          }
-          return yield* handler({
-            tenant,
-            form,
-            headers,
-            settings: before.settings,
-            correlationId,
-            nowMillis,
-            tokenEndpoint: `${url.origin}${url.pathname}`,
-            nextSequence: () => ++counter,
-            recordIssued: (token) => Ref.update(state, (s) => ({ ...s, issued: [...s.issued, token] })),
-            directory: users.directory
-          })
-        }
-        const signIn = yield* users.route(request.method, url, form)
-        if (signIn !== undefined) return signIn
-        const discovered = Discovery.route(request.method, url, headers, before.settings, correlationId, nowMillis)
-        if (discovered !== undefined) return discovered
-        return json(404, { error: "not_found", error_description: `No route for ${request.method} ${url.pathname}` })
-      })
-
+    const live: Live = {
+      state,
+      nextSequence: () => ++counter,
+      recordIssued: (token) => Ref.update(state, (s) => ({ ...s, issued: [...s.issued, token] })),
+      users: Users.make(Effect.map(Ref.get(state), (s) => s.settings))
+    }
     return {
-      handle,
+      handle: handle(live),
       requests: Effect.map(Ref.get(state), (s) => s.requests),
       tokenRequests: Effect.map(
         Ref.get(state),
@@ -163,8 +223,8 @@ export const make = (initial?: Partial<Settings>): Effect.Effect<Service> =>
       configure: (settings) => Ref.update(state, (s) => ({ ...s, settings: { ...s.settings, ...settings } })),
       enqueue: (...responses) => Ref.update(state, (s) => ({ ...s, queue: [...s.queue, ...responses] })),
       reset: Ref.update(state, (s) => ({ ...s, queue: [], requests: [], issued: [] })),
-      authorize: users.authorize,
-      userAssertion: users.userAssertion
+      authorize: live.users.authorize,
+      userAssertion: live.users.userAssertion
     }
   })
 
