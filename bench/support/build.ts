@@ -33,6 +33,11 @@ export const build = (root: string): string => {
     if (!specifier.startsWith(".")) specifier = `./${specifier}`
     const js = ts.transpileModule(readFileSync(file, "utf8"), { compilerOptions: OPTIONS, fileName: file }).outputText
       .replaceAll(`"effect-msal"`, JSON.stringify(specifier))
+      // subpath imports ("effect-msal/TestAuthority") go to the transpiled src/ too, not to dist/
+      .replaceAll(
+        /"effect-msal\/(\w+)"/g,
+        (_, name: string) => JSON.stringify(specifier.replace(/index\.js$/, `${name}.js`))
+      )
     mkdirSync(dirname(target), { recursive: true })
     writeFileSync(target, js)
   }

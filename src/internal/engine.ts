@@ -7,10 +7,16 @@
  * re-check with a fresh clock reading, and the fall-back to an aging token.
  * @internal
  */
+import type * as Fiber from "effect/Fiber"
+import type * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
+import type * as Tracer from "effect/Tracer"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import type { AuthenticationResult } from "../AuthenticationResult.js"
 import type * as CacheEntry from "../CacheEntry.js"
@@ -18,6 +24,7 @@ import type { MsalError } from "../MsalError.js"
 import { CacheError } from "../MsalError.js"
 import type { Service as TokenCacheService } from "../TokenCache.js"
 import * as Cache from "./cacheKey.js"
+import * as Memory from "./memoryCache.js"
 import * as Metrics from "./metrics.js"
 import { RefreshReason } from "./protocol/tokenRequest.js"
 import * as Scopes from "./scopes.js"
@@ -64,9 +71,43 @@ export interface Lookup {
   readonly expired: boolean
 }
 
+/**
+ * One request shape (a client's grant, tenant and scopes), prepared once for the cache-hit
+ * fast path: its cache key, and the last result served with the entry it came from (entries
+ * are immutable, so the same entry gives the same result). @internal
+ */
+export interface Hot {
+  readonly grant: string
+  readonly key: string
+  readonly scopes: ReadonlyArray<string>
+  /** The result for a cached entry without effects, or `undefined` when it needs some (then the full path runs). */
+  readonly serve: (entry: CacheEntry.AccessToken) => AuthenticationResult | undefined
+  readonly counter: Metric.Metric.Counter<number>
+  entry: CacheEntry.AccessToken | undefined
+  exit: Exit.Exit<AuthenticationResult> | undefined
+}
+
+/** The fast-path form of a plan (whose key it shares). @internal */
+export const hotOf = (plan: Plan, serve: Hot["serve"]): Hot => ({
+  grant: plan.grant,
+  key: keyOfPlan(plan),
+  scopes: plan.scopes,
+  serve,
+  counter: Metrics.hitCounter(plan.grant),
+  entry: undefined,
+  exit: undefined
+})
+
 /** @internal */
 export interface Engine {
   readonly acquire: (plan: Plan) => Effect.Effect<AuthenticationResult, MsalError>
+  /**
+   * The cache-hit fast path, run synchronously by the fiber that asks: the prebuilt result
+   * when the store is the in-memory one and holds a usable token for `hot` that is not aging
+   * (clock read from the fiber's `Clock` service, the five-minute rule as in `acquire`), with
+   * the hit counted; else `undefined`, and the caller runs `acquire`.
+   */
+  readonly hit: (hot: Hot, fiber: Fiber.RuntimeFiber<unknown, unknown>) => Exit.Exit<AuthenticationResult> | undefined
   /** A usable cached token for the scopes (keyed lookup, else a superset in the partition). */
   readonly lookup: (
     query: Cache.AccessTokenQuery,
@@ -112,6 +153,8 @@ interface State extends Deps {
    * partition the request is one keyed lookup. Bounded; a stale memo only costs a scan.
    */
   readonly servedBy: Map<string, string>
+  /** The store's synchronous read when it is the in-memory store (the only one the fast path reads). */
+  readonly syncGet: Memory.SyncGet | undefined
 }
 
 const remember = (state: State, requestKey: string, entryKey: string): void => {
@@ -265,8 +308,47 @@ const withDeadline = <A>(state: State, effect: Effect.Effect<A, MsalError>): Eff
   })
 }
 
+/** The request key of a plan: the key its token would have if stored under exactly the scopes asked for. */
+const keyOfPlan = (plan: Plan): string => Cache.accessTokenKey(plan.query, plan.scopes.join(" "))
+
+/**
+ * The fast path: what `acquire` does for a usable, non-aging token under the request key (or
+ * the entry that last served it), without the run loop: the keyed lookup, the five-minute
+ * rule, `onHit` and the hit counter (with the fiber's metric labels). No span annotation:
+ * callers take this path only when no tracer is installed.
+ */
+const hit = (state: State) => (hot: Hot, fiber: Fiber.RuntimeFiber<unknown, unknown>) => {
+  const syncGet = state.syncGet
+  if (syncGet === undefined) return undefined
+  const now = Math.floor(Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis() / 1000)
+  const memo = state.servedBy.get(hot.key)
+  const entry = syncGet(memo ?? hot.key)
+  if (entry === undefined || !isUsable(entry, now) || isAging(entry, now)) return undefined
+  let exit = hot.exit
+  if (hot.entry !== entry || exit === undefined) {
+    if (memo !== undefined && !Scopes.isSubset(hot.scopes, entry.target)) return undefined
+    const result = hot.serve(entry)
+    if (result === undefined) return undefined
+    exit = Exit.succeed(result)
+    hot.entry = entry
+    hot.exit = exit
+  }
+  state.onHit?.()
+  hot.counter.unsafeUpdate(1, fiber.getFiberRef(FiberRef.currentMetricLabels))
+  return exit
+}
+
+let nativeTracer: Tracer.Tracer | undefined
+
+/**
+ * Whether the fiber runs with Effect's built-in tracer, whose spans nobody exports: then a
+ * cache hit opens no span (installing a tracer, e.g. OpenTelemetry's, brings them back). @internal
+ */
+export const isUntraced = (fiber: Fiber.RuntimeFiber<unknown, unknown>): boolean =>
+  fiber.currentTracer === (nativeTracer ??= Effect.runSync(Effect.tracer))
+
 const acquire = (state: State) => (plan: Plan): Effect.Effect<AuthenticationResult, MsalError> => {
-  const key = Cache.accessTokenKey(plan.query, plan.scopes.join(" "))
+  const key = keyOfPlan(plan)
   if (plan.bypass !== undefined) {
     return Effect.zipRight(
       Metrics.cacheOutcome(plan.grant, "bypass", plan.aging === "inline"),
@@ -292,10 +374,12 @@ export const make = (deps: Deps): Engine => {
     ...deps,
     flights: SingleFlight.make<AuthenticationResult, MsalError>(deps.scope),
     backgroundNotBefore: new Map(),
-    servedBy: new Map()
+    servedBy: new Map(),
+    syncGet: Memory.syncGetOf(deps.cache)
   }
   return {
     acquire: acquire(state),
+    hit: hit(state),
     lookup: (query, scopes, now) => find(state, query, Cache.accessTokenKey(query, scopes.join(" ")), scopes, now)
   }
 }

@@ -204,10 +204,26 @@ export class Store {
 const validMax = (n: number | undefined): number =>
   typeof n === "number" && !Number.isNaN(n) ? Math.max(1, Math.floor(n)) : DEFAULT_MAX_ENTRIES
 
+/**
+ * A synchronous read of one access token, exactly what the service's `get` does (the same
+ * store, the same clock), for the engine's cache-hit fast path. @internal
+ */
+export type SyncGet = (key: string) => Entries["AccessToken"] | undefined
+
+/**
+ * The services built by `serviceOf`, by identity: only these are known to be authoritative
+ * in memory (no other process, file or hook can change what they hold behind our back). A
+ * service that wraps or copies one (hooks, a spy) is a different object and is not in here.
+ */
+const authoritative = new WeakMap<Service, SyncGet>()
+
+/** The synchronous access-token read of a memory service, else `undefined` (any other store). @internal */
+export const syncGetOf = (service: Service): SyncGet | undefined => authoritative.get(service)
+
 /** A service over a store, with time read from `clock` (captured once). @internal */
 export const serviceOf = (store: Store, clock: Clock.Clock): Service => {
   const now = () => Math.floor(clock.unsafeCurrentTimeMillis() / 1000)
-  return {
+  const service: Service = {
     get: <S extends Section>(section: S, key: string) =>
       Effect.sync(() => Option.fromNullable(store.get(section, key, now()))),
     list: <S extends Section>(section: S, partition?: string) =>
@@ -216,6 +232,8 @@ export const serviceOf = (store: Store, clock: Clock.Clock): Service => {
     snapshot: Effect.sync(() => store.snapshot()),
     restore: (s: Snapshot) => Effect.sync(() => store.restore(s, now()))
   }
+  authoritative.set(service, (key) => store.get("AccessToken", key, now()))
+  return service
 }
 
 /**

@@ -1,59 +1,87 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
+import * as MetricKey from "effect/MetricKey"
 import * as MetricState from "effect/MetricState"
 
-/** @internal */
-export const cacheHits = Metric.counter("effect_msal.cache.hits", {
-  description: "Acquisitions served from the token cache without a request",
-  incremental: true
-})
+const counterKey = (name: string, description: string) => MetricKey.counter(name, { description, incremental: true })
+
+const keys = {
+  cacheHits: counterKey("effect_msal.cache.hits", "Acquisitions served from the token cache without a request"),
+  cacheMisses: counterKey(
+    "effect_msal.cache.misses",
+    "Acquisitions the token cache could not serve (absent or expired token)"
+  ),
+  networkRequests: counterKey(
+    "effect_msal.network.requests",
+    "HTTP requests sent to a token endpoint, each attempt counted"
+  ),
+  refreshes: counterKey(
+    "effect_msal.refreshes",
+    "Refreshes of aging tokens started (in the background for app tokens)"
+  )
+}
 
 /** @internal */
-export const cacheMisses = Metric.counter("effect_msal.cache.misses", {
-  description: "Acquisitions the token cache could not serve (absent or expired token)",
-  incremental: true
-})
+export const cacheHits: Metric.Metric.Counter<number> = Metric.fromMetricKey(keys.cacheHits)
 
 /** @internal */
-export const networkRequests = Metric.counter("effect_msal.network.requests", {
-  description: "HTTP requests sent to a token endpoint, each attempt counted",
-  incremental: true
-})
+export const cacheMisses: Metric.Metric.Counter<number> = Metric.fromMetricKey(keys.cacheMisses)
 
 /** @internal */
-export const refreshes = Metric.counter("effect_msal.refreshes", {
-  description: "Refreshes of aging tokens started (in the background for app tokens)",
-  incremental: true
-})
+export const networkRequests: Metric.Metric.Counter<number> = Metric.fromMetricKey(keys.networkRequests)
+
+/** @internal */
+export const refreshes: Metric.Metric.Counter<number> = Metric.fromMetricKey(keys.refreshes)
+
+type CounterKey = MetricKey.MetricKey.Counter<number>
 
 /**
- * The increment of a counter tagged with a grant, built once per counter and grant: tagging a
- * metric hashes its key, too slow for the cache-hit path.
+ * A counter tagged with a grant, built once per counter and grant from a key that carries the
+ * tag. `Metric.tagged` would instead merge its tags with the fiber's on every update (a new
+ * array, so a new registry lookup that hashes the key): too slow for the cache-hit path. The
+ * registry entry is the same (same name, type and tags).
  */
-const increments = new Map<Metric.Metric.Counter<number>, Map<string, Effect.Effect<void>>>()
-const perGrant = (counter: Metric.Metric.Counter<number>, grant: string): Effect.Effect<void> => {
-  let byGrant = increments.get(counter)
+const tagged = new Map<CounterKey, Map<string, Metric.Metric.Counter<number>>>()
+const perGrantCounter = (key: CounterKey, grant: string): Metric.Metric.Counter<number> => {
+  let byGrant = tagged.get(key)
   if (byGrant === undefined) {
     byGrant = new Map()
-    increments.set(counter, byGrant)
+    tagged.set(key, byGrant)
   }
-  let increment = byGrant.get(grant)
+  let counter = byGrant.get(grant)
+  if (counter === undefined) {
+    counter = Metric.fromMetricKey(MetricKey.tagged(key, "grant", grant))
+    byGrant.set(grant, counter)
+  }
+  return counter
+}
+
+const increments = new Map<Metric.Metric.Counter<number>, Effect.Effect<void>>()
+const perGrant = (key: CounterKey, grant: string): Effect.Effect<void> => {
+  const counter = perGrantCounter(key, grant)
+  let increment = increments.get(counter)
   if (increment === undefined) {
-    increment = Metric.increment(Metric.tagged(counter, "grant", grant))
-    byGrant.set(grant, increment)
+    increment = Metric.increment(counter)
+    increments.set(counter, increment)
   }
   return increment
 }
 
+/**
+ * The hit counter of a grant, for a synchronous update (`unsafeUpdate(1, fiber's metric
+ * labels)`) on the cache-hit fast path. @internal
+ */
+export const hitCounter = (grant: string): Metric.Metric.Counter<number> => perGrantCounter(keys.cacheHits, grant)
+
 /** A cache hit for a grant (`client_credentials`, …). @internal */
-export const hit = (grant: string): Effect.Effect<void> => perGrant(cacheHits, grant)
+export const hit = (grant: string): Effect.Effect<void> => perGrant(keys.cacheHits, grant)
 
 /** A cache miss for a grant. @internal */
-export const miss = (grant: string): Effect.Effect<void> => perGrant(cacheMisses, grant)
+export const miss = (grant: string): Effect.Effect<void> => perGrant(keys.cacheMisses, grant)
 
 /** A refresh of an aging token started for a grant. @internal */
-export const refresh = (grant: string): Effect.Effect<void> => perGrant(refreshes, grant)
+export const refresh = (grant: string): Effect.Effect<void> => perGrant(keys.refreshes, grant)
 
 /**
  * One HTTP attempt to a token endpoint: `status` is the HTTP status, or `"error"` when no

@@ -10,7 +10,8 @@ import type * as Authority from "../authority.js"
 import * as Cache from "../cacheKey.js"
 import * as Claims from "../claims.js"
 import type { ClientContext } from "../context.js"
-import type * as Engine from "../engine.js"
+import * as Engine from "../engine.js"
+import * as HotMemo from "../hotMemo.js"
 import * as Entries from "../protocol/entries.js"
 import * as TokenRequest from "../protocol/tokenRequest.js"
 import type * as Redeem from "../redeem.js"
@@ -56,13 +57,13 @@ const fetch =
 /** Results served from the cache, one per entry (entries are immutable: a new token is a new entry). */
 const servedFrom =
   (results: WeakMap<CacheEntry.AccessToken, AuthenticationResult>) =>
-  (entry: CacheEntry.AccessToken): Effect.Effect<AuthenticationResult> => {
+  (entry: CacheEntry.AccessToken): AuthenticationResult => {
     let result = results.get(entry)
     if (result === undefined) {
       result = Entries.resultOf(entry, "cache")
       results.set(entry, result)
     }
-    return Effect.succeed(result)
+    return result
   }
 
 /** What `acquireTokenForClient` asks of the engine. */
@@ -111,7 +112,9 @@ const removeTokensFor = (ctx: ClientContext) =>
 
 /** `acquireTokenForClient` and `removeTokensForClient`. @internal */
 export const make = (ctx: ClientContext): Pick<Service, "acquireTokenForClient" | "removeTokensForClient"> => {
-  const serve = servedFrom(new WeakMap())
+  const serveSync = servedFrom(new WeakMap())
+  const serve = (entry: CacheEntry.AccessToken) => Effect.succeed(serveSync(entry))
+  const hot = HotMemo.make<Engine.Hot>()
   let warnedTenantless = false
   const warnIfTenantless = (endpoints: Authority.Endpoints): Effect.Effect<void> => {
     if (warnedTenantless || endpoints.form !== "Aad" || !TENANTLESS.has(endpoints.realm.toLowerCase()))
@@ -126,14 +129,17 @@ export const make = (ctx: ClientContext): Pick<Service, "acquireTokenForClient" 
     const valid = validate(ctx, request)
     if (Either.isLeft(valid)) return Effect.fail(valid.left)
     const { claims, scopes } = valid.right
-    return Effect.flatMap(ctx.endpointsFor(request.tenant), (endpoints) =>
-      Effect.zipRight(
-        warnIfTenantless(endpoints),
-        ctx.engine.acquire(planOf(ctx, serve, endpoints, scopes, claims, request.claims !== undefined))
-      ))
+    const bypass = request.claims !== undefined
+    // the shape as validated now, for the fast path (the caller may change its request later)
+    const shape = bypass ? undefined : { tenant: request.tenant, scopes: Array.from(request.scopes) }
+    return Effect.flatMap(ctx.endpointsFor(request.tenant), (endpoints) => {
+      const plan = planOf(ctx, serve, endpoints, scopes, claims, bypass)
+      if (shape !== undefined) hot.add(shape.tenant, shape.scopes, Engine.hotOf(plan, serveSync))
+      return Effect.zipRight(warnIfTenantless(endpoints), ctx.engine.acquire(plan))
+    })
   }
 
-  const acquireTokenForClient = (request: ClientCredentialsRequest): Effect.Effect<AuthenticationResult, MsalError> =>
+  const traced = (request: ClientCredentialsRequest): Effect.Effect<AuthenticationResult, MsalError> =>
     Effect.withSpan(Effect.suspend(() => acquire(request)), "ConfidentialClient.acquireTokenForClient", {
       captureStackTrace: false,
       attributes: {
@@ -142,6 +148,18 @@ export const make = (ctx: ClientContext): Pick<Service, "acquireTokenForClient" 
           ? request.tenant
           : ctx.authority.tenant
       }
+    })
+
+  // a cache hit of a shape seen before, with no tracer installed: served by the engine's fast
+  // path in this fiber's step; anything else (and every miss) takes the traced full path
+  const acquireTokenForClient = (request: ClientCredentialsRequest): Effect.Effect<AuthenticationResult, MsalError> =>
+    Effect.withFiberRuntime((fiber) => {
+      if (Engine.isUntraced(fiber) && Predicate.isRecord(request) && request.claims === undefined) {
+        const shape = hot.find(request.tenant, request.scopes)
+        const exit = shape === undefined ? undefined : ctx.engine.hit(shape, fiber)
+        if (exit !== undefined) return exit
+      }
+      return traced(request)
     })
 
   return { acquireTokenForClient, removeTokensForClient: removeTokensFor(ctx) }
