@@ -118,69 +118,50 @@ const serverError = (
   })
 }
 
+/** The fields every error of one answer shares: the endpoint, the status, `Retry-After` if sent. */
+interface ErrorBase {
+  readonly url: string
+  readonly status: number
+  readonly retryAfter?: number
+}
+
+/** A refused redirect: its status and the origin it points to, never its path or query. */
+const redirectError = (response: RawResponse, base: ErrorBase): NetworkError => {
+  const origin = originOf(response.headers["location"], base.url)
+  return new NetworkError({
+    ...base,
+    reason: "Status",
+    description: `the answer was a redirect to ${origin ?? "an unnamed location"}, and redirects are never followed`
+  })
+}
+
+/** A body that is not JSON: what it looked like; retryable (`Status`) for the statuses worth another try. */
+const notJsonError = (body: string, base: ErrorBase): NetworkError => {
+  const what = body.trimStart().startsWith("<")
+    ? "an HTML page"
+    : body.length === 0
+    ? "an empty body"
+    : "a body that is not JSON"
+  const status = base.status
+  return new NetworkError({
+    ...base,
+    reason: status >= 500 || status === 404 || status === 408 || status === 410 || status === 429
+      ? "Status"
+      : "InvalidResponse",
+    description: `the managed identity endpoint answered with ${what}`
+  })
+}
+
 /**
- * Interprets an answer of `source`'s endpoint at `url` (without its query), received at
- * `nowMillis`. A redirect is refused, naming only its status and the origin it points to;
- * Azure Arc's 401 with `WWW-Authenticate: Basic realm=<path>` is a challenge (msal-node
- * `AzureArc.ts` `getServerTokenResponseAsync`); a JSON error body is a `ServerError` whatever
- * the status; a body that is not JSON, or a success without a token and a lifetime, is a
- * `NetworkError`. Never a token or a header value in an error.
- * @internal
+ * A successful answer's token: its lifetime from `expires_on` (counted from `nowMillis`) or
+ * `expires_in`, and when to refresh it (`refresh_in`, else half a long lifetime).
  */
-export const interpret = (
-  source: SourceName,
-  url: string,
-  response: RawResponse,
-  nowMillis: number,
-  arcChallengeAllowed: boolean
+const tokenOf = (
+  json: Readonly<Record<string, unknown>>,
+  accessToken: string,
+  base: ErrorBase,
+  nowMillis: number
 ): Either.Either<Outcome, MsalError> => {
-  const { status } = response
-  const retryAfter = parseRetryAfter(response.headers["retry-after"], nowMillis)
-  const base = { url, status, ...(retryAfter === undefined ? {} : { retryAfter }) }
-  if (status >= 300 && status < 400) {
-    const origin = originOf(response.headers["location"], url)
-    return Either.left(
-      new NetworkError({
-        ...base,
-        reason: "Status",
-        description: `the answer was a redirect to ${origin ?? "an unnamed location"}, and redirects are never followed`
-      })
-    )
-  }
-  if (source === "AzureArc" && status === 401 && arcChallengeAllowed) return arcChallenge(response, base)
-  let json: unknown
-  try {
-    json = JSON.parse(response.body)
-  } catch {
-    const what = response.body.trimStart().startsWith("<")
-      ? "an HTML page"
-      : response.body.length === 0
-      ? "an empty body"
-      : "a body that is not JSON"
-    return Either.left(
-      new NetworkError({
-        ...base,
-        reason: status >= 500 || status === 404 || status === 408 || status === 410 || status === 429
-          ? "Status"
-          : "InvalidResponse",
-        description: `the managed identity endpoint answered with ${what}`
-      })
-    )
-  }
-  if (!Predicate.isRecord(json)) {
-    return Either.left(
-      new NetworkError({ ...base, reason: "InvalidResponse", description: "the answer is not a JSON object" })
-    )
-  }
-  const accessToken = stringField(json, "access_token")
-  if (status < 200 || status >= 300 || accessToken === undefined) {
-    if (status >= 200 && status < 300 && json.error === undefined) {
-      return Either.left(
-        new NetworkError({ ...base, reason: "InvalidResponse", description: "the answer has no access_token" })
-      )
-    }
-    return Either.left(serverError(json, status, retryAfter))
-  }
   const now = Math.floor(nowMillis / 1000)
   const expiresOn = epochSeconds(json.expires_on)
   const expiresIn = expiresOn !== undefined ? expiresOn - now : seconds(json.expires_in)
@@ -204,6 +185,50 @@ export const interpret = (
     ...(refreshIn === undefined ? {} : { refreshIn }),
     ...(resource === undefined ? {} : { resource })
   })
+}
+
+/**
+ * Interprets an answer of `source`'s endpoint at `url` (without its query), received at
+ * `nowMillis`. A redirect is refused, naming only its status and the origin it points to;
+ * Azure Arc's 401 with `WWW-Authenticate: Basic realm=<path>` is a challenge (msal-node
+ * `AzureArc.ts` `getServerTokenResponseAsync`); a JSON error body is a `ServerError` whatever
+ * the status; a body that is not JSON, or a success without a token and a lifetime, is a
+ * `NetworkError`. Never a token or a header value in an error.
+ * @internal
+ */
+export const interpret = (
+  source: SourceName,
+  url: string,
+  response: RawResponse,
+  nowMillis: number,
+  arcChallengeAllowed: boolean
+): Either.Either<Outcome, MsalError> => {
+  const { status } = response
+  const retryAfter = parseRetryAfter(response.headers["retry-after"], nowMillis)
+  const base: ErrorBase = { url, status, ...(retryAfter === undefined ? {} : { retryAfter }) }
+  if (status >= 300 && status < 400) return Either.left(redirectError(response, base))
+  if (source === "AzureArc" && status === 401 && arcChallengeAllowed) return arcChallenge(response, base)
+  let json: unknown
+  try {
+    json = JSON.parse(response.body)
+  } catch {
+    return Either.left(notJsonError(response.body, base))
+  }
+  if (!Predicate.isRecord(json)) {
+    return Either.left(
+      new NetworkError({ ...base, reason: "InvalidResponse", description: "the answer is not a JSON object" })
+    )
+  }
+  const accessToken = stringField(json, "access_token")
+  if (status < 200 || status >= 300 || accessToken === undefined) {
+    if (status >= 200 && status < 300 && json.error === undefined) {
+      return Either.left(
+        new NetworkError({ ...base, reason: "InvalidResponse", description: "the answer has no access_token" })
+      )
+    }
+    return Either.left(serverError(json, status, retryAfter))
+  }
+  return tokenOf(json, accessToken, base, nowMillis)
 }
 
 /**
