@@ -46,6 +46,11 @@ export interface Account extends Schema.Schema.Type<typeof Account> {}
  * @category schemas
  */
 export const AuthenticationResult = Schema.Struct({
+  /**
+   * The access token. Empty only after a sign-in that the authority answered with an ID token
+   * alone (Azure AD B2C, asked for OIDC scopes only): then `scopes` is empty, `expiresOn` is
+   * the ID token's expiry and no access token is cached, as msal-node and MSAL Python do.
+   */
   accessToken: Schema.Redacted(Schema.String),
   tokenType: Schema.String,
   expiresOn: ValidDate,

@@ -155,8 +155,8 @@ describe("user token sets in the unified cache", () => {
         requestedAtMillis: 1_000_000,
         appMetadata: Option.some({ client_id: "c", environment: "login.microsoftonline.com", extra: "kept" })
       })
-      expect(written.accessToken.refresh_on).toBe(2800)
-      expect(written.accessToken.expires_on).toBe(1600)
+      expect(written.accessToken?.refresh_on).toBe(2800)
+      expect(written.accessToken?.expires_on).toBe(1600)
       expect(written.refreshToken?.family_id).toBe("1")
       expect(written.idToken).toBeUndefined()
       const app = written.changes.find((c) => c._tag === "Put" && c.section === "AppMetadata")

@@ -3,9 +3,10 @@
  * (sources in docs/clouds.md): the test authority issues them, and the client accepts them.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either } from "effect"
+import { Effect, Either, Redacted } from "effect"
+import { TokenCache } from "effect-msal"
 import * as IdToken from "effect-msal/internal/idToken"
-import { authority, client, testLayer } from "./support/harness.js"
+import { authority, client, GRAPH, testLayer } from "./support/harness.js"
 import { ALICE, REDIRECT_URI, signIn, startSignIn } from "./support/users.js"
 
 const TID = ALICE.tenantId
@@ -368,5 +369,52 @@ describe("sign-in without API scopes (openid profile offline_access, as MSAL Pyt
       expect(result.account?.username).toBe(ALICE.username)
       const [request] = yield* (yield* authority).tokenRequests
       expect(request!.form).toMatchObject({ grant_type: "authorization_code", scope: "offline_access openid profile" })
+    }).pipe(Effect.provide(testLayer())))
+})
+
+describe("a sign-in answered with an ID token only (Azure AD B2C asked for OIDC scopes alone)", () => {
+  const B2C = "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi"
+
+  it.effect("gives the account and ID token, an empty access token, and caches no access token", () =>
+    Effect.gen(function*() {
+      const c = yield* client
+      const a = yield* authority
+      const flow = yield* c.initiateAuthCodeFlow({ scopes: [], redirectUri: REDIRECT_URI })
+      const result = yield* c.acquireTokenByAuthCodeFlow({
+        flow,
+        response: new URL(yield* a.authorize(flow.authUri)).searchParams,
+        scopes: []
+      })
+      const [answer] = yield* a.tokenRequests
+      expect(answer!.form).toMatchObject({ grant_type: "authorization_code", scope: "offline_access openid profile" })
+      expect(Redacted.value(result.accessToken)).toBe("")
+      expect(result.scopes).toEqual([])
+      expect(result.idToken).toBeDefined()
+      expect(result.account?.username).toBe(ALICE.username)
+      expect(result.tenantId).toBe(TID)
+      expect(result.expiresOn.getTime()).toBe((result.idTokenClaims!.exp as number) * 1000)
+      const { entries } = yield* (yield* TokenCache.TokenCache).snapshot
+      expect(entries.AccessToken).toHaveLength(0)
+      expect(entries.IdToken).toHaveLength(1)
+      expect(entries.RefreshToken).toHaveLength(1)
+      // the refresh token then gets an access token for an API, silently
+      const api = yield* c.acquireTokenSilent({
+        scopes: ["https://contoso.onmicrosoft.com/api/read"],
+        account: result.account!
+      })
+      expect(Redacted.value(api.accessToken).length).toBeGreaterThan(0)
+      const requests = yield* a.tokenRequests
+      expect(requests.map((r) => r.form.grant_type)).toEqual(["authorization_code", "refresh_token"])
+    }).pipe(Effect.provide(testLayer({ client: { authority: B2C } }))))
+
+  it.effect("an app-token answer without access_token is a NetworkError, and nothing is cached", () =>
+    Effect.gen(function*() {
+      const c = yield* client
+      const a = yield* authority
+      yield* a.enqueue({ status: 200, body: { token_type: "Bearer", id_token: "x.y.z", expires_in: 3600 } })
+      const error = yield* Effect.flip(c.acquireTokenForClient({ scopes: [GRAPH] }))
+      expect(error).toMatchObject({ _tag: "NetworkError", reason: "InvalidResponse", status: 200 })
+      expect(error.message).toContain("access_token")
+      expect((yield* (yield* TokenCache.TokenCache).snapshot).entries.AccessToken).toHaveLength(0)
     }).pipe(Effect.provide(testLayer())))
 })

@@ -11,18 +11,18 @@ import * as Redacted from "effect/Redacted"
 import type { AuthenticationResult } from "../AuthenticationResult.js"
 import type * as CacheEntry from "../CacheEntry.js"
 import type { ClientAuthFields } from "../CredentialSigner.js"
-import type { CredentialError, MsalError } from "../MsalError.js"
+import { type CredentialError, type MsalError, NetworkError } from "../MsalError.js"
 import type { Change, Service as TokenCacheService } from "../TokenCache.js"
 import type * as Authority from "./authority.js"
 import * as Cache from "./cacheKey.js"
 import * as IdToken from "./idToken.js"
 import type * as TokenRequest from "./protocol/tokenRequest.js"
-import type * as TokenResponse from "./protocol/tokenResponse.js"
+import * as TokenResponse from "./protocol/tokenResponse.js"
 import type * as Region from "./region.js"
 
 /** What came back, for a grant's processor. @internal */
-export interface Answer {
-  readonly token: TokenResponse.TokenResponse
+export interface Answer<Token extends TokenResponse.TokenResponse = TokenResponse.Issued> {
+  readonly token: Token
   readonly idTokenClaims: IdToken.IdTokenClaims | undefined
   readonly requestedAtMillis: number
   /** The client's cached app metadata (its family id), if any. */
@@ -36,8 +36,8 @@ export interface Stored {
   readonly result: AuthenticationResult
 }
 
-/** One token request: what goes on the wire and how the answer is stored. @internal */
-export interface Redemption {
+/** One token request: what goes on the wire. @internal */
+export interface RedemptionBase {
   readonly endpoints: Authority.Endpoints
   readonly grant: TokenRequest.GrantFields
   readonly apiId: number
@@ -52,9 +52,28 @@ export interface Redemption {
   readonly check?:
     | ((claims: IdToken.IdTokenClaims | undefined, nowSeconds: number) => Effect.Effect<void, MsalError>)
     | undefined
+}
+
+/** A token request whose answer must carry an access token (every grant but a sign-in). @internal */
+export interface TokenRedemption extends RedemptionBase {
+  readonly signIn?: false | undefined
   /** The grant's pure processor: the answer as cache changes and a result. */
   readonly store: (answer: Answer) => Stored
 }
+
+/**
+ * A sign-in (the authorization code grant): its answer may carry only an ID token, as Azure
+ * AD B2C's does when asked for `openid offline_access` alone. MSAL Python's `TokenCache.add`
+ * then stores no access token; msal-node reports an empty `accessToken`.
+ * @internal
+ */
+export interface SignInRedemption extends RedemptionBase {
+  readonly signIn: true
+  readonly store: (answer: Answer<TokenResponse.TokenResponse>) => Stored
+}
+
+/** One token request: what goes on the wire and how the answer is stored. @internal */
+export type Redemption = TokenRedemption | SignInRedemption
 
 /** What `redeem` needs from its client. @internal */
 export interface Deps {
@@ -84,6 +103,14 @@ const logStored = (result: AuthenticationResult, enablePiiLog: boolean) =>
     )
   )
 
+const missingAccessToken = (url: string) =>
+  new NetworkError({
+    url,
+    status: 200,
+    reason: "InvalidResponse",
+    description: "the token response has missing or invalid fields: access_token"
+  })
+
 /** @internal */
 export const make = (deps: Deps) => (r: Redemption): Effect.Effect<AuthenticationResult, MsalError> =>
   Effect.gen(function*() {
@@ -102,13 +129,21 @@ export const make = (deps: Deps) => (r: Redemption): Effect.Effect<Authenticatio
       ...(r.idempotent === undefined ? {} : { idempotent: r.idempotent })
     }
     const token = yield* deps.send(r.endpoints, request, r.regional === true)
+    // only a sign-in may be answered without an access token
+    if (r.signIn !== true && !TokenResponse.isIssued(token)) {
+      return yield* Effect.fail(missingAccessToken(r.endpoints.tokenEndpoint))
+    }
     const claims = yield* idTokenClaims(token, deps.clientId)
     if (r.check !== undefined) yield* r.check(claims, Math.floor((yield* Clock.currentTimeMillis) / 1000))
     const appMetadata = yield* deps.cache.get(
       "AppMetadata",
       Cache.appMetadataKey(r.endpoints.environment, deps.clientId)
     )
-    const stored = r.store({ token, idTokenClaims: claims, requestedAtMillis, appMetadata, correlationId })
+    const context = { idTokenClaims: claims, requestedAtMillis, appMetadata, correlationId }
+    let stored: Stored
+    if (r.signIn === true) stored = r.store({ token, ...context })
+    else if (TokenResponse.isIssued(token)) stored = r.store({ token, ...context })
+    else return yield* Effect.fail(missingAccessToken(r.endpoints.tokenEndpoint))
     yield* deps.cache.modify(stored.changes)
     yield* logStored(stored.result, deps.enablePiiLog)
     return stored.result

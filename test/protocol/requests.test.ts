@@ -115,7 +115,7 @@ describe("entries: one access-token builder for app and user tokens", () => {
       appMetadata: Option.none()
     })
     expect(written.account?.tenantId).toBe("guid-tenant")
-    expect(written.accessToken.realm).toBe("common")
+    expect(written.accessToken?.realm).toBe("common")
   })
 })
 

@@ -79,6 +79,29 @@ describe("interpret: OAuth error bodies are read leniently", () => {
   })
 })
 
+describe("interpret: a 200 without access_token", () => {
+  it("with an ID token it is a sign-in answer (the grant decides); with neither it is an invalid response", () => {
+    const signIn = interpret(
+      { status: 200, text: JSON.stringify({ token_type: "Bearer", id_token: "h.p.s", refresh_token: "rt" }) },
+      URL,
+      NOW
+    )
+    expect(Either.isRight(signIn) && signIn.right.access_token === undefined).toBe(true)
+    const neither = interpret(
+      { status: 200, text: JSON.stringify({ token_type: "Bearer", expires_in: 3600 }) },
+      URL,
+      NOW
+    )
+    expect(Either.isLeft(neither) && neither.left).toMatchObject({
+      _tag: "NetworkError",
+      reason: "InvalidResponse",
+      description: "the token response has missing or invalid fields: access_token"
+    })
+    const blank = interpret({ status: 200, text: JSON.stringify({ access_token: "  ", id_token: "h.p.s" }) }, URL, NOW)
+    expect(Either.isLeft(blank)).toBe(true)
+  })
+})
+
 describe("interpret: never a defect, never a secret in the error (property)", () => {
   const field = fc.oneof(
     fc.integer({ min: -1e12, max: 1e12 }),
@@ -110,7 +133,9 @@ describe("interpret: never a defect, never a secret in the error (property)", ()
         const result = interpret({ status, text: JSON.stringify(b) }, URL, NOW)
         if (Either.isRight(result)) {
           const t = result.right
-          expect(Redacted.value(t.access_token).length).toBeGreaterThan(0)
+          // a token, or (a sign-in) an ID token
+          if (t.access_token === undefined) expect(t.id_token).toBeDefined()
+          else expect(Redacted.value(t.access_token).trim().length).toBeGreaterThan(0)
           for (const v of [t.expires_in, t.ext_expires_in, t.refresh_in]) {
             if (v !== undefined) expect(v > 0 && v <= 31_536_000 && Number.isInteger(v)).toBe(true)
           }

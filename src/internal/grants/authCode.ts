@@ -272,6 +272,7 @@ export const make = (
       yield* Effect.annotateCurrentSpan({ "msal.grant": "authorization_code", "msal.tenant": endpoints.realm })
       return yield* redeem(u, {
         endpoints,
+        signIn: true,
         grant: {
           grant_type: "authorization_code",
           code: Redacted.make(code),
@@ -327,6 +328,7 @@ export const make = (
       yield* Effect.annotateCurrentSpan({ "msal.grant": "authorization_code", "msal.tenant": endpoints.realm })
       return yield* redeem(u, {
         endpoints,
+        signIn: true,
         grant: {
           grant_type: "authorization_code",
           code,

@@ -14,6 +14,7 @@ import * as Cache from "../cacheKey.js"
 import type { ClientContext } from "../context.js"
 import * as IdToken from "../idToken.js"
 import * as Entries from "../protocol/entries.js"
+import type * as TokenResponse from "../protocol/tokenResponse.js"
 import type * as Redeem from "../redeem.js"
 import * as Scopes from "../scopes.js"
 
@@ -107,7 +108,9 @@ export const requireRecord = (request: unknown, what: string): Effect.Effect<voi
     : Effect.fail(new InvalidRequest({ description: `the request must be an object with ${what}` }))
 
 /** One user token request: what goes on the wire and how the answer is stored. @internal */
-export interface UserRedemption extends Omit<Redeem.Redemption, "store" | "regional"> {
+export interface UserRedemption extends Omit<Redeem.RedemptionBase, "regional"> {
+  /** A sign-in (the authorization code grant): the answer may carry only an ID token. */
+  readonly signIn?: boolean | undefined
   /** The decorated scopes sent. */
   readonly scopes: ReadonlyArray<string>
   readonly accountSource?: string | undefined
@@ -122,7 +125,10 @@ export interface UserRedemption extends Omit<Redeem.Redemption, "store" | "regio
 const nonEmpty = (s: string | null | undefined): string | undefined => (s === null || s === "" ? undefined : s)
 
 /** The pure processor of a user token answer: its cache entries and its result. @internal */
-export const userStore = (clientId: string, r: UserRedemption) => (answer: Redeem.Answer): Redeem.Stored => {
+export const userStore = (clientId: string, r: UserRedemption) =>
+(
+  answer: Redeem.Answer<TokenResponse.TokenResponse>
+): Redeem.Stored => {
   const written = Entries.userTokenChanges({
     clientId,
     endpoints: r.endpoints,
@@ -138,20 +144,25 @@ export const userStore = (clientId: string, r: UserRedemption) => (answer: Redee
     redeemed: r.redeemed,
     homeAccountId: r.account?.homeAccountId ?? nonEmpty(r.redeemed?.home_account_id)
   })
+  const identity = {
+    idToken: answer.token.id_token,
+    idTokenClaims: answer.idTokenClaims,
+    account: written.account ?? r.account,
+    correlationId: answer.correlationId
+  }
   return {
     changes: written.changes,
-    result: Entries.userResult(written.accessToken, "identity_provider", {
-      idToken: answer.token.id_token,
-      idTokenClaims: answer.idTokenClaims,
-      account: written.account ?? r.account,
-      correlationId: answer.correlationId
-    })
+    result: written.accessToken === undefined
+      ? Entries.signInResult(answer.requestedAtMillis, identity)
+      : Entries.userResult(written.accessToken, "identity_provider", identity)
   }
 }
 
 /** Sends a user token request and stores its answer. @internal */
-export const redeem = (u: UserContext, r: UserRedemption): Effect.Effect<AuthenticationResult, MsalError> =>
-  u.ctx.redeem({ ...r, store: userStore(u.ctx.clientId, r) })
+export const redeem = (u: UserContext, r: UserRedemption): Effect.Effect<AuthenticationResult, MsalError> => {
+  const store = userStore(u.ctx.clientId, r)
+  return u.ctx.redeem(r.signIn === true ? { ...r, signIn: true, store } : { ...r, signIn: false, store })
+}
 
 /** Decoded ID-token claims, once per cached entry (entries are immutable: a new token is a new entry). */
 const decodedClaims = new WeakMap<CacheEntry.IdToken, Option.Option<IdToken.IdTokenClaims>>()

@@ -7,7 +7,7 @@ import type { Change } from "../../TokenCache.js"
 import type * as Authority from "../authority.js"
 import type { IdTokenClaims } from "../idToken.js"
 import { stringClaim } from "../idToken.js"
-import type * as TokenResponse from "./tokenResponse.js"
+import * as TokenResponse from "./tokenResponse.js"
 
 /**
  * The lifetime assumed when a response gives neither `expires_in` nor `expires_on`
@@ -73,7 +73,7 @@ export interface AccessTokenOwner {
  */
 export const accessTokenEntry = (
   owner: AccessTokenOwner,
-  token: TokenResponse.TokenResponse,
+  token: TokenResponse.Issued,
   requestedAtMillis: number
 ): CacheEntry.AccessToken => {
   const now = Math.floor(requestedAtMillis / 1000)
@@ -125,7 +125,7 @@ const appMetadataChange = (
 /** The cache changes for an app token (client credentials, managed identity). @internal */
 export const appTokenChanges = (
   owner: AccessTokenOwner,
-  token: TokenResponse.TokenResponse,
+  token: TokenResponse.Issued,
   requestedAtMillis: number,
   appMetadata: Option.Option<CacheEntry.AppMetadata>
 ): { readonly accessToken: CacheEntry.AccessToken; readonly changes: ReadonlyArray<Change> } => {
@@ -164,7 +164,8 @@ export interface TokenSet {
 
 /** The entries written for one token response. @internal */
 export interface Written {
-  readonly accessToken: CacheEntry.AccessToken
+  /** Absent when the answer was a sign-in with only an ID token. */
+  readonly accessToken?: CacheEntry.AccessToken | undefined
   readonly refreshToken?: CacheEntry.RefreshToken | undefined
   readonly idToken?: CacheEntry.IdToken | undefined
   /** The account the tokens belong to (written unless `skipAccountCreation`). */
@@ -237,13 +238,18 @@ export const userTokenChanges = (set: TokenSet): Written => {
   const { clientId, endpoints, token } = set
   const clientInfo = parseClientInfo(token.client_info)
   const home = homeAccountIdOf(clientInfo, set.idTokenClaims) ?? set.homeAccountId
-  const accessToken = accessTokenEntry(
-    { clientId, endpoints, scopes: set.scopes, homeAccountId: home ?? "", userAssertionHash: set.userAssertionHash },
-    token,
-    set.requestedAtMillis
-  )
-  const changes: Array<Change> = [{ _tag: "Put", section: "AccessToken", entry: accessToken }]
-  const refreshToken = refreshTokenEntry(set, home, accessToken.target)
+  // an access token is stored only when the answer has one (MSAL Python's `TokenCache.add`)
+  const accessToken = TokenResponse.isIssued(token)
+    ? accessTokenEntry(
+      { clientId, endpoints, scopes: set.scopes, homeAccountId: home ?? "", userAssertionHash: set.userAssertionHash },
+      token,
+      set.requestedAtMillis
+    )
+    : undefined
+  const changes: Array<Change> = accessToken === undefined
+    ? []
+    : [{ _tag: "Put", section: "AccessToken", entry: accessToken }]
+  const refreshToken = refreshTokenEntry(set, home, accessToken?.target ?? targetOf(token, set.scopes))
   if (refreshToken !== undefined) changes.push({ _tag: "Put", section: "RefreshToken", entry: refreshToken })
   let idToken: CacheEntry.IdToken | undefined
   if (token.id_token !== undefined && home !== undefined) {
@@ -308,6 +314,27 @@ export interface Identity {
   readonly idTokenClaims?: IdTokenClaims | undefined
   readonly account?: Account | undefined
   readonly correlationId?: string | undefined
+}
+
+/**
+ * The result of a sign-in whose answer carried only an ID token: no access token (an empty
+ * one, as msal-node reports), no scopes, and valid until the ID token's `exp` (else until now).
+ * @internal
+ */
+export const signInResult = (requestedAtMillis: number, extra: Identity): AuthenticationResult => {
+  const exp = extra.idTokenClaims?.exp
+  return {
+    accessToken: Redacted.make(""),
+    tokenType: "Bearer",
+    expiresOn: new Date(typeof exp === "number" && Number.isFinite(exp) ? exp * 1000 : requestedAtMillis),
+    scopes: [],
+    tokenSource: "identity_provider",
+    tenantId: extra.account?.tenantId ?? stringClaim(extra.idTokenClaims, "tid") ?? "",
+    ...(extra.idToken === undefined ? {} : { idToken: extra.idToken }),
+    ...(extra.idTokenClaims === undefined ? {} : { idTokenClaims: extra.idTokenClaims }),
+    ...(extra.account === undefined ? {} : { account: extra.account }),
+    ...(extra.correlationId === undefined ? {} : { correlationId: extra.correlationId })
+  }
 }
 
 /** The result for a user access token, with the ID token and account when known; `tenantId` is the user's tenant. @internal */

@@ -1,6 +1,7 @@
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { NetworkError, ServerError } from "../../MsalError.js"
 
@@ -17,8 +18,11 @@ const Seconds = Schema.Union(Schema.Int, Schema.NumberFromString.pipe(Schema.int
 
 /** A successful token response (RFC 6749 §5.1 plus Entra's `ext_expires_in`, `refresh_in`, `client_info`, `foci`). @internal */
 export const TokenResponse = Schema.Struct({
-  /** The token: not empty, not only white space. */
-  access_token: Schema.Redacted(Schema.String.pipe(Schema.pattern(/\S/))),
+  /**
+   * The token: not empty, not only white space. Absent only in a sign-in answer that carries
+   * an ID token (see `interpret`).
+   */
+  access_token: Schema.optional(Schema.Redacted(Schema.String.pipe(Schema.pattern(/\S/)))),
   token_type: Schema.optional(Schema.String),
   expires_in: Schema.optional(Seconds),
   ext_expires_in: Schema.optional(Seconds),
@@ -33,6 +37,12 @@ export const TokenResponse = Schema.Struct({
 
 /** @internal */
 export type TokenResponse = Schema.Schema.Type<typeof TokenResponse>
+
+/** A token response that carries an access token (every answer but a sign-in's). @internal */
+export type Issued = TokenResponse & { readonly access_token: Redacted.Redacted<string> }
+
+/** Whether the answer carries an access token. @internal */
+export const isIssued = (token: TokenResponse): token is Issued => token.access_token !== undefined
 
 const decodeToken = Schema.decodeUnknownEither(TokenResponse)
 
@@ -155,6 +165,17 @@ const decodeSuccess = (
         description: `the token response has missing or invalid fields: ${paths(e)}`
       })),
     (token) => {
+      // RFC 6749 §5.1 requires `access_token`; an answer with only an ID token is a sign-in
+      // (Azure AD B2C answers so when asked for `openid offline_access` alone): the grant decides
+      if (token.access_token === undefined && token.id_token === undefined) {
+        return Either.left(
+          new NetworkError({
+            ...base,
+            reason: "InvalidResponse",
+            description: "the token response has missing or invalid fields: access_token"
+          })
+        )
+      }
       const bad = checkLifetimes(token, Math.floor(nowMillis / 1000))
       return bad === undefined ? Either.right(token) : Either.left(
         new NetworkError({

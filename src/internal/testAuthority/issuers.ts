@@ -82,6 +82,14 @@ export const issuerOf = (origin: string, kind: Kind, tenantId: string, settings:
   }
 }
 
+/** The kind of authority whose token endpoint this is; `undefined` for a generic OIDC provider. @internal */
+export const kindOfTokenEndpoint = (tokenEndpoint: string, settings: Settings): Kind | undefined => {
+  const url = new URL(tokenEndpoint)
+  const segments = url.pathname.split("/").filter((s) => s.length > 0)
+  if (/\/oauth2\/v2\.0\/token\/?$/.test(url.pathname)) return kindOf(url.hostname, segments.slice(0, -3), settings)
+  return segments[0]?.toLowerCase() === "adfs" ? "Adfs" : undefined
+}
+
 /**
  * The issuer of an ID token answered at a token endpoint: Entra, B2C and CIAM endpoints end
  * in `/oauth2/v2.0/token`, AD FS's in `/adfs/oauth2/token`; any other path is a generic OIDC

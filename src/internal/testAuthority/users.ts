@@ -12,7 +12,7 @@ import type {
 import type { GrantContext } from "./grant.js"
 import { fail } from "./grant.js"
 import { usersOf } from "./directory.js"
-import { idTokenIssuer } from "./issuers.js"
+import { idTokenIssuer, kindOfTokenEndpoint } from "./issuers.js"
 import { appToken, base64url, json } from "./responses.js"
 
 export { DEFAULT_TENANT_ID, DEFAULT_USERS, usersOf } from "./directory.js"
@@ -114,6 +114,32 @@ export interface UserTokenRequest {
 }
 
 /**
+ * Azure AD B2C issues no access token when asked only for OIDC scopes: its answer carries the
+ * ID and refresh tokens (AzureAD/microsoft-authentication-library-for-java#140,
+ * microsoft-authentication-library-for-dotnet#3701); a scope naming an API (or the client id)
+ * gets one ("Request an access token in Azure AD B2C", learn.microsoft.com).
+ */
+const isB2cSignIn = (ctx: GrantContext, granted: ReadonlyArray<string>): boolean =>
+  granted.every((s) => OIDC_SCOPES.has(s)) && kindOfTokenEndpoint(ctx.tokenEndpoint, ctx.settings) === "B2C"
+
+/** B2C's sign-in answer: `not_before`, the ID token and its lifetime, the refresh token and its lifetime. */
+const b2cSignInAnswer = (
+  ctx: GrantContext,
+  r: UserTokenRequest,
+  now: number,
+  idToken: string,
+  refreshToken: string | undefined
+) => ({
+  token_type: "Bearer",
+  scope: r.scopes.join(" "),
+  not_before: now,
+  id_token: idToken,
+  id_token_expires_in: 3600,
+  ...(refreshToken === undefined ? {} : { refresh_token: refreshToken, refresh_token_expires_in: 1_209_600 }),
+  ...(ctx.form.client_info === "1" && ctx.settings.clientInfo !== false ? { client_info: clientInfoOf(r.user) } : {})
+})
+
+/**
  * A user token response: access token, refresh token (with `offline_access`), ID token (with
  * `openid`), `client_info` (when asked), `foci` (family clients).
  * @internal
@@ -190,6 +216,9 @@ export const issueUserTokens = (
     username: user.username,
     ...(ctx.form.claims === undefined ? {} : { claims: ctx.form.claims })
   }
+  if (idToken !== undefined && isB2cSignIn(ctx, granted)) {
+    return Effect.as(ctx.recordIssued(issued), json(200, b2cSignInAnswer(ctx, r, now, idToken, refreshToken)))
+  }
   return Effect.as(
     ctx.recordIssued(issued),
     json(200, {
@@ -223,10 +252,15 @@ const redirect = (location: string): OutgoingResponse => ({
   body: ""
 })
 
-/** The authorize endpoint's path for a URL path, and its tenant: `/{tenant}/oauth2/v2.0/authorize`. */
+/**
+ * The tenant of an authorize endpoint's path: `/{tenant}/oauth2/v2.0/authorize`, or with a B2C
+ * policy, `/{tenant}/{policy}/oauth2/v2.0/authorize`.
+ */
 const authorizeTenant = (path: string): string | undefined => {
   const segments = path.split("/").filter((s) => s.length > 0)
-  return segments.length === 4 && segments.slice(1).join("/") === "oauth2/v2.0/authorize" ? segments[0] : undefined
+  return (segments.length === 4 || segments.length === 5) && segments.slice(-3).join("/") === "oauth2/v2.0/authorize"
+    ? segments[0]
+    : undefined
 }
 
 /** The redirect for a completed sign-in (or an error), per `response_mode`. */
