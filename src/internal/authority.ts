@@ -278,14 +278,37 @@ export const knownAliases = (host: string): ReadonlyArray<string> =>
 
 /**
  * The realms to look a token up under, the written one first: `realm`, then the tenant as the
- * authority wrote it when that differs (case-insensitively). A cache written by MSAL Python
- * on Entra (GUID), by msal-node (app tokens under the configured domain) or by an earlier
- * version of this library is found either way. @internal
+ * authority wrote it when that differs (case-insensitively), then `others` (for user tokens,
+ * the account's or the assertion's `tid`, under which msal-node writes them: msal-common
+ * `ResponseHandler.generateCacheRecord` takes the ID token's `tid` as the realm). A cache
+ * written by MSAL Python on Entra (the GUID of the discovered token endpoint), by msal-node
+ * (app tokens under the configured tenant, user tokens under `tid`) or by an earlier version
+ * of this library is found either way. AD FS and generic OIDC authorities have one realm.
+ * @internal
  */
-export const lookupRealms = (endpoints: Pick<Endpoints, "realm" | "realmAsWritten">): ReadonlyArray<string> =>
-  endpoints.realmAsWritten === undefined || endpoints.realmAsWritten.toLowerCase() === endpoints.realm.toLowerCase()
-    ? [endpoints.realm]
-    : [endpoints.realm, endpoints.realmAsWritten]
+export const lookupRealms = (
+  endpoints: Pick<Endpoints, "realm" | "realmAsWritten" | "form">,
+  ...others: ReadonlyArray<string | undefined>
+): ReadonlyArray<string> => {
+  const realms = [endpoints.realm]
+  if (endpoints.form === "Oidc" || endpoints.form === "Adfs") return realms
+  for (const realm of [endpoints.realmAsWritten, ...others]) {
+    if (realm !== undefined && realm.length > 0 && !realms.some((r) => r.toLowerCase() === realm.toLowerCase())) {
+      realms.push(realm)
+    }
+  }
+  return realms
+}
+
+/** The realms of `lookupRealms` after the written one, or `undefined` when there are none. @internal */
+export const otherRealms = (
+  endpoints: Pick<Endpoints, "realm" | "realmAsWritten" | "form">,
+  ...others: ReadonlyArray<string | undefined>
+): ReadonlyArray<string> | undefined => {
+  if (endpoints.realmAsWritten === undefined && others.every((o) => o === undefined)) return undefined
+  const realms = lookupRealms(endpoints, ...others)
+  return realms.length > 1 ? realms.slice(1) : undefined
+}
 
 /**
  * The cache realm of a generic OpenID Connect authority: its issuer (trailing slashes

@@ -46,6 +46,12 @@ export interface Plan {
   /** The grant's name in metrics and spans (`client_credentials`, `on_behalf_of`, `silent`, …). */
   readonly grant: string
   readonly query: Cache.AccessTokenQuery
+  /**
+   * Realms also looked in, in order, when the query's realm holds no usable token: the tenant
+   * as the authority wrote it, the account's `tid` where msal-node writes user tokens (see
+   * `Authority.lookupRealms`). New tokens are stored under the query's realm only.
+   */
+  readonly otherRealms?: ReadonlyArray<string> | undefined
   /** The scopes asked for: a cached token whose target holds them all serves the request. */
   readonly scopes: ReadonlyArray<string>
   /**
@@ -108,11 +114,12 @@ export interface Engine {
    * the hit counted; else `undefined`, and the caller runs `acquire`.
    */
   readonly hit: (hot: Hot, fiber: Fiber.RuntimeFiber<unknown, unknown>) => Exit.Exit<AuthenticationResult> | undefined
-  /** A usable cached token for the scopes (keyed lookup, else a superset in the partition). */
+  /** A usable cached token for the scopes (keyed lookup, else a superset in the partition, then in other realms). */
   readonly lookup: (
     query: Cache.AccessTokenQuery,
     scopes: ReadonlyArray<string>,
-    nowSeconds: number
+    nowSeconds: number,
+    otherRealms?: ReadonlyArray<string>
   ) => Effect.Effect<Lookup, MsalError>
 }
 
@@ -194,6 +201,27 @@ const scan = (
       : Effect.as(state.cache.modify(gone.map((key) => ({ _tag: "Remove", section: "AccessToken", key }))), found)
   })
 
+/**
+ * The partition scan under the query's realm, then under each other realm until one holds a
+ * usable token; a token found under another realm is remembered for the request key.
+ */
+const scanRealms = (
+  state: State,
+  query: Cache.AccessTokenQuery,
+  otherRealms: ReadonlyArray<string> | undefined,
+  requestKey: string,
+  scopes: ReadonlyArray<string>,
+  now: number,
+  exactSeen: boolean
+): Effect.Effect<Lookup, MsalError> =>
+  Effect.flatMap(scan(state, query, requestKey, scopes, now, exactSeen), (found) => {
+    if (Option.isSome(found.usable) || otherRealms === undefined || otherRealms.length === 0) {
+      return Effect.succeed(found)
+    }
+    const [realm, ...rest] = otherRealms
+    return scanRealms(state, { ...query, realm: realm! }, rest, requestKey, scopes, now, found.expired)
+  })
+
 /** The keyed lookup (through the memo) of a usable token, else `undefined`. */
 const keyed = (
   state: State,
@@ -212,12 +240,19 @@ const keyed = (
   )
 }
 
-/** The keyed lookup, else the partition scan. */
-const find = (state: State, query: Cache.AccessTokenQuery, key: string, scopes: ReadonlyArray<string>, now: number) =>
+/** The keyed lookup, else the partition scans. */
+const find = (
+  state: State,
+  query: Cache.AccessTokenQuery,
+  otherRealms: ReadonlyArray<string> | undefined,
+  key: string,
+  scopes: ReadonlyArray<string>,
+  now: number
+) =>
   Effect.flatMap(keyed(state, key, scopes, now), (k): Effect.Effect<Lookup, MsalError> =>
     k.usable !== undefined
       ? Effect.succeed({ usable: Option.some(k.usable), expired: false })
-      : scan(state, query, key, scopes, now, k.seen))
+      : scanRealms(state, query, otherRealms, key, scopes, now, k.seen))
 
 /** Under the flight and the lock: a token stored meanwhile (by a fiber or another instance) is served, else one is fetched. */
 const recheckOrFetch = (state: State, plan: Plan, key: string, reason: RefreshReason) =>
@@ -226,7 +261,7 @@ const recheckOrFetch = (state: State, plan: Plan, key: string, reason: RefreshRe
     state.locked(
       key,
       Effect.flatMap(nowSeconds, (now) =>
-        Effect.flatMap(find(state, plan.query, key, plan.scopes, now), (again) =>
+        Effect.flatMap(find(state, plan.query, plan.otherRealms, key, plan.scopes, now), (again) =>
           Option.isSome(again.usable) && !isAging(again.usable.value, now)
             ? plan.serve(again.usable.value)
             : plan.fetch(reason)))
@@ -285,13 +320,16 @@ const served = (state: State, plan: Plan, key: string, entry: CacheEntry.AccessT
 
 /** No usable token under the key: the partition scan, else a fetch joined with identical ones. */
 const slow = (state: State, plan: Plan, key: string, now: number, exactSeen: boolean) =>
-  Effect.flatMap(scan(state, plan.query, key, plan.scopes, now, exactSeen), (found) =>
-    Option.isSome(found.usable)
-      ? served(state, plan, key, found.usable.value, now)
-      : Effect.zipRight(
-        Metrics.cacheOutcome(plan.grant, "miss", plan.aging === "inline"),
-        recheckOrFetch(state, plan, key, found.expired ? RefreshReason.Expired : RefreshReason.Absent)
-      ))
+  Effect.flatMap(
+    scanRealms(state, plan.query, plan.otherRealms, key, plan.scopes, now, exactSeen),
+    (found) =>
+      Option.isSome(found.usable)
+        ? served(state, plan, key, found.usable.value, now)
+        : Effect.zipRight(
+          Metrics.cacheOutcome(plan.grant, "miss", plan.aging === "inline"),
+          recheckOrFetch(state, plan, key, found.expired ? RefreshReason.Expired : RefreshReason.Absent)
+        )
+  )
 
 /** The deadline over a slow path: a stuck store or lock fails as a `CacheError` instead of hanging. */
 const withDeadline = <A>(state: State, effect: Effect.Effect<A, MsalError>): Effect.Effect<A, MsalError> => {
@@ -380,6 +418,7 @@ export const make = (deps: Deps): Engine => {
   return {
     acquire: acquire(state),
     hit: hit(state),
-    lookup: (query, scopes, now) => find(state, query, Cache.accessTokenKey(query, scopes.join(" ")), scopes, now)
+    lookup: (query, scopes, now, otherRealms) =>
+      find(state, query, otherRealms, Cache.accessTokenKey(query, scopes.join(" ")), scopes, now)
   }
 }

@@ -6,7 +6,7 @@ import type * as CacheEntry from "../../CacheEntry.js"
 import type { ClientCredentialsRequest, Service } from "../../ConfidentialClient.js"
 import type { MsalError } from "../../MsalError.js"
 import { InvalidRequest } from "../../MsalError.js"
-import type * as Authority from "../authority.js"
+import * as Authority from "../authority.js"
 import * as Cache from "../cacheKey.js"
 import * as Claims from "../claims.js"
 import type { ClientContext } from "../context.js"
@@ -77,6 +77,7 @@ const planOf = (
 ): Engine.Plan => ({
   grant: GRANT,
   query: { homeAccountId: null, environment: endpoints.environment, clientId: ctx.clientId, realm: endpoints.realm },
+  otherRealms: Authority.otherRealms(endpoints),
   scopes,
   aging: "background",
   bypass: bypass ? claims ?? "" : undefined,

@@ -14,7 +14,7 @@ import type {
 } from "../../ConfidentialClient.js"
 import type { MsalError } from "../../MsalError.js"
 import { InvalidRequest, TokenNotFound } from "../../MsalError.js"
-import type * as Authority from "../authority.js"
+import * as Authority from "../authority.js"
 import * as Cache from "../cacheKey.js"
 import * as Claims from "../claims.js"
 import type * as Engine from "../engine.js"
@@ -38,6 +38,8 @@ interface Exchange {
   readonly claims: string | undefined
   /** Whether a refresh token from an earlier exchange may stand in for the assertion (a JWT valid now). */
   readonly mayRefresh: boolean
+  /** The assertion's `tid` claim, when it is a JWT that has one. */
+  readonly tenantId?: string | undefined
 }
 
 /** The jwt-bearer exchange. */
@@ -123,6 +125,10 @@ const planOf = (u: UserContext, x: Exchange, requested: ReadonlyArray<string>, b
     realm: x.endpoints.realm,
     userAssertionHash: x.hash
   },
+  // msal-node finds on-behalf-of tokens by assertion hash in any realm (msal-node
+  // `OnBehalfOfClient.readAccessTokenFromCacheForOBO` filters on no realm) and writes them
+  // under the ID token's tid: the assertion's tid is looked in too
+  otherRealms: Authority.otherRealms(x.endpoints, x.tenantId),
   scopes: requested,
   aging: "inline",
   bypass: bypass ? x.claims ?? "" : undefined,
@@ -157,7 +163,15 @@ export const make = (
       const lifetime = yield* Assertion.checkLifetime(Redacted.value(assertion), now)
       const endpoints = yield* ctx.endpointsFor(undefined)
       const hash = assertionHash(assertion)
-      const x: Exchange = { endpoints, assertion, hash, decorated, claims, mayRefresh: lifetime._tag === "Valid" }
+      const x: Exchange = {
+        endpoints,
+        assertion,
+        hash,
+        decorated,
+        claims,
+        mayRefresh: lifetime._tag === "Valid",
+        tenantId: lifetime._tag === "Valid" ? lifetime.tid : undefined
+      }
       yield* Effect.annotateCurrentSpan({ "msal.grant": "on_behalf_of", "msal.tenant": endpoints.realm })
       return yield* ctx.engine.acquire(planOf(u, x, requested, request.claims !== undefined))
     }

@@ -7,7 +7,7 @@ import type * as CacheEntry from "../../CacheEntry.js"
 import type { Service, SilentRequest } from "../../ConfidentialClient.js"
 import type { MsalError } from "../../MsalError.js"
 import { InvalidRequest, TokenNotFound } from "../../MsalError.js"
-import type * as Authority from "../authority.js"
+import * as Authority from "../authority.js"
 import * as Cache from "../cacheKey.js"
 import * as Claims from "../claims.js"
 import * as Entries from "../protocol/entries.js"
@@ -160,6 +160,7 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
         clientId: ctx.clientId,
         realm: endpoints.realm
       },
+      otherRealms: Authority.otherRealms(endpoints, account.tenantId),
       scopes: requested,
       aging: "inline",
       bypass: bypass ? `silent\u0000${claims ?? ""}` : undefined,

@@ -198,15 +198,23 @@ export const cachedIdentity = (
   )
 }
 
-/** The result for a cached user access token, with its ID token and account. @internal */
+/**
+ * The result for a cached user access token, with its ID token and account: those of the
+ * token's own realm, under which every MSAL writes them with it (an access token found under
+ * another realm than the authority's, see `Authority.lookupRealms`, has its identity there).
+ * @internal
+ */
 export const servedUserToken = (
   ctx: ClientContext,
   endpoints: Authority.Endpoints,
   fallbackAccount?: AuthenticationResult["account"]
 ) =>
 (entry: CacheEntry.AccessToken): Effect.Effect<AuthenticationResult, MsalError> =>
-  Effect.map(cachedIdentity(ctx, entry.home_account_id, endpoints), (identity) =>
-    Entries.userResult(entry, "cache", {
-      ...identity,
-      ...(identity.account === undefined && fallbackAccount !== undefined ? { account: fallbackAccount } : {})
-    }))
+  Effect.map(
+    cachedIdentity(ctx, entry.home_account_id, { environment: endpoints.environment, realm: entry.realm }),
+    (identity) =>
+      Entries.userResult(entry, "cache", {
+        ...identity,
+        ...(identity.account === undefined && fallbackAccount !== undefined ? { account: fallbackAccount } : {})
+      })
+  )

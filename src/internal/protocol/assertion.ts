@@ -12,8 +12,8 @@ export const NBF_SKEW_SECONDS = 120
 
 /** What the user assertion's own lifetime says about using it now. @internal */
 export type AssertionLifetime =
-  /** A JWT valid now, until `exp` (seconds since the epoch). */
-  | { readonly _tag: "Valid"; readonly exp: number }
+  /** A JWT valid now, until `exp` (seconds since the epoch); `tid`, the tenant that issued it, when it names one. */
+  | { readonly _tag: "Valid"; readonly exp: number; readonly tid?: string | undefined }
   /** Not a JWT with a numeric `exp` (opaque tokens): only the authority can judge it. */
   | { readonly _tag: "Unknown" }
 
@@ -51,5 +51,6 @@ export const checkLifetime = (
       new InvalidRequest({ field: "userAssertion", description: "the user assertion is not valid yet (nbf)" })
     )
   }
-  return Either.right({ _tag: "Valid", exp })
+  const tid = claims.tid
+  return Either.right(typeof tid === "string" && tid.length > 0 ? { _tag: "Valid", exp, tid } : { _tag: "Valid", exp })
 }
