@@ -139,6 +139,74 @@ const b2cSignInAnswer = (
   ...(ctx.form.client_info === "1" && ctx.settings.clientInfo !== false ? { client_info: clientInfoOf(r.user) } : {})
 })
 
+/** The user's v1 access token for the resource of the requested scopes, as Entra shapes it. */
+const userAccessToken = (ctx: GrantContext, r: UserTokenRequest, granted: ReadonlyArray<string>, sequence: number) => {
+  const { clientId, user } = r
+  const now = Math.floor(ctx.nowMillis / 1000)
+  return jwt({
+    aud: resourceOf(r.scopes),
+    iss: `https://sts.windows.net/${user.tenantId}/`,
+    iat: now,
+    nbf: now,
+    exp: now + ctx.settings.expiresIn,
+    acr: "1",
+    amr: ["pwd"],
+    appid: clientId,
+    name: user.displayName ?? user.username,
+    oid: user.objectId,
+    scp: granted.filter((s) => !OIDC_SCOPES.has(s)).map((s) => s.slice(s.lastIndexOf("/") + 1)).join(" "),
+    sub: pairwiseSub(user, clientId),
+    tid: user.tenantId,
+    unique_name: user.username,
+    upn: user.username,
+    uti: `at-${sequence}`,
+    ver: "1.0"
+  })
+}
+
+/** The v2 ID token (when `openid` was asked for), with `Settings.idTokenClaims` added or removed. */
+const userIdToken = (ctx: GrantContext, r: UserTokenRequest, sequence: number): string | undefined => {
+  if (!r.scopes.includes("openid")) return undefined
+  const { clientId, user } = r
+  const { settings } = ctx
+  const now = Math.floor(ctx.nowMillis / 1000)
+  const claims: Record<string, unknown> = {
+    aud: clientId,
+    iss: idTokenIssuer(ctx.tokenEndpoint, user.tenantId, settings),
+    iat: now,
+    nbf: now,
+    exp: now + ID_TOKEN_LIFETIME_SECONDS,
+    auth_time: r.authTime,
+    name: user.displayName ?? user.username,
+    ...(r.nonce === undefined ? {} : { nonce: r.nonce }),
+    oid: user.objectId,
+    preferred_username: user.username,
+    rh: "0.AAAA",
+    sub: pairwiseSub(user, clientId),
+    tid: user.tenantId,
+    uti: `id-${sequence}`,
+    ver: "2.0"
+  }
+  for (const [k, v] of Object.entries(settings.idTokenClaims ?? {})) {
+    if (v === undefined) delete claims[k]
+    else claims[k] = v
+  }
+  return jwt(claims)
+}
+
+/** A refresh token (when `offline_access` was asked for), remembered in the directory. */
+const userRefreshToken = (
+  directory: Directory,
+  r: UserTokenRequest,
+  family: boolean,
+  sequence: number
+): string | undefined => {
+  if (!r.scopes.includes("offline_access")) return undefined
+  const refreshToken = r.refreshToken ?? `1.RT-${sequence}-${base64url(Crypto.randomBytes(48))}`
+  directory.refreshTokens.set(refreshToken, { clientId: r.clientId, user: r.user, family, authTime: r.authTime })
+  return refreshToken
+}
+
 /**
  * A user token response: access token, refresh token (with `offline_access`), ID token (with
  * `openid`), `client_info` (when asked), `foci` (family clients).
@@ -153,58 +221,11 @@ export const issueUserTokens = (
   const now = Math.floor(ctx.nowMillis / 1000)
   const sequence = ctx.nextSequence()
   const { clientId, user } = r
-  const issuer = idTokenIssuer(ctx.tokenEndpoint, user.tenantId, settings)
   const family = isFamily(settings, clientId)
   const granted = r.scopes.filter((s) => s !== "offline_access")
-  const accessToken = jwt({
-    aud: resourceOf(r.scopes),
-    iss: `https://sts.windows.net/${user.tenantId}/`,
-    iat: now,
-    nbf: now,
-    exp: now + settings.expiresIn,
-    acr: "1",
-    amr: ["pwd"],
-    appid: clientId,
-    name: user.displayName ?? user.username,
-    oid: user.objectId,
-    scp: granted.filter((s) => !OIDC_SCOPES.has(s)).map((s) => s.slice(s.lastIndexOf("/") + 1)).join(" "),
-    sub: pairwiseSub(user, clientId),
-    tid: user.tenantId,
-    unique_name: user.username,
-    upn: user.username,
-    uti: `at-${sequence}`,
-    ver: "1.0"
-  })
-  let idToken: string | undefined
-  if (r.scopes.includes("openid")) {
-    const claims: Record<string, unknown> = {
-      aud: clientId,
-      iss: issuer,
-      iat: now,
-      nbf: now,
-      exp: now + ID_TOKEN_LIFETIME_SECONDS,
-      auth_time: r.authTime,
-      name: user.displayName ?? user.username,
-      ...(r.nonce === undefined ? {} : { nonce: r.nonce }),
-      oid: user.objectId,
-      preferred_username: user.username,
-      rh: "0.AAAA",
-      sub: pairwiseSub(user, clientId),
-      tid: user.tenantId,
-      uti: `id-${sequence}`,
-      ver: "2.0"
-    }
-    for (const [k, v] of Object.entries(settings.idTokenClaims ?? {})) {
-      if (v === undefined) delete claims[k]
-      else claims[k] = v
-    }
-    idToken = jwt(claims)
-  }
-  let refreshToken: string | undefined
-  if (r.scopes.includes("offline_access")) {
-    refreshToken = r.refreshToken ?? `1.RT-${sequence}-${base64url(Crypto.randomBytes(48))}`
-    directory.refreshTokens.set(refreshToken, { clientId, user, family, authTime: r.authTime })
-  }
+  const accessToken = userAccessToken(ctx, r, granted, sequence)
+  const idToken = userIdToken(ctx, r, sequence)
+  const refreshToken = userRefreshToken(directory, r, family, sequence)
   const issued: IssuedToken = {
     accessToken,
     sequence,
