@@ -106,86 +106,120 @@ const signInScopesOf = (u: UserContext, input: unknown) =>
     })
     : scopesOf(u, input)
 
-/** The auth-code flow and the deprecated code and URL helpers. @internal */
-export const make = (
-  u: UserContext
-): Pick<
-  Service,
-  | "initiateAuthCodeFlow"
-  | "acquireTokenByAuthCodeFlow"
-  | "acquireTokenByAuthorizationCode"
-  | "getAuthorizationRequestUrl"
-> => {
-  const { ctx } = u
-  /** The authority the ID token must come from: its host and tenant, and what discovery said. */
-  const issuer = (endpoints: Authority.Endpoints): IdToken.IssuerContext => ({
-    host: ctx.authority.host,
-    origin: ctx.authority.origin,
-    tenant: ctx.authority.tenant,
-    issuer: endpoints.issuer,
-    tenantId: endpoints.realm
+/** The authority the ID token must come from: its host and tenant, and what discovery said. */
+const issuerOf = (u: UserContext, endpoints: Authority.Endpoints): IdToken.IssuerContext => ({
+  host: u.ctx.authority.host,
+  origin: u.ctx.authority.origin,
+  tenant: u.ctx.authority.tenant,
+  issuer: endpoints.issuer,
+  tenantId: endpoints.realm
+})
+
+/** An authorize URL: the endpoint (which may have a query already) and the parameters that are set. */
+const authorizeUrl = (endpoint: string, params: ReadonlyArray<readonly [string, string | undefined]>): string => {
+  const query = new URLSearchParams()
+  for (const [k, v] of params) if (v !== undefined) query.append(k, v)
+  return `${endpoint}${endpoint.includes("?") ? "&" : "?"}${query.toString()}`
+}
+
+/** An `initiateAuthCodeFlow` request, checked: the decorated scopes and the optional fields. */
+interface FlowInput {
+  readonly decorated: ReadonlyArray<string>
+  readonly redirectUri: string | undefined
+  readonly state: string | undefined
+  readonly prompt: string | undefined
+  readonly loginHint: string | undefined
+  readonly domainHint: string | undefined
+  readonly maxAge: number | undefined
+  readonly responseMode: "query" | "form_post" | undefined
+  /** The request's claims merged with the client capabilities. */
+  readonly claims: string | undefined
+}
+
+/** Checks an `initiateAuthCodeFlow` request (an `InvalidRequest` names the first bad field). */
+const flowInputOf = (u: UserContext, request: AuthCodeFlowRequest): Either.Either<FlowInput, InvalidRequest> =>
+  Either.gen(function*() {
+    const { decorated } = yield* signInScopesOf(u, request.scopes)
+    const redirectUri = yield* redirectUriOf(request.redirectUri)
+    const state = yield* optionalString("state", request.state)
+    const prompt = yield* optionalString("prompt", request.prompt)
+    const loginHint = yield* optionalString("loginHint", request.loginHint)
+    const domainHint = yield* optionalString("domainHint", request.domainHint)
+    if (request.maxAge !== undefined && !(Number.isInteger(request.maxAge) && request.maxAge >= 0)) {
+      return yield* Either.left(
+        new InvalidRequest({ field: "maxAge", description: "maxAge must be a whole number of seconds, 0 or more" })
+      )
+    }
+    if (
+      request.responseMode !== undefined && request.responseMode !== "query" && request.responseMode !== "form_post"
+    ) {
+      return yield* Either.left(
+        new InvalidRequest({ field: "responseMode", description: "responseMode must be query or form_post" })
+      )
+    }
+    const claims = yield* Claims.merge(u.ctx.options.clientCapabilities, request.claims)
+    const { maxAge, responseMode } = request
+    return { decorated, redirectUri, state, prompt, loginHint, domainHint, maxAge, responseMode, claims }
   })
 
-  const authorizeUrl = (endpoint: string, params: ReadonlyArray<readonly [string, string | undefined]>): string => {
-    const query = new URLSearchParams()
-    for (const [k, v] of params) if (v !== undefined) query.append(k, v)
-    return `${endpoint}${endpoint.includes("?") ? "&" : "?"}${query.toString()}`
-  }
+/** The random values of one sign-in: the state (unless given), the PKCE verifier and the raw nonce. */
+interface FlowSecrets {
+  readonly state: string
+  readonly verifier: string
+  readonly nonce: string
+}
 
-  const initiateAuthCodeFlow = Effect.fn("ConfidentialClient.initiateAuthCodeFlow")(
+/**
+ * The authorize parameters of a flow's sign-in: the code with PKCE S256 (RFC 7636 §4.3), the
+ * hashed nonce, the hints, and `client_info=1` and the `X-AnchorMailbox` hint as MSAL Python sends them.
+ */
+const flowAuthorizeParams = (
+  clientId: string,
+  input: FlowInput,
+  secrets: FlowSecrets
+): ReadonlyArray<readonly [string, string | undefined]> => [
+  ["client_id", clientId],
+  ["response_type", "code"],
+  ["redirect_uri", input.redirectUri],
+  ["scope", input.decorated.join(" ")],
+  ["state", secrets.state],
+  ["code_challenge", codeChallenge(secrets.verifier)],
+  ["code_challenge_method", "S256"],
+  ["nonce", hashNonce(secrets.nonce)],
+  ["login_hint", input.loginHint],
+  ["prompt", input.prompt],
+  ["domain_hint", input.domainHint],
+  ["claims", input.claims],
+  ["max_age", input.maxAge === undefined ? undefined : String(input.maxAge)],
+  ["response_mode", input.responseMode],
+  ["client_info", "1"],
+  ["X-AnchorMailbox", input.loginHint === undefined ? undefined : `UPN:${input.loginHint}`]
+]
+
+/** Starts a sign-in: the authorize URL and the flow to keep until its redirect. */
+const initiateAuthCodeFlow = (u: UserContext) =>
+  Effect.fn("ConfidentialClient.initiateAuthCodeFlow")(
     function*(request: AuthCodeFlowRequest) {
       yield* requireRecord(request, "scopes")
-      const { decorated } = yield* (signInScopesOf(u, request.scopes))
-      const redirectUri = yield* (redirectUriOf(request.redirectUri))
-      const given = yield* (optionalString("state", request.state))
-      const prompt = yield* (optionalString("prompt", request.prompt))
-      const loginHint = yield* (optionalString("loginHint", request.loginHint))
-      const domainHint = yield* (optionalString("domainHint", request.domainHint))
-      if (request.maxAge !== undefined && !(Number.isInteger(request.maxAge) && request.maxAge >= 0)) {
-        return yield* new InvalidRequest({
-          field: "maxAge",
-          description: "maxAge must be a whole number of seconds, 0 or more"
-        })
+      const input = yield* flowInputOf(u, request)
+      const endpoints = yield* u.ctx.endpointsFor(undefined)
+      const secrets: FlowSecrets = {
+        state: input.state ?? randomToken(24),
+        verifier: randomToken(32),
+        nonce: randomToken(24)
       }
-      if (
-        request.responseMode !== undefined && request.responseMode !== "query" && request.responseMode !== "form_post"
-      ) {
-        return yield* new InvalidRequest({
-          field: "responseMode",
-          description: "responseMode must be query or form_post"
-        })
-      }
-      const claims = yield* (Claims.merge(ctx.options.clientCapabilities, request.claims))
-      const endpoints = yield* ctx.endpointsFor(undefined)
-      const state = given ?? randomToken(24)
-      const verifier = randomToken(32)
-      const nonce = randomToken(24)
-      const authUri = authorizeUrl(endpoints.authorizationEndpoint, [
-        ["client_id", ctx.clientId],
-        ["response_type", "code"],
-        ["redirect_uri", redirectUri],
-        ["scope", decorated.join(" ")],
-        ["state", state],
-        ["code_challenge", codeChallenge(verifier)],
-        ["code_challenge_method", "S256"],
-        ["nonce", hashNonce(nonce)],
-        ["login_hint", loginHint],
-        ["prompt", prompt],
-        ["domain_hint", domainHint],
-        ["claims", claims],
-        ["max_age", request.maxAge === undefined ? undefined : String(request.maxAge)],
-        ["response_mode", request.responseMode],
-        ["client_info", "1"],
-        ["X-AnchorMailbox", loginHint === undefined ? undefined : `UPN:${loginHint}`]
-      ])
+      const authUri = authorizeUrl(
+        endpoints.authorizationEndpoint,
+        flowAuthorizeParams(u.ctx.clientId, input, secrets)
+      )
       const createdAt = new Date(yield* Clock.currentTimeMillis)
       const flow: AuthCodeFlow = {
         authUri,
-        state,
-        codeVerifier: Redacted.make(verifier),
-        nonce,
-        ...(redirectUri === undefined ? {} : { redirectUri }),
-        scopes: decorated,
+        state: secrets.state,
+        codeVerifier: Redacted.make(secrets.verifier),
+        nonce: secrets.nonce,
+        ...(input.redirectUri === undefined ? {} : { redirectUri: input.redirectUri }),
+        scopes: input.decorated,
         ...(request.maxAge === undefined ? {} : { maxAge: request.maxAge }),
         ...(request.claims === undefined ? {} : { claims: request.claims }),
         createdAt
@@ -194,80 +228,141 @@ export const make = (
     }
   )
 
-  /** The fail-closed checks of the redirect, in MSAL Python's order. */
-  const checkRedirect = (
-    request: AuthCodeFlowRedirect,
-    nowMillis: number
-  ): Either.Either<
-    {
-      readonly flow: AuthCodeFlow
-      readonly code: string
-      readonly scopes: ReadonlyArray<string>
-      readonly params: Readonly<Record<string, string>>
-    },
-    MsalError
-  > =>
-    Either.gen(function*() {
-      const flow: unknown = request.flow
-      if (!Predicate.isRecord(flow)) {
-        return yield* Either.left(
-          new InvalidRequest({ field: "flow", description: "flow must be the value initiateAuthCodeFlow returned" })
-        )
-      }
-      const params = yield* paramsOf(request.response)
-      if (typeof flow.state !== "string" || flow.state.length === 0) {
-        return yield* flowError("StateMissing", "the flow has no state; was it made by initiateAuthCodeFlow?")
-      }
-      const state = params.state
-      if (state === undefined || !safeEqual(state, flow.state)) {
-        return yield* flowError(
-          "StateMismatch",
-          "the redirect's state does not match the flow's (a forged, stale or crossed redirect)"
-        )
-      }
-      if (!isFlow(flow)) {
-        return yield* Either.left(
-          new InvalidRequest({ field: "flow", description: "the flow is malformed; decode it with AuthCodeFlow.Json" })
-        )
-      }
-      const age = nowMillis - flow.createdAt.getTime()
-      if (!(age <= Duration.toMillis(u.flowLifetime))) {
-        return yield* flowError(
-          "FlowExpired",
-          `the flow is older than ${Duration.format(u.flowLifetime)}; start a new sign-in`
-        )
-      }
-      let scopes: ReadonlyArray<string> = flow.scopes
-      if (request.scopes !== undefined) {
-        scopes = (yield* signInScopesOf(u, request.scopes)).decorated
-        const inFlow = new Set(flow.scopes)
-        const extra = scopes.find((s) => !inFlow.has(s))
-        if (extra !== undefined)
-          return yield* flowError("ScopeNotInFlow", `the scope ${extra} was not requested by the flow`)
-      }
-      if (params.error !== undefined) {
-        return yield* Either.left(
-          new AuthCodeFlowError({
-            reason: "AuthorizationError",
-            description: "the authority returned an error instead of a code",
-            error: params.error,
-            ...(params.error_description === undefined ? {} : { errorDescription: params.error_description }),
-            ...(params.error_uri === undefined ? {} : { errorUri: params.error_uri })
-          })
-        )
-      }
-      const code = params.code
-      if (code === undefined || code.length === 0)
-        return yield* flowError("CodeMissing", "the redirect carries neither a code nor an error")
-      return { flow, code, scopes, params }
-    })
+/** A redirect that passed the checks: its flow, code, scopes to redeem and parameters. */
+interface CheckedRedirect {
+  readonly flow: AuthCodeFlow
+  readonly code: string
+  readonly scopes: ReadonlyArray<string>
+  readonly params: Readonly<Record<string, string>>
+}
 
-  const acquireTokenByAuthCodeFlow = Effect.fn("ConfidentialClient.acquireTokenByAuthCodeFlow")(
+/** The flow and the redirect's parameters, with the redirect's state matching the flow's (compared in constant time). */
+const checkState = (
+  request: AuthCodeFlowRedirect
+): Either.Either<{ readonly flow: AuthCodeFlow; readonly params: Readonly<Record<string, string>> }, MsalError> =>
+  Either.gen(function*() {
+    const flow: unknown = request.flow
+    if (!Predicate.isRecord(flow)) {
+      return yield* Either.left(
+        new InvalidRequest({ field: "flow", description: "flow must be the value initiateAuthCodeFlow returned" })
+      )
+    }
+    const params = yield* paramsOf(request.response)
+    if (typeof flow.state !== "string" || flow.state.length === 0) {
+      return yield* flowError("StateMissing", "the flow has no state; was it made by initiateAuthCodeFlow?")
+    }
+    const state = params.state
+    if (state === undefined || !safeEqual(state, flow.state)) {
+      return yield* flowError(
+        "StateMismatch",
+        "the redirect's state does not match the flow's (a forged, stale or crossed redirect)"
+      )
+    }
+    if (!isFlow(flow)) {
+      return yield* Either.left(
+        new InvalidRequest({ field: "flow", description: "the flow is malformed; decode it with AuthCodeFlow.Json" })
+      )
+    }
+    return { flow, params }
+  })
+
+/** The scopes to redeem: the flow's, or those asked for at redemption if the flow requested them all. */
+const redeemScopesOf = (
+  u: UserContext,
+  flow: AuthCodeFlow,
+  requested: unknown
+): Either.Either<ReadonlyArray<string>, MsalError> => {
+  if (requested === undefined) return Either.right(flow.scopes)
+  return Either.flatMap(signInScopesOf(u, requested), ({ decorated }) => {
+    const inFlow = new Set(flow.scopes)
+    const extra = decorated.find((s) => !inFlow.has(s))
+    return extra === undefined
+      ? Either.right(decorated)
+      : flowError("ScopeNotInFlow", `the scope ${extra} was not requested by the flow`)
+  })
+}
+
+/** The redirect's code, or the authority's error it carries instead. */
+const codeOf = (params: Readonly<Record<string, string>>): Either.Either<string, AuthCodeFlowError> => {
+  if (params.error !== undefined) {
+    return Either.left(
+      new AuthCodeFlowError({
+        reason: "AuthorizationError",
+        description: "the authority returned an error instead of a code",
+        error: params.error,
+        ...(params.error_description === undefined ? {} : { errorDescription: params.error_description }),
+        ...(params.error_uri === undefined ? {} : { errorUri: params.error_uri })
+      })
+    )
+  }
+  const code = params.code
+  return code === undefined || code.length === 0
+    ? flowError("CodeMissing", "the redirect carries neither a code nor an error")
+    : Either.right(code)
+}
+
+/** The fail-closed checks of the redirect, in MSAL Python's order: flow and state, age, scopes, code. */
+const checkRedirect = (
+  u: UserContext,
+  request: AuthCodeFlowRedirect,
+  nowMillis: number
+): Either.Either<CheckedRedirect, MsalError> =>
+  Either.gen(function*() {
+    const { flow, params } = yield* checkState(request)
+    const age = nowMillis - flow.createdAt.getTime()
+    if (!(age <= Duration.toMillis(u.flowLifetime))) {
+      return yield* flowError(
+        "FlowExpired",
+        `the flow is older than ${Duration.format(u.flowLifetime)}; start a new sign-in`
+      )
+    }
+    const scopes = yield* redeemScopesOf(u, flow, request.scopes)
+    const code = yield* codeOf(params)
+    return { flow, code, scopes, params }
+  })
+
+/**
+ * The ID-token checks of a flow's redemption: an ID token is required and valid, its nonce
+ * is the flow's (hashed), and with `maxAge` its `auth_time` is recent enough.
+ */
+const checkFlowIdToken = (u: UserContext, endpoints: Authority.Endpoints, flow: AuthCodeFlow) =>
+(
+  idClaims: IdToken.IdTokenClaims | undefined,
+  now: number
+): Either.Either<void, MsalError> =>
+  Either.gen(function*() {
+    if (idClaims === undefined) {
+      return yield* Either.left(
+        new IdTokenError({
+          reason: "Malformed",
+          description: "the authority returned no ID token for an openid request"
+        })
+      )
+    }
+    yield* IdToken.validate(idClaims, { clientId: u.ctx.clientId, issuer: issuerOf(u, endpoints), nowSeconds: now })
+    const nonce = idClaims.nonce
+    if (typeof nonce !== "string" || !safeEqual(nonce, hashNonce(flow.nonce))) {
+      return yield* flowError("NonceMismatch", "the ID token's nonce is not the flow's (a replayed ID token?)")
+    }
+    if (flow.maxAge !== undefined) {
+      const authTime = yield* IdToken.authTime(idClaims)
+      if (authTime === undefined) {
+        return yield* flowError("MaxAgeExceeded", "maxAge was requested but the ID token has no auth_time")
+      }
+      if (now - IdToken.CLOCK_SKEW_SECONDS > authTime + flow.maxAge) {
+        return yield* flowError("MaxAgeExceeded", "the user authenticated longer ago than maxAge allows")
+      }
+    }
+  })
+
+/** Redeems the code of a flow's redirect, after the redirect's and then the ID token's checks. */
+const acquireTokenByAuthCodeFlow = (u: UserContext) =>
+  Effect.fn("ConfidentialClient.acquireTokenByAuthCodeFlow")(
     function*(request: AuthCodeFlowRedirect) {
       yield* requireRecord(request, "flow and response")
-      const { code, flow, params, scopes } = yield* (checkRedirect(request, yield* Clock.currentTimeMillis))
-      const claims = yield* (Claims.merge(ctx.options.clientCapabilities, flow.claims))
-      const endpoints = yield* ctx.endpointsFor(undefined)
+      const { code, flow, params, scopes } = yield* (checkRedirect(u, request, yield* Clock.currentTimeMillis))
+      const claims = yield* (Claims.merge(u.ctx.options.clientCapabilities, flow.claims))
+      const endpoints = yield* u.ctx.endpointsFor(undefined)
       const clientInfo = UserTokens.parseClientInfo(params.client_info)
       yield* Effect.annotateCurrentSpan({ "msal.grant": "authorization_code", "msal.tenant": endpoints.realm })
       return yield* redeem(u, {
@@ -287,44 +382,41 @@ export const make = (
         reason: RefreshReason.NotSilent,
         anchor: clientInfo === undefined ? undefined : `Oid:${clientInfo.uid}@${clientInfo.utid}`,
         accountSource: "authorization_code",
-        check: (idClaims, now) =>
-          Either.gen(function*() {
-            if (idClaims === undefined) {
-              return yield* Either.left(
-                new IdTokenError({
-                  reason: "Malformed",
-                  description: "the authority returned no ID token for an openid request"
-                })
-              )
-            }
-            yield* IdToken.validate(idClaims, { clientId: ctx.clientId, issuer: issuer(endpoints), nowSeconds: now })
-            const nonce = idClaims.nonce
-            if (typeof nonce !== "string" || !safeEqual(nonce, hashNonce(flow.nonce))) {
-              return yield* flowError("NonceMismatch", "the ID token's nonce is not the flow's (a replayed ID token?)")
-            }
-            if (flow.maxAge !== undefined) {
-              const authTime = yield* IdToken.authTime(idClaims)
-              if (authTime === undefined) {
-                return yield* flowError("MaxAgeExceeded", "maxAge was requested but the ID token has no auth_time")
-              }
-              if (now - IdToken.CLOCK_SKEW_SECONDS > authTime + flow.maxAge) {
-                return yield* flowError("MaxAgeExceeded", "the user authenticated longer ago than maxAge allows")
-              }
-            }
-          })
+        check: checkFlowIdToken(u, endpoints, flow)
       })
     }
   )
 
-  const acquireTokenByAuthorizationCode = Effect.fn("ConfidentialClient.acquireTokenByAuthorizationCode")(
+/** The ID-token checks of a bare code's redemption: valid if present, and its nonce the one given, if any. */
+const checkCodeIdToken = (u: UserContext, endpoints: Authority.Endpoints, nonce: string | undefined) =>
+(
+  idClaims: IdToken.IdTokenClaims | undefined,
+  now: number
+): Either.Either<void, MsalError> =>
+  Either.gen(function*() {
+    if (idClaims !== undefined) {
+      yield* IdToken.validate(idClaims, { clientId: u.ctx.clientId, issuer: issuerOf(u, endpoints), nowSeconds: now })
+    }
+    if (nonce === undefined) return
+    const got = idClaims?.nonce
+    if (typeof got !== "string" || !safeEqual(got, nonce)) {
+      return yield* Either.left(
+        new IdTokenError({ reason: "Nonce", description: "the ID token's nonce is not the one given" })
+      )
+    }
+  })
+
+/** Redeems a code the application got itself (the deprecated helper without a flow). */
+const acquireTokenByAuthorizationCode = (u: UserContext) =>
+  Effect.fn("ConfidentialClient.acquireTokenByAuthorizationCode")(
     function*(request: AuthorizationCodeRequest) {
       yield* requireRecord(request, "code and scopes")
       const code = yield* (secretInput("code", request.code))
       const { decorated } = yield* (signInScopesOf(u, request.scopes))
       const redirectUri = yield* (redirectUriOf(request.redirectUri))
       const nonce = yield* (optionalString("nonce", request.nonce))
-      const claims = yield* (Claims.merge(ctx.options.clientCapabilities, request.claims))
-      const endpoints = yield* ctx.endpointsFor(undefined)
+      const claims = yield* (Claims.merge(u.ctx.options.clientCapabilities, request.claims))
+      const endpoints = yield* u.ctx.endpointsFor(undefined)
       yield* Effect.annotateCurrentSpan({ "msal.grant": "authorization_code", "msal.tenant": endpoints.realm })
       return yield* redeem(u, {
         endpoints,
@@ -341,24 +433,14 @@ export const make = (
         idempotent: false,
         reason: RefreshReason.NotSilent,
         accountSource: "authorization_code",
-        check: (idClaims, now) =>
-          Either.gen(function*() {
-            if (idClaims !== undefined) {
-              yield* IdToken.validate(idClaims, { clientId: ctx.clientId, issuer: issuer(endpoints), nowSeconds: now })
-            }
-            if (nonce === undefined) return
-            const got = idClaims?.nonce
-            if (typeof got !== "string" || !safeEqual(got, nonce)) {
-              return yield* Either.left(
-                new IdTokenError({ reason: "Nonce", description: "the ID token's nonce is not the one given" })
-              )
-            }
-          })
+        check: checkCodeIdToken(u, endpoints, nonce)
       })
     }
   )
 
-  const getAuthorizationRequestUrl = Effect.fn("ConfidentialClient.getAuthorizationRequestUrl")(
+/** An authorize URL for an application that keeps its own state (the deprecated helper without a flow). */
+const getAuthorizationRequestUrl = (u: UserContext) =>
+  Effect.fn("ConfidentialClient.getAuthorizationRequestUrl")(
     function*(request: AuthorizationUrlRequest) {
       yield* requireRecord(request, "scopes")
       const { decorated } = yield* (signInScopesOf(u, request.scopes))
@@ -372,10 +454,10 @@ export const make = (
           domainHint: optionalString("domainHint", request.domainHint)
         })
       )
-      const claims = yield* (Claims.merge(ctx.options.clientCapabilities, request.claims))
-      const endpoints = yield* ctx.endpointsFor(undefined)
+      const claims = yield* (Claims.merge(u.ctx.options.clientCapabilities, request.claims))
+      const endpoints = yield* u.ctx.endpointsFor(undefined)
       return authorizeUrl(endpoints.authorizationEndpoint, [
-        ["client_id", ctx.clientId],
+        ["client_id", u.ctx.clientId],
         ["response_type", "code"],
         ["redirect_uri", redirectUri],
         ["scope", decorated.join(" ")],
@@ -389,10 +471,18 @@ export const make = (
     }
   )
 
-  return {
-    initiateAuthCodeFlow,
-    acquireTokenByAuthCodeFlow,
-    acquireTokenByAuthorizationCode,
-    getAuthorizationRequestUrl
-  }
-}
+/** The auth-code flow and the deprecated code and URL helpers. @internal */
+export const make = (
+  u: UserContext
+): Pick<
+  Service,
+  | "initiateAuthCodeFlow"
+  | "acquireTokenByAuthCodeFlow"
+  | "acquireTokenByAuthorizationCode"
+  | "getAuthorizationRequestUrl"
+> => ({
+  initiateAuthCodeFlow: initiateAuthCodeFlow(u),
+  acquireTokenByAuthCodeFlow: acquireTokenByAuthCodeFlow(u),
+  acquireTokenByAuthorizationCode: acquireTokenByAuthorizationCode(u),
+  getAuthorizationRequestUrl: getAuthorizationRequestUrl(u)
+})
