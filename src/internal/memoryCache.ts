@@ -8,11 +8,17 @@ import { keyOf, partitionOf } from "./cacheKey.js"
 /** The default bound on the number of entries of an in-memory cache. @internal */
 export const DEFAULT_MAX_ENTRIES = 100_000
 
+/** The entries of one partition; its name is kept once here, not in each of its entries. */
+interface Partition {
+  readonly name: string
+  readonly nodes: Set<Node>
+}
+
 /** An entry, linked into the recency list (least recently used first). */
 interface Node {
   readonly key: string
   readonly section: Section
-  readonly partition: string
+  readonly partition: Partition
   entry: Entries[Section]
   prev: Node | undefined
   next: Node | undefined
@@ -20,7 +26,7 @@ interface Node {
 
 interface Table {
   readonly byKey: Map<string, Node>
-  readonly byPartition: Map<string, Set<Node>>
+  readonly byPartition: Map<string, Partition>
 }
 
 type Tables = { readonly [S in Section]: Table }
@@ -75,7 +81,7 @@ export class Store {
 
   list<S extends Section>(section: S, partition: string | undefined, nowSeconds: number): Array<Entries[S]> {
     const t = this.tables[section]
-    const nodes = partition === undefined ? t.byKey.values() : t.byPartition.get(partition)?.values()
+    const nodes = partition === undefined ? t.byKey.values() : t.byPartition.get(partition)?.nodes.values()
     const out: Array<Entries[S]> = []
     if (nodes === undefined) return out
     const expired: Array<string> = []
@@ -99,15 +105,15 @@ export class Store {
         this.append(existing)
       }
     } else {
-      const partition = partitionOf(section, entry)
+      const name = partitionOf(section, entry)
+      let partition = t.byPartition.get(name)
+      if (partition === undefined) {
+        partition = { name, nodes: new Set() }
+        t.byPartition.set(name, partition)
+      }
       const node: Node = { key, section, partition, entry, prev: undefined, next: undefined }
       t.byKey.set(key, node)
-      let nodes = t.byPartition.get(partition)
-      if (nodes === undefined) {
-        nodes = new Set()
-        t.byPartition.set(partition, nodes)
-      }
-      nodes.add(node)
+      partition.nodes.add(node)
       this.append(node)
       this.count++
     }
@@ -123,11 +129,9 @@ export class Store {
     const node = t.byKey.get(key)
     if (node === undefined) return
     t.byKey.delete(key)
-    const nodes = t.byPartition.get(node.partition)
-    if (nodes !== undefined) {
-      nodes.delete(node)
-      if (nodes.size === 0) t.byPartition.delete(node.partition)
-    }
+    const { name, nodes } = node.partition
+    nodes.delete(node)
+    if (nodes.size === 0 && t.byPartition.get(name) === node.partition) t.byPartition.delete(name)
     this.unlink(node)
     this.count--
   }

@@ -197,40 +197,80 @@ const AT_TIMES = ["cached_at", "expires_on"] as const
 const AT_OPTIONAL_TIMES = ["extended_expires_on", "refresh_on"] as const
 
 /**
- * The access-token decoder of `CacheEntry.AccessToken`, written out by hand: caches hold
- * mostly access tokens, and this is several times faster than the generic decoder. Anything
- * it does not recognise (an odd field type, a time that is not integer seconds) goes to the
- * Schema decoder, which has the last word.
+ * Strings repeated across the entries of one cache (hosts, client ids, tenants, scopes, token
+ * types): the first copy met stands for all, so that a cache of many tokens keeps each once.
  */
-const fastAccessToken = (raw: Record<string, unknown>): Entries["AccessToken"] | undefined => {
-  if (raw.credential_type !== "AccessToken" || typeof raw.secret !== "string" || !BEARER.test(raw.secret))
-    return undefined
-  for (const f of AT_STRINGS) if (typeof raw[f] !== "string") return undefined
-  for (const f of AT_OPTIONAL_STRINGS) if (raw[f] !== undefined && typeof raw[f] !== "string") return undefined
+type Pool = Map<string, string>
+
+const AT_SHARED = ["credential_type", "home_account_id", "environment", "client_id", "realm", "target", "token_type"]
+
+const share = (pool: Pool, e: Record<string, unknown>): void => {
+  for (const f of AT_SHARED) {
+    const v = e[f]
+    if (typeof v !== "string") continue
+    const first = pool.get(v)
+    if (first === undefined) pool.set(v, v)
+    else e[f] = first
+  }
+}
+
+/** Whether every field the access-token type has is of its wire type (times still strings). */
+const isWireAccessToken = (raw: Record<string, unknown>): boolean => {
+  if (raw.credential_type !== "AccessToken" || typeof raw.secret !== "string" || !BEARER.test(raw.secret)) return false
+  for (const f of AT_STRINGS) if (typeof raw[f] !== "string") return false
+  for (const f of AT_OPTIONAL_STRINGS) if (raw[f] !== undefined && typeof raw[f] !== "string") return false
   const home = raw.home_account_id
-  if (home !== undefined && home !== null && typeof home !== "string") return undefined
-  const out: Record<string, unknown> = {}
-  for (const key in raw) out[key] = raw[key]
+  if (home !== undefined && home !== null && typeof home !== "string") return false
   for (const f of AT_TIMES) {
     const v = raw[f]
-    if (typeof v !== "string" || !EPOCH.test(v)) return undefined
-    out[f] = Number(v)
+    if (typeof v !== "string" || !EPOCH.test(v)) return false
   }
   for (const f of AT_OPTIONAL_TIMES) {
     const v = raw[f]
-    if (v === undefined) continue
-    if (typeof v !== "string" || !EPOCH.test(v)) return undefined
-    out[f] = Number(v)
+    if (v !== undefined && (typeof v !== "string" || !EPOCH.test(v))) return false
   }
+  return true
+}
+
+/**
+ * The access-token decoder of `CacheEntry.AccessToken`, written out by hand: caches hold
+ * mostly access tokens, and this is several times faster than the generic decoder. Anything
+ * it does not recognise (an odd field type, a time that is not integer seconds) goes to the
+ * Schema decoder, which has the last word. `owned`: `raw` was parsed for this decode and
+ * nobody else holds it, so it becomes the entry itself instead of being copied.
+ */
+const fastAccessToken = (
+  raw: Record<string, unknown>,
+  owned: boolean,
+  pool: Pool | undefined
+): Entries["AccessToken"] | undefined => {
+  if (!isWireAccessToken(raw)) return undefined
+  let out: Record<string, unknown>
+  if (owned) out = raw
+  else {
+    out = {}
+    for (const key in raw) out[key] = raw[key]
+  }
+  for (const f of AT_TIMES) out[f] = Number(raw[f])
+  for (const f of AT_OPTIONAL_TIMES) if (raw[f] !== undefined) out[f] = Number(raw[f])
   out.secret = Redacted.make(raw.secret)
+  if (pool !== undefined) share(pool, out)
   return out as unknown as Entries["AccessToken"]
 }
 
-/** One entry of the unified schema, tolerant of what other MSALs write. @internal */
-export const decodeEntry = <S extends Section>(section: S, raw: unknown): Either.Either<Entries[S], unknown> => {
+/**
+ * One entry of the unified schema, tolerant of what other MSALs write. With `owned`, `raw`
+ * may be changed in place (see `fastAccessToken`). @internal
+ */
+export const decodeEntry = <S extends Section>(
+  section: S,
+  raw: unknown,
+  owned = false,
+  pool?: Pool
+): Either.Either<Entries[S], unknown> => {
   const normal = normalize(section, raw)
   if (section === "AccessToken" && Predicate.isRecord(normal)) {
-    const fast = fastAccessToken(normal)
+    const fast = fastAccessToken(normal, owned || normal !== raw, pool)
     if (fast !== undefined) return Either.right(fast as Entries[S])
   }
   return decoders[section](normal)
@@ -238,14 +278,18 @@ export const decodeEntry = <S extends Section>(section: S, raw: unknown): Either
 
 const malformed = (description: string) => new CacheError({ reason: "Malformed", description })
 
-/** Decodes already-parsed JSON. @internal */
-export const fromJson = (parsed: unknown): Either.Either<Snapshot, CacheError> => {
+/**
+ * Decodes already-parsed JSON. With `owned` (the JSON was parsed for this call and nobody else
+ * holds it), its objects may become the entries themselves. @internal
+ */
+export const fromJson = (parsed: unknown, owned = false): Either.Either<Snapshot, CacheError> => {
   const entries = emptyEntries()
   if (parsed === null || parsed === undefined) return Either.right({ entries, unknown: {} })
   if (!Predicate.isRecord(parsed) || Array.isArray(parsed)) {
     return Either.left(malformed("The serialised cache is not a JSON object"))
   }
   const unknown: Record<string, unknown> = {}
+  const pool: Pool = new Map()
   for (const [name, value] of Object.entries(parsed)) {
     if (!(sections as ReadonlyArray<string>).includes(name)) {
       unknown[name] = value
@@ -257,13 +301,19 @@ export const fromJson = (parsed: unknown): Either.Either<Snapshot, CacheError> =
       return Either.left(malformed(`The ${section} section is not a JSON object`))
     }
     const kept: Record<string, unknown> = {}
+    let anyKept = false
     const bucket = entries[section] as Array<Entries[Section]>
-    for (const [key, raw] of Object.entries(value)) {
-      const decoded = decodeEntry(section, raw)
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue
+      const raw = value[key]
+      const decoded = decodeEntry(section, raw, owned, pool)
       if (Either.isRight(decoded)) bucket.push(decoded.right)
-      else kept[key] = raw
+      else {
+        kept[key] = raw
+        anyKept = true
+      }
     }
-    if (Object.keys(kept).length > 0) unknown[section] = kept
+    if (anyKept) unknown[section] = kept
   }
   return Either.right({ entries, unknown })
 }
@@ -277,7 +327,7 @@ export const parse = (json: string): Either.Either<Snapshot, CacheError> => {
   } catch {
     return Either.left(malformed("The serialised cache is not valid JSON"))
   }
-  return fromJson(parsed)
+  return fromJson(parsed, true)
 }
 
 /** @internal */
