@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Effect, Fiber, Layer, Logger, Redacted, TestClock } from "effect"
+import { Clock, Duration, Effect, Fiber, Layer, Logger, Redacted, TestClock } from "effect"
+import * as Engine from "effect-msal/internal/engine"
 import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
 import {
@@ -146,4 +147,49 @@ describe("the grant's own deadline covers the store", () => {
         )
       )
     ))
+})
+
+describe("the deadline blames the phase it interrupts", () => {
+  const plan = (fetch: Engine.Plan["fetch"]): Engine.Plan => ({
+    grant: "silent",
+    query: {
+      homeAccountId: "uid.utid",
+      environment: "login.microsoftonline.com",
+      clientId: "client",
+      realm: "contoso"
+    },
+    scopes: ["User.Read"],
+    aging: "inline",
+    serve: () => Effect.dieMessage("nothing is cached"),
+    fetch
+  })
+  const engineWith = (cache: TokenCache.Service) =>
+    Effect.map(
+      Effect.scope,
+      (scope) => Engine.make({ cache, scope, locked: (_key, effect) => effect, timeout: Duration.seconds(5) })
+    )
+
+  it.scoped("two token requests in turn that outlast the deadline: a NetworkError Timeout, not a CacheError", () =>
+    Effect.gen(function*() {
+      const engine = yield* engineWith(yield* TokenCache.makeMemory())
+      // two refresh tokens tried in turn, each answered just within the transport's 5 s
+      const slowAuthority = Effect.zipRight(Effect.sleep("4 seconds"), Effect.sleep("4 seconds")).pipe(
+        Effect.zipRight(Effect.dieMessage("not reached"))
+      )
+      const fiber = yield* Effect.fork(Effect.either(engine.acquire(plan(() => slowAuthority))))
+      yield* TestClock.adjust("6 seconds")
+      expect(yield* Fiber.join(fiber)).toMatchObject({
+        _tag: "Left",
+        left: { _tag: "NetworkError", reason: "Timeout" }
+      })
+    }))
+
+  it.scoped("a store that never answers before the request: a CacheError Io", () =>
+    Effect.gen(function*() {
+      const memory = yield* TokenCache.makeMemory()
+      const engine = yield* engineWith({ ...memory, list: () => Effect.never })
+      const fiber = yield* Effect.fork(Effect.either(engine.acquire(plan(() => Effect.dieMessage("not reached")))))
+      yield* TestClock.adjust("6 seconds")
+      expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "Left", left: { _tag: "CacheError", reason: "Io" } })
+    }))
 })

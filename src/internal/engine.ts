@@ -21,7 +21,7 @@ import * as Option from "effect/Option"
 import type { AuthenticationResult } from "../AuthenticationResult.js"
 import type * as CacheEntry from "../CacheEntry.js"
 import type { MsalError } from "../MsalError.js"
-import { CacheError } from "../MsalError.js"
+import { CacheError, NetworkError } from "../MsalError.js"
 import type { Service as TokenCacheService } from "../TokenCache.js"
 import * as Cache from "./cacheKey.js"
 import * as Memory from "./memoryCache.js"
@@ -160,6 +160,8 @@ interface State extends Deps {
    * partition the request is one keyed lookup. Bounded; a stale memo only costs a scan.
    */
   readonly servedBy: Map<string, string>
+  /** Keys whose token request is under way (by any fiber): a deadline then blames the authority, not the store. */
+  readonly fetching: Map<string, number>
   /** The store's synchronous read when it is the in-memory store (the only one the fast path reads). */
   readonly syncGet: Memory.SyncGet | undefined
 }
@@ -254,6 +256,19 @@ const find = (
       ? Effect.succeed({ usable: Option.some(k.usable), expired: false })
       : scanRealms(state, query, otherRealms, key, scopes, now, k.seen))
 
+/** Runs a token request marked as under way for its key. */
+const fetching = <A, E>(state: State, key: string, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => state.fetching.set(key, (state.fetching.get(key) ?? 0) + 1)),
+    () => effect,
+    () =>
+      Effect.sync(() => {
+        const n = (state.fetching.get(key) ?? 1) - 1
+        if (n <= 0) state.fetching.delete(key)
+        else state.fetching.set(key, n)
+      })
+  )
+
 /** Under the flight and the lock: a token stored meanwhile (by a fiber or another instance) is served, else one is fetched. */
 const recheckOrFetch = (state: State, plan: Plan, key: string, reason: RefreshReason) =>
   state.flights.run(
@@ -264,7 +279,7 @@ const recheckOrFetch = (state: State, plan: Plan, key: string, reason: RefreshRe
         Effect.flatMap(find(state, plan.query, plan.otherRealms, key, plan.scopes, now), (again) =>
           Option.isSome(again.usable) && !isAging(again.usable.value, now)
             ? plan.serve(again.usable.value)
-            : plan.fetch(reason)))
+            : fetching(state, key, plan.fetch(reason))))
     )
   )
 
@@ -331,18 +346,32 @@ const slow = (state: State, plan: Plan, key: string, now: number, exactSeen: boo
         )
   )
 
-/** The deadline over a slow path: a stuck store or lock fails as a `CacheError` instead of hanging. */
-const withDeadline = <A>(state: State, effect: Effect.Effect<A, MsalError>): Effect.Effect<A, MsalError> => {
+/**
+ * The deadline over a slow path: a stuck store or lock fails as a `CacheError` instead of
+ * hanging. When the deadline passes while the key's token request is under way (several
+ * refresh tokens tried in turn, each within the transport's timeout), the authority is
+ * blamed: a `NetworkError` `Timeout`.
+ */
+const withDeadline = <A>(
+  state: State,
+  key: string,
+  effect: Effect.Effect<A, MsalError>
+): Effect.Effect<A, MsalError> => {
   const timeout = state.timeout
   if (timeout === undefined) return effect
   const deadline = Duration.sum(timeout, Duration.seconds(1))
   return Effect.timeoutFail(effect, {
     duration: deadline,
-    onTimeout: () =>
-      new CacheError({
-        reason: "Io",
-        description: `no token within ${Duration.format(deadline)}: the token cache or its lock did not answer`
-      })
+    onTimeout: (): MsalError =>
+      state.fetching.has(key)
+        ? new NetworkError({
+          reason: "Timeout",
+          description: `no token within ${Duration.format(deadline)}: the authority did not answer in time`
+        })
+        : new CacheError({
+          reason: "Io",
+          description: `no token within ${Duration.format(deadline)}: the token cache or its lock did not answer`
+        })
   })
 }
 
@@ -401,7 +430,7 @@ const acquire = (state: State) => (plan: Plan): Effect.Effect<AuthenticationResu
       (k) =>
         k.usable !== undefined
           ? served(state, plan, key, k.usable, now)
-          : withDeadline(state, slow(state, plan, key, now, k.seen))
+          : withDeadline(state, key, slow(state, plan, key, now, k.seen))
     )
   })
 }
@@ -413,6 +442,7 @@ export const make = (deps: Deps): Engine => {
     flights: SingleFlight.make<AuthenticationResult, MsalError>(deps.scope),
     backgroundNotBefore: new Map(),
     servedBy: new Map(),
+    fetching: new Map(),
     syncGet: Memory.syncGetOf(deps.cache)
   }
   return {
