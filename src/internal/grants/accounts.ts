@@ -1,4 +1,5 @@
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import type { Account } from "../../AuthenticationResult.js"
@@ -21,33 +22,61 @@ const preferred = (entries: ReadonlyArray<CacheEntry.Account>): CacheEntry.Accou
   return (utid === undefined ? undefined : entries.find((e) => e.realm.toLowerCase() === utid.toLowerCase())) ?? last
 }
 
-/** `getAccounts` and `removeAccount`. @internal */
-export const make = (u: UserContext): Pick<Service, "getAccounts" | "removeAccount"> => {
-  const { ctx } = u
+/** The `username` of a `getAccounts` request, checked: the request is absent or an object, the name a string. */
+const usernameOf = (request: AccountsRequest | undefined): Either.Either<string | undefined, InvalidRequest> => {
+  if (request !== undefined && !Predicate.isRecord(request)) {
+    return Either.left(new InvalidRequest({ description: "the request must be an object" }))
+  }
+  const username = request?.username
+  if (username !== undefined && typeof username !== "string") {
+    return Either.left(new InvalidRequest({ field: "username", description: "username must be a string" }))
+  }
+  return Either.right(username)
+}
 
-  const getAccounts = Effect.fn("ConfidentialClient.getAccounts")(function*(request?: AccountsRequest) {
-    if (request !== undefined && !Predicate.isRecord(request)) {
-      return yield* new InvalidRequest({ description: "the request must be an object" })
+/** Which cached accounts to list: those of the authority's cloud (or its aliases), of a known type, with the user name if given. */
+interface AccountFilter {
+  /** The authority's canonical environment. */
+  readonly environment: string
+  /** Every host name of the authority's cloud, lower-cased. */
+  readonly aliases: ReadonlySet<string>
+  readonly username: string | undefined
+}
+
+/** The account entries the filter keeps, grouped by home account, in the order first seen. */
+const groupByHome = (
+  entries: ReadonlyArray<CacheEntry.Account>,
+  filter: AccountFilter
+): ReadonlyArray<ReadonlyArray<CacheEntry.Account>> => {
+  const { aliases, environment, username } = filter
+  const byHome = new Map<string, Array<CacheEntry.Account>>()
+  for (const a of entries) {
+    if (Cache.canonicalEnvironment(a.environment) !== environment && !aliases.has(a.environment.toLowerCase())) {
+      continue
     }
-    const username = request?.username
-    if (username !== undefined && typeof username !== "string") {
-      return yield* new InvalidRequest({ field: "username", description: "username must be a string" })
-    }
+    if (a.authority_type !== undefined && !KNOWN_TYPES.has(a.authority_type)) continue
+    if (username !== undefined && (a.username ?? "").toLowerCase() !== username.toLowerCase()) continue
+    const group = byHome.get(a.home_account_id)
+    if (group === undefined) byHome.set(a.home_account_id, [a])
+    else group.push(a)
+  }
+  return Array.from(byHome.values())
+}
+
+/** The cached accounts of the client's authority, one per home account. */
+const getAccounts = (u: UserContext) =>
+  Effect.fn("ConfidentialClient.getAccounts")(function*(request?: AccountsRequest) {
+    const { ctx } = u
+    const username = yield* usernameOf(request)
     const endpoints = yield* ctx.endpointsFor(undefined)
-    const environment = Cache.canonicalEnvironment(endpoints.environment)
-    const aliases = new Set([...ctx.environments(), ...endpoints.aliases].map((h) => h.toLowerCase()))
-    const byHome = new Map<string, Array<CacheEntry.Account>>()
-    for (const a of yield* ctx.cache.list("Account")) {
-      if (Cache.canonicalEnvironment(a.environment) !== environment && !aliases.has(a.environment.toLowerCase()))
-        continue
-      if (a.authority_type !== undefined && !KNOWN_TYPES.has(a.authority_type)) continue
-      if (username !== undefined && (a.username ?? "").toLowerCase() !== username.toLowerCase()) continue
-      const group = byHome.get(a.home_account_id)
-      if (group === undefined) byHome.set(a.home_account_id, [a])
-      else group.push(a)
+    const filter: AccountFilter = {
+      environment: Cache.canonicalEnvironment(endpoints.environment),
+      aliases: new Set([...ctx.environments(), ...endpoints.aliases].map((h) => h.toLowerCase())),
+      username
     }
+    const groups = groupByHome(yield* ctx.cache.list("Account"), filter)
     const accounts: Array<Account> = []
-    for (const group of byHome.values()) {
+    for (const group of groups) {
       const entry = preferred(group)
       // the tenant is the ID token's tid, as in the result that signed the account in
       const identity = yield* cachedIdentity(ctx, entry.home_account_id, {
@@ -59,24 +88,59 @@ export const make = (u: UserContext): Pick<Service, "getAccounts" | "removeAccou
     return accounts
   })
 
-  /**
-   * Removes the account's access tokens (any client, any tenant, on-behalf-of ones included),
-   * ID tokens and account entries, and the refresh tokens of this client or its family
-   * (MSAL Python's `remove_account`). Access tokens and on-behalf-of refresh tokens are found by a scan:
-   * signing out is rare, lookups are not.
-   */
-  const removeAccount = Effect.fn("ConfidentialClient.removeAccount")(function*(input: Account) {
+/** The cache entries a removal looks at: every access token and refresh token, and the account's partition. */
+interface RemovalCandidates {
+  readonly accessTokens: ReadonlyArray<CacheEntry.AccessToken>
+  readonly refreshTokens: ReadonlyArray<CacheEntry.RefreshToken>
+  readonly oboRefreshTokens: ReadonlyArray<CacheEntry.RefreshToken>
+  readonly idTokens: ReadonlyArray<CacheEntry.IdToken>
+  readonly accounts: ReadonlyArray<CacheEntry.Account>
+}
+
+/**
+ * The removals that sign an account out: its access tokens, ID tokens and account entries,
+ * and its refresh tokens (on-behalf-of ones included) issued to `clientId` or its family.
+ */
+const removalChanges = (
+  account: { readonly homeAccountId: string; readonly environment: string },
+  clientId: string,
+  familyId: string | undefined,
+  found: RemovalCandidates
+): ReadonlyArray<Change> => {
+  const home = account.homeAccountId.toLowerCase()
+  const environment = Cache.canonicalEnvironment(account.environment)
+  const mine = (e: { readonly home_account_id?: string | null | undefined; readonly environment: string }) =>
+    (e.home_account_id ?? "").toLowerCase() === home && Cache.canonicalEnvironment(e.environment) === environment
+  const ours = (rt: CacheEntry.RefreshToken) =>
+    rt.client_id === clientId || (familyId !== undefined && rt.family_id === familyId)
+  const changes: Array<Change> = []
+  const remove = <S extends CacheEntry.Section>(section: S, entries: ReadonlyArray<CacheEntry.Entries[S]>) => {
+    for (const e of entries) changes.push({ _tag: "Remove", section, key: Cache.keyOf(section, e) })
+  }
+  remove("AccessToken", found.accessTokens.filter(mine))
+  remove("RefreshToken", found.refreshTokens.filter((rt) => mine(rt) && ours(rt)))
+  remove(
+    "RefreshToken",
+    found.oboRefreshTokens.filter((rt) => rt.user_assertion_hash !== undefined && mine(rt) && ours(rt))
+  )
+  remove("IdToken", found.idTokens.filter(mine))
+  remove("Account", found.accounts.filter(mine))
+  return changes
+}
+
+/**
+ * Removes the account's access tokens (any client, any tenant, on-behalf-of ones included),
+ * ID tokens and account entries, and the refresh tokens of this client or its family
+ * (MSAL Python's `remove_account`). Access tokens and on-behalf-of refresh tokens are found by a scan:
+ * signing out is rare, lookups are not.
+ */
+const removeAccount = (u: UserContext) =>
+  Effect.fn("ConfidentialClient.removeAccount")(function*(input: Account) {
+    const { ctx } = u
     const account = yield* (accountInput(input))
-    const home = account.homeAccountId
-    const environment = Cache.canonicalEnvironment(account.environment)
-    const mine = (e: { readonly home_account_id?: string | null | undefined; readonly environment: string }) =>
-      (e.home_account_id ?? "").toLowerCase() === home.toLowerCase() &&
-      Cache.canonicalEnvironment(e.environment) === environment
-    const partition = Cache.accountPartitionOf(home, account.environment)
+    const partition = Cache.accountPartitionOf(account.homeAccountId, account.environment)
     const appMetadata = yield* ctx.cache.get("AppMetadata", Cache.appMetadataKey(account.environment, ctx.clientId))
     const familyId = Option.getOrUndefined(Option.flatMapNullable(appMetadata, (m) => m.family_id))
-    const ours = (rt: CacheEntry.RefreshToken) =>
-      rt.client_id === ctx.clientId || (familyId !== undefined && rt.family_id === familyId)
     const [accessTokens, refreshTokens, oboRefreshTokens, idTokens, accounts] = yield* Effect.all([
       ctx.cache.list("AccessToken"),
       ctx.cache.list("RefreshToken", partition),
@@ -84,20 +148,19 @@ export const make = (u: UserContext): Pick<Service, "getAccounts" | "removeAccou
       ctx.cache.list("IdToken", partition),
       ctx.cache.list("Account", partition)
     ])
-    const changes: Array<Change> = []
-    const remove = <S extends CacheEntry.Section>(section: S, entries: ReadonlyArray<CacheEntry.Entries[S]>) => {
-      for (const e of entries) changes.push({ _tag: "Remove", section, key: Cache.keyOf(section, e) })
-    }
-    remove("AccessToken", accessTokens.filter(mine))
-    remove("RefreshToken", refreshTokens.filter((rt) => mine(rt) && ours(rt)))
-    remove(
-      "RefreshToken",
-      oboRefreshTokens.filter((rt) => rt.user_assertion_hash !== undefined && mine(rt) && ours(rt))
+    yield* ctx.cache.modify(
+      removalChanges(account, ctx.clientId, familyId, {
+        accessTokens,
+        refreshTokens,
+        oboRefreshTokens,
+        idTokens,
+        accounts
+      })
     )
-    remove("IdToken", idTokens.filter(mine))
-    remove("Account", accounts.filter(mine))
-    yield* ctx.cache.modify(changes)
   })
 
-  return { getAccounts, removeAccount }
-}
+/** `getAccounts` and `removeAccount`. @internal */
+export const make = (u: UserContext): Pick<Service, "getAccounts" | "removeAccount"> => ({
+  getAccounts: getAccounts(u),
+  removeAccount: removeAccount(u)
+})
