@@ -1,21 +1,16 @@
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as nodePath from "node:path"
-import { afterAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Exit, Option, Redacted } from "effect"
-import type { CacheEntry as Entry } from "effect-msal"
-import { CacheEntry, TokenCache } from "effect-msal"
+import { TokenCache } from "effect-msal"
 import * as Crypto from "../src/internal/cacheCrypto.js"
+import { accessToken, get, put } from "./cache/entries.js"
+import { tempFiles } from "./support/tempFiles.js"
 
-const root = fs.mkdtempSync(nodePath.join(os.tmpdir(), "effect-msal-crypto-"))
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
-let n = 0
-const fresh = () => {
-  const dir = nodePath.join(root, `c-${++n}`)
-  fs.mkdirSync(dir)
-  return nodePath.join(fs.realpathSync(dir), "tokens.json")
-}
+const { freshDir } = tempFiles("crypto")
+// the real path: the ciphertext is bound to the path the store resolves
+const fresh = () => nodePath.join(fs.realpathSync(freshDir()), "tokens.json")
 
 const cipherWith = (key: Uint8Array | string) => Crypto.make({ key: { id: "k1", key: Redacted.make(key) } })
 const reasonOf = (key: Uint8Array | string) =>
@@ -67,23 +62,6 @@ describe("encryption keys: exactly 32 bytes, as bytes or in standard base64", ()
     }))
 })
 
-const token = (target: string): Entry.AccessToken => ({
-  credential_type: "AccessToken",
-  secret: Redacted.make(`secret-${target}`),
-  home_account_id: "",
-  environment: "login.microsoftonline.com",
-  client_id: "client",
-  realm: "tenant",
-  target,
-  cached_at: 0,
-  expires_on: 4_000_000_000
-})
-
-const put = (entry: Entry.AccessToken) =>
-  Effect.flatMap(TokenCache.TokenCache, (c) => c.modify([{ _tag: "Put", section: "AccessToken", entry }]))
-const lookup = (target: string) =>
-  Effect.flatMap(TokenCache.TokenCache, (c) => c.get("AccessToken", CacheEntry.keyOf("AccessToken", token(target))))
-
 describe("file ciphertext is bound to the file's path", () => {
   const key = { id: "k1", key: Redacted.make(randomBytes(32)) }
   const options = { encryption: { key } }
@@ -93,11 +71,11 @@ describe("file ciphertext is bound to the file's path", () => {
     Effect.gen(function*() {
       const a = fresh()
       const b = fresh()
-      yield* Effect.provide(put(token("a")), TokenCache.layerFile(a, options))
+      yield* Effect.provide(put(accessToken("a")), TokenCache.layerFile(a, options))
       const text = fs.readFileSync(a, "utf8")
       expect(Either.isRight(cipher.decrypt(text, `effect-msal/file:${a}`))).toBe(true)
       fs.writeFileSync(b, text)
-      const found = yield* Effect.provide(lookup("a"), TokenCache.layerFile(b, options))
+      const found = yield* Effect.provide(get("a"), TokenCache.layerFile(b, options))
       expect(Option.isNone(found)).toBe(true)
       expect(fs.readdirSync(nodePath.dirname(b)).some((f) => f.startsWith("tokens.json.corrupt-"))).toBe(true)
     }))
@@ -106,11 +84,11 @@ describe("file ciphertext is bound to the file's path", () => {
     Effect.gen(function*() {
       const path = fresh()
       const json = yield* Effect.provide(
-        Effect.zipRight(put(token("old")), TokenCache.serialize),
+        Effect.zipRight(put(accessToken("old")), TokenCache.serialize),
         TokenCache.layerMemory()
       )
       fs.writeFileSync(path, cipher.encrypt(json, "effect-msal/file"))
-      const found = yield* Effect.provide(lookup("old"), TokenCache.layerFile(path, options))
+      const found = yield* Effect.provide(get("old"), TokenCache.layerFile(path, options))
       expect(Option.map(found, (t) => Redacted.value(t.secret))).toEqual(Option.some("secret-old"))
       const text = fs.readFileSync(path, "utf8")
       expect(Either.isLeft(cipher.decrypt(text, "effect-msal/file"))).toBe(true)

@@ -1,44 +1,20 @@
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as nodePath from "node:path"
-import { afterAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Option, Redacted, TestClock } from "effect"
-import type { CacheEntry as Entry } from "effect-msal"
-import { CacheEntry, TokenCache } from "effect-msal"
+import { TokenCache } from "effect-msal"
+import { accessToken, keyOf, putTokens, targetsInFile } from "./cache/entries.js"
+import { tempFiles } from "./support/tempFiles.js"
 
-const root = fs.mkdtempSync(nodePath.join(os.tmpdir(), "effect-msal-costs-"))
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
-let n = 0
-const fresh = () => {
-  const dir = nodePath.join(root, `c-${++n}`)
-  fs.mkdirSync(dir)
-  return nodePath.join(dir, "tokens.json")
-}
+const { freshFile: fresh } = tempFiles("costs")
+const token = (target: string, secret?: string) => accessToken(target, { secret })
 
-const token = (target: string, secret = `secret-${target}`): Entry.AccessToken => ({
-  credential_type: "AccessToken",
-  secret: Redacted.make(secret),
-  home_account_id: "",
-  environment: "login.microsoftonline.com",
-  client_id: "client",
-  realm: "tenant",
-  target,
-  cached_at: 0,
-  expires_on: 4_000_000_000
-})
-const putIn = (cache: TokenCache.Service, entry: Entry.AccessToken) =>
-  cache.modify([{ _tag: "Put", section: "AccessToken", entry }])
 const open = (path: string, options?: TokenCache.FileOptions) =>
   Layer.build(TokenCache.layerFile(path, options)).pipe(Effect.map(Context.get(TokenCache.TokenCache)))
 const secretOf = (cache: TokenCache.Service, target: string) =>
-  cache.get("AccessToken", CacheEntry.keyOf("AccessToken", token(target))).pipe(
+  cache.get("AccessToken", keyOf(target)).pipe(
     Effect.map(Option.map((t) => Redacted.value(t.secret)))
   )
-const targetsIn = (path: string) =>
-  Object.values(JSON.parse(fs.readFileSync(path, "utf8")).AccessToken as Record<string, { target: string }>)
-    .map((t) => t.target)
-    .sort()
-
 describe("the file cache's costs", () => {
   it.effect("a write does not read the file again when it is unchanged since our last read or write (same inode, size and mtime)", () =>
     Effect.gen(function*() {
@@ -48,7 +24,7 @@ describe("the file cache's costs", () => {
         path,
         yield* Effect.provide(
           Effect.zipRight(
-            Effect.flatMap(TokenCache.TokenCache, (c) => putIn(c, token("a"))),
+            Effect.flatMap(TokenCache.TokenCache, (c) => putTokens(c, token("a"))),
             TokenCache.serialize
           ),
           TokenCache.layerMemory()
@@ -62,8 +38,8 @@ describe("the file cache's costs", () => {
       fs.writeSync(fd, "#".repeat(Buffer.byteLength(text)), 0)
       fs.closeSync(fd)
       fs.utimesSync(path, 1_700_000_000, 1_700_000_000)
-      yield* putIn(cache, token("b"))
-      expect(targetsIn(path)).toEqual(["a", "b"])
+      yield* putTokens(cache, token("b"))
+      expect(targetsInFile(path)).toEqual(["a", "b"])
       expect(fs.readdirSync(nodePath.dirname(path)).filter((f) => f.includes(".corrupt-"))).toEqual([])
     }).pipe(Effect.scoped))
 
@@ -72,10 +48,10 @@ describe("the file cache's costs", () => {
       const path = fresh()
       const a = yield* open(path)
       const b = yield* open(path)
-      yield* putIn(a, token("a"))
-      yield* putIn(b, token("b"))
-      yield* putIn(a, token("c"))
-      expect(targetsIn(path)).toEqual(["a", "b", "c"])
+      yield* putTokens(a, token("a"))
+      yield* putTokens(b, token("b"))
+      yield* putTokens(a, token("c"))
+      expect(targetsInFile(path)).toEqual(["a", "b", "c"])
     }).pipe(Effect.scoped))
 
   it.effect("another process's write shows on a hit after recheckInterval (default 1 s), not before", () =>
@@ -83,9 +59,9 @@ describe("the file cache's costs", () => {
       const path = fresh()
       const reader = yield* open(path)
       const writer = yield* open(path)
-      yield* putIn(writer, token("t", "v1"))
+      yield* putTokens(writer, token("t", "v1"))
       expect(yield* secretOf(reader, "t")).toEqual(Option.some("v1")) // a miss reads the file
-      yield* putIn(writer, token("t", "v2"))
+      yield* putTokens(writer, token("t", "v2"))
       yield* TestClock.adjust("999 millis")
       expect(yield* secretOf(reader, "t")).toEqual(Option.some("v1"))
       yield* TestClock.adjust("1 millis")
@@ -97,9 +73,9 @@ describe("the file cache's costs", () => {
       const path = fresh()
       const reader = yield* open(path, { recheckInterval: "5 seconds" })
       const writer = yield* open(path)
-      yield* putIn(writer, token("t", "v1"))
+      yield* putTokens(writer, token("t", "v1"))
       expect(yield* secretOf(reader, "t")).toEqual(Option.some("v1"))
-      yield* putIn(writer, token("t", "v2"))
+      yield* putTokens(writer, token("t", "v2"))
       yield* TestClock.adjust("4 seconds")
       expect(yield* secretOf(reader, "t")).toEqual(Option.some("v1"))
       yield* TestClock.adjust("1 second")
@@ -111,9 +87,9 @@ describe("the file cache's costs", () => {
       const path = fresh()
       const reader = yield* open(path, { recheckInterval: 0 })
       const writer = yield* open(path)
-      yield* putIn(writer, token("t", "v1"))
+      yield* putTokens(writer, token("t", "v1"))
       expect(yield* secretOf(reader, "t")).toEqual(Option.some("v1"))
-      yield* putIn(writer, token("t", "v2"))
+      yield* putTokens(writer, token("t", "v2"))
       expect(yield* secretOf(reader, "t")).toEqual(Option.some("v2"))
     }).pipe(Effect.scoped))
 })

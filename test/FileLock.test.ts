@@ -5,20 +5,15 @@ import * as os from "node:os"
 import * as nodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Redacted } from "effect"
+import { Deferred, Effect, Exit, Fiber } from "effect"
 import { TokenCache } from "effect-msal"
 import type * as FileLock from "../src/internal/fileLock.js"
 import { acquire, withLock } from "../src/internal/fileLock.js"
+import { accessToken, put, targetsInFile } from "./cache/entries.js"
+import { tempFiles } from "./support/tempFiles.js"
 
 const WORKER = fileURLToPath(new URL("./cache/lockWorker.ts", import.meta.url))
-const root = fs.mkdtempSync(nodePath.join(os.tmpdir(), "effect-msal-lock-"))
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
-let n = 0
-const freshDir = () => {
-  const dir = nodePath.join(root, `l-${++n}`)
-  fs.mkdirSync(dir)
-  return dir
-}
+const { freshDir } = tempFiles("lock")
 
 const STEPS: ReadonlyArray<FileLock.Step> = ["prepare", "list", "stat", "create", "verify", "cleanup", "release"]
 
@@ -128,22 +123,7 @@ describe("the file lock is a lease: generations created with mkdir, judged by ag
         fs.writeFileSync(`${path}.lock`, "")
         const started = Date.now()
         yield* Effect.provide(
-          Effect.flatMap(TokenCache.TokenCache, (c) =>
-            c.modify([{
-              _tag: "Put",
-              section: "AccessToken",
-              entry: {
-                credential_type: "AccessToken",
-                secret: Redacted.make("s"),
-                home_account_id: "",
-                environment: "login.microsoftonline.com",
-                client_id: "client",
-                realm: "tenant",
-                target: "a",
-                cached_at: 0,
-                expires_on: 4_000_000_000
-              }
-            }])),
+          put(accessToken("a", { secret: "s" })),
           TokenCache.layerFile(path, { lockTimeout: "1 minute", staleLockAfter: "1 hour" })
         )
         expect(Date.now() - started).toBeLessThan(10_000)
@@ -335,39 +315,20 @@ describe("a full disk", () => {
         fs.closeSync(fd)
       }
       const options = { lockTimeout: "5 seconds", staleLockAfter: "1 hour" } as const
-      const put = (target: string) =>
+      const putIn = (target: string) =>
         Effect.provide(
-          Effect.flatMap(TokenCache.TokenCache, (c) =>
-            c.modify([{
-              _tag: "Put",
-              section: "AccessToken",
-              entry: {
-                credential_type: "AccessToken",
-                secret: Redacted.make("s"),
-                home_account_id: "",
-                environment: "login.microsoftonline.com",
-                client_id: "client",
-                realm: "tenant",
-                target,
-                cached_at: 0,
-                expires_on: 4_000_000_000
-              }
-            }])),
+          put(accessToken(target, { secret: "s" })),
           TokenCache.layerFile(path, options)
         )
-      const full = await Effect.runPromiseExit(put("a"))
+      const full = await Effect.runPromiseExit(putIn("a"))
       expect(Exit.isFailure(full) && full.cause._tag === "Fail" ? full.cause.error : undefined).toMatchObject({
         _tag: "CacheError"
       })
       fs.unlinkSync(filler)
       const started = Date.now()
-      await Effect.runPromise(put("b"))
+      await Effect.runPromise(putIn("b"))
       expect(Date.now() - started).toBeLessThan(3000)
-      expect(
-        Object.values(JSON.parse(fs.readFileSync(path, "utf8")).AccessToken as Record<string, { target: string }>).map((
-          t
-        ) => t.target)
-      ).toEqual(["b"])
+      expect(targetsInFile(path)).toEqual(["b"])
       expect(fs.readdirSync(tmpfs.dir).filter((f) => f.includes(".tmp"))).toEqual([])
     },
     60_000

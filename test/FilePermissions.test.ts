@@ -1,38 +1,22 @@
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as nodePath from "node:path"
-import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Effect, Redacted, TestClock } from "effect"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, TestClock } from "effect"
 import type { CacheEntry as Entry } from "effect-msal"
 import { TokenCache } from "effect-msal"
 import * as Inspect from "../src/internal/cli/inspect.js"
+import { accessToken, put } from "./cache/entries.js"
+import { tempFiles } from "./support/tempFiles.js"
 
-const root = fs.mkdtempSync(nodePath.join(os.tmpdir(), "effect-msal-perm-"))
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
-let n = 0
-const fresh = () => {
-  const dir = nodePath.join(root, `c-${++n}`)
-  fs.mkdirSync(dir)
-  return nodePath.join(dir, "tokens.json")
-}
+const { freshFile: fresh } = tempFiles("perm")
 const modeOf = (path: string) => fs.statSync(path).mode & 0o777
 const open = (path: string) =>
   Effect.provide(Effect.flatMap(TokenCache.TokenCache, (c) => c.list("AccessToken")), TokenCache.layerFile(path))
 
 const token = (fields: Partial<Entry.AccessToken>): Entry.AccessToken => ({
-  credential_type: "AccessToken",
-  secret: Redacted.make("secret"),
-  home_account_id: "",
-  environment: "login.microsoftonline.com",
-  client_id: "client",
-  realm: "tenant",
-  target: "scope",
-  cached_at: 0,
-  expires_on: 4_000_000_000,
+  ...accessToken("scope", { secret: "secret" }),
   ...fields
 })
-const put = (entry: Entry.AccessToken) =>
-  Effect.flatMap(TokenCache.TokenCache, (c) => c.modify([{ _tag: "Put", section: "AccessToken", entry }]))
 
 const DAY = 24 * 60 * 60 * 1000
 

@@ -2,49 +2,15 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as nodePath from "node:path"
-import { afterAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Logger, Option, Redacted } from "effect"
-import type { CacheEntry as Entry } from "effect-msal"
-import { CacheEntry, TokenCache } from "effect-msal"
+import { TokenCache } from "effect-msal"
+import { accessToken, keyOf, put, targets, targetsInFile } from "./cache/entries.js"
 import { runWorkers } from "./cache/processes.js"
+import { tempFiles } from "./support/tempFiles.js"
 
-const root = fs.mkdtempSync(nodePath.join(os.tmpdir(), "effect-msal-file-"))
-afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
-let n = 0
-const fresh = () => nodePath.join(root, `cache-${++n}`, "tokens.json")
-const prepare = (path: string) => {
-  fs.mkdirSync(nodePath.dirname(path), { recursive: true })
-  return path
-}
-
-const token = (target: string, secret = `secret-${target}`): Entry.AccessToken => ({
-  credential_type: "AccessToken",
-  secret: Redacted.make(secret),
-  home_account_id: "",
-  environment: "login.microsoftonline.com",
-  client_id: "client",
-  realm: "tenant",
-  target,
-  cached_at: 0,
-  expires_on: 4_000_000_000
-})
-
-const keyOf = (target: string) => CacheEntry.keyOf("AccessToken", token(target))
-
-const put = (...entries: ReadonlyArray<Entry.AccessToken>) =>
-  Effect.flatMap(
-    TokenCache.TokenCache,
-    (c) => c.modify(entries.map((entry) => ({ _tag: "Put" as const, section: "AccessToken" as const, entry })))
-  )
-
-const targets = Effect.flatMap(TokenCache.TokenCache, (c) => c.list("AccessToken")).pipe(
-  Effect.map((ts) => ts.map((t) => t.target).sort())
-)
-
-const fileTargets = (path: string): Array<string> =>
-  Object.values(JSON.parse(fs.readFileSync(path, "utf8")).AccessToken as Record<string, { target: string }>)
-    .map((t) => t.target)
-    .sort()
+const { freshFile } = tempFiles("file")
+const token = (target: string, secret?: string) => accessToken(target, { secret })
 
 /** Runs `effect` with a file cache at `path` opened for it (one "process"). */
 const withFile = <A, E>(
@@ -65,7 +31,7 @@ const failureOf = <A, E>(exit: Exit.Exit<A, E>): E | undefined =>
 describe("file cache", () => {
   it.effect("loads the file at start, in msal-node's or MSAL Python's format", () =>
     Effect.gen(function*() {
-      const path = prepare(fresh())
+      const path = freshFile()
       fs.writeFileSync(
         path,
         yield* Effect.provide(
@@ -82,7 +48,7 @@ describe("file cache", () => {
 
   it.effect("writes only after a change, atomically, with mode 0600", () =>
     Effect.gen(function*() {
-      const path = prepare(fresh())
+      const path = freshFile()
       yield* withFile(
         path,
         Effect.gen(function*() {
@@ -95,7 +61,7 @@ describe("file cache", () => {
         })
       )
       expect(fs.statSync(path).mode & 0o777).toBe(0o600)
-      expect(fileTargets(path)).toEqual(["a"])
+      expect(targetsInFile(path)).toEqual(["a"])
       // no temporary file; the lock is a directory left in place (its holdings are judged by age)
       expect(fs.readdirSync(nodePath.dirname(path)).sort()).toEqual(["tokens.json", "tokens.json.lock"])
       const before = fs.statSync(path, { bigint: true })
@@ -114,13 +80,13 @@ describe("file cache", () => {
 
   it.effect("read-modify-write: two caches on one file lose none of each other's tokens", () =>
     Effect.gen(function*() {
-      const path = prepare(fresh())
+      const path = freshFile()
       const a = yield* Layer.build(TokenCache.layerFile(path)).pipe(Effect.map(Context.get(TokenCache.TokenCache)))
       const b = yield* Layer.build(TokenCache.layerFile(path)).pipe(Effect.map(Context.get(TokenCache.TokenCache)))
       yield* a.modify([{ _tag: "Put", section: "AccessToken", entry: token("from-a") }])
       yield* b.modify([{ _tag: "Put", section: "AccessToken", entry: token("from-b") }])
       yield* a.modify([{ _tag: "Remove", section: "AccessToken", key: keyOf("nothing") }])
-      expect(fileTargets(path)).toEqual(["from-a", "from-b"])
+      expect(targetsInFile(path)).toEqual(["from-a", "from-b"])
       // a miss makes a look at the file again
       const seen = yield* a.get("AccessToken", keyOf("from-b"))
       expect(Option.isSome(seen)).toBe(true)
@@ -128,7 +94,7 @@ describe("file cache", () => {
 
   it.effect("a truncated file is moved aside, logged, and replaced by an empty cache", () =>
     Effect.gen(function*() {
-      const path = prepare(fresh())
+      const path = freshFile()
       const full = yield* Effect.provide(
         Effect.zipRight(put(token("a")), TokenCache.serialize),
         TokenCache.layerMemory()
@@ -144,22 +110,22 @@ describe("file cache", () => {
       expect(logs.lines.some((l) => l.startsWith("WARN") && l.includes("moved aside"))).toBe(true)
       expect(logs.lines.join("\n")).not.toContain("secret-a")
       yield* withFile(path, put(token("b")))
-      expect(fileTargets(path)).toEqual(["b"])
+      expect(targetsInFile(path)).toEqual(["b"])
     }))
 
   it.live("a lock older than staleLockAfter is taken over even if its owner lives", () =>
     Effect.gen(function*() {
-      const path = prepare(fresh())
+      const path = freshFile()
       fs.writeFileSync(`${path}.lock`, JSON.stringify({ pid: process.ppid, host: os.hostname(), nonce: "old", at: 0 }))
       const old = new Date(Date.now() - 120_000)
       fs.utimesSync(`${path}.lock`, old, old)
       yield* withFile(path, put(token("a")), { lockTimeout: "1 minute", staleLockAfter: "1 minute" })
-      expect(fileTargets(path)).toEqual(["a"])
+      expect(targetsInFile(path)).toEqual(["a"])
     }))
 
   it.live("a live lock is waited for, boundedly, then the write fails with CacheError", () =>
     Effect.gen(function*() {
-      const path = prepare(fresh())
+      const path = freshFile()
       fs.writeFileSync(
         `${path}.lock`,
         JSON.stringify({ pid: process.ppid, host: os.hostname(), nonce: "live", at: Date.now() })
@@ -173,14 +139,14 @@ describe("file cache", () => {
 
   it.live("4 processes writing concurrently lose no token", () =>
     Effect.gen(function*() {
-      const path = prepare(fresh())
+      const path = freshFile()
       const count = 15
       const outcomes = yield* Effect.promise(() =>
         runWorkers([0, 1, 2, 3].map((id) => ["write", `file:${path}`, String(id), String(count)]), `${path}.go`)
       )
       expect(outcomes.map((o) => [o.code, o.stderr])).toEqual(outcomes.map(() => [0, ""]))
       const expected = [0, 1, 2, 3].flatMap((id) => Array.from({ length: count }, (_, i) => `w${id}-t${i}`)).sort()
-      expect(fileTargets(path)).toEqual(expected)
+      expect(targetsInFile(path)).toEqual(expected)
       expect(
         fs.readdirSync(nodePath.dirname(path)).filter((f) =>
           !["tokens.json", "tokens.json.go", "tokens.json.lock"].includes(f)
@@ -190,7 +156,7 @@ describe("file cache", () => {
 
   it.live("withLock: 4 processes missing one token fetch it once", () =>
     Effect.gen(function*() {
-      const path = prepare(fresh())
+      const path = freshFile()
       const log = `${path}.requests`
       fs.writeFileSync(log, "")
       const outcomes = yield* Effect.promise(() =>
@@ -212,7 +178,7 @@ const key = (id: string) => ({ id, key: Redacted.make(randomBytes(32)) })
 describe("file cache encryption", () => {
   it.effect("the file holds no token in clear and reads back with the key, also after rotation", () =>
     Effect.gen(function*() {
-      const path = prepare(fresh())
+      const path = freshFile()
       const k1 = key("k1")
       const k2 = key("k2")
       yield* withFile(path, put(token("a", "top-secret-value")), { encryption: { key: k1 } })
@@ -228,7 +194,7 @@ describe("file cache encryption", () => {
 
   it.effect("with migrateFromPlaintext, a file written in clear is read, and encrypted by the next write", () =>
     Effect.gen(function*() {
-      const path = prepare(fresh())
+      const path = freshFile()
       const k1 = key("k1")
       yield* withFile(path, put(token("a", "clear-value")))
       expect(fs.readFileSync(path, "utf8")).toContain("clear-value")
@@ -239,7 +205,7 @@ describe("file cache encryption", () => {
 
   it.effect("without it, a clear file is not trusted: moved aside, and none of its tokens served", () =>
     Effect.gen(function*() {
-      const path = prepare(fresh())
+      const path = freshFile()
       yield* withFile(path, put(token("a", "planted-value")))
       expect(yield* withFile(path, targets, { encryption: { key: key("k1") } })).toEqual([])
       expect(fs.readdirSync(nodePath.dirname(path)).some((f) => f.includes(".corrupt-"))).toBe(true)
@@ -247,7 +213,7 @@ describe("file cache encryption", () => {
 
   it.effect("a key that was not given fails with CacheError and leaves the file alone", () =>
     Effect.gen(function*() {
-      const path = prepare(fresh())
+      const path = freshFile()
       yield* withFile(path, put(token("a")), { encryption: { key: key("k1") } })
       const before = fs.readFileSync(path, "utf8")
       const exit = yield* Effect.exit(withFile(path, targets, { encryption: { key: key("other") } }))
@@ -258,7 +224,7 @@ describe("file cache encryption", () => {
 
   it.effect("a tampered file is treated as damaged: moved aside", () =>
     Effect.gen(function*() {
-      const path = prepare(fresh())
+      const path = freshFile()
       const k1 = key("k1")
       yield* withFile(path, put(token("a")), { encryption: { key: k1 } })
       const envelope = JSON.parse(fs.readFileSync(path, "utf8"))
@@ -272,7 +238,7 @@ describe("file cache encryption", () => {
 
   it.effect("a key of the wrong size is a CacheError", () =>
     Effect.gen(function*() {
-      const exit = yield* Effect.exit(withFile(prepare(fresh()), targets, {
+      const exit = yield* Effect.exit(withFile(freshFile(), targets, {
         encryption: { key: { id: "short", key: Redacted.make(randomBytes(16)) } }
       }))
       expect(failureOf(exit)?._tag).toBe("CacheError")

@@ -1,34 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Redacted, TestClock } from "effect"
-import type { CacheEntry as Entry } from "effect-msal"
+import { Effect, Option, TestClock } from "effect"
 import { CacheEntry, TokenCache } from "effect-msal"
 import { makeStore } from "../src/internal/memoryCache.js"
+import { accessToken, get, keyOf, put, targets } from "./cache/entries.js"
 
-const token = (target: string, expiresOn = 10_000): Entry.AccessToken => ({
-  credential_type: "AccessToken",
-  secret: Redacted.make(`token-${target}`),
-  home_account_id: "",
-  environment: "login.microsoftonline.com",
-  client_id: "client",
-  realm: "tenant",
-  target,
-  cached_at: 0,
-  expires_on: expiresOn
-})
-
-const keyOf = (target: string) => CacheEntry.keyOf("AccessToken", token(target))
-
-const put = (...entries: ReadonlyArray<Entry.AccessToken>) =>
-  Effect.flatMap(
-    TokenCache.TokenCache,
-    (c) => c.modify(entries.map((entry) => ({ _tag: "Put" as const, section: "AccessToken" as const, entry })))
-  )
-
-const targets = Effect.flatMap(TokenCache.TokenCache, (c) => c.list("AccessToken")).pipe(
-  Effect.map((ts) => ts.map((t) => t.target).sort())
-)
-
-const get = (target: string) => Effect.flatMap(TokenCache.TokenCache, (c) => c.get("AccessToken", keyOf(target)))
+const token = (target: string, expiresOn?: number) => accessToken(target, { expiresOn })
 
 describe("bounded in-memory cache", () => {
   it("documents its default bound", () => {

@@ -5,9 +5,9 @@ import * as nodePath from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Logger, Option, Redacted } from "effect"
 import { Redis } from "ioredis"
-import type { CacheEntry as Entry } from "effect-msal"
 import { CacheEntry, ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
+import { accessToken, liveFor, nowSeconds, putTokens, refreshToken } from "./cache/entries.js"
 import { runWorkers } from "./cache/processes.js"
 import type { RedisServer } from "./cache/redisServer.js"
 import { startRedis } from "./cache/redisServer.js"
@@ -26,36 +26,13 @@ afterAll(async () => {
 
 let n = 0
 const prefix = () => `t${++n}:`
-const now = () => Math.floor(Date.now() / 1000)
-
-const token = (target: string, secret = `secret-${target}`, ttlSeconds = 3600): Entry.AccessToken => ({
-  credential_type: "AccessToken",
-  secret: Redacted.make(secret),
-  home_account_id: "",
-  environment: "login.microsoftonline.com",
-  client_id: "client",
-  realm: "tenant",
-  target,
-  cached_at: now(),
-  expires_on: now() + ttlSeconds
-})
-
-const refreshToken = (secret: string, lastModified: number): Entry.RefreshToken => ({
-  credential_type: "RefreshToken",
-  secret: Redacted.make(secret),
-  home_account_id: "uid.utid",
-  environment: "login.microsoftonline.com",
-  client_id: "client",
-  last_modification_time: lastModified
-})
+const token = (target: string, secret?: string, ttlSeconds?: number) =>
+  accessToken(target, { secret, ...liveFor(ttlSeconds) })
 
 const open = (options: Partial<TokenCache.RedisOptions>) =>
   Layer.build(TokenCache.layerRedis({ url: server.url, ...options })).pipe(
     Effect.map(Context.get(TokenCache.TokenCache))
   )
-
-const putAll = (cache: TokenCache.Service, ...entries: ReadonlyArray<Entry.AccessToken>) =>
-  cache.modify(entries.map((entry) => ({ _tag: "Put" as const, section: "AccessToken" as const, entry })))
 
 /** A client whose every command is counted. */
 const counting = () => {
@@ -83,8 +60,8 @@ describe("Redis cache", () => {
     Effect.gen(function*() {
       const p = prefix()
       const cache = yield* open({ prefix: p })
-      yield* putAll(cache, token("a", "s-a", 600), token("b", "s-b", 3600))
-      yield* cache.modify([{ _tag: "Put", section: "RefreshToken", entry: refreshToken("rt", now()) }])
+      yield* putTokens(cache, token("a", "s-a", 600), token("b", "s-b", 3600))
+      yield* cache.modify([{ _tag: "Put", section: "RefreshToken", entry: refreshToken("rt", nowSeconds()) }])
       const entryKeys = (yield* Effect.promise(() => admin.keys(`${p}e:*`))).sort()
       expect(entryKeys).toHaveLength(3)
       const ttlA = yield* Effect.promise(() =>
@@ -105,7 +82,7 @@ describe("Redis cache", () => {
     Effect.gen(function*() {
       const { calls, client, counted } = counting()
       const cache = yield* open({ prefix: prefix(), client: counted, url: undefined })
-      yield* putAll(cache, token("a"), token("b"))
+      yield* putTokens(cache, token("a"), token("b"))
       yield* cache.list("AccessToken", "warm-up") // the first use of a script loads it into Redis
       calls.length = 0
       const found = yield* cache.get("AccessToken", CacheEntry.keyOf("AccessToken", token("a")))
@@ -123,7 +100,7 @@ describe("Redis cache", () => {
       const p = prefix()
       const a = yield* open({ prefix: p })
       const b = yield* open({ prefix: p })
-      yield* putAll(a, token("x"), token("y"))
+      yield* putTokens(a, token("x"), token("y"))
       const partition = CacheEntry.partitionOf("AccessToken", token("x"))
       expect((yield* b.list("AccessToken", partition)).map((t) => t.target).sort()).toEqual(["x", "y"])
       yield* b.modify([{ _tag: "Remove", section: "AccessToken", key: CacheEntry.keyOf("AccessToken", token("x")) }])
@@ -138,7 +115,7 @@ describe("Redis cache", () => {
     Effect.gen(function*() {
       const p = prefix()
       const cache = yield* open({ prefix: p })
-      yield* putAll(cache, token("gone", "s", -10))
+      yield* putTokens(cache, token("gone", "s", -10))
       expect(yield* Effect.promise(() => admin.keys(`${p}e:*`))).toEqual([])
     }).pipe(Effect.scoped))
 
@@ -172,8 +149,8 @@ describe("Redis cache", () => {
                 client_id: "c",
                 realm: "r",
                 target: "t",
-                cached_at: String(now()),
-                expires_on: String(now() + 600)
+                cached_at: String(nowSeconds()),
+                expires_on: String(nowSeconds() + 600)
               })
             )
           }
@@ -198,7 +175,7 @@ describe("Redis cache", () => {
       const p = prefix()
       const k1 = { id: "k1", key: Redacted.make(randomBytes(32)) }
       const a = yield* open({ prefix: p, encryption: { key: k1 } })
-      yield* putAll(a, token("a", "top-secret"))
+      yield* putTokens(a, token("a", "top-secret"))
       const key = CacheEntry.keyOf("AccessToken", token("a"))
       const raw = yield* Effect.promise(() => admin.hget(`${p}e:AccessToken:${key}`, "d"))
       expect(raw).not.toContain("top-secret")
@@ -227,7 +204,7 @@ describe("Redis cache", () => {
     Effect.gen(function*() {
       const p = prefix()
       const plainCache = yield* open({ prefix: p })
-      yield* putAll(plainCache, token("a", "planted-token"))
+      yield* putTokens(plainCache, token("a", "planted-token"))
       const key = CacheEntry.keyOf("AccessToken", token("a"))
       const encrypted = yield* open({
         prefix: p,
@@ -262,13 +239,13 @@ describe("Redis cache", () => {
       const partition = CacheEntry.partitionOf("AccessToken", token("a"))
       // a key of the store that holds something else: the script fails before its first write
       yield* Effect.promise(() => admin.set(`${p}p:AccessToken:${partition}`, "not a set"))
-      const exit = yield* Effect.exit(putAll(cache, token("a"), token("b")))
+      const exit = yield* Effect.exit(putTokens(cache, token("a"), token("b")))
       expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error._tag).toBe("CacheError")
       expect(yield* Effect.promise(() => admin.keys(`${p}e:*`))).toEqual([])
       // an expiry Redis cannot represent: nothing is sent
       yield* Effect.promise(() => admin.del(`${p}p:AccessToken:${partition}`))
       const forever = { ...token("c"), expires_on: Number.MAX_SAFE_INTEGER }
-      const bad = yield* Effect.exit(putAll(cache, token("a"), forever))
+      const bad = yield* Effect.exit(putTokens(cache, token("a"), forever))
       expect(Exit.isFailure(bad) && bad.cause._tag === "Fail" && bad.cause.error).toMatchObject({
         _tag: "CacheError",
         reason: "Malformed"

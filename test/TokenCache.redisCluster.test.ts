@@ -9,9 +9,9 @@ import * as nodePath from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Option, Redacted, Schedule } from "effect"
 import { Cluster } from "ioredis"
-import type { CacheEntry as Entry } from "effect-msal"
 import { CacheEntry, ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
+import { accessToken, liveFor, putTokens, refreshToken } from "./cache/entries.js"
 import { runWorkers } from "./cache/processes.js"
 import { storeContract } from "./cache/storeContract.js"
 import type { RedisCluster } from "./cache/redisCluster.js"
@@ -33,41 +33,13 @@ afterAll(async () => {
 
 let n = 0
 const prefix = () => `c${++n}:`
-const now = () => Math.floor(Date.now() / 1000)
-
-const token = (
-  target: string,
-  realm = "tenant",
-  secret = `secret-${target}`,
-  ttlSeconds = 3600
-): Entry.AccessToken => ({
-  credential_type: "AccessToken",
-  secret: Redacted.make(secret),
-  home_account_id: "",
-  environment: "login.microsoftonline.com",
-  client_id: "client",
-  realm,
-  target,
-  cached_at: now(),
-  expires_on: now() + ttlSeconds
-})
-
-const refreshToken = (secret: string, lastModified: number): Entry.RefreshToken => ({
-  credential_type: "RefreshToken",
-  secret: Redacted.make(secret),
-  home_account_id: "uid.utid",
-  environment: "login.microsoftonline.com",
-  client_id: "client",
-  last_modification_time: lastModified
-})
+const token = (target: string, realm?: string, secret?: string, ttlSeconds?: number) =>
+  accessToken(target, { realm, secret, ...liveFor(ttlSeconds) })
 
 const open = (options: Partial<TokenCache.RedisClusterOptions>) =>
   Layer.build(TokenCache.layerRedisCluster({ nodes: cluster.nodes.slice(0, 2), ...options })).pipe(
     Effect.map(Context.get(TokenCache.TokenCache))
   )
-
-const put = (cache: TokenCache.Service, ...entries: ReadonlyArray<Entry.AccessToken>) =>
-  cache.modify(entries.map((entry) => ({ _tag: "Put" as const, section: "AccessToken" as const, entry })))
 
 const slot = (key: string) => Effect.promise(() => admin.cluster("KEYSLOT", key))
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
@@ -81,7 +53,7 @@ describe("Redis Cluster store", () => {
         const cache = yield* open({ prefix: p })
         const tokens = Array.from({ length: 60 }, (_, i) =>
           token("https://graph.microsoft.com/.default", `t${i}`, `s${i}`, 600))
-        yield* put(cache, ...tokens)
+        yield* putTokens(cache, ...tokens)
         const key = CacheEntry.keyOf("AccessToken", tokens[0]!)
         const entryKey = `${p}e:AccessToken:{${key}}`
         expect(yield* slot(entryKey)).toBe(yield* slot(`${p}l:{${key}}`))
@@ -123,7 +95,7 @@ describe("Redis Cluster store", () => {
         eval: (script, keys, ...args) => (calls.push("eval"), client.eval(script, keys, ...args))
       }
       const cache = yield* open({ prefix: prefix(), client: counted, nodes: undefined })
-      yield* put(cache, token("a"), token("b"))
+      yield* putTokens(cache, token("a"), token("b"))
       yield* cache.list("AccessToken", CacheEntry.partitionOf("AccessToken", token("a"))) // loads the scripts
       calls.length = 0
       const found = yield* cache.get("AccessToken", CacheEntry.keyOf("AccessToken", token("a")))
@@ -164,7 +136,7 @@ describe("Redis Cluster store", () => {
         const p = prefix()
         const encryption = { key: { id: "k1", key: Redacted.make(randomBytes(32)) } }
         const cache = yield* open({ prefix: p, encryption })
-        yield* put(cache, token("a", "tenant", "top-secret"), token("b", "tenant", "other"))
+        yield* putTokens(cache, token("a", "tenant", "top-secret"), token("b", "tenant", "other"))
         const keyA = `${p}e:AccessToken:{${CacheEntry.keyOf("AccessToken", token("a"))}}`
         const raw = (yield* promise(() => admin.hget(keyA, "d")))!
         expect(raw).not.toContain("top-secret")
@@ -187,7 +159,7 @@ describe("Redis Cluster store", () => {
     Effect.gen(function*() {
       const p = prefix()
       const cache = yield* open({ prefix: p })
-      yield* put(cache, ...Array.from({ length: 20 }, (_, i) => token("x", `t${i}`)))
+      yield* putTokens(cache, ...Array.from({ length: 20 }, (_, i) => token("x", `t${i}`)))
       yield* cache.modify([{ _tag: "Put", section: "RefreshToken", entry: refreshToken("rt", 1) }])
       const snapshot = yield* cache.snapshot
       expect(snapshot.entries.AccessToken).toHaveLength(20)
@@ -243,7 +215,7 @@ describe("Redis Cluster slot migration", () => {
         const entry = token("migrating", "tenant-m", "s-m")
         const key = CacheEntry.keyOf("AccessToken", entry)
         const entryKey = `${p}e:AccessToken:{${key}}`
-        yield* put(cache, entry)
+        yield* putTokens(cache, entry)
         const found = Effect.map(cache.get("AccessToken", key), Option.map((t) => Redacted.value(t.secret)))
         expect(yield* found).toEqual(Option.some("s-m"))
         const cli = (port: number, ...args: Array<string>) =>
@@ -268,7 +240,7 @@ describe("Redis Cluster slot migration", () => {
         expect(yield* found).toEqual(Option.some("s-m"))
         expect(yield* cli(to, "cluster", "countkeysinslot", s)).toBe("1")
         // and the entry can be rewritten and listed on its new master
-        yield* put(cache, { ...entry, secret: Redacted.make("s-m2") })
+        yield* putTokens(cache, { ...entry, secret: Redacted.make("s-m2") })
         expect(yield* found).toEqual(Option.some("s-m2"))
       }).pipe(Effect.scoped),
     60_000

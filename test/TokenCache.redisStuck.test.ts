@@ -1,9 +1,9 @@
 /** A Redis that stops answering (SIGSTOP) never holds a token call past the client's timeout. */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Layer, Option, Redacted } from "effect"
-import type { CacheEntry as Entry } from "effect-msal"
+import { Cause, Context, Effect, Exit, Layer, Option } from "effect"
 import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
+import { accessToken, liveFor } from "./cache/entries.js"
 import type { RedisServer } from "./cache/redisServer.js"
 import { startRedis } from "./cache/redisServer.js"
 import { AUTHORITY, CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"
@@ -17,17 +17,7 @@ afterAll(async () => {
   await server?.stop()
 })
 
-const token: Entry.AccessToken = {
-  credential_type: "AccessToken",
-  secret: Redacted.make("s"),
-  home_account_id: "",
-  environment: "login.microsoftonline.com",
-  client_id: "client",
-  realm: "tenant",
-  target: "x",
-  cached_at: Math.floor(Date.now() / 1000),
-  expires_on: Math.floor(Date.now() / 1000) + 3600
-}
+const token = accessToken("x", { secret: "s", ...liveFor() })
 
 /** How an effect ended, and after how long (real time). */
 const timed = <A, E>(effect: Effect.Effect<A, E>) =>

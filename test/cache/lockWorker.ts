@@ -11,9 +11,10 @@
  * With BARRIER=<path>, prints "ready" and starts once <path> exists.
  */
 import { appendFileSync, existsSync, openSync, closeSync, readFileSync, unlinkSync, writeSync } from "node:fs"
-import { Effect, Redacted } from "effect"
+import { Effect } from "effect"
 import * as FileLock from "../../src/internal/fileLock.js"
 import * as TokenCache from "../../src/TokenCache.js"
+import { accessToken, liveFor, put } from "./entries.js"
 
 const [mode, dir, staleArg, a, b, c] = process.argv.slice(2)
 if (mode === undefined || dir === undefined || staleArg === undefined || a === undefined) {
@@ -58,26 +59,7 @@ const stress = (log: string, cache: string, stop: string) =>
     for (let i = 0; !existsSync(stop); i++) {
       yield* FileLock.withLock(dir, options, critical(log))
       const target = `p${process.pid}-${i}`
-      const now = Math.floor(Date.now() / 1000)
-      yield* Effect.provide(
-        Effect.flatMap(TokenCache.TokenCache, (cache) =>
-          cache.modify([{
-            _tag: "Put",
-            section: "AccessToken",
-            entry: {
-              credential_type: "AccessToken",
-              secret: Redacted.make(`secret-${target}`),
-              home_account_id: "",
-              environment: "login.microsoftonline.com",
-              client_id: "client",
-              realm: "tenant",
-              target,
-              cached_at: now,
-              expires_on: now + 3600
-            }
-          }])),
-        layer
-      )
+      yield* Effect.provide(put(accessToken(target, liveFor())), layer)
       appendFileSync(log, `done ${target}\n`)
     }
   })

@@ -11,9 +11,10 @@
  */
 import { appendFileSync, existsSync } from "node:fs"
 import type { Layer } from "effect"
-import { Effect, Option, Redacted } from "effect"
+import { Effect, Option } from "effect"
 import * as CacheEntry from "../../src/CacheEntry.js"
 import * as TokenCache from "../../src/TokenCache.js"
+import { accessToken, liveFor } from "./entries.js"
 
 const [mode, store, a, b] = process.argv.slice(2)
 if (mode === undefined || store === undefined || a === undefined || b === undefined) {
@@ -25,17 +26,7 @@ const layer: Layer.Layer<TokenCache.TokenCache, unknown> = store.startsWith("fil
   ? TokenCache.layerFile(store.slice(5), { lockTimeout: "60 seconds" })
   : TokenCache.layerRedis({ url: store.slice(6), lockWait: "60 seconds" })
 
-const token = (target: string): CacheEntry.AccessToken => ({
-  credential_type: "AccessToken",
-  secret: Redacted.make(`secret-${target}`),
-  home_account_id: "",
-  environment: "login.microsoftonline.com",
-  client_id: "client",
-  realm: "tenant",
-  target,
-  cached_at: Math.floor(Date.now() / 1000),
-  expires_on: Math.floor(Date.now() / 1000) + 3600
-})
+const token = (target: string) => accessToken(target, liveFor())
 
 const write = (id: string, count: number) =>
   Effect.gen(function*() {
