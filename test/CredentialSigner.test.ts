@@ -29,6 +29,18 @@ const atT0 = TestClock.setTime(T0 * 1000)
 const signWith = (service: CredentialSigner.Service, context: AuthContext) =>
   Effect.map(service.clientAuth(context), assertionOf)
 
+/** Signs for `context` at T0 and checks the assertion: its algorithm, the certificate's thumbprint, x5c when given. */
+const signedAs = (
+  service: CredentialSigner.Service,
+  context: AuthContext,
+  alg: "PS256" | "RS256",
+  expected: Pick<Parameters<typeof checkAssertion>[1], "cert" | "x5c" | "clientClaims">
+) =>
+  Effect.flatMap(
+    signWith(service, context),
+    (jwt) => checkAssertion(jwt, { ...expected, context, alg, nowSeconds: T0 })
+  )
+
 const buildFailure = (credential: ClientCredential.ClientCredential, options?: CredentialSigner.Options) =>
   Effect.scoped(CredentialSigner.make(credential, options)).pipe(Effect.flip)
 
@@ -123,13 +135,7 @@ describe("CredentialSigner", () => {
             publicCertificate: fx.a.certPem
           })
         )
-        yield* checkAssertion(yield* signWith(signer, OIDC), {
-          cert: fx.a.cert,
-          context: OIDC,
-          alg: "RS256",
-          x5c: [fx.a.cert],
-          nowSeconds: T0
-        })
+        yield* signedAs(signer, OIDC, "RS256", { cert: fx.a.cert, x5c: [fx.a.cert] })
         const error = yield* buildFailure(
           ClientCredential.certificate({ privateKey: pem, passphrase: "nope-nope", publicCertificate: fx.a.certPem })
         )
@@ -154,19 +160,9 @@ describe("CredentialSigner", () => {
           thumbprint: Buffer.from(sha1Of(fx.a.cert), "base64url").toString("hex"),
           thumbprintSha256: Buffer.from(sha256Of(fx.a.cert), "base64url").toString("hex")
         }))
-        yield* checkAssertion(yield* signWith(signer, ENTRA), {
-          cert: fx.a.cert,
-          context: ENTRA,
-          alg: "PS256",
-          nowSeconds: T0
-        })
+        yield* signedAs(signer, ENTRA, "PS256", { cert: fx.a.cert })
         for (const context of [ADFS, OIDC]) {
-          yield* checkAssertion(yield* signWith(signer, context), {
-            cert: fx.a.cert,
-            context,
-            alg: "RS256",
-            nowSeconds: T0
-          })
+          yield* signedAs(signer, context, "RS256", { cert: fx.a.cert })
         }
       }))
 
@@ -198,20 +194,8 @@ describe("CredentialSigner", () => {
           thumbprintSha256: Buffer.from(sha256Of(fx.a.cert), "base64url").toString("hex"),
           publicCertificate: fx.a.certPem
         }))
-        yield* checkAssertion(yield* signWith(signer, ADFS), {
-          cert: fx.a.cert,
-          context: ADFS,
-          alg: "RS256",
-          x5c: [fx.a.cert],
-          nowSeconds: T0
-        })
-        yield* checkAssertion(yield* signWith(signer, ENTRA), {
-          cert: fx.a.cert,
-          context: ENTRA,
-          alg: "PS256",
-          x5c: [fx.a.cert],
-          nowSeconds: T0
-        })
+        yield* signedAs(signer, ADFS, "RS256", { cert: fx.a.cert, x5c: [fx.a.cert] })
+        yield* signedAs(signer, ENTRA, "PS256", { cert: fx.a.cert, x5c: [fx.a.cert] })
       }))
 
     it.scoped("a publicCertificate chain is sent as x5c, leaf first, one base64 DER per certificate", () =>
@@ -221,13 +205,7 @@ describe("CredentialSigner", () => {
           privateKey: fx.leaf.pkcs8,
           publicCertificate: `${fx.leaf.certPem}\n  ${fx.ca.certPem.replaceAll("\n", "\n  ")}`
         }))
-        yield* checkAssertion(yield* signWith(signer, ENTRA), {
-          cert: fx.leaf.cert,
-          context: ENTRA,
-          alg: "PS256",
-          x5c: [fx.leaf.cert, fx.ca.cert],
-          nowSeconds: T0
-        })
+        yield* signedAs(signer, ENTRA, "PS256", { cert: fx.leaf.cert, x5c: [fx.leaf.cert, fx.ca.cert] })
       }))
 
     it.scoped("clientClaims are merged last and may override the defaults", () =>
@@ -238,12 +216,9 @@ describe("CredentialSigner", () => {
         )
         const clientClaims = { client_ip: "1.2.3.4", exp: T0 + 120, jti: "fixed" }
         const context = { ...ENTRA, clientClaims }
-        const { payload } = yield* checkAssertion(yield* signWith(signer, context), {
+        const { payload } = yield* signedAs(signer, context, "PS256", {
           cert: fx.a.cert,
-          context,
-          alg: "PS256",
           x5c: [fx.a.cert],
-          nowSeconds: T0,
           clientClaims
         })
         expect(payload).toMatchObject({ client_ip: "1.2.3.4", exp: T0 + 120, jti: "fixed", iss: ENTRA.clientId })
@@ -264,24 +239,9 @@ describe("CredentialSigner", () => {
           const signer = yield* CredentialSigner.make(
             ClientCredential.pfx({ path: fx.pfx[file], passphrase: Fixtures.PASSPHRASE })
           )
-          yield* checkAssertion(yield* signWith(signer, ENTRA), {
-            cert: fx.a.cert,
-            context: ENTRA,
-            alg: "PS256",
-            nowSeconds: T0
-          })
-          yield* checkAssertion(yield* signWith(signer, ADFS), {
-            cert: fx.a.cert,
-            context: ADFS,
-            alg: "RS256",
-            nowSeconds: T0
-          })
-          yield* checkAssertion(yield* signWith(signer, OIDC), {
-            cert: fx.a.cert,
-            context: OIDC,
-            alg: "RS256",
-            nowSeconds: T0
-          })
+          yield* signedAs(signer, ENTRA, "PS256", { cert: fx.a.cert })
+          yield* signedAs(signer, ADFS, "RS256", { cert: fx.a.cert })
+          yield* signedAs(signer, OIDC, "RS256", { cert: fx.a.cert })
         }))
     }
 
@@ -293,13 +253,7 @@ describe("CredentialSigner", () => {
           passphrase: Redacted.make(Fixtures.PASSPHRASE),
           sendCertificateChain: true
         }))
-        yield* checkAssertion(yield* signWith(signer, ENTRA), {
-          cert: fx.a.cert,
-          context: ENTRA,
-          alg: "PS256",
-          x5c: [fx.a.cert],
-          nowSeconds: T0
-        })
+        yield* signedAs(signer, ENTRA, "PS256", { cert: fx.a.cert, x5c: [fx.a.cert] })
       }))
 
     it.scoped("the chain in a PFX is ordered leaf first for x5c, whatever the order in the file", () =>
@@ -308,25 +262,14 @@ describe("CredentialSigner", () => {
         const signer = yield* CredentialSigner.make(
           ClientCredential.pfx({ path: fx.pfx.chain, passphrase: Fixtures.PASSPHRASE, sendCertificateChain: true })
         )
-        yield* checkAssertion(yield* signWith(signer, ENTRA), {
-          cert: fx.leaf.cert,
-          context: ENTRA,
-          alg: "PS256",
-          x5c: [fx.leaf.cert, fx.ca.cert],
-          nowSeconds: T0
-        })
+        yield* signedAs(signer, ENTRA, "PS256", { cert: fx.leaf.cert, x5c: [fx.leaf.cert, fx.ca.cert] })
       }))
 
     it.scoped("a PFX without a passphrase opens without one", () =>
       Effect.gen(function*() {
         yield* atT0
         const signer = yield* CredentialSigner.make(ClientCredential.pfx({ path: fx.pfx.noPassphrase }))
-        yield* checkAssertion(yield* signWith(signer, ENTRA), {
-          cert: fx.a.cert,
-          context: ENTRA,
-          alg: "PS256",
-          nowSeconds: T0
-        })
+        yield* signedAs(signer, ENTRA, "PS256", { cert: fx.a.cert })
       }))
   })
 
@@ -339,13 +282,7 @@ describe("CredentialSigner", () => {
         const signer = yield* CredentialSigner.make(
           ClientCredential.certificateFile({ path, passphrase: Fixtures.PASSPHRASE, sendCertificateChain: true })
         )
-        yield* checkAssertion(yield* signWith(signer, ENTRA), {
-          cert: fx.leaf.cert,
-          context: ENTRA,
-          alg: "PS256",
-          x5c: [fx.leaf.cert, fx.ca.cert],
-          nowSeconds: T0
-        })
+        yield* signedAs(signer, ENTRA, "PS256", { cert: fx.leaf.cert, x5c: [fx.leaf.cert, fx.ca.cert] })
       }))
 
     it.scoped("a PKCS#12 file is detected by its content", () =>
@@ -354,12 +291,7 @@ describe("CredentialSigner", () => {
         const signer = yield* CredentialSigner.make(
           ClientCredential.certificateFile({ path: fx.pfx.windows, passphrase: Fixtures.PASSPHRASE })
         )
-        yield* checkAssertion(yield* signWith(signer, ADFS), {
-          cert: fx.a.cert,
-          context: ADFS,
-          alg: "RS256",
-          nowSeconds: T0
-        })
+        yield* signedAs(signer, ADFS, "RS256", { cert: fx.a.cert })
       }))
   })
 

@@ -9,7 +9,7 @@ import { FetchHttpClient, HttpClient, HttpClientRequest, HttpClientResponse } fr
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { ClientCredential, ConfidentialClient, CredentialSigner, HttpCache, TokenCache, Transport } from "effect-msal"
-import type { NetworkError } from "effect-msal/MsalError"
+import type { MsalError, NetworkError } from "effect-msal/MsalError"
 import * as TestAuthority from "effect-msal/TestAuthority"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -140,78 +140,73 @@ const expectRefused = (error: unknown, status: number, second: Server) => {
 
 const isToken = (hit: Hit) => hit.path.includes("/oauth2/v2.0/token")
 
+const GRAPH_APP = "https://graph.microsoft.com/.default"
+
+/**
+ * The first origin redirects (with `status`) what `redirects` selects to an honest second
+ * origin; `call` runs on a client that reaches the first (through `http`, default the test
+ * authority's client). The call must fail as a refused redirect, the second origin never
+ * contacted and nothing cached. The first origin's hits and the error, for more checks.
+ */
+const refusedRedirect = (
+  status: number,
+  redirects: (hit: Hit) => boolean,
+  options: {
+    readonly client?: Partial<ConfidentialClient.Options>
+    readonly http?: (first: Server) => Layer.Layer<HttpClient.HttpClient>
+    readonly call?: (client: ConfidentialClient.Service) => Effect.Effect<unknown, MsalError>
+  } = {}
+) =>
+  Effect.gen(function*() {
+    const second = yield* serve(honest)
+    const first = yield* serve(redirecting(second, status, redirects))
+    const error = yield* Effect.gen(function*() {
+      const client = yield* ConfidentialClient.ConfidentialClient
+      const call = options.call ?? ((c) => c.acquireTokenForClient({ scopes: [GRAPH_APP] }))
+      const error = yield* Effect.flip(call(client))
+      expectRefused(error, status, second)
+      expect(second.hits).toEqual([])
+      yield* nothingCached
+      return error
+    }).pipe(Effect.provide(clientVia(first, options.client ?? {}, options.http?.(first))))
+    return { error, hits: first.hits }
+  })
+
+/** An HttpClient from `layer` whose every request goes to the first origin (same path). */
+const toFirst = (first: Server, layer: Layer.Layer<HttpClient.HttpClient>) =>
+  Layer.effect(
+    HttpClient.HttpClient,
+    Effect.map(
+      HttpClient.HttpClient,
+      (c) =>
+        HttpClient.mapRequest(
+          c,
+          (request) => HttpClientRequest.setUrl(request, `${first.url}${new URL(request.url).pathname}`)
+        )
+    )
+  ).pipe(Layer.provide(layer))
+
 describe("redirects are never followed", () => {
   for (const status of [301, 302, 303, 307, 308]) {
     it.scopedLive(`token request: ${status} is a NetworkError, nothing cached, the second origin never contacted`, () =>
       Effect.gen(function*() {
-        const second = yield* serve(honest)
-        const first = yield* serve(redirecting(second, status, isToken))
-        yield* Effect.gen(function*() {
-          const client = yield* ConfidentialClient.ConfidentialClient
-          const error = yield* Effect.flip(
-            client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] })
-          )
-          expectRefused(error, status, second)
-          expect(first.hits.map((h) => [h.method, h.host])).toEqual([["POST", "login.microsoftonline.com"]])
-          expect(second.hits).toEqual([])
-          yield* nothingCached
-        }).pipe(Effect.provide(clientVia(first, {})))
+        const { hits } = yield* refusedRedirect(status, isToken)
+        expect(hits.map((h) => [h.method, h.host])).toEqual([["POST", "login.microsoftonline.com"]])
       }))
   }
 
   it.scopedLive("a fetch RequestInit asking to follow is overridden: 307 still refused, the form never re-sent", () =>
-    Effect.gen(function*() {
-      const second = yield* serve(honest)
-      const first = yield* serve(redirecting(second, 307, isToken))
-      const following = Layer.effect(
-        HttpClient.HttpClient,
-        Effect.map(
-          HttpClient.HttpClient,
-          (c) =>
-            HttpClient.mapRequest(
-              c,
-              (request) => HttpClientRequest.setUrl(request, `${first.url}${new URL(request.url).pathname}`)
-            )
+    refusedRedirect(307, isToken, {
+      http: (first) =>
+        toFirst(
+          first,
+          FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { redirect: "follow" })))
         )
-      ).pipe(
-        Layer.provide(FetchHttpClient.layer),
-        Layer.provide(Layer.succeed(FetchHttpClient.RequestInit, { redirect: "follow" }))
-      )
-      yield* Effect.gen(function*() {
-        const client = yield* ConfidentialClient.ConfidentialClient
-        const error = yield* Effect.flip(
-          client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] })
-        )
-        expectRefused(error, 307, second)
-        expect(second.hits).toEqual([])
-        yield* nothingCached
-      }).pipe(Effect.provide(clientVia(first, {}, following)))
     }))
 
   it.scopedLive("Transport.layer (undici's fetch, the Promise client's default): 307 refused, the form never re-sent", () =>
-    Effect.gen(function*() {
-      const second = yield* serve(honest)
-      const first = yield* serve(redirecting(second, 307, isToken))
-      const viaTransport = Layer.effect(
-        HttpClient.HttpClient,
-        Effect.map(
-          HttpClient.HttpClient,
-          (c) =>
-            HttpClient.mapRequest(
-              c,
-              (request) => HttpClientRequest.setUrl(request, `${first.url}${new URL(request.url).pathname}`)
-            )
-        )
-      ).pipe(Layer.provide(Layer.orDie(Transport.layer({ proxy: false }))))
-      yield* Effect.gen(function*() {
-        const client = yield* ConfidentialClient.ConfidentialClient
-        const error = yield* Effect.flip(
-          client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] })
-        )
-        expectRefused(error, 307, second)
-        expect(second.hits).toEqual([])
-        yield* nothingCached
-      }).pipe(Effect.provide(clientVia(first, {}, viaTransport)))
+    refusedRedirect(307, isToken, {
+      http: (first) => toFirst(first, Layer.orDie(Transport.layer({ proxy: false })))
     }))
 
   it.effect("an HttpClient that is not fetch: its 3xx answers are refused too (Location relative to the request)", () =>
@@ -245,55 +240,37 @@ describe("redirects are never followed", () => {
 
   it.scopedLive("instance discovery: a redirect is a NetworkError, no endpoints kept, no token request", () =>
     Effect.gen(function*() {
-      const second = yield* serve(honest)
-      const first = yield* serve(redirecting(second, 302, (h) => h.path.includes("/discovery/instance")))
-      yield* Effect.gen(function*() {
-        const client = yield* ConfidentialClient.ConfidentialClient
-        const error = yield* Effect.flip(
-          client.acquireTokenForClient({ scopes: ["https://graph.microsoft.com/.default"] })
-        )
-        expectRefused(error, 302, second)
-        expect(first.hits.map((h) => [h.method, h.host, h.path.split("?")[0]])).toEqual([
-          ["GET", "login.microsoftonline.com", "/common/discovery/instance"]
-        ])
-        expect(second.hits).toEqual([])
-        yield* nothingCached
-      }).pipe(Effect.provide(clientVia(first, { authority: "https://login.contoso.test/contoso.onmicrosoft.com" })))
+      const { hits } = yield* refusedRedirect(302, (h) => h.path.includes("/discovery/instance"), {
+        client: { authority: "https://login.contoso.test/contoso.onmicrosoft.com" }
+      })
+      expect(hits.map((h) => [h.method, h.host, h.path.split("?")[0]])).toEqual([
+        ["GET", "login.microsoftonline.com", "/common/discovery/instance"]
+      ])
     }))
 
   it.scopedLive("OpenID Connect discovery: a redirect is a NetworkError, no document kept, no token request", () =>
     Effect.gen(function*() {
-      const second = yield* serve(honest)
-      const first = yield* serve(redirecting(second, 308, (h) => h.path.includes("openid-configuration")))
-      yield* Effect.gen(function*() {
-        const client = yield* ConfidentialClient.ConfidentialClient
-        const error = yield* Effect.flip(client.acquireTokenForClient({ scopes: ["api://x/.default"] }))
-        expectRefused(error, 308, second)
-        expect(first.hits.map((h) => [h.method, h.host, h.path])).toEqual([
-          ["GET", "idp.example.test", "/.well-known/openid-configuration"]
-        ])
-        expect(second.hits).toEqual([])
-        yield* nothingCached
-      }).pipe(Effect.provide(clientVia(first, { authority: undefined, oidcAuthority: "https://idp.example.test" })))
+      const { hits } = yield* refusedRedirect(308, (h) => h.path.includes("openid-configuration"), {
+        client: { authority: undefined, oidcAuthority: "https://idp.example.test" },
+        call: (client) => client.acquireTokenForClient({ scopes: ["api://x/.default"] })
+      })
+      expect(hits.map((h) => [h.method, h.host, h.path])).toEqual([
+        ["GET", "idp.example.test", "/.well-known/openid-configuration"]
+      ])
     }))
 
   it.scopedLive("user-realm discovery: a redirect is a NetworkError naming neither the user nor the location; no password sent", () =>
     Effect.gen(function*() {
-      const second = yield* serve(honest)
-      const first = yield* serve(redirecting(second, 302, (h) => h.path.includes("/userrealm/")))
-      yield* Effect.gen(function*() {
-        const client = yield* ConfidentialClient.ConfidentialClient
-        const error = yield* Effect.flip(client.acquireTokenByUsernamePassword({
-          username: "alice@contoso.com",
-          password: "Passw0rd-never-sent",
-          scopes: ["User.Read"]
-        }))
-        expectRefused(error, 302, second)
-        expect(JSON.stringify(error)).not.toContain("alice")
-        expect(first.hits.map((h) => [h.method, h.host])).toEqual([["GET", "login.microsoftonline.com"]])
-        expect(second.hits).toEqual([])
-        yield* nothingCached
-      }).pipe(Effect.provide(clientVia(first, {})))
+      const { error, hits } = yield* refusedRedirect(302, (h) => h.path.includes("/userrealm/"), {
+        call: (client) =>
+          client.acquireTokenByUsernamePassword({
+            username: "alice@contoso.com",
+            password: "Passw0rd-never-sent",
+            scopes: ["User.Read"]
+          })
+      })
+      expect(JSON.stringify(error)).not.toContain("alice")
+      expect(hits.map((h) => [h.method, h.host])).toEqual([["GET", "login.microsoftonline.com"]])
     }))
 
   it.scopedLive("IMDS region detection: a redirect means no region; the token comes from the global endpoint", () =>
