@@ -24,6 +24,7 @@ import type { ColdRun, Library, Results } from "./report/results.js"
 import * as Svg from "./report/svg.js"
 import * as Authority from "./support/authority.js"
 import { build } from "./support/build.js"
+import * as Bundle from "./support/bundle.js"
 import { COLD_SCOPE } from "./support/fixtures.js"
 import * as Python from "./support/python.js"
 import type { CacheHitResult } from "./tasks/cacheHit.js"
@@ -180,20 +181,28 @@ const main = async (): Promise<void> => {
     }
     if (enabled("cold-start")) {
       log("6. cold start")
-      const runs: Record<Library, Array<ColdRun>> = { ours: [], msal: [] }
-      for (let i = 0; i < COLD_RUNS; i++) {
-        for (const library of ["ours", "msal"] as const) {
-          await authority.reset()
-          const { result, wallMillis } = await runNode(
-            [join(JS, "bench", "cold", `${library}.js`), authority.url],
-            `cold-${library}-${i}`
-          )
-          const r = result as Omit<ColdRun, "wall"> & { source: string }
-          if (r.source !== "identity_provider") throw new Error(`cold start of ${library} did not reach the authority`)
-          runs[library].push({ boot: r.boot, peers: r.peers, imported: r.imported, token: r.token, wall: wallMillis })
+      const bundles = await Bundle.coldBundles(JS, OUT)
+      for (const bundled of [false, true]) {
+        const runs: Record<Library, Array<ColdRun>> = { ours: [], msal: [] }
+        for (let i = 0; i < COLD_RUNS; i++) {
+          for (const library of ["ours", "msal"] as const) {
+            await authority.reset()
+            const { result, wallMillis } = await runNode(
+              [bundled ? bundles[library] : join(JS, "bench", "cold", `${library}.js`), authority.url],
+              `cold-${library}${bundled ? "-bundled" : ""}-${i}`
+            )
+            const r = result as Omit<ColdRun, "wall"> & { source: string }
+            if (r.source !== "identity_provider")
+              throw new Error(`cold start of ${library} did not reach the authority`)
+            runs[library].push({ boot: r.boot, peers: r.peers, imported: r.imported, token: r.token, wall: wallMillis })
+          }
         }
+        results.coldStart.push({ library: "ours", bundled, runs: runs.ours }, {
+          library: "msal",
+          bundled,
+          runs: runs.msal
+        })
       }
-      results.coldStart.push({ library: "ours", runs: runs.ours }, { library: "msal", runs: runs.msal })
     }
     log(`7. MSAL Python (${pythonPeer.available ? pythonPeer.version : pythonPeer.reason})`)
     python = await Python.measure(pythonPeer, {

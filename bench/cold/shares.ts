@@ -7,7 +7,9 @@
  * `effect/Schema`, `@effect/platform`'s HTTP client (which imports `effect/Schema` too), then
  * effect-msal itself (with the few effect modules only it uses). An ES-module `load` hook counts
  * the modules each stage loads. msal-node's import runs in its own processes, alternated with
- * ours, for the ratio. Medians of `runs` (default 7). Nothing here is a test.
+ * ours, for the ratio. Each stage is timed as CPU time of the process (`process.cpuUsage`, less
+ * moved by other work on a shared machine than wall time) and as wall time; medians of `runs`
+ * (default 7). Nothing here is a test.
  */
 import { spawnSync } from "node:child_process"
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
@@ -32,10 +34,14 @@ const STAGES: ReadonlyArray<readonly [string, () => Promise<unknown>]> = [
 ]
 
 const child = async (which: "ours" | "msal", countFile: string | undefined): Promise<void> => {
-  const times: Array<number> = [performance.now()]
+  const cpu = (): number => {
+    const u = process.cpuUsage()
+    return (u.user + u.system) / 1000
+  }
+  const times: Array<readonly [number, number]> = [[cpu(), performance.now()]]
   for (const [name, load] of which === "ours" ? STAGES.slice(0, -1) : STAGES.slice(-1)) {
     await load()
-    times.push(performance.now())
+    times.push([cpu(), performance.now()])
     if (countFile !== undefined) appendFileSync(countFile, `@@stage ${name}\n`)
   }
   process.stdout.write(`@@bench ${JSON.stringify(times)}\n`)
@@ -50,7 +56,9 @@ const hooks = (file: string): string =>
     )
   }`
 
-const run = (js: string, which: string, countFile?: string): Array<number> => {
+type Stamp = readonly [cpu: number, wall: number]
+
+const run = (js: string, which: string, countFile?: string): Array<Stamp> => {
   const args = countFile === undefined ?
     [] :
     [
@@ -62,8 +70,12 @@ const run = (js: string, which: string, countFile?: string): Array<number> => {
   const r = spawnSync(process.execPath, [...args, js, "child", which, countFile ?? ""], { encoding: "utf8" })
   const line = r.stdout.split("\n").find((l) => l.startsWith("@@bench "))
   if (line === undefined) throw new Error(`shares child failed: ${r.stderr}`)
-  return JSON.parse(line.slice(8)) as Array<number>
+  return JSON.parse(line.slice(8)) as Array<Stamp>
 }
+
+/** CPU and wall milliseconds of each stage. */
+const deltas = (stamps: ReadonlyArray<Stamp>): Array<Stamp> =>
+  stamps.slice(1).map(([c, w], k) => [c - stamps[k]![0], w - stamps[k]![1]] as const)
 
 const median = (xs: ReadonlyArray<number>): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!
 
@@ -72,34 +84,34 @@ const main = async (): Promise<void> => {
   const root = fileURLToPath(new URL("../..", import.meta.url))
   const js = join(build(root), "bench", "cold", "shares.js")
   const runs = Number(process.argv[2] ?? 7)
-  const ours: Array<Array<number>> = []
-  const msal: Array<number> = []
+  const ours: Array<Array<Stamp>> = []
+  const msal: Array<Stamp> = []
   for (let i = 0; i < runs; i++) {
-    const o = run(js, "ours")
-    ours.push(o.slice(1).map((t, k) => t - o[k]!))
-    const m = run(js, "msal")
-    msal.push(m[1]! - m[0]!)
+    ours.push(deltas(run(js, "ours")))
+    msal.push(deltas(run(js, "msal"))[0]!)
   }
   const dir = mkdtempSync(join(tmpdir(), "shares-"))
   const countFile = join(dir, "loads.txt")
   run(js, "ours", countFile)
   const counts = readFileSync(countFile, "utf8").split("@@stage ").map((s) => s.split("m\n").length - 1)
   rmSync(dir, { recursive: true, force: true })
-  const m = median(msal)
-  const total = median(ours.map((o) => o.reduce((a, b) => a + b, 0)))
-  const rows = STAGES.slice(0, -1).map(([name], k) => {
-    const ms = median(ours.map((o) => o[k]!))
-    return `| ${name} | ${counts[k]} | ${ms.toFixed(0)} ms | ${((100 * ms) / total).toFixed(0)} % | ×${
-      (ms / m).toFixed(2)
-    } |`
-  })
+  const m = [median(msal.map((x) => x[0])), median(msal.map((x) => x[1]))] as const
+  const sum = (o: ReadonlyArray<Stamp>, i: 0 | 1) => o.reduce((a, b) => a + b[i], 0)
+  const total = [median(ours.map((o) => sum(o, 0))), median(ours.map((o) => sum(o, 1)))] as const
+  const row = (name: string, modules: string, cpu: number, wall: number) =>
+    `| ${name} | ${modules} | ${cpu.toFixed(0)} ms | ${((100 * cpu) / total[0]).toFixed(0)} % | ×${
+      (cpu / m[0]).toFixed(2)
+    } | ${wall.toFixed(0)} ms |`
+  const rows = STAGES.slice(0, -1).map(([name], k) =>
+    row(name, String(counts[k]), median(ours.map((o) => o[k]![0])), median(ours.map((o) => o[k]![1])))
+  )
   process.stdout.write(
     [
-      `| stage (imported in this order) | modules | median | share | ÷ msal-node's import |`,
-      `| --- | ---: | ---: | ---: | ---: |`,
+      `| stage (imported in this order) | modules | CPU, median | share of CPU | CPU ÷ msal-node's | wall, median |`,
+      `| --- | ---: | ---: | ---: | ---: | ---: |`,
       ...rows,
-      `| all of ours | | ${total.toFixed(0)} ms | 100 % | ×${(total / m).toFixed(2)} |`,
-      `| msal-node (import) | | ${m.toFixed(0)} ms | | ×1.00 |`,
+      row("all of ours", "", total[0], total[1]),
+      row("msal-node (import)", "", m[0], m[1]),
       ""
     ].join("\n")
   )

@@ -279,7 +279,7 @@ export const render = (r: Results): string => {
   if (r.coldStart.length > 0) {
     s.push("### 6. Cold start (process start → import → first token from the local authority)", "")
     const med = (lib: Library, f: (x: Results["coldStart"][number]["runs"][number]) => number) => {
-      const runs = r.coldStart.find((c) => c.library === lib)?.runs ?? []
+      const runs = r.coldStart.find((c) => c.library === lib && c.bundled !== true)?.runs ?? []
       return runs.length === 0 ? Number.NaN : median(runs.map(f))
     }
     const metric = (name: string, f: (x: Results["coldStart"][number]["runs"][number]) => number) => {

@@ -64,24 +64,28 @@ export const render = (r: Results): string => {
       bytes(heapOf("ours", "deserialize")?.bytesPerToken ?? Number.NaN)
     ])
   }
-  const cold = (library: Library) => r.coldStart.find((c) => c.library === library)?.runs ?? []
+  const cold = (library: Library, bundled: boolean) =>
+    r.coldStart.find((c) => c.library === library && (c.bundled === true) === bundled)?.runs ?? []
   if (r.coldStart.length > 0) {
-    const phase = (name: string, f: (x: ColdRun) => number) => [
+    const phase = (name: string, bundled: boolean, f: (x: ColdRun) => number) => [
       name,
-      duration(coldMedian(cold("msal"), f)),
-      cell(py.coldStart.length === 0 ? undefined : duration(coldMedian(py.coldStart, f))),
-      duration(coldMedian(cold("ours"), f))
+      duration(coldMedian(cold("msal", bundled), f)),
+      bundled ? "–" : cell(py.coldStart.length === 0 ? undefined : duration(coldMedian(py.coldStart, f))),
+      duration(coldMedian(cold("ours", bundled), f))
     ]
+    const imported = (x: ColdRun) => x.imported - x.boot
     rows.push(
-      phase("cold start: import of the package (ours: with effect and @effect/platform)", (x) => x.imported - x.boot),
-      phase("cold start: process start → first token", (x) => x.token)
+      phase("cold start: import of the package (ours: with effect and @effect/platform)", false, imported),
+      phase("cold start: process start → first token", false, (x) => x.token),
+      phase("cold start, esbuild bundle: import of the package", true, imported),
+      phase("cold start, esbuild bundle: process start → first token", true, (x) => x.token)
     )
   }
   const version = py.peer.available ? `MSAL Python ${py.peer.version}` : "MSAL Python"
   return [
     `### 7. Three libraries side by side (${version}, same authority, same run)`,
     "",
-    "MSAL Python is Debian's `python3-msal` under `/usr/bin/python3`, driven by `bench/python/msal_bench.py` with an `http_client` that sends every request to the local authority. Its cache hit is `acquire_token_silent(scopes, account=None)` (1.21's `acquire_token_for_client` never reads the cache); its concurrent calls are threads, each silent first and then `acquire_token_for_client`; its heap is `tracemalloc`'s growth; its cold start counts from the parent's spawn (Node's from `performance.timeOrigin`) and includes its instance and tenant discovery requests (msal-node's metadata is inline, ours is known for Entra hosts). MSAL Python 1.21's `acquire_token_on_behalf_of` always sends a request, so it has no on-behalf-of cache hit to measure.",
+    "MSAL Python is Debian's `python3-msal` under `/usr/bin/python3`, driven by `bench/python/msal_bench.py` with an `http_client` that sends every request to the local authority. Its cache hit is `acquire_token_silent(scopes, account=None)` (1.21's `acquire_token_for_client` never reads the cache); its concurrent calls are threads, each silent first and then `acquire_token_for_client`; its heap is `tracemalloc`'s growth; its cold start counts from the parent's spawn (Node's from `performance.timeOrigin`) and includes its instance and tenant discovery requests (msal-node's metadata is inline, ours is known for Entra hosts). The esbuild-bundle rows run each Node library's cold-start script bundled into one file (bench/support/bundle.ts). MSAL Python 1.21's `acquire_token_on_behalf_of` always sends a request, so it has no on-behalf-of cache hit to measure.",
     "",
     table(["figure", "msal-node", version, "effect-msal"], rows, "l"),
     ""

@@ -39,7 +39,8 @@ export interface Results {
   readonly heap: Array<HeapResult>
   readonly serialization: Array<SerializationResult>
   readonly signatures: Array<SignaturesResult & { readonly tokenRequests: number; readonly distinctAssertions: number }>
-  readonly coldStart: Array<{ readonly library: Library; readonly runs: Array<ColdRun> }>
+  /** `bundled`: the same script bundled with esbuild into one file (bench/support/bundle.ts). */
+  readonly coldStart: Array<{ readonly library: Library; readonly bundled?: boolean; readonly runs: Array<ColdRun> }>
   /** MSAL Python's figures for the same tasks (absent in results written before it was added). */
   readonly python?: PythonResults | undefined
   readonly totalSeconds: number
