@@ -10,6 +10,7 @@ import { TokenCache } from "effect-msal"
 import type * as FileLock from "../src/internal/fileLock.js"
 import { acquire, withLock } from "../src/internal/fileLock.js"
 import { accessToken, put, targetsInFile } from "./cache/entries.js"
+import { bundled } from "./cache/processes.js"
 import { tempFiles } from "./support/tempFiles.js"
 
 const WORKER = fileURLToPath(new URL("./cache/lockWorker.ts", import.meta.url))
@@ -133,35 +134,40 @@ describe("the file lock is a lease: generations created with mkdir, judged by ag
   )
 })
 
-/** Starts a lock worker (optionally under `prefix`, e.g. unshare); resolves once it printed `line`. */
+/**
+ * Starts a lock worker (bundled once by esbuild, then run by `node` alone; optionally under
+ * `prefix`, e.g. unshare); resolves once it printed `line`.
+ */
 const startWorker = (
   args: ReadonlyArray<string>,
   line: string,
   prefix: ReadonlyArray<string> = [],
   env: Record<string, string> = {}
 ) =>
-  new Promise<ChildProcess>((resolve, reject) => {
-    const command = [...prefix, process.execPath, "--import", "tsx", WORKER, ...args]
-    const child = spawn(command[0]!, command.slice(1), {
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let out = ""
-    let err = ""
-    const timer = setTimeout(() => reject(new Error(`worker not ready in 90 s: ${err}`)), 90_000)
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString()
-      if (out.includes(line)) {
+  bundled(WORKER).then((entry) =>
+    new Promise<ChildProcess>((resolve, reject) => {
+      const command = [...prefix, process.execPath, entry, ...args]
+      const child = spawn(command[0]!, command.slice(1), {
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let out = ""
+      let err = ""
+      const timer = setTimeout(() => reject(new Error(`worker not ready in 90 s: ${err}`)), 90_000)
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString()
+        if (out.includes(line)) {
+          clearTimeout(timer)
+          resolve(child)
+        }
+      })
+      child.stderr!.on("data", (d: Buffer) => (err += d.toString()))
+      child.on("exit", (code) => {
         clearTimeout(timer)
-        resolve(child)
-      }
+        reject(new Error(`worker exited (${code}): ${err}`))
+      })
     })
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()))
-    child.on("exit", (code) => {
-      clearTimeout(timer)
-      reject(new Error(`worker exited (${code}): ${err}`))
-    })
-  })
+  )
 
 const killAndWait = (child: ChildProcess) =>
   new Promise<void>((resolve) => {
@@ -225,7 +231,7 @@ describe("the file lock across processes", () => {
       const stale = 2000
       const spawnOne = () =>
         startWorker(["stress", lock, String(stale), log, cache, stop], "ready", [], { BARRIER: barrier })
-      // 4 at work, 3 more waiting to replace the killed (started now: a start takes seconds here)
+      // 4 at work, 3 more waiting to replace the killed (started now: a start can take seconds on a loaded machine)
       const workers = await Promise.all(Array.from({ length: 7 }, spawnOne))
       const active = workers.slice(0, 4)
       const spare = workers.slice(4)

@@ -1,5 +1,5 @@
 /**
- * A child process for the file-lock tests (run with `node --import tsx`).
+ * A child process for the file-lock tests (bundled by processes.ts, run with `node`).
  *
  *   lockWorker.ts hold <dir> <staleMs> <holdMs>
  *       takes the lock, prints "held", keeps it (heartbeat running) for <holdMs>, releases it

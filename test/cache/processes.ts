@@ -1,4 +1,4 @@
-/** Runs test/cache/worker.ts in child processes, all released at once. */
+/** Runs test/cache/worker.ts (or another worker script) in child processes, all released at once. */
 import * as esbuild from "esbuild"
 import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
@@ -18,7 +18,7 @@ const bundles = new Map<string, Promise<string>>()
  * every start (several seconds of CPU per process). The file is named by its content's hash:
  * later runs and other test files reuse it, and a changed worker gets a new one.
  */
-const bundled = (script: string): Promise<string> => {
+export const bundled = (script: string): Promise<string> => {
   let out = bundles.get(script)
   if (out === undefined) {
     out = esbuild.build({
