@@ -22,18 +22,31 @@ const served = () => Effect.map(TestAuthority.serve(), (server) => ({ server, en
 const withAuthority = (settings?: Partial<TestAuthority.Settings>) =>
   Effect.provide(TestAuthority.layer({ managedIdentity: { userAssigned: [USER] }, ...settings }))
 
+/**
+ * The authority answers the first request with `answer`; the token call is retried once
+ * `millis` of the TestClock have passed. Its result and the requests sent.
+ */
+const retriedAfter = (answer: TestAuthority.ScriptedResponse, millis: number) =>
+  Effect.gen(function*() {
+    yield* (yield* authority).enqueue(answer)
+    const fiber = yield* Effect.fork(acquire({ resource: ARM }))
+    yield* advanceWhenSleeping(millis)
+    const result = yield* Fiber.join(fiber)
+    return { result, sent: yield* requests }
+  })
+
+/** The error of a token call with these environment variables. */
+const failureWith = (env: Readonly<Record<string, string>>) =>
+  Effect.flip(acquire({ resource: ARM }).pipe(Effect.provide(overHttp()), withEnvironment(env)))
+
 describe("ManagedIdentity over real HTTP (127.0.0.1)", () => {
   it.scoped("IMDS: a 500 is retried after 1 s, then the token is served from the cache", () =>
     Effect.gen(function*() {
       const { env } = yield* served()
-      const a = yield* authority
-      yield* a.enqueue({ status: 500, body: { error: "server_error" } })
       yield* Effect.gen(function*() {
-        const fiber = yield* Effect.fork(acquire({ resource: ARM }))
-        yield* advanceWhenSleeping(1000)
-        const first = yield* Fiber.join(fiber)
+        const { result } = yield* retriedAfter({ status: 500, body: { error: "server_error" } }, 1000)
         const second = yield* acquire({ resource: ARM })
-        expect([first.tokenSource, second.tokenSource]).toEqual(["identity_provider", "cache"])
+        expect([result.tokenSource, second.tokenSource]).toEqual(["identity_provider", "cache"])
         const sent = yield* requests
         expect(sent).toHaveLength(2)
         expect(sent[1]!.path).toBe("/metadata/identity/oauth2/token")
@@ -53,86 +66,63 @@ describe("ManagedIdentity over real HTTP (127.0.0.1)", () => {
   it.scoped("App Service: a 429 waits for its Retry-After; a wrong header is a 401", () =>
     Effect.gen(function*() {
       const { env } = yield* served()
-      const a = yield* authority
-      yield* a.enqueue({
-        status: 429,
-        body: { statusCode: 429, message: "slow down" },
-        headers: { "retry-after": "3" }
-      })
       yield* Effect.gen(function*() {
-        const fiber = yield* Effect.fork(acquire({ resource: ARM }))
-        yield* advanceWhenSleeping(3000)
-        expect((yield* Fiber.join(fiber)).tokenSource).toBe("identity_provider")
-        const sent = yield* requests
+        const { result, sent } = yield* retriedAfter({
+          status: 429,
+          body: { statusCode: 429, message: "slow down" },
+          headers: { "retry-after": "3" }
+        }, 3000)
+        expect(result.tokenSource).toBe("identity_provider")
         expect(sent).toHaveLength(2)
         expect(sent[1]!.url).toContain(
           `/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmanagement.azure.com&client_id=${USER.clientId}`
         )
       }).pipe(Effect.provide(overHttp({ clientId: USER.clientId })), withEnvironment(env.AppService))
-      const error = yield* Effect.flip(
-        acquire({ resource: ARM }).pipe(
-          Effect.provide(overHttp()),
-          withEnvironment({ ...env.AppService, IDENTITY_HEADER: "wrong" })
-        )
-      )
+      const error = yield* failureWith({ ...env.AppService, IDENTITY_HEADER: "wrong" })
       expect(error).toMatchObject({ _tag: "ServerError", status: 401 })
     }).pipe(withAuthority()))
 
   it.scoped("Service Fabric: a 503 is retried after 1 s; a missing secret is SecretHeaderNotFound", () =>
     Effect.gen(function*() {
       const { env } = yield* served()
-      const a = yield* authority
-      yield* a.enqueue({ status: 503, body: { error: { code: "ServiceUnavailable", message: "later" } } })
       yield* Effect.gen(function*() {
-        const fiber = yield* Effect.fork(acquire({ resource: ARM }))
-        yield* advanceWhenSleeping(1000)
-        expect((yield* Fiber.join(fiber)).tokenSource).toBe("identity_provider")
-        expect((yield* requests).map((r) => r.headers.secret)).toEqual(["test-identity-header", "test-identity-header"])
+        const { result, sent } = yield* retriedAfter({
+          status: 503,
+          body: { error: { code: "ServiceUnavailable", message: "later" } }
+        }, 1000)
+        expect(result.tokenSource).toBe("identity_provider")
+        expect(sent.map((r) => r.headers.secret)).toEqual(["test-identity-header", "test-identity-header"])
       }).pipe(Effect.provide(overHttp()), withEnvironment(env.ServiceFabric))
-      const error = yield* Effect.flip(
-        acquire({ resource: ARM }).pipe(
-          Effect.provide(overHttp()),
-          withEnvironment({ ...env.ServiceFabric, IDENTITY_HEADER: "x" })
-        )
-      )
+      const error = yield* failureWith({ ...env.ServiceFabric, IDENTITY_HEADER: "x" })
       expect(error).toMatchObject({ _tag: "ServerError", status: 401, error: "SecretHeaderNotFound" })
     }).pipe(withAuthority()))
 
   it.scoped("Azure ML: a 404 is retried after 1 s; a wrong secret is a 401", () =>
     Effect.gen(function*() {
       const { env } = yield* served()
-      const a = yield* authority
-      yield* a.enqueue({ status: 404, body: { statusCode: 404, message: "not yet" } })
       yield* Effect.gen(function*() {
-        const fiber = yield* Effect.fork(acquire({ resource: ARM }))
-        yield* advanceWhenSleeping(1000)
-        expect((yield* Fiber.join(fiber)).tokenSource).toBe("identity_provider")
-        const sent = yield* requests
+        const { result, sent } = yield* retriedAfter(
+          { status: 404, body: { statusCode: 404, message: "not yet" } },
+          1000
+        )
+        expect(result.tokenSource).toBe("identity_provider")
         expect(sent[1]!.url).toContain(
           `api-version=2017-09-01&resource=https%3A%2F%2Fmanagement.azure.com&clientid=${USER.clientId}`
         )
         expect(sent[1]!.headers.secret).toBe("test-msi-secret")
       }).pipe(Effect.provide(overHttp({ clientId: USER.clientId })), withEnvironment(env.MachineLearning))
-      const error = yield* Effect.flip(
-        acquire({ resource: ARM }).pipe(
-          Effect.provide(overHttp()),
-          withEnvironment({ ...env.MachineLearning, MSI_SECRET: "x" })
-        )
-      )
+      const error = yield* failureWith({ ...env.MachineLearning, MSI_SECRET: "x" })
       expect(error).toMatchObject({ _tag: "ServerError", status: 401 })
     }).pipe(withAuthority()))
 
   it.scoped("Cloud Shell: a 500 is retried after 1 s; an HTML 502 page (not retried by the default policy) is a NetworkError", () =>
     Effect.gen(function*() {
       const { env } = yield* served()
-      const a = yield* authority
-      yield* a.enqueue({ status: 500, body: { error: "server_error" } })
       yield* Effect.gen(function*() {
-        const fiber = yield* Effect.fork(acquire({ resource: ARM }))
-        yield* advanceWhenSleeping(1000)
-        expect((yield* Fiber.join(fiber)).tokenSource).toBe("identity_provider")
-        const sent = yield* requests
+        const { result, sent } = yield* retriedAfter({ status: 500, body: { error: "server_error" } }, 1000)
+        expect(result.tokenSource).toBe("identity_provider")
         expect(sent[1]).toMatchObject({ method: "POST", path: "/oauth2/token", form: { resource: ARM } })
+        const a = yield* authority
         yield* a.reset
         yield* a.enqueue(...Array.from({ length: 4 }, () => ({ status: 502, body: "<html>bad gateway</html>" })))
         const error = yield* Effect.flip(acquire({ resource: "https://vault.azure.net" }))
@@ -145,15 +135,10 @@ describe("ManagedIdentity over real HTTP (127.0.0.1)", () => {
     Effect.gen(function*() {
       const dir = yield* tempDirectory
       const { env } = yield* served()
-      const a = yield* authority
-      yield* a.configure({ managedIdentity: { arcKeyDirectory: dir } })
-      yield* a.enqueue({ status: 500, body: { error: "server_error" } })
+      yield* (yield* authority).configure({ managedIdentity: { arcKeyDirectory: dir } })
       yield* Effect.gen(function*() {
-        const fiber = yield* Effect.fork(acquire({ resource: ARM }))
-        yield* advanceWhenSleeping(1000)
-        const result = yield* Fiber.join(fiber)
+        const { result, sent } = yield* retriedAfter({ status: 500, body: { error: "server_error" } }, 1000)
         expect(result.tokenSource).toBe("identity_provider")
-        const sent = yield* requests
         expect(sent.map((r) => r.headers.authorization === undefined)).toEqual([true, true, false])
         expect(sent[2]!.url).toContain("api-version=2019-11-01")
       }).pipe(Effect.provide(overHttp()), withEnvironment(env.AzureArc), withArcDirectory(dir))

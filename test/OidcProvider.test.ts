@@ -8,8 +8,10 @@ import { FetchHttpClient } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Redacted } from "effect"
 import { generateKeyPairSync } from "node:crypto"
+import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
+import type { ClientMetadata } from "oidc-provider"
 import Provider from "oidc-provider"
 import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
 
@@ -18,67 +20,75 @@ const API = "https://api.example.com"
 const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 })
 const PRIVATE_PEM = privateKey.export({ type: "pkcs8", format: "pem" }).toString()
 
-interface Running {
-  readonly issuer: string
-  /** Requests the provider received, as `METHOD /path`. */
-  readonly seen: Array<string>
+/** The client allowed the client-credentials grant with a secret (client_secret_post). */
+const secretApp: ClientMetadata = {
+  client_id: "secret-app",
+  client_secret: SECRET,
+  grant_types: ["client_credentials"],
+  response_types: [],
+  redirect_uris: [],
+  token_endpoint_auth_method: "client_secret_post"
 }
 
+/**
+ * An oidc-provider issuing JWT access tokens for `API` with `scope` to the client-credentials
+ * grant of `clients`.
+ */
+const providerAt = (issuer: string, clients: ReadonlyArray<ClientMetadata>, scope: string) =>
+  new Provider(issuer, {
+    clients: [...clients],
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => API,
+        getResourceServerInfo: () => ({ scope, audience: API, accessTokenFormat: "jwt" }),
+        useGrantedResource: () => true
+      }
+    },
+    ttl: { ClientCredentials: 3600 }
+  })
+
+/**
+ * An HTTP server on 127.0.0.1 for the test's scope: `route` (given the server's origin) answers
+ * every request; `seen` records them as `METHOD /path`.
+ */
+const listen = (route: (origin: string) => (req: IncomingMessage, res: ServerResponse) => void) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly origin: string; readonly seen: Array<string>; readonly server: Server }>((resume) => {
+      const seen: Array<string> = []
+      const server = createServer()
+      server.listen(0, "127.0.0.1", () => {
+        const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+        const handle = route(origin)
+        server.on("request", (req, res) => {
+          seen.push(`${req.method} ${req.url}`)
+          handle(req, res)
+        })
+        resume(Effect.succeed({ origin, seen, server }))
+      })
+    }),
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        server.closeAllConnections()
+        server.close(() => resume(Effect.void))
+      })
+  )
+
 /** oidc-provider on 127.0.0.1 with two confidential clients allowed the client-credentials grant. */
-const provider = Effect.acquireRelease(
-  Effect.async<Running & { readonly close: () => Promise<void> }>((resume) => {
-    const seen: Array<string> = []
-    const server = createServer()
-    server.listen(0, "127.0.0.1", () => {
-      const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-      const oidc = new Provider(issuer, {
-        clients: [
-          {
-            client_id: "secret-app",
-            client_secret: SECRET,
-            grant_types: ["client_credentials"],
-            response_types: [],
-            redirect_uris: [],
-            token_endpoint_auth_method: "client_secret_post"
-          },
-          {
-            client_id: "jwt-app",
-            grant_types: ["client_credentials"],
-            response_types: [],
-            redirect_uris: [],
-            token_endpoint_auth_method: "private_key_jwt",
-            jwks: { keys: [{ ...publicKey.export({ format: "jwk" }), use: "sig", alg: "RS256" }] }
-          }
-        ],
-        features: {
-          devInteractions: { enabled: false },
-          clientCredentials: { enabled: true },
-          resourceIndicators: {
-            enabled: true,
-            defaultResource: () => API,
-            getResourceServerInfo: () => ({ scope: "api:read api:write", audience: API, accessTokenFormat: "jwt" }),
-            useGrantedResource: () => true
-          }
-        },
-        ttl: { ClientCredentials: 3600 }
-      })
-      const callback = oidc.callback()
-      server.on("request", (req, res) => {
-        seen.push(`${req.method} ${req.url}`)
-        callback(req, res)
-      })
-      resume(Effect.succeed({
-        issuer,
-        seen,
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections()
-            server.close(() => done())
-          })
-      }))
-    })
-  }),
-  (running) => Effect.promise(running.close)
+const provider = Effect.map(
+  listen((issuer) =>
+    providerAt(issuer, [secretApp, {
+      client_id: "jwt-app",
+      grant_types: ["client_credentials"],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: "private_key_jwt",
+      jwks: { keys: [{ ...publicKey.export({ format: "jwk" }), use: "sig", alg: "RS256" }] }
+    }], "api:read api:write").callback()
+  ),
+  ({ origin, seen }) => ({ issuer: origin, seen })
 )
 
 const clientLayer = (
@@ -169,64 +179,26 @@ describe("oidc-provider over real HTTP", () => {
  * Two issuers on one host, as Keycloak realms (`/realms/a`, `/realms/b`): each an
  * oidc-provider mounted under its path, with the same client id and secret.
  */
-const twoRealms = Effect.acquireRelease(
-  Effect.async<
-    { readonly a: string; readonly b: string; readonly seen: Array<string>; readonly close: () => Promise<void> }
-  >((resume) => {
-    const seen: Array<string> = []
-    const server = createServer()
-    server.listen(0, "127.0.0.1", () => {
-      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-      const mounted = ["/realms/a", "/realms/b"].map((path) => {
-        const oidc = new Provider(`${origin}${path}`, {
-          clients: [{
-            client_id: "secret-app",
-            client_secret: SECRET,
-            grant_types: ["client_credentials"],
-            response_types: [],
-            redirect_uris: [],
-            token_endpoint_auth_method: "client_secret_post"
-          }],
-          features: {
-            devInteractions: { enabled: false },
-            clientCredentials: { enabled: true },
-            resourceIndicators: {
-              enabled: true,
-              defaultResource: () => API,
-              getResourceServerInfo: () => ({ scope: "api:read", audience: API, accessTokenFormat: "jwt" }),
-              useGrantedResource: () => true
-            }
-          },
-          ttl: { ClientCredentials: 3600 }
-        })
-        return { path, callback: oidc.callback() }
-      })
-      server.on("request", (req, res) => {
-        seen.push(`${req.method} ${req.url}`)
-        const target = mounted.find((m) => req.url?.startsWith(`${m.path}/`))
-        if (target === undefined) {
-          res.writeHead(404)
-          res.end()
-          return
-        }
-        // mounted as express does: oidc-provider reads the mount path from originalUrl
-        Object.assign(req, { originalUrl: req.url })
-        req.url = req.url!.slice(target.path.length)
-        target.callback(req, res)
-      })
-      resume(Effect.succeed({
-        a: `${origin}/realms/a`,
-        b: `${origin}/realms/b`,
-        seen,
-        close: () =>
-          new Promise<void>((done) => {
-            server.closeAllConnections()
-            server.close(() => done())
-          })
-      }))
-    })
+const twoRealms = Effect.map(
+  listen((origin) => {
+    const mounted = ["/realms/a", "/realms/b"].map((path) => ({
+      path,
+      callback: providerAt(`${origin}${path}`, [secretApp], "api:read").callback()
+    }))
+    return (req, res) => {
+      const target = mounted.find((m) => req.url?.startsWith(`${m.path}/`))
+      if (target === undefined) {
+        res.writeHead(404)
+        res.end()
+        return
+      }
+      // mounted as express does: oidc-provider reads the mount path from originalUrl
+      Object.assign(req, { originalUrl: req.url })
+      req.url = req.url!.slice(target.path.length)
+      target.callback(req, res)
+    }
   }),
-  (running) => Effect.promise(running.close)
+  ({ origin, seen }) => ({ a: `${origin}/realms/a`, b: `${origin}/realms/b`, seen })
 )
 
 describe("two issuers on one host share no cache entries", () => {
