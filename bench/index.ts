@@ -5,8 +5,9 @@
  * others; when it cannot be installed its column says "missing".
  *
  * Options:
- *   --only=cache-hit,concurrency,heap,serialization,signatures,cold-start
+ *   --only=cache-hit,obo-hit,concurrency,heap,serialization,signatures,cold-start
  *   --sizes=1,1000,10000,100000   cache sizes for the cache-hit runs
+ *   --obo-users=1,10000            users (one cached on-behalf-of token each) for the obo-hit runs
  *   --profile                     write a CPU profile per child to .bench-out/profiles
  *   --write                       also update the results block of BENCHMARKS.md
  *
@@ -30,6 +31,7 @@ import * as Python from "./support/python.js"
 import type { CacheHitResult } from "./tasks/cacheHit.js"
 import type { ConcurrencyResult } from "./tasks/concurrency.js"
 import type { HeapResult } from "./tasks/heap.js"
+import type { OboHitResult } from "./tasks/oboHit.js"
 import type { SerializationResult } from "./tasks/serialization.js"
 import type { SignaturesResult } from "./tasks/signatures.js"
 
@@ -45,6 +47,8 @@ const only = option("only")?.split(",")
 const enabled = (task: string): boolean => only === undefined || only.includes(task)
 const SIZES = (option("sizes") ?? "1,1000,10000,100000").split(",").map(Number)
 const PROFILE = flag("profile")
+/** Users with a cached on-behalf-of token, for the on-behalf-of cache-hit runs. */
+const OBO_USERS = (option("obo-users") ?? "1,10000").split(",").map(Number)
 const COLD_RUNS = 5
 const HEAP_TOKENS = 10_000
 const SERIAL_TOKENS = 10_000
@@ -104,7 +108,7 @@ const main = async (): Promise<void> => {
   log(`authority on ${authority.url}`)
   const pythonPeer = Python.setUp(log)
   let python: Python.PythonResults | undefined
-  const results: Results = {
+  let results: Results = {
     date: new Date().toISOString().slice(0, 10),
     machine: {
       cpus: os.availableParallelism(),
@@ -138,6 +142,18 @@ const main = async (): Promise<void> => {
           results.cacheHit.push({ ...r, authorityRequests: await authority.requestCount() })
         }
       }
+    }
+    if (enabled("obo-hit")) {
+      log("1b. on-behalf-of cache hits")
+      const oboHit: Array<OboHitResult & { readonly authorityRequests: number }> = []
+      for (const users of OBO_USERS) {
+        for (const library of ["ours", "msal"] as const) {
+          await authority.reset()
+          const r = await worker<OboHitResult>("obo-hit", library, authority.url, String(users))
+          oboHit.push({ ...r, authorityRequests: await authority.requestCount() })
+        }
+      }
+      results = { ...results, oboHit }
     }
     if (enabled("concurrency")) {
       log("2. concurrent cold calls")

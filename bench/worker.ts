@@ -6,6 +6,7 @@
 import * as CacheHit from "./tasks/cacheHit.js"
 import * as Concurrency from "./tasks/concurrency.js"
 import * as Heap from "./tasks/heap.js"
+import * as OboHit from "./tasks/oboHit.js"
 import * as Serialization from "./tasks/serialization.js"
 import * as Signatures from "./tasks/signatures.js"
 
@@ -16,6 +17,8 @@ const run = (): Promise<unknown> | unknown => {
   switch (task) {
     case "cache-hit":
       return ours ? CacheHit.runOurs(baseUrl, Number(arg)) : CacheHit.runMsal(baseUrl, Number(arg))
+    case "obo-hit":
+      return ours ? OboHit.runOurs(baseUrl, Number(arg)) : OboHit.runMsal(baseUrl, Number(arg))
     case "concurrency":
       return ours
         ? Concurrency.runOurs(baseUrl, Number(arg), arg2 === "Effect.all" ? "Effect.all" : "runPromise")

@@ -7,7 +7,17 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Metric, MetricLabel, Redacted, TestClock } from "effect"
 import { CacheEntry, ClientCredential, ConfidentialClient, CredentialSigner, Metrics, TokenCache } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
-import { AUTHORITY, CLIENT_ID, client, GRAPH, SECRET, testLayer, tokenRequestCount } from "./support/harness.js"
+import {
+  AUTHORITY,
+  authority,
+  CLIENT_ID,
+  client,
+  GRAPH,
+  SECRET,
+  testLayer,
+  tokenRequestCount
+} from "./support/harness.js"
+import { ALICE, BOB } from "./support/users.js"
 
 const appToken = (request: ConfidentialClient.ClientCredentialsRequest) =>
   Effect.flatMap(client, (c) => c.acquireTokenForClient(request))
@@ -136,4 +146,54 @@ describe("a store that is not the in-memory one is asked at every hit", () => {
         expect(Redacted.value(served.accessToken)).toBe("written-by-another-process")
       }).pipe(Effect.provide(layer))
     }))
+})
+
+describe("the on-behalf-of fast path", () => {
+  const DOWNSTREAM = ["https://graph.microsoft.com/User.Read"]
+  const assertionFor = (user: string, expiresIn = 3600) =>
+    Effect.flatMap(authority, (a) => a.userAssertion({ audience: CLIENT_ID, user, expiresIn }))
+  const obo = (userAssertion: string | Redacted.Redacted<string>, scopes: ReadonlyArray<string> = DOWNSTREAM) =>
+    Effect.flatMap(client, (c) => c.acquireTokenOnBehalfOf({ userAssertion, scopes }))
+
+  it.effect("a hit is the full path's result (ID token claims, account) and is served per user", () =>
+    Effect.gen(function*() {
+      const alice = yield* assertionFor(ALICE.username)
+      const bob = yield* assertionFor(BOB.username)
+      const first = yield* obo(alice)
+      const full = yield* obo(alice) // the first hit: full path, shape remembered
+      const fast = yield* obo(alice)
+      expect(first.tokenSource).toBe("identity_provider")
+      expect(full.tokenSource).toBe("cache")
+      expect(fast).toEqual(full)
+      expect(fast.account?.username).toBe(ALICE.username)
+      expect(fast.idTokenClaims).toBeDefined()
+      const other = yield* obo(Redacted.make(bob))
+      expect(other.tokenSource).toBe("identity_provider")
+      expect(other.account?.username).toBe(BOB.username)
+      expect(Redacted.value((yield* obo(Redacted.make(alice))).accessToken)).toBe(Redacted.value(first.accessToken))
+      expect(yield* tokenRequestCount).toBe(2)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("an assertion that expired since it was served is refused, not served from the cache", () =>
+    Effect.gen(function*() {
+      const alice = yield* assertionFor(ALICE.username, 600)
+      yield* obo(alice)
+      yield* obo(alice)
+      expect((yield* obo(alice)).tokenSource).toBe("cache")
+      yield* TestClock.adjust("601 seconds")
+      const e = yield* Effect.flip(obo(alice))
+      expect(e).toMatchObject({ _tag: "InvalidRequest", field: "userAssertion" })
+      expect(yield* tokenRequestCount).toBe(1)
+    }).pipe(Effect.provide(testLayer())))
+
+  it.effect("the five-minute rule holds on the fast path (TestClock)", () =>
+    Effect.gen(function*() {
+      const alice = yield* assertionFor(ALICE.username, 86_400)
+      yield* obo(alice)
+      yield* obo(alice)
+      yield* TestClock.adjust("3299 seconds")
+      expect((yield* obo(alice)).tokenSource).toBe("cache")
+      yield* TestClock.adjust("1 second")
+      expect((yield* obo(alice)).tokenSource).toBe("identity_provider")
+    }).pipe(Effect.provide(testLayer())))
 })

@@ -1,6 +1,7 @@
 /** The side-by-side tables and the targets of issue 8, as Markdown. */
 import { median } from "../support/stats.js"
 import { bytes, count, duration, ratio, table } from "./format.js"
+import * as Obo from "./obo.js"
 import * as Python from "./python.js"
 import type { Library, Results } from "./results.js"
 
@@ -151,6 +152,7 @@ export const render = (r: Results): string => {
       ""
     )
   }
+  s.push(...Obo.render(r))
   if (r.concurrency.length > 0) {
     s.push("### 2. Concurrent first calls (one uncached scope, authority answers after 200 ms)", "")
     s.push(

@@ -3,6 +3,7 @@ import type { PythonResults } from "../support/python.js"
 import type { CacheHitResult } from "../tasks/cacheHit.js"
 import type { ConcurrencyResult } from "../tasks/concurrency.js"
 import type { HeapResult } from "../tasks/heap.js"
+import type { OboHitResult } from "../tasks/oboHit.js"
 import type { SerializationResult } from "../tasks/serialization.js"
 import type { SignaturesResult } from "../tasks/signatures.js"
 
@@ -35,6 +36,8 @@ export interface Results {
   readonly command: string
   readonly versions: { readonly ours: string; readonly msal: string; readonly effect: string }
   readonly cacheHit: Array<CacheHitResult & { readonly authorityRequests: number }>
+  /** On-behalf-of cache hits by number of users (absent in results written before it was added). */
+  readonly oboHit?: Array<OboHitResult & { readonly authorityRequests: number }> | undefined
   readonly concurrency: Array<ConcurrencyResult & { readonly atAuthority: number }>
   readonly heap: Array<HeapResult>
   readonly serialization: Array<SerializationResult>

@@ -79,18 +79,20 @@ export interface Lookup {
 
 /**
  * One request shape (a client's grant, tenant and scopes), prepared once for the cache-hit
- * fast path: its cache key, and the last result served with the entry it came from (entries
- * are immutable, so the same entry gives the same result). @internal
+ * fast path: its cache key, and how a cached entry becomes a result without effects. @internal
  */
 export interface Hot {
   readonly grant: string
   readonly key: string
   readonly scopes: ReadonlyArray<string>
-  /** The result for a cached entry without effects, or `undefined` when it needs some (then the full path runs). */
-  readonly serve: (entry: CacheEntry.AccessToken) => AuthenticationResult | undefined
+  /**
+   * The result for a cached entry, without effects (entries are immutable: the same entry may
+   * give the same `Exit`), or `undefined` when it needs some (then the full path runs).
+   */
+  readonly serve: (entry: CacheEntry.AccessToken) => Exit.Exit<AuthenticationResult> | undefined
   readonly counter: Metric.Metric.Counter<number>
+  /** The last entry found to hold the shape's scopes (checked once per entry when found through the memo). */
   entry: CacheEntry.AccessToken | undefined
-  exit: Exit.Exit<AuthenticationResult> | undefined
 }
 
 /** The fast-path form of a plan (whose key it shares). @internal */
@@ -100,9 +102,21 @@ export const hotOf = (plan: Plan, serve: Hot["serve"]): Hot => ({
   scopes: plan.scopes,
   serve,
   counter: Metrics.hitCounter(plan.grant),
-  entry: undefined,
-  exit: undefined
+  entry: undefined
 })
+
+/** A `Hot["serve"]` from a synchronous result: one `Exit` per entry, kept for the last entry. @internal */
+export const serveOnce = (result: (entry: CacheEntry.AccessToken) => AuthenticationResult): Hot["serve"] => {
+  let last: CacheEntry.AccessToken | undefined
+  let exit: Exit.Exit<AuthenticationResult> | undefined
+  return (entry) => {
+    if (entry !== last || exit === undefined) {
+      exit = Exit.succeed(result(entry))
+      last = entry
+    }
+    return exit
+  }
+}
 
 /** @internal */
 export interface Engine {
@@ -387,23 +401,24 @@ const keyOfPlan = (plan: Plan): string => Cache.accessTokenKey(plan.query, plan.
 const hit = (state: State) => (hot: Hot, fiber: Fiber.RuntimeFiber<unknown, unknown>) => {
   const syncGet = state.syncGet
   if (syncGet === undefined) return undefined
-  const now = Math.floor(Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis() / 1000)
+  const now = nowOf(fiber)
   const memo = state.servedBy.get(hot.key)
-  const entry = syncGet(memo ?? hot.key)
+  const entry = syncGet("AccessToken", memo ?? hot.key)
   if (entry === undefined || !isUsable(entry, now) || isAging(entry, now)) return undefined
-  let exit = hot.exit
-  if (hot.entry !== entry || exit === undefined) {
+  if (hot.entry !== entry) {
     if (memo !== undefined && !Scopes.isSubset(hot.scopes, entry.target)) return undefined
-    const result = hot.serve(entry)
-    if (result === undefined) return undefined
-    exit = Exit.succeed(result)
     hot.entry = entry
-    hot.exit = exit
   }
+  const exit = hot.serve(entry)
+  if (exit === undefined) return undefined
   state.onHit?.()
   hot.counter.unsafeUpdate(1, fiber.getFiberRef(FiberRef.currentMetricLabels))
   return exit
 }
+
+/** The time in whole seconds, from the fiber's `Clock` service (a `TestClock` in tests), synchronously. @internal */
+export const nowOf = (fiber: Fiber.RuntimeFiber<unknown, unknown>): number =>
+  Math.floor(Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis() / 1000)
 
 let nativeTracer: Tracer.Tracer | undefined
 

@@ -209,10 +209,10 @@ const validMax = (n: number | undefined): number =>
   typeof n === "number" && !Number.isNaN(n) ? Math.max(1, Math.floor(n)) : DEFAULT_MAX_ENTRIES
 
 /**
- * A synchronous read of one access token, exactly what the service's `get` does (the same
- * store, the same clock), for the engine's cache-hit fast path. @internal
+ * A synchronous read of one entry, exactly what the service's `get` does (the same store, the
+ * same clock), for the cache-hit fast path. @internal
  */
-export type SyncGet = (key: string) => Entries["AccessToken"] | undefined
+export type SyncGet = <S extends Section>(section: S, key: string) => Entries[S] | undefined
 
 /**
  * The services built by `serviceOf`, by identity: only these are known to be authoritative
@@ -236,7 +236,7 @@ export const serviceOf = (store: Store, clock: Clock.Clock): Service => {
     snapshot: Effect.sync(() => store.snapshot()),
     restore: (s: Snapshot) => Effect.sync(() => store.restore(s, now()))
   }
-  authoritative.set(service, (key) => store.get("AccessToken", key, now()))
+  authoritative.set(service, (section, key) => store.get(section, key, now()))
   return service
 }
 

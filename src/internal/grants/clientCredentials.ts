@@ -135,7 +135,7 @@ export const make = (ctx: ClientContext): Pick<Service, "acquireTokenForClient" 
     const shape = bypass ? undefined : { tenant: request.tenant, scopes: Array.from(request.scopes) }
     return Effect.flatMap(ctx.endpointsFor(request.tenant), (endpoints) => {
       const plan = planOf(ctx, serve, endpoints, scopes, claims, bypass)
-      if (shape !== undefined) hot.add(shape.tenant, shape.scopes, Engine.hotOf(plan, serveSync))
+      if (shape !== undefined) hot.add(shape.tenant, shape.scopes, Engine.hotOf(plan, Engine.serveOnce(serveSync)))
       return Effect.zipRight(warnIfTenantless(endpoints), ctx.engine.acquire(plan))
     })
   }

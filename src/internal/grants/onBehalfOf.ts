@@ -4,6 +4,8 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Crypto from "node:crypto"
+import type * as Fiber from "effect/Fiber"
+import * as Predicate from "effect/Predicate"
 import type { AuthenticationResult } from "../../AuthenticationResult.js"
 import type * as CacheEntry from "../../CacheEntry.js"
 import type {
@@ -17,12 +19,14 @@ import { InvalidRequest, TokenNotFound } from "../../MsalError.js"
 import * as Authority from "../authority.js"
 import * as Cache from "../cacheKey.js"
 import * as Claims from "../claims.js"
-import type * as Engine from "../engine.js"
+import * as Engine from "../engine.js"
+import * as HotMemo from "../hotMemo.js"
+import * as Memory from "../memoryCache.js"
 import * as Assertion from "../protocol/assertion.js"
 import * as Entries from "../protocol/entries.js"
 import * as TokenRequest from "../protocol/tokenRequest.js"
 import type { UserContext } from "./userGrant.js"
-import { redeem, requireRecord, scopesOf, secretInput, servedUserToken } from "./userGrant.js"
+import { redeem, requireRecord, scopesOf, secretInput, servedUserToken, servedUserTokenFast } from "./userGrant.js"
 
 /** base64url (unpadded) SHA-256 of the assertion: the `user_assertion_hash` msal-node writes. @internal */
 export const assertionHash = (assertion: Redacted.Redacted<string>): string =>
@@ -147,15 +151,84 @@ const sessionKeyOf = (value: unknown): Either.Either<string, InvalidRequest> =>
       })
     )
 
+/** The most user assertions remembered for the fast path (per client); past it, the oldest is forgotten. */
+const MAX_USERS = 20_000
+
+/**
+ * A user assertion met before, validated: its hash, its lifetime, and the request shapes
+ * served for it. The fast path keeps the assertion text itself (the key of the map) while
+ * remembered: what it saves per hit is decoding the JWT and hashing it (SHA-256).
+ */
+interface HotUser {
+  readonly hash: string
+  readonly lifetime: Assertion.AssertionLifetime
+  readonly shapes: HotMemo.HotMemo<Engine.Hot>
+}
+
+/** The assertion's text, for the fast path's lookup; `undefined` when it is not a string (the full path says why). */
+const assertionText = (value: unknown): string | undefined => {
+  if (typeof value === "string") return value
+  if (!Redacted.isRedacted(value)) return undefined
+  try {
+    const text = Redacted.value(value)
+    return typeof text === "string" ? text : undefined
+  } catch {
+    return undefined // wiped: the full path fails with its own error
+  }
+}
+
+/** The assertions and request shapes served before, and the fast path that serves them again. */
+const makeFastPath = (ctx: UserContext["ctx"]) => {
+  const syncGet = Memory.syncGetOf(ctx.cache)
+  const users = new Map<string, HotUser>()
+
+  /** Remembers a validated request's shape for its assertion (only when the store can serve the fast path). */
+  const remember = (
+    assertion: string,
+    user: Omit<HotUser, "shapes">,
+    scopes: ReadonlyArray<string>,
+    plan: Engine.Plan,
+    endpoints: Authority.Endpoints
+  ) => {
+    if (syncGet === undefined) return
+    let known = users.get(assertion)
+    if (known === undefined || known.hash !== user.hash) {
+      if (users.size >= MAX_USERS) {
+        const oldest = users.keys().next()
+        if (oldest.done !== true) users.delete(oldest.value)
+      }
+      known = { ...user, shapes: HotMemo.make() }
+      users.set(assertion, known)
+    }
+    known.shapes.add(undefined, scopes, Engine.hotOf(plan, servedUserTokenFast(ctx, syncGet, endpoints)))
+  }
+
+  /** A cache hit for an assertion and shape seen before, with no tracer installed; else `undefined`. */
+  const fast = (request: OnBehalfOfRequest, fiber: Fiber.RuntimeFiber<unknown, unknown>) => {
+    if (users.size === 0 || !Engine.isUntraced(fiber) || !Predicate.isRecord(request)) return undefined
+    if (request.claims !== undefined) return undefined
+    const text = assertionText(request.userAssertion)
+    const user = text === undefined ? undefined : users.get(text)
+    const hot = user?.shapes.find(undefined, request.scopes)
+    if (user === undefined || hot === undefined || !Assertion.stillValid(user.lifetime, Engine.nowOf(fiber))) {
+      return undefined
+    }
+    return ctx.engine.hit(hot, fiber)
+  }
+  return { remember, fast }
+}
+
 /** `acquireTokenOnBehalfOf`, cached per user assertion. @internal */
 export const make = (
   u: UserContext
 ): Pick<Service, "acquireTokenOnBehalfOf" | "initiateLongRunningOnBehalfOf" | "acquireTokenInLongRunningProcess"> => {
   const { ctx } = u
+  const { fast, remember } = makeFastPath(ctx)
 
-  const acquireTokenOnBehalfOf = Effect.fn("ConfidentialClient.acquireTokenOnBehalfOf")(
+  const traced = Effect.fn("ConfidentialClient.acquireTokenOnBehalfOf")(
     function*(request: OnBehalfOfRequest) {
       yield* requireRecord(request, "userAssertion and scopes")
+      const shape = Array.isArray(request.scopes) ? Array.from(request.scopes as ReadonlyArray<string>) : []
       const assertion = yield* secretInput("userAssertion", request.userAssertion)
       const { decorated, requested } = yield* scopesOf(u, request.scopes)
       const claims = yield* Claims.merge(ctx.options.clientCapabilities, request.claims)
@@ -173,9 +246,14 @@ export const make = (
         tenantId: lifetime._tag === "Valid" ? lifetime.tid : undefined
       }
       yield* Effect.annotateCurrentSpan({ "msal.grant": "on_behalf_of", "msal.tenant": endpoints.realm })
-      return yield* ctx.engine.acquire(planOf(u, x, requested, request.claims !== undefined))
+      const plan = planOf(u, x, requested, request.claims !== undefined)
+      if (request.claims === undefined) remember(Redacted.value(assertion), { hash, lifetime }, shape, plan, endpoints)
+      return yield* ctx.engine.acquire(plan)
     }
   )
+
+  const acquireTokenOnBehalfOf = (request: OnBehalfOfRequest): Effect.Effect<AuthenticationResult, MsalError> =>
+    Effect.withFiberRuntime((fiber) => fast(request, fiber) ?? traced(request))
 
   return { acquireTokenOnBehalfOf, ...LongRunning.make(u) }
 }

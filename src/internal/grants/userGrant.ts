@@ -1,6 +1,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Predicate from "effect/Predicate"
 import * as Redacted from "effect/Redacted"
@@ -12,7 +13,9 @@ import { InvalidRequest } from "../../MsalError.js"
 import type * as Authority from "../authority.js"
 import * as Cache from "../cacheKey.js"
 import type { ClientContext } from "../context.js"
+import type * as Engine from "../engine.js"
 import * as IdToken from "../idToken.js"
+import type * as Memory from "../memoryCache.js"
 import * as Entries from "../protocol/entries.js"
 import type * as TokenResponse from "../protocol/tokenResponse.js"
 import type * as Redeem from "../redeem.js"
@@ -175,6 +178,29 @@ const claimsOf = (entry: CacheEntry.IdToken): Option.Option<IdToken.IdTokenClaim
   return claims
 }
 
+/** The identity part of a result from the cached ID token and account (either may be absent). */
+const identityOf = (
+  idToken: CacheEntry.IdToken | undefined,
+  account: CacheEntry.Account | undefined
+): Entries.Identity => {
+  const claims = idToken === undefined ? undefined : Option.getOrUndefined(claimsOf(idToken))
+  return {
+    ...(idToken !== undefined ? { idToken: idToken.secret } : {}),
+    ...(claims === undefined ? {} : { idTokenClaims: claims }),
+    ...(account !== undefined ? { account: Entries.accountOf(account, claims) } : {})
+  }
+}
+
+/** The cache keys of a home account's ID token and account entry. */
+const identityKeys = (
+  ctx: ClientContext,
+  homeAccountId: string,
+  endpoints: Pick<Authority.Endpoints, "environment" | "realm">
+) => ({
+  idToken: Cache.idTokenKey(homeAccountId, endpoints.environment, ctx.clientId, endpoints.realm),
+  account: Cache.accountKey(homeAccountId, endpoints.environment, endpoints.realm)
+})
+
 /** The cached ID token and account of a home account, for results served from the cache. @internal */
 export const cachedIdentity = (
   ctx: ClientContext,
@@ -182,20 +208,53 @@ export const cachedIdentity = (
   endpoints: Pick<Authority.Endpoints, "environment" | "realm">
 ): Effect.Effect<Entries.Identity, MsalError> => {
   if (homeAccountId === null || homeAccountId === undefined || homeAccountId.length === 0) return Effect.succeed({})
+  const keys = identityKeys(ctx, homeAccountId, endpoints)
   return Effect.map(
-    Effect.all([
-      ctx.cache.get("IdToken", Cache.idTokenKey(homeAccountId, endpoints.environment, ctx.clientId, endpoints.realm)),
-      ctx.cache.get("Account", Cache.accountKey(homeAccountId, endpoints.environment, endpoints.realm))
-    ]),
-    ([idToken, account]) => {
-      const claims = Option.getOrUndefined(Option.flatMap(idToken, claimsOf))
-      return {
-        ...(Option.isSome(idToken) ? { idToken: idToken.value.secret } : {}),
-        ...(claims === undefined ? {} : { idTokenClaims: claims }),
-        ...(Option.isSome(account) ? { account: Entries.accountOf(account.value, claims) } : {})
-      }
-    }
+    Effect.all([ctx.cache.get("IdToken", keys.idToken), ctx.cache.get("Account", keys.account)]),
+    ([idToken, account]) => identityOf(Option.getOrUndefined(idToken), Option.getOrUndefined(account))
   )
+}
+
+const withFallback = (
+  identity: Entries.Identity,
+  fallbackAccount: AuthenticationResult["account"] | undefined
+): Entries.Identity =>
+  identity.account === undefined && fallbackAccount !== undefined ? { ...identity, account: fallbackAccount } : identity
+
+/**
+ * `servedUserToken` for the engine's fast path, reading the ID token and account from the
+ * in-memory store synchronously (the same entries, keys and result): the `Exit` is kept while
+ * the access token, ID token and account entries stay the same objects. @internal
+ */
+export const servedUserTokenFast = (
+  ctx: ClientContext,
+  syncGet: Memory.SyncGet,
+  endpoints: Authority.Endpoints,
+  fallbackAccount?: AuthenticationResult["account"]
+): Engine.Hot["serve"] => {
+  let last: {
+    readonly entry: CacheEntry.AccessToken
+    readonly keys: ReturnType<typeof identityKeys> | undefined
+    readonly idToken: CacheEntry.IdToken | undefined
+    readonly account: CacheEntry.Account | undefined
+    readonly exit: Exit.Exit<AuthenticationResult>
+  } | undefined
+  return (entry) => {
+    const home = entry.home_account_id
+    const keys = last?.entry === entry
+      ? last.keys
+      : home === null || home === undefined || home.length === 0
+      ? undefined
+      : identityKeys(ctx, home, { environment: endpoints.environment, realm: entry.realm })
+    const idToken = keys === undefined ? undefined : syncGet("IdToken", keys.idToken)
+    const account = keys === undefined ? undefined : syncGet("Account", keys.account)
+    if (last !== undefined && last.entry === entry && last.idToken === idToken && last.account === account) {
+      return last.exit
+    }
+    const result = Entries.userResult(entry, "cache", withFallback(identityOf(idToken, account), fallbackAccount))
+    last = { entry, keys, idToken, account, exit: Exit.succeed(result) }
+    return last.exit
+  }
 }
 
 /**
@@ -212,9 +271,5 @@ export const servedUserToken = (
 (entry: CacheEntry.AccessToken): Effect.Effect<AuthenticationResult, MsalError> =>
   Effect.map(
     cachedIdentity(ctx, entry.home_account_id, { environment: endpoints.environment, realm: entry.realm }),
-    (identity) =>
-      Entries.userResult(entry, "cache", {
-        ...identity,
-        ...(identity.account === undefined && fallbackAccount !== undefined ? { account: fallbackAccount } : {})
-      })
+    (identity) => Entries.userResult(entry, "cache", withFallback(identity, fallbackAccount))
   )

@@ -13,7 +13,12 @@ export const NBF_SKEW_SECONDS = 120
 /** What the user assertion's own lifetime says about using it now. @internal */
 export type AssertionLifetime =
   /** A JWT valid now, until `exp` (seconds since the epoch); `tid`, the tenant that issued it, when it names one. */
-  | { readonly _tag: "Valid"; readonly exp: number; readonly tid?: string | undefined }
+  | {
+    readonly _tag: "Valid"
+    readonly exp: number
+    readonly nbf?: number | undefined
+    readonly tid?: string | undefined
+  }
   /** Not a JWT with a numeric `exp` (opaque tokens): only the authority can judge it. */
   | { readonly _tag: "Unknown" }
 
@@ -52,5 +57,18 @@ export const checkLifetime = (
     )
   }
   const tid = claims.tid
-  return Either.right(typeof tid === "string" && tid.length > 0 ? { _tag: "Valid", exp, tid } : { _tag: "Valid", exp })
+  return Either.right({
+    _tag: "Valid",
+    exp,
+    ...(typeof nbf === "number" && Number.isFinite(nbf) ? { nbf } : {}),
+    ...(typeof tid === "string" && tid.length > 0 ? { tid } : {})
+  })
 }
+
+/**
+ * Whether a lifetime found valid earlier still is at `nowSeconds` (the same rules as
+ * `checkLifetime`, without decoding the token again). @internal
+ */
+export const stillValid = (lifetime: AssertionLifetime, nowSeconds: number): boolean =>
+  lifetime._tag === "Unknown" ||
+  (lifetime.exp > nowSeconds && (lifetime.nbf === undefined || lifetime.nbf <= nowSeconds + NBF_SKEW_SECONDS))
