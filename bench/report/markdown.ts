@@ -305,7 +305,8 @@ export const render = (r: Results): string => {
       ""
     )
   }
-  if (r.python !== undefined) s.push(Python.render(r))
+  const python = Python.render(r)
+  if (python !== "") s.push(python)
   const t = targets(r)
   if (t.length > 0) {
     s.push(

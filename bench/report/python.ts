@@ -81,6 +81,7 @@ export const render = (r: Results): string => {
       phase("cold start, esbuild bundle: process start → first token", true, (x) => x.token)
     )
   }
+  if (rows.length === 0) return ""
   const version = py.peer.available ? `MSAL Python ${py.peer.version}` : "MSAL Python"
   return [
     `### 7. Three libraries side by side (${version}, same authority, same run)`,
