@@ -198,7 +198,10 @@ describe("getAccounts", () => {
     Effect.gen(function*() {
       const a = yield* authority
       const contoso = yield* makeClient()
-      const fabrikam = yield* makeClient({ authority: "https://login.microsoftonline.com/fabrikam.onmicrosoft.com" })
+      // the same user under a second realm: `organizations` (a domain is discovered to its tenant
+      // id, and the test authority issues a user's ID tokens in the home tenant only, so a second
+      // named tenant would be refused by the issuer check)
+      const fabrikam = yield* makeClient({ authority: "https://login.microsoftonline.com/organizations" })
       for (const c of [contoso, fabrikam]) {
         const flow = yield* c.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: REDIRECT_URI })
         yield* c.acquireTokenByAuthCodeFlow({ flow, response: new URL(yield* a.authorize(flow.authUri)).searchParams })

@@ -52,7 +52,10 @@ describe("initiateAuthCodeFlow", () => {
       const c = yield* client
       const flow = yield* c.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: REDIRECT_URI })
       const url = new URL(flow.authUri)
-      expect(`${url.origin}${url.pathname}`).toBe(`${AUTHORITY}/oauth2/v2.0/authorize`)
+      // the authorization endpoint of the discovery document: the tenant id's (Entra answers a domain so)
+      expect(`${url.origin}${url.pathname}`).toBe(
+        "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/authorize"
+      )
       const q = Object.fromEntries(url.searchParams)
       const verifier = Redacted.value(flow.codeVerifier)
       expect(q).toEqual({
@@ -207,7 +210,8 @@ describe("acquireTokenByAuthCodeFlow", () => {
       const snapshot = yield* (yield* TokenCache.TokenCache).snapshot
       expect(snapshot.entries.Account[0]).toMatchObject({
         home_account_id: homeOf(ALICE),
-        realm: "contoso.onmicrosoft.com",
+        // the discovered token endpoint's tenant, as MSAL Python writes it
+        realm: "72f988bf-86f1-41af-91ab-2d7cd011db47",
         authority_type: "MSSTS",
         account_source: "authorization_code"
       })

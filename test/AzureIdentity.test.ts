@@ -115,7 +115,8 @@ describe("AzureIdentity.getToken", () => {
   it("tenantId acquires in that tenant", async () => {
     await credential.getToken(SCOPE, { tenantId: "fabrikam.onmicrosoft.com" })
     const [request] = await tokenRequests()
-    expect(request!.path).toBe("/fabrikam.onmicrosoft.com/oauth2/v2.0/token")
+    // fabrikam.onmicrosoft.com is discovered: its tenant id's token endpoint
+    expect(request!.path).toBe("/cabbed0e-6c9b-415f-8188-499c22a8e53e/oauth2/v2.0/token")
   })
 
   it("claims bypass the cache and are sent to the authority", async () => {

@@ -242,7 +242,7 @@ describe("effect-msal token against effect-msal authority serve", () => {
       tokenType: "Bearer",
       source: "identity_provider",
       scopes: [GRAPH],
-      tenantId: "contoso.onmicrosoft.com",
+      tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
       expiresOn: expect.any(String),
       refreshOn: expect.any(String)
     })
@@ -289,7 +289,7 @@ describe("effect-msal token against effect-msal authority serve", () => {
   it("--tenant acquires in another tenant", async () => {
     const run = await cli(["token", "--scope", GRAPH, "--tenant", "fabrikam.onmicrosoft.com"], env())
     expect(run.code).toBe(0)
-    expect(JSON.parse(run.stdout).tenantId).toBe("fabrikam.onmicrosoft.com")
+    expect(JSON.parse(run.stdout).tenantId).toBe("cabbed0e-6c9b-415f-8188-499c22a8e53e")
   }, TIMEOUT)
 
   it(
@@ -333,14 +333,14 @@ describe("effect-msal token against effect-msal authority serve", () => {
     expect(text.code).toBe(0)
     expect(text.stdout).toContain("2 access tokens, 0 refresh tokens, 0 ID tokens, 0 accounts, 1 app metadata entry")
     expect(text.stdout).toContain(CLIENT_ID)
-    expect(text.stdout).toContain("contoso.onmicrosoft.com")
+    expect(text.stdout).toContain("72f988bf-86f1-41af-91ab-2d7cd011db47")
     expect(text.stdout).toContain("https://vault.azure.net/.default")
 
     const json = await cli(["cache", "inspect", "--json", cacheFile])
     expect(json.code).toBe(0)
     const summary = JSON.parse(json.stdout)
     expect(summary.counts).toEqual({ accessTokens: 2, refreshTokens: 0, idTokens: 0, accounts: 0, appMetadata: 1 })
-    expect(summary.accessTokensByTenant).toEqual({ "contoso.onmicrosoft.com": 2 })
+    expect(summary.accessTokensByTenant).toEqual({ "72f988bf-86f1-41af-91ab-2d7cd011db47": 2 })
     expect(summary.accessTokensByStatus).toEqual({ valid: 2 })
     for (const secret of secrets) expect(text.stdout + json.stdout).not.toContain(secret)
   }, TIMEOUT)

@@ -7,10 +7,12 @@ import type { ServerError } from "effect-msal/MsalError"
 import {
   AUTHORITY,
   authority,
+  BY_TENANT_ID,
   CLIENT_ID,
   client,
   GRAPH,
   SECRET,
+  TENANT_ID,
   testLayer,
   TOKEN_ENDPOINT,
   tokenRequestCount
@@ -98,7 +100,8 @@ describe("acquireTokenForClient and the cache", () => {
       expect(second.tokenSource).toBe("cache")
       expect(Redacted.value(second.accessToken)).toBe((yield* issuedTokens)[0])
       expect(second.expiresOn.getTime()).toBe(1_700_000_000_000 + 3599_000)
-      expect(second.tenantId).toBe("contoso.onmicrosoft.com")
+      // the discovered tenant id of contoso.onmicrosoft.com
+      expect(second.tenantId).toBe("72f988bf-86f1-41af-91ab-2d7cd011db47")
       expect(second.correlationId).toBeUndefined()
       expect(yield* tokenRequestCount).toBe(1)
     }).pipe(Effect.provide(testLayer())))
@@ -158,7 +161,8 @@ describe("acquireTokenForClient and the cache", () => {
       yield* TestClock.setTime(1_000_000)
       yield* acquire({ scopes: [GRAPH] })
       const json = JSON.parse(yield* TokenCache.serialize)
-      const key = `-login.microsoftonline.com-accesstoken-${CLIENT_ID}-contoso.onmicrosoft.com-${GRAPH}`
+      // keyed by the discovered tenant id, as MSAL Python writes it on Entra
+      const key = `-login.microsoftonline.com-accesstoken-${CLIENT_ID}-72f988bf-86f1-41af-91ab-2d7cd011db47-${GRAPH}`
       expect(Object.keys(json.AccessToken)).toEqual([key])
       const { secret, ...fields } = json.AccessToken[key]
       expect(typeof secret).toBe("string")
@@ -167,7 +171,7 @@ describe("acquireTokenForClient and the cache", () => {
         home_account_id: "",
         environment: "login.microsoftonline.com",
         client_id: CLIENT_ID,
-        realm: "contoso.onmicrosoft.com",
+        realm: "72f988bf-86f1-41af-91ab-2d7cd011db47",
         target: GRAPH,
         token_type: "Bearer",
         cached_at: "1000",
@@ -328,18 +332,22 @@ describe("tenant override", () => {
   it.effect("acquires in the requested tenant and partitions the cache by tenant", () =>
     Effect.gen(function*() {
       const fabrikam = yield* acquire({ scopes: [GRAPH], tenant: "fabrikam.onmicrosoft.com" })
+      // each domain is discovered: Entra answers with the tenant id's endpoints
       expect((yield* lastTokenRequest).url).toBe(
-        "https://login.microsoftonline.com/fabrikam.onmicrosoft.com/oauth2/v2.0/token"
+        "https://login.microsoftonline.com/cabbed0e-6c9b-415f-8188-499c22a8e53e/oauth2/v2.0/token"
       )
-      expect(fabrikam.tenantId).toBe("fabrikam.onmicrosoft.com")
+      expect(fabrikam.tenantId).toBe("cabbed0e-6c9b-415f-8188-499c22a8e53e")
       const contoso = yield* acquire({ scopes: [GRAPH] })
       expect(contoso.tokenSource).toBe("identity_provider")
-      expect(contoso.tenantId).toBe("contoso.onmicrosoft.com")
+      expect(contoso.tenantId).toBe("72f988bf-86f1-41af-91ab-2d7cd011db47")
       expect((yield* acquire({ scopes: [GRAPH], tenant: "fabrikam.onmicrosoft.com" })).tokenSource).toBe("cache")
       expect((yield* acquire({ scopes: [GRAPH], tenant: "contoso.onmicrosoft.com" })).tokenSource).toBe("cache")
       expect(yield* tokenRequestCount).toBe(2)
       const issued = yield* Effect.flatMap(authority, (a) => a.issued)
-      expect(issued.map((t) => t.tenant)).toEqual(["fabrikam.onmicrosoft.com", "contoso.onmicrosoft.com"])
+      expect(issued.map((t) => t.tenant)).toEqual([
+        "cabbed0e-6c9b-415f-8188-499c22a8e53e",
+        "72f988bf-86f1-41af-91ab-2d7cd011db47"
+      ])
     }).pipe(Effect.provide(testLayer())))
 
   it.effect("rejects a malformed tenant before any I/O", () =>
@@ -437,7 +445,7 @@ describe("single-flight", () => {
       expect(yield* tokenRequestCount).toBe(1)
       const tokens = new Set(results.map((r) => Redacted.value(r.accessToken)))
       expect(tokens.size).toBe(1)
-    }).pipe(Effect.provide(testLayer({ authority: { latency: "200 millis" } }))))
+    }).pipe(Effect.provide(testLayer({ client: { authority: BY_TENANT_ID }, authority: { latency: "200 millis" } }))))
 
   it.effect("interrupting the first caller does not fail the others", () =>
     Effect.gen(function*() {
@@ -451,7 +459,7 @@ describe("single-flight", () => {
       expect(result.tokenSource).toBe("identity_provider")
       expect(yield* tokenRequestCount).toBe(1)
       expect(Exit.isInterrupted(yield* Fiber.await(first))).toBe(true)
-    }).pipe(Effect.provide(testLayer({ authority: { latency: "200 millis" } }))))
+    }).pipe(Effect.provide(testLayer({ client: { authority: BY_TENANT_ID }, authority: { latency: "200 millis" } }))))
 
   it.effect("different scopes and tenants are not joined", () =>
     Effect.gen(function*() {
@@ -464,7 +472,7 @@ describe("single-flight", () => {
       yield* TestClock.adjust("200 millis")
       yield* Effect.forEach(fibers, Fiber.join)
       expect(yield* tokenRequestCount).toBe(3)
-    }).pipe(Effect.provide(testLayer({ authority: { latency: "200 millis" } }))))
+    }).pipe(Effect.provide(testLayer({ client: { authority: BY_TENANT_ID }, authority: { latency: "200 millis" } }))))
 })
 
 describe("removeTokensForClient", () => {
@@ -648,11 +656,16 @@ describe("errors", () => {
           )
         )
       )
-      const layer = ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, retry: false }).pipe(
+      const layer = ConfidentialClient.layer({
+        clientId: CLIENT_ID,
+        authority: `https://login.microsoftonline.com/${TENANT_ID}`,
+        retry: false
+      }).pipe(
         Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
         Layer.provide(TokenCache.layerMemory()),
         Layer.provide(refusing)
       )
+      // by tenant id: the token request is the first request (a domain would be discovered first)
       const error = yield* Effect.flip(acquire({ scopes: [GRAPH] }).pipe(Effect.provide(layer)))
       expect(error).toMatchObject({ _tag: "NetworkError", reason: "Transport", url: TOKEN_ENDPOINT })
       expect(error.message).toContain("ECONNREFUSED")

@@ -314,9 +314,12 @@ describe("ConfidentialClient.layerConfig: end to end", () => {
   it.effect("a secret: client id, tenant and secret reach the token endpoint", () =>
     Effect.gen(function*() {
       const { request, result } = yield* acquire({ ...BASE, AZURE_CLIENT_SECRET: SECRET })
-      expect(request.url).toBe("https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token")
+      // AZURE_TENANT_ID names a domain: discovery answers with its tenant id's endpoints
+      expect(request.url).toBe(
+        "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token"
+      )
       expect(request.form).toMatchObject({ client_id: ID, client_secret: SECRET, grant_type: "client_credentials" })
-      expect(result.tenantId).toBe("contoso.onmicrosoft.com")
+      expect(result.tenantId).toBe("72f988bf-86f1-41af-91ab-2d7cd011db47")
     }))
 
   it.effect("AZURE_AUTHORITY_HOST picks the cloud", () =>

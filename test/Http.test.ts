@@ -2,7 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
-import { AUTHORITY, CLIENT_ID, GRAPH, SECRET, TOKEN_ENDPOINT } from "./support/harness.js"
+import { AUTHORITY, CLIENT_ID, GRAPH, SECRET, TENANT_ID, TOKEN_ENDPOINT } from "./support/harness.js"
+
+const BY_TENANT_ID = `https://login.microsoftonline.com/${TENANT_ID}`
 
 /** A client talking to a test authority served on 127.0.0.1 over real HTTP. */
 const overHttp = <A, E>(
@@ -99,7 +101,8 @@ describe("over real HTTP on 127.0.0.1", () => {
           (s) => s.port
         )
       )
-      const layer = ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, retry: false }).pipe(
+      // by tenant id: the token request is the first request (a domain would be discovered first)
+      const layer = ConfidentialClient.layer({ clientId: CLIENT_ID, authority: BY_TENANT_ID, retry: false }).pipe(
         Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
         Layer.provide(TokenCache.layerMemory()),
         Layer.provide(TestAuthority.layerHttpClientVia(`http://127.0.0.1:${port}`))

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Redacted, TestClock } from "effect"
 import { inspect } from "node:util"
 import { TokenCache } from "effect-msal"
-import { authority, CLIENT_ID, client, testLayer, tokenRequestCount } from "./support/harness.js"
+import { authority, BY_TENANT_ID, CLIENT_ID, client, testLayer, tokenRequestCount } from "./support/harness.js"
 import { ALICE, BOB, homeOf, sha256b64url, tokenForms, tokenRequests } from "./support/users.js"
 
 const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -200,7 +200,7 @@ describe("acquireTokenOnBehalfOf", () => {
       const results = yield* Fiber.joinAll(fibers)
       expect(yield* tokenRequestCount).toBe(1)
       expect(new Set(results.map((r) => Redacted.value(r.accessToken))).size).toBe(1)
-    }).pipe(Effect.provide(testLayer({ authority: { latency: "1 second" } }))))
+    }).pipe(Effect.provide(testLayer({ client: { authority: BY_TENANT_ID }, authority: { latency: "1 second" } }))))
 
   it.effect("a claims challenge bypasses the cache", () =>
     Effect.gen(function*() {

@@ -76,12 +76,7 @@ describe("MSAL Python 1.21 as a peer (real HTTP on 127.0.0.1)", () => {
   })
 
   for (const [spelling, authority] of AUTHORITIES) {
-    // PENDING (issue 14 item 3): with a domain authority on a well-known host MSAL Python keys
-    // the cache by the tenant id its discovery found, while we still write (and look up) the
-    // domain: these round trips fail until domain-named tenants are discovered on well-known
-    // hosts (DISCOVER_DOMAIN_TENANTS in src/internal/authority.ts).
-    const test = spelling === "domain" ? it.live.fails : it.live
-    // read under the account's tid too: MSAL Python's user tokens for a domain tenant are found
+    const test = it.live
     const readTest = it.live
     describe(`authority by ${spelling}`, () => {
       test("an app token MSAL Python cached is served by us with no request", () =>
@@ -219,13 +214,10 @@ const msalNode = (serverUrl: string, authority: string) => {
 
 describe("msal-node 7.2.1 as a peer (real HTTP on 127.0.0.1)", () => {
   for (const [spelling, authority] of AUTHORITIES) {
-    // msal-node refuses client credentials on /organizations (missing_tenant_id_error): no app-token round trip there.
+    // msal-node refuses client credentials on /organizations (missing_tenant_id_error): no
+    // app-token round trip there; the refusal itself is tested below
     const appTest = spelling === "organizations" ? it.live.skip : it.live
-    // PENDING (issue 14 item 3): msal-node keys user tokens by the ID token's tid, MSAL Python
-    // and we by the token endpoint's tenant (`organizations`, or the domain until domain
-    // tenants are discovered on well-known hosts): msal-node does not find ours there.
-    const userTest = spelling === "tenant id" ? it.live : it.live.fails
-    // user and on-behalf-of tokens are also looked up under the account's (the assertion's) tid
+    const userTest = it.live
     const readTest = it.live
     describe(`authority by ${spelling}`, () => {
       const world2 = Effect.gen(function*() {
@@ -237,6 +229,27 @@ describe("msal-node 7.2.1 as a peer (real HTTP on 127.0.0.1)", () => {
         ).pipe(Effect.provideService(TokenCache.TokenCache, w.cache))
         return { ...w, node, exportForNode }
       })
+
+      if (spelling === "organizations") {
+        // msal-node `ConfidentialClientApplication.acquireTokenByClientCredential` throws
+        // missing_tenant_id_error for common and organizations; MSAL Python and we send the request
+        it.live(
+          "msal-node refuses client credentials here (missing_tenant_id_error): no app token to share",
+          () =>
+            Effect.gen(function*() {
+              const w = yield* world2
+              const refused = yield* Effect.promise(() =>
+                w.node.acquireTokenByClientCredential({ scopes: [GRAPH] }).then(
+                  () => "no error",
+                  (error: { errorCode?: string }) => error.errorCode
+                )
+              )
+              expect(refused).toBe("missing_tenant_id_error")
+              expect(yield* w.posts).toBe(0)
+            }).pipe(Effect.scoped),
+          90_000
+        )
+      }
 
       appTest("an app token msal-node cached is served by us with no request", () =>
         Effect.gen(function*() {
@@ -252,17 +265,38 @@ describe("msal-node 7.2.1 as a peer (real HTTP on 127.0.0.1)", () => {
           expect(yield* w.posts).toBe(before)
         }).pipe(Effect.scoped), 90_000)
 
-      appTest("an app token we cached is served by msal-node with no request", () =>
-        Effect.gen(function*() {
-          const w = yield* world2
-          const ours = yield* w.client.acquireTokenForClient({ scopes: [GRAPH] })
-          yield* w.exportForNode
-          const before = yield* w.posts
-          const theirs = yield* Effect.promise(() => w.node.acquireTokenByClientCredential({ scopes: [GRAPH] }))
-          expect(theirs?.accessToken).toBe(Redacted.value(ours.accessToken))
-          expect(theirs?.fromCache).toBe(true)
-          expect(yield* w.posts).toBe(before)
-        }).pipe(Effect.scoped), 90_000)
+      // msal-node looks app tokens up under the tenant as configured (msal-node
+      // `ClientCredentialClient.readAccessTokenFromCache`: `realm: authority.tenant`), we write
+      // the tenant id discovery names, as MSAL Python: for a domain, msal-node asks again
+      if (spelling === "domain") {
+        it.live(
+          "an app token we cached for a domain is not found by msal-node, which asks for a new one",
+          () =>
+            Effect.gen(function*() {
+              const w = yield* world2
+              const ours = yield* w.client.acquireTokenForClient({ scopes: [GRAPH] })
+              yield* w.exportForNode
+              const before = yield* w.posts
+              const theirs = yield* Effect.promise(() => w.node.acquireTokenByClientCredential({ scopes: [GRAPH] }))
+              expect(theirs?.fromCache).toBe(false)
+              expect(theirs?.accessToken).not.toBe(Redacted.value(ours.accessToken))
+              expect(yield* w.posts).toBe(before + 1)
+            }).pipe(Effect.scoped),
+          90_000
+        )
+      } else {
+        appTest("an app token we cached is served by msal-node with no request", () =>
+          Effect.gen(function*() {
+            const w = yield* world2
+            const ours = yield* w.client.acquireTokenForClient({ scopes: [GRAPH] })
+            yield* w.exportForNode
+            const before = yield* w.posts
+            const theirs = yield* Effect.promise(() => w.node.acquireTokenByClientCredential({ scopes: [GRAPH] }))
+            expect(theirs?.accessToken).toBe(Redacted.value(ours.accessToken))
+            expect(theirs?.fromCache).toBe(true)
+            expect(yield* w.posts).toBe(before)
+          }).pipe(Effect.scoped), 90_000)
+      }
 
       readTest("a user msal-node signed in is served by us from the cache", () =>
         Effect.gen(function*() {
@@ -289,20 +323,49 @@ describe("msal-node 7.2.1 as a peer (real HTTP on 127.0.0.1)", () => {
           expect(yield* w.posts).toBe(before)
         }).pipe(Effect.scoped), 90_000)
 
-      userTest("a user we signed in is served by msal-node from the cache", () =>
-        Effect.gen(function*() {
-          const w = yield* world2
-          const ours = yield* w.signIn
-          yield* w.exportForNode
-          const before = yield* w.posts
-          const [account] = yield* Effect.promise(() => w.node.getTokenCache().getAllAccounts())
-          const theirs = yield* Effect.promise(() =>
-            w.node.acquireTokenSilent({ account: account!, scopes: USER_SCOPES })
-          )
-          expect(theirs.accessToken).toBe(Redacted.value(ours.accessToken))
-          expect(theirs.fromCache).toBe(true)
-          expect(yield* w.posts).toBe(before)
-        }).pipe(Effect.scoped), 90_000)
+      // under `organizations` we write user tokens under the token endpoint's tenant, as MSAL
+      // Python; msal-node looks them up under the account's tid (msal-common
+      // `SilentFlowClient.acquireCachedToken`: `request.account.tenantId`), misses the access
+      // token and redeems our refresh token instead: the user stays signed in, with one request
+      if (spelling === "organizations") {
+        it.live(
+          "a user we signed in is served by msal-node through our refresh token (one request)",
+          () =>
+            Effect.gen(function*() {
+              const w = yield* world2
+              const ours = yield* w.signIn
+              yield* w.exportForNode
+              const before = yield* w.posts
+              const [account] = yield* Effect.promise(() => w.node.getTokenCache().getAllAccounts())
+              const theirs = yield* Effect.promise(() =>
+                w.node.acquireTokenSilent({ account: account!, scopes: USER_SCOPES })
+              )
+              expect(theirs.fromCache).toBe(false)
+              expect(yield* w.posts).toBe(before + 1)
+              const last = (yield* w.service.tokenRequests).at(-1)!
+              expect(last.form.grant_type).toBe("refresh_token")
+              const [rt] = yield* w.cache.list("RefreshToken")
+              expect(last.form.refresh_token).toBe(Redacted.value(rt!.secret))
+              expect(ours.tokenSource).toBe("identity_provider")
+            }).pipe(Effect.scoped),
+          90_000
+        )
+      } else {
+        userTest("a user we signed in is served by msal-node from the cache", () =>
+          Effect.gen(function*() {
+            const w = yield* world2
+            const ours = yield* w.signIn
+            yield* w.exportForNode
+            const before = yield* w.posts
+            const [account] = yield* Effect.promise(() => w.node.getTokenCache().getAllAccounts())
+            const theirs = yield* Effect.promise(() =>
+              w.node.acquireTokenSilent({ account: account!, scopes: USER_SCOPES })
+            )
+            expect(theirs.accessToken).toBe(Redacted.value(ours.accessToken))
+            expect(theirs.fromCache).toBe(true)
+            expect(yield* w.posts).toBe(before)
+          }).pipe(Effect.scoped), 90_000)
+      }
 
       readTest(
         "an on-behalf-of token msal-node cached is served by us for the same assertion",

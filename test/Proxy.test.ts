@@ -12,9 +12,10 @@ import * as Msal from "effect-msal/promise"
 import { startConnectProxy } from "./support/connectProxy.js"
 
 const CLIENT_ID = "11111111-2222-3333-4444-555555555555"
-const AUTHORITY = "https://login.microsoftonline.com/contoso.onmicrosoft.com"
+// by tenant id: the token request is the only request (a domain would be discovered first)
+const AUTHORITY = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47"
 const GRAPH = "https://graph.microsoft.com/.default"
-const TOKEN_REQUEST_LINE = "POST /contoso.onmicrosoft.com/oauth2/v2.0/token HTTP/1.1"
+const TOKEN_REQUEST_LINE = "POST /72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token HTTP/1.1"
 
 type Proxy = Awaited<ReturnType<typeof startConnectProxy>>
 let proxy: Proxy

@@ -110,7 +110,8 @@ const clientVia = (
 ) =>
   ConfidentialClient.layer({
     clientId: CLIENT_ID,
-    authority: "https://login.microsoftonline.com/contoso.onmicrosoft.com",
+    // by tenant id: no discovery before the token request (a domain would be discovered first)
+    authority: "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47",
     retry: false,
     ...options
   }).pipe(
@@ -283,7 +284,7 @@ describe("redirects are never followed", () => {
         expect(result.tokenSource).toBe("identity_provider")
         expect(first.hits.map((h) => [h.method, h.host, h.path.split("?")[0]])).toEqual([
           ["GET", "169.254.169.254", "/metadata/instance/compute"],
-          ["POST", "login.microsoftonline.com", "/contoso.onmicrosoft.com/oauth2/v2.0/token"]
+          ["POST", "login.microsoftonline.com", "/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token"]
         ])
         expect(second.hits).toEqual([])
         expect(yield* (yield* HttpCache.HttpCache).entries).toEqual([])

@@ -5,9 +5,11 @@ import * as TestAuthority from "effect-msal/TestAuthority"
 import * as Region from "effect-msal/internal/region"
 import { CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"
 
-const AUTHORITY = "https://login.microsoftonline.com/contoso.onmicrosoft.com"
+// by tenant id: the endpoints are known without discovery (a domain would add one GET first)
+const TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+const AUTHORITY = `https://login.microsoftonline.com/${TENANT_ID}`
 const GLOBAL = `${AUTHORITY}/oauth2/v2.0/token`
-const regional = (region: string) => `https://${region}.login.microsoft.com/contoso.onmicrosoft.com/oauth2/v2.0/token`
+const regional = (region: string) => `https://${region}.login.microsoft.com/${TENANT_ID}/oauth2/v2.0/token`
 const IMDS = "http://169.254.169.254/metadata/instance/compute?api-version=2021-02-01"
 
 const services = (settings?: Partial<TestAuthority.Settings>) =>
@@ -188,7 +190,7 @@ describe("region matrix", () => {
         const cached = yield* Effect.flatMap(TokenCache.TokenCache, (t) => t.list("AccessToken"))
         expect(cached.map((t) => [t.environment, t.realm])).toEqual([[
           "login.microsoftonline.com",
-          "contoso.onmicrosoft.com"
+          TENANT_ID
         ]])
       }).pipe(
         withEnv(c.env ?? {}),

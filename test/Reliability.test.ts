@@ -6,7 +6,16 @@ import * as TestAuthority from "effect-msal/TestAuthority"
 import * as Telemetry from "../src/internal/protocol/telemetry.js"
 import * as Transport from "../src/internal/transport.js"
 import { makeRecorder } from "./support/recording.js"
-import { authority, CLIENT_ID, client, GRAPH, SECRET, testLayer, tokenRequestCount } from "./support/harness.js"
+import {
+  authority,
+  BY_TENANT_ID,
+  CLIENT_ID,
+  client,
+  GRAPH,
+  SECRET,
+  testLayer,
+  tokenRequestCount
+} from "./support/harness.js"
 
 const acquire = (request: ConfidentialClient.ClientCredentialsRequest) =>
   Effect.flatMap(client, (c) => c.acquireTokenForClient(request))
@@ -292,7 +301,7 @@ describe("timeouts and cancellation", () => {
       yield* TestClock.adjust("5 seconds")
       expect(Either.isRight(yield* Fiber.join(next))).toBe(true)
       expect(yield* tokenRequestCount).toBe(2)
-    }).pipe(Effect.provide(testLayer({ authority: { latency: "5 seconds" } }))))
+    }).pipe(Effect.provide(testLayer({ client: { authority: BY_TENANT_ID }, authority: { latency: "5 seconds" } }))))
 
   it.effect("one waiter's own timeout does not fail the others", () =>
     Effect.gen(function*() {
@@ -305,7 +314,7 @@ describe("timeouts and cancellation", () => {
       yield* TestClock.adjust("4 seconds")
       expect(Either.isRight(yield* Fiber.join(patient))).toBe(true)
       expect(yield* tokenRequestCount).toBe(1)
-    }).pipe(Effect.provide(testLayer({ authority: { latency: "5 seconds" } }))))
+    }).pipe(Effect.provide(testLayer({ client: { authority: BY_TENANT_ID }, authority: { latency: "5 seconds" } }))))
 })
 
 describe("background refresh", () => {

@@ -2,7 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
-import { AUTHORITY, CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"
+import { CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"
+
+const BY_TENANT_ID = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 /** What a test written in any language does: plain HTTP calls to the served authority. */
 const call = (url: string, method: string, body?: unknown) =>
@@ -25,7 +27,8 @@ describe("the served authority's control API (for tests in any language)", () =>
       const authority = yield* TestAuthority.make()
       const server = yield* TestAuthority.serve().pipe(Effect.provideService(TestAuthority.TestAuthority, authority))
       const control = `${server.url}/_testauthority`
-      const layer = ConfidentialClient.layer({ clientId: CLIENT_ID, authority: AUTHORITY, retry: false }).pipe(
+      // by tenant id: only token requests reach the authority (a domain would be discovered first)
+      const layer = ConfidentialClient.layer({ clientId: CLIENT_ID, authority: BY_TENANT_ID, retry: false }).pipe(
         Layer.provide(CredentialSigner.layer(ClientCredential.secret(SECRET))),
         Layer.provide(TokenCache.layerMemory()),
         Layer.provide(TestAuthority.layerHttpClientVia(server.url))
@@ -60,9 +63,9 @@ describe("the served authority's control API (for tests in any language)", () =>
       expect((recorded.body as ReadonlyArray<{ path: string }>).map((r) =>
         r.path
       )).toEqual([
-        "/contoso.onmicrosoft.com/oauth2/v2.0/token",
-        "/contoso.onmicrosoft.com/oauth2/v2.0/token",
-        "/contoso.onmicrosoft.com/oauth2/v2.0/token"
+        "/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token",
+        "/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token",
+        "/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token"
       ])
       expect(yield* call(`${control}/reset`, "POST")).toEqual({ status: 200, body: { reset: true } })
       expect((yield* call(`${control}/requests`, "GET")).body).toEqual([])

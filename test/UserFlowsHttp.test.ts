@@ -100,13 +100,15 @@ describe("the auth-code flow over real HTTP on 127.0.0.1", () => {
       // everything went over the socket, with the production URLs
       const requests = yield* (yield* TestAuthority.TestAuthority).requests
       expect(requests.map((r) => `${r.method} ${r.path}`)).toEqual([
-        "GET /contoso.onmicrosoft.com/oauth2/v2.0/authorize",
-        "POST /contoso.onmicrosoft.com/oauth2/v2.0/authorize",
-        "POST /contoso.onmicrosoft.com/oauth2/v2.0/token",
-        "POST /contoso.onmicrosoft.com/oauth2/v2.0/token"
+        // the domain is discovered once; Entra answers with its tenant id's endpoints
+        "GET /contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration",
+        "GET /72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/authorize",
+        "POST /72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/authorize",
+        "POST /72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token",
+        "POST /72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token"
       ])
       expect(requests.every((r) => r.headers["x-forwarded-host"] === HOST)).toBe(true)
-      expect(requests.slice(2).map((r) => r.form.grant_type)).toEqual(["authorization_code", "refresh_token"])
+      expect(requests.slice(3).map((r) => r.form.grant_type)).toEqual(["authorization_code", "refresh_token"])
     }).pipe(Effect.provide(Layer.merge(TestAuthority.layer(), TokenCache.layerMemory()))))
 
   it.scoped("form_post: the page posts the code back; a declined sign-in is an AuthorizationError", () =>

@@ -266,11 +266,7 @@ export const isDomainTenant = (tenant: string): boolean => !GUID.test(tenant) &&
  * @internal
  */
 export const isWellKnown = (authority: Authority): boolean =>
-  authority.form === "Aad" && WELL_KNOWN_HOSTS.has(authority.host) &&
-  !(DISCOVER_DOMAIN_TENANTS && isDomainTenant(authority.tenant))
-
-/** Pending: discovering domain-named tenants on well-known hosts (see `isWellKnown`). */
-const DISCOVER_DOMAIN_TENANTS = false
+  authority.form === "Aad" && WELL_KNOWN_HOSTS.has(authority.host) && !isDomainTenant(authority.tenant)
 
 /** The hosts of the Microsoft cloud of a well-known host (its aliases), or just the host. @internal */
 export const knownAliases = (host: string): ReadonlyArray<string> =>

@@ -3,7 +3,12 @@ import type { INetworkModule } from "@azure/msal-node"
 import { ConfidentialClientApplication } from "@azure/msal-node"
 import { CLIENT_ID, SECRET } from "../support/harness.js"
 
-export const TENANT = "contoso.onmicrosoft.com"
+/**
+ * The tenant by id: the realm our client writes for contoso.onmicrosoft.com once discovery has
+ * named its tenant id (msal-node keys app tokens by the tenant as configured, so a domain
+ * here would look under the domain).
+ */
+export const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 const authorityMetadata = JSON.stringify({
   token_endpoint: `https://login.microsoftonline.com/${TENANT}/oauth2/v2.0/token`,

@@ -126,7 +126,8 @@ describe("the daemon example", () => {
       expect(result[0].users).toEqual(["Entra User"])
       const requests = yield* authority.tokenRequests
       expect(requests.map((r) => [r.path, r.form.client_id, r.headers["x-forwarded-host"]])).toEqual([
-        ["/contoso.onmicrosoft.com/oauth2/v2.0/token", "entra-daemon", "login.microsoftonline.com"]
+        // AZURE_TENANT_ID names a domain: the token endpoint is the one discovery names, by tenant id
+        ["/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token", "entra-daemon", "login.microsoftonline.com"]
       ])
     }))
 

@@ -147,7 +147,8 @@ describe("the web app's settings and redirects", () => {
     ConfigProvider.fromMap(
       new Map<string, string>([
         ["AZURE_CLIENT_ID", "entra-web"],
-        ["AZURE_TENANT_ID", "contoso.onmicrosoft.com"],
+        // by tenant id: the sign-in URL needs no discovery (the HTTP client below reaches nothing)
+        ["AZURE_TENANT_ID", "72f988bf-86f1-41af-91ab-2d7cd011db47"],
         ["AZURE_CLIENT_SECRET", "from-the-environment"],
         ...extra
       ])
@@ -175,7 +176,7 @@ describe("the web app's settings and redirects", () => {
       expect(login.status).toBe(302)
       const target = new URL(login.location!)
       expect(`${target.origin}${target.pathname}`).toBe(
-        "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize"
+        "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/authorize"
       )
       expect(target.searchParams.get("client_id")).toBe("entra-web")
       expect(target.searchParams.get("redirect_uri")).toBe("https://app.example.com/callback")
@@ -192,7 +193,7 @@ describe("the web app's settings and redirects", () => {
       const logout = yield* manual(`${url}/logout`)
       expect(logout.status).toBe(302)
       expect(logout.location).toBe(
-        "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/logout?post_logout_redirect_uri=https%3A%2F%2Fapp.example.com%2F"
+        "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/logout?post_logout_redirect_uri=https%3A%2F%2Fapp.example.com%2F"
       )
       expect(logout.cookie).toMatch(/^__Host-session=; Max-Age=0; Path=\/; HttpOnly; Secure; SameSite=Lax/)
     }).pipe(
@@ -209,7 +210,8 @@ describe("the web app's settings and redirects", () => {
       expect(login.status).toBe(302)
       const target = new URL(login.location!)
       expect(target.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
-      expect(target.pathname).toBe("/contoso.onmicrosoft.com/oauth2/v2.0/authorize")
+      // the domain is discovered: the authorization endpoint names its tenant id
+      expect(target.pathname).toBe("/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/authorize")
       expect(target.searchParams.get("client_id")).toBe(CLIENT_ID)
       expect(target.searchParams.get("redirect_uri")).toBe(`${url}/callback`)
       expect(login.cookie).toMatch(/^session=[^;]+; Path=\/; HttpOnly; SameSite=Lax$/)

@@ -135,7 +135,8 @@ describe("the web-app example in Chromium", () => {
     const page = await context.newPage()
     const before = await tokenRequests()
     await toSignInPage(page)
-    expect(new URL(page.url()).pathname).toBe("/contoso.onmicrosoft.com/oauth2/v2.0/authorize")
+    // the domain is discovered: the authorization endpoint names its tenant id
+    expect(new URL(page.url()).pathname).toBe("/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/authorize")
     await signInAsBob(page)
 
     // back on the app, signed in

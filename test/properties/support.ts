@@ -11,7 +11,8 @@ import { expect } from "vitest"
 
 export const CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 export const SECRET = "prop-Secret~value.0123456789"
-export const TENANT = "contoso.onmicrosoft.com"
+/** A tenant id: its endpoints are known without discovery, so the token request is the first one. */
+export const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 export const AUTHORITY = `https://login.microsoftonline.com/${TENANT}`
 /** The cases per property: at least 200 (issue 15). */
 export const RUNS = 200

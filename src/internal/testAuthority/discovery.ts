@@ -79,9 +79,12 @@ const openIdConfiguration = (url: URL, settings: Settings): OutgoingResponse | u
     const tenant = segments[0]
     if (tenant === undefined)
       return json(400, { error: "invalid_tenant", error_description: "AADSTS90002: Tenant '' not found." })
-    // Entra answers a domain-named tenant with its GUID endpoints, and names the tenant id in
-    // the issuer (`{tenantid}` for the multi-tenant `common` and `organizations`; the
-    // personal-account tenant for `consumers`).
+    // Entra answers a domain-named tenant with its GUID endpoints (the tenant id is read from
+    // a domain's discovery document this way: pnp/cli-microsoft365#998 takes the token
+    // endpoint's first segment; MSAL Python 1.21 `authority.py` re-derives its tenant from the
+    // token endpoint, "Usually a GUID"), and names the tenant id in the issuer (`{tenantid}`
+    // for the multi-tenant `common` and `organizations`, recorded in panva/wellknown; the
+    // personal-account tenant for `consumers`, openiddict/openiddict-core#1764).
     const tenantId = Issuers.tenantIdOf(tenant, settings)
     const lower = tenantId.toLowerCase()
     const issuerTenant = lower === "common" || lower === "organizations"
