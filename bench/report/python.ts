@@ -31,6 +31,20 @@ export const render = (r: Results): string => {
         } (runPromise / fiber)`
     ])
   }
+  for (const users of Array.from(new Set((r.oboHit ?? []).map((c) => c.users))).sort((a, b) => a - b)) {
+    const of = (library: Library) => r.oboHit?.find((c) => c.library === library && c.users === users)
+    const ours = of("ours")
+    rows.push([
+      `on-behalf-of cache hit at ${count(users)} user(s), median`,
+      duration(of("msal")?.runs.promise?.median ?? Number.NaN),
+      cell("no cache hit: 1.21's acquire_token_on_behalf_of always sends a request"),
+      ours === undefined
+        ? "–"
+        : `${duration(ours.runs.runPromise?.median ?? Number.NaN)} / ${
+          duration(ours.runs.fiber?.median ?? Number.NaN)
+        } (runPromise / fiber)`
+    ])
+  }
   for (const calls of Array.from(new Set(r.concurrency.map((c) => c.calls))).sort((a, b) => a - b)) {
     const of = (library: Library, mode: string) =>
       r.concurrency.find((c) => c.library === library && c.calls === calls && c.mode === mode)
