@@ -560,6 +560,65 @@ describe("issuer validation (newest MSAL rules)", () => {
   }
 })
 
+describe("a domain-named tenant's realm", () => {
+  const DOMAIN = "https://login.microsoftonline.com/contoso.onmicrosoft.com"
+  /** An app token for GRAPH under a realm, valid for an hour from now. */
+  const appToken = (realm: string, secret: string) =>
+    Effect.flatMap(TestClock.currentTimeMillis, (millis) => {
+      const now = Math.floor(millis / 1000)
+      return Effect.flatMap(TokenCache.TokenCache, (c) =>
+        c.modify([{
+          _tag: "Put",
+          section: "AccessToken",
+          entry: {
+            credential_type: "AccessToken",
+            secret: Redacted.make(secret),
+            home_account_id: "",
+            environment: "login.microsoftonline.com",
+            client_id: CLIENT_ID,
+            realm,
+            target: GRAPH,
+            token_type: "Bearer",
+            cached_at: now,
+            expires_on: now + 3600,
+            extended_expires_on: now + 3600
+          }
+        }]))
+    })
+
+  it.effect("a token cached under the domain (msal-node, earlier versions) is served with no token request", () =>
+    Effect.gen(function*() {
+      yield* appToken("contoso.onmicrosoft.com", "under the domain")
+      const result = yield* acquire()
+      expect(result.tokenSource).toBe("cache")
+      expect(Redacted.value(result.accessToken)).toBe("under the domain")
+      expect(yield* posts).toEqual([])
+      // the discovery that names the tenant id is the only request
+      expect(yield* gets).toEqual([
+        "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration"
+      ])
+    }).pipe(Effect.provide(clientLayer({ authority: DOMAIN }, { tenantIds }))))
+
+  it.effect("a token cached under the tenant id (MSAL Python on Entra) is served first", () =>
+    Effect.gen(function*() {
+      yield* appToken("contoso.onmicrosoft.com", "under the domain")
+      yield* appToken(GUID, "under the tenant id")
+      const result = yield* acquire()
+      expect(Redacted.value(result.accessToken)).toBe("under the tenant id")
+      expect(yield* posts).toEqual([])
+    }).pipe(Effect.provide(clientLayer({ authority: DOMAIN }, { tenantIds }))))
+
+  it.effect("a new token is written under the tenant id, and another tenant's token is never served", () =>
+    Effect.gen(function*() {
+      yield* appToken("fabrikam.onmicrosoft.com", "another tenant")
+      const result = yield* acquire()
+      expect(result.tokenSource).toBe("identity_provider")
+      expect(yield* posts).toEqual([`https://login.microsoftonline.com/${GUID}/oauth2/v2.0/token`])
+      const cached = yield* Effect.flatMap(TokenCache.TokenCache, (c) => c.list("AccessToken"))
+      expect(cached.map((t) => t.realm).sort()).toEqual([GUID, "fabrikam.onmicrosoft.com"])
+    }).pipe(Effect.provide(clientLayer({ authority: DOMAIN }, { tenantIds }))))
+})
+
 describe("tenant override", () => {
   // a domain-named tenant is discovered: Entra answers with its tenant id's endpoints
   const FABRIKAM = "0fab0fab-1111-4222-8333-444455556666"
