@@ -17,7 +17,7 @@ import {
   testLayer,
   tokenRequestCount
 } from "./support/harness.js"
-import { ALICE, BOB } from "./support/users.js"
+import { ALICE, BOB, signIn } from "./support/users.js"
 
 const appToken = (request: ConfidentialClient.ClientCredentialsRequest) =>
   Effect.flatMap(client, (c) => c.acquireTokenForClient(request))
@@ -195,5 +195,33 @@ describe("the on-behalf-of fast path", () => {
       expect((yield* obo(alice)).tokenSource).toBe("cache")
       yield* TestClock.adjust("1 second")
       expect((yield* obo(alice)).tokenSource).toBe("identity_provider")
+    }).pipe(Effect.provide(testLayer())))
+})
+
+describe("the silent fast path", () => {
+  const silent = (request: ConfidentialClient.SilentRequest) =>
+    Effect.flatMap(client, (c) => c.acquireTokenSilent(request))
+
+  it.effect("a hit is the full path's result; a changed account object or forceRefresh is not served from the memo", () =>
+    Effect.gen(function*() {
+      const first = yield* signIn({ scopes: ["User.Read"] })
+      const account = first.account!
+      const full = yield* silent({ account, scopes: ["User.Read"] }) // the first hit: full path, shape remembered
+      const fast = yield* silent({ account, scopes: ["User.Read"] })
+      expect(full.tokenSource).toBe("cache")
+      expect(fast).toEqual(full)
+      const requests = yield* tokenRequestCount
+      const forced = yield* silent({ account, scopes: ["User.Read"], forceRefresh: true })
+      expect(forced.tokenSource).toBe("identity_provider")
+      expect(yield* tokenRequestCount).toBe(requests + 1)
+      // the same object now names another account: validated again, not served from the memo
+      const changed = account as { homeAccountId: string }
+      const home = changed.homeAccountId
+      changed.homeAccountId = "someone.else"
+      const e = yield* Effect.flip(silent({ account, scopes: ["User.Read"] }))
+      expect(e._tag).toBe("TokenNotFound")
+      changed.homeAccountId = home
+      yield* TestClock.adjust("3300 seconds") // the five-minute rule on the fast path
+      expect((yield* silent({ account, scopes: ["User.Read"] })).tokenSource).toBe("identity_provider")
     }).pipe(Effect.provide(testLayer())))
 })

@@ -1,3 +1,4 @@
+import type * as Fiber from "effect/Fiber"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -10,10 +11,13 @@ import { InvalidRequest, TokenNotFound } from "../../MsalError.js"
 import * as Authority from "../authority.js"
 import * as Cache from "../cacheKey.js"
 import * as Claims from "../claims.js"
+import * as Engine from "../engine.js"
+import * as HotMemo from "../hotMemo.js"
+import * as Memory from "../memoryCache.js"
 import * as Entries from "../protocol/entries.js"
 import * as TokenRequest from "../protocol/tokenRequest.js"
 import type { UserContext } from "./userGrant.js"
-import { redeem, requireRecord, scopesOf, servedUserToken } from "./userGrant.js"
+import { redeem, requireRecord, scopesOf, servedUserToken, servedUserTokenFast } from "./userGrant.js"
 
 /** The family of family refresh tokens (FOCI); Entra has one (msal-node `THE_FAMILY_ID = "1"`). */
 const FAMILY = "1"
@@ -138,12 +142,63 @@ const refreshFromCache =
       })
     })
 
+/** An account object met before, as validated, and the request shapes served for it. */
+interface HotAccount {
+  readonly account: Account
+  readonly shapes: HotMemo.HotMemo<Engine.Hot>
+}
+
+const text = (v: unknown) => (typeof v === "string" ? v : "")
+
+/** Whether the caller's account object still says what it said when it was validated. */
+const unchanged = (value: Record<string, unknown>, a: Account): boolean =>
+  value.homeAccountId === a.homeAccountId && value.environment === a.environment &&
+  text(value.tenantId) === a.tenantId && text(value.username) === a.username &&
+  text(value.localAccountId) === a.localAccountId
+
+/** The account objects and request shapes served before, and the fast path that serves them again. */
+const makeFastPath = (ctx: UserContext["ctx"]) => {
+  const syncGet = Memory.syncGetOf(ctx.cache)
+  const accounts = new WeakMap<object, HotAccount>()
+  const remember = (
+    value: object,
+    account: Account,
+    scopes: ReadonlyArray<string>,
+    plan: Engine.Plan,
+    endpoints: Authority.Endpoints
+  ) => {
+    if (syncGet === undefined || plan.bypass !== undefined) return
+    let known = accounts.get(value)
+    if (known === undefined || known.account !== account) {
+      known = { account, shapes: HotMemo.make() }
+      accounts.set(value, known)
+    }
+    known.shapes.add(undefined, scopes, Engine.hotOf(plan, servedUserTokenFast(ctx, syncGet, endpoints, account)))
+  }
+  const fast = (request: SilentRequest, fiber: Fiber.RuntimeFiber<unknown, unknown>) => {
+    if (syncGet === undefined || !Engine.isUntraced(fiber) || !Predicate.isRecord(request)) return undefined
+    if (request.claims !== undefined || (request.forceRefresh !== undefined && request.forceRefresh !== false)) {
+      return undefined
+    }
+    const value: unknown = request.account
+    if (!Predicate.isRecord(value)) return undefined
+    const known = accounts.get(value)
+    if (known === undefined || !unchanged(value, known.account)) return undefined
+    const hot = known.shapes.find(undefined, request.scopes)
+    return hot === undefined ? undefined : ctx.engine.hit(hot, fiber)
+  }
+  return { remember, fast }
+}
+
 /** `acquireTokenSilent`: the account's cached access token, else its refresh tokens. @internal */
 export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
   const { ctx } = u
-  const acquireTokenSilent = Effect.fn("ConfidentialClient.acquireTokenSilent")(function*(request: SilentRequest) {
+  const { fast, remember } = makeFastPath(ctx)
+  const traced = Effect.fn("ConfidentialClient.acquireTokenSilent")(function*(request: SilentRequest) {
     yield* requireRecord(request, "scopes and account")
-    const account = yield* accountOf(request.account)
+    const shape = Array.isArray(request.scopes) ? Array.from(request.scopes as ReadonlyArray<string>) : []
+    const given: unknown = request.account
+    const account = yield* accountOf(given)
     const { decorated, requested } = yield* scopesOf(u, request.scopes)
     if (request.forceRefresh !== undefined && typeof request.forceRefresh !== "boolean") {
       return yield* new InvalidRequest({ field: "forceRefresh", description: "forceRefresh must be a boolean" })
@@ -152,7 +207,7 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
     const endpoints = yield* ctx.endpointsFor(undefined)
     yield* Effect.annotateCurrentSpan({ "msal.grant": "silent", "msal.tenant": endpoints.realm })
     const bypass = request.forceRefresh === true || request.claims !== undefined
-    return yield* ctx.engine.acquire({
+    const plan: Engine.Plan = {
       grant: "silent",
       query: {
         homeAccountId: account.homeAccountId,
@@ -166,8 +221,13 @@ export const make = (u: UserContext): Pick<Service, "acquireTokenSilent"> => {
       bypass: bypass ? `silent\u0000${claims ?? ""}` : undefined,
       serve: servedUserToken(ctx, endpoints, account),
       fetch: refreshFromCache(u, { account, endpoints, decorated, claims })
-    })
+    }
+    if (Predicate.isRecord(given)) remember(given, account, shape, plan, endpoints)
+    return yield* ctx.engine.acquire(plan)
   })
+
+  const acquireTokenSilent = (request: SilentRequest): Effect.Effect<AuthenticationResult, MsalError> =>
+    Effect.withFiberRuntime((fiber) => fast(request, fiber) ?? traced(request))
 
   return { acquireTokenSilent }
 }
