@@ -28,11 +28,15 @@ export const TypeId: unique symbol = Symbol.for("effect-msal/MsalError")
  */
 export type TypeId = typeof TypeId
 
-// Numbers as the library fills them in: `Arbitrary.make` draws values a real error could hold
-// (finite, integral), so that generated errors survive a JSON round trip.
-const HttpStatus = Schema.Number.annotations({ arbitrary: () => (fc) => fc.integer({ min: 100, max: 599 }) })
-const ErrorCode = Schema.Number.annotations({ arbitrary: () => (fc) => fc.integer({ min: 0, max: 9_999_999 }) })
-const Seconds = Schema.Number.annotations({ arbitrary: () => (fc) => fc.integer({ min: 0, max: 86_400 }) })
+// Numbers as the library fills them in, and only those: an HTTP status is a three-digit integer
+// (RFC 9110 §15), error codes and `Retry-After` seconds are integers ≥ 0 (RFC 9110 §10.2.3),
+// so NaN, infinities, fractions and negatives are refused when an error is decoded.
+// `Arbitrary.make` draws values a real error could hold, so generated errors survive JSON.
+const HttpStatus = Schema.Int.pipe(Schema.between(100, 999)).annotations({
+  arbitrary: () => (fc) => fc.integer({ min: 100, max: 599 })
+})
+const ErrorCode = Schema.NonNegativeInt.annotations({ arbitrary: () => (fc) => fc.integer({ min: 0, max: 9_999_999 }) })
+const Seconds = Schema.NonNegativeInt.annotations({ arbitrary: () => (fc) => fc.integer({ min: 0, max: 86_400 }) })
 
 /**
  * The authority answered with an OAuth 2.0 error (RFC 6749 §5.2), including the fields
@@ -130,7 +134,9 @@ export class NetworkError extends Schema.TaggedError<NetworkError>("effect-msal/
  * @category errors
  */
 export class Throttled extends Schema.TaggedError<Throttled>("effect-msal/Throttled")("Throttled", {
-  retryAt: Schema.DateFromNumber.annotations({ arbitrary: () => (fc) => fc.date({ noInvalidDate: true }) }),
+  retryAt: Schema.DateFromNumber.pipe(Schema.validDate()).annotations({
+    arbitrary: () => (fc) => fc.date({ noInvalidDate: true })
+  }),
   description: Schema.String
 }) {
   /** @since 0.1.0 */

@@ -71,3 +71,27 @@ describe("Arbitrary.make of every public Schema (property)", () => {
     expect(Either.isLeft(Schema.decodeUnknownEither(AuthCodeFlow.Json)(json))).toBe(true)
   })
 })
+
+describe("error numbers are what an error can hold", () => {
+  const decode = (schema: Schema.Schema<unknown, unknown>, value: unknown) =>
+    Either.isRight(Schema.decodeUnknownEither(schema)(value))
+  const network = MsalError.NetworkError as unknown as Schema.Schema<unknown, unknown>
+  const server = MsalError.ServerError as unknown as Schema.Schema<unknown, unknown>
+  const throttled = MsalError.Throttled as unknown as Schema.Schema<unknown, unknown>
+  const base = { _tag: "NetworkError", reason: "Status", description: "d" }
+
+  it("a status is a three-digit integer; Retry-After and error codes are integers ≥ 0; retryAt a valid date", () => {
+    expect(decode(network, { ...base, status: 503, retryAfter: 30 })).toBe(true)
+    for (const status of [Number.NaN, Infinity, 99, 1000, 200.5, -200]) {
+      expect(decode(network, { ...base, status })).toBe(false)
+    }
+    for (const retryAfter of [Number.NaN, Infinity, -1, 1.5]) {
+      expect(decode(network, { ...base, retryAfter })).toBe(false)
+    }
+    const error = { _tag: "ServerError", error: "invalid_client", status: 401 }
+    expect(decode(server, { ...error, errorCodes: [7_000_215] })).toBe(true)
+    for (const code of [Number.NaN, -1, 1.5]) expect(decode(server, { ...error, errorCodes: [code] })).toBe(false)
+    expect(decode(throttled, { _tag: "Throttled", retryAt: 1_700_000_000_000, description: "d" })).toBe(true)
+    expect(decode(throttled, { _tag: "Throttled", retryAt: 1e300, description: "d" })).toBe(false)
+  })
+})

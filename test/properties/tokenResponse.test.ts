@@ -88,6 +88,16 @@ const body: fc.Arbitrary<string> = fc.oneof(
     )
   },
   { weight: 1, arbitrary: fc.json() },
+  {
+    // an OAuth error body with every field of the wrong kind
+    weight: 1,
+    arbitrary: fc.record({
+      error: fc.oneof(fc.constant("invalid_client"), wrong),
+      error_codes: fc.oneof(wrong, fc.constant([-1, 1.5, "AADSTS-7", "AADSTS700016", 7_000_215])),
+      error_description: wrong,
+      retry_after: wrong
+    }).map((b) => JSON.stringify(b))
+  },
   { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
   { weight: 1, arbitrary: fc.constantFrom("", "{", "[]", "null", "<html>", JSON.stringify(valid).slice(0, 30)) }
 )
@@ -95,7 +105,7 @@ const body: fc.Arbitrary<string> = fc.oneof(
 const status = fc.oneof({ weight: 6, arbitrary: fc.constant(200) }, {
   weight: 1,
   arbitrary: fc.constantFrom(201, 400, 401, 429, 500, 503)
-})
+}, { weight: 1, arbitrary: fc.integer({ min: 200, max: 599 }) })
 
 describe("token responses (property)", () => {
   it(`a typed error or a live token, never a defect, a bad entry or a secret in the error (${RUNS} cases)`, async () => {

@@ -104,7 +104,7 @@ const serverError = (
   const correlationId = stringField(json, "correlation_id") ?? stringField(json, "correlationId") ??
     (nested === undefined ? undefined : stringField(nested, "correlationId"))
   const traceId = stringField(json, "trace_id")
-  const codes = Array.isArray(json.error_codes) && json.error_codes.every((c) => typeof c === "number")
+  const codes = Array.isArray(json.error_codes) && json.error_codes.every((c) => Number.isSafeInteger(c) && c >= 0)
     ? (json.error_codes as ReadonlyArray<number>)
     : undefined
   return new ServerError({

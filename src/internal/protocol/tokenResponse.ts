@@ -78,7 +78,7 @@ const oauthError = (json: unknown) => {
   const codes = Array.isArray(json.error_codes)
     ? json.error_codes.flatMap((c) => {
       const n = typeof c === "number" ? c : typeof c === "string" ? Number(c.replace(/^AADSTS/i, "")) : NaN
-      return Number.isSafeInteger(n) ? [n] : []
+      return Number.isSafeInteger(n) && n >= 0 ? [n] : []
     })
     : undefined
   const info = Array.isArray(json.error_additional_info)
