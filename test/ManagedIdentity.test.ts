@@ -6,6 +6,7 @@ import { createHash } from "node:crypto"
 import {
   acquire,
   advanceWhenSleeping,
+  untilSleeping,
   ARM,
   eventually,
   environments,
@@ -148,11 +149,14 @@ describe("ManagedIdentity on IMDS (in-process)", () => {
         body: {}
       }, { status: 503, body: "<html/>" })
       const fiber = yield* Effect.fork(Effect.flip(acquire({ resource: ARM })))
+      yield* untilSleeping(1000)
       yield* TestClock.adjust("999 millis")
       expect(yield* requests).toHaveLength(1)
       yield* TestClock.adjust("1 millis")
+      yield* untilSleeping(2000)
       expect(yield* requests).toHaveLength(2)
       yield* TestClock.adjust("2 seconds")
+      yield* untilSleeping(4000)
       expect(yield* requests).toHaveLength(3)
       yield* TestClock.adjust("3999 millis")
       expect(yield* requests).toHaveLength(3)
@@ -167,9 +171,11 @@ describe("ManagedIdentity on IMDS (in-process)", () => {
       const a = yield* authority
       yield* a.enqueue(...Array.from({ length: 7 }, () => ({ status: 410, body: { error: "gone" } })))
       const fiber = yield* Effect.fork(acquire({ resource: ARM }))
-      yield* TestClock.adjust("69 seconds")
+      for (let i = 0; i < 6; i++) yield* advanceWhenSleeping(10_000)
+      yield* untilSleeping(10_000)
+      yield* TestClock.adjust("9999 millis")
       expect(yield* requests).toHaveLength(7)
-      yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("1 millis")
       const result = yield* Fiber.join(fiber)
       expect(result.tokenSource).toBe("identity_provider")
       expect(yield* requests).toHaveLength(8)
@@ -182,7 +188,7 @@ describe("ManagedIdentity on IMDS (in-process)", () => {
         ...Array.from({ length: 8 }, () => ({ status: 410, body: { error: "gone", error_description: "updating" } }))
       )
       const fiber = yield* Effect.fork(Effect.flip(acquire({ resource: ARM })))
-      yield* TestClock.adjust("70 seconds")
+      for (let i = 0; i < 7; i++) yield* advanceWhenSleeping(10_000)
       expect(yield* Fiber.join(fiber)).toMatchObject({ _tag: "ServerError", error: "gone", status: 410 })
       expect(yield* requests).toHaveLength(8)
     })))
@@ -197,7 +203,7 @@ describe("ManagedIdentity on IMDS (in-process)", () => {
         )
       )
       const fiber = yield* Effect.fork(Effect.flip(acquire({ resource: ARM })))
-      yield* TestClock.adjust("7 seconds")
+      for (const millis of [1000, 2000, 4000]) yield* advanceWhenSleeping(millis)
       expect((yield* Fiber.join(fiber))._tag).toBe("ServerError")
       expect(yield* requests).toHaveLength(4)
       expect(yield* Effect.flip(acquire({ resource: ARM }))).toMatchObject({ _tag: "Throttled" })
@@ -304,7 +310,7 @@ describe("the other sources (in-process)", () => {
       const a = yield* authority
       yield* a.enqueue({ status: 503, body: { statusCode: 503, message: "busy" } })
       const fiber = yield* Effect.fork(acquire({ resource: ARM }))
-      yield* TestClock.adjust("1 second")
+      yield* advanceWhenSleeping(1000)
       const result = yield* Fiber.join(fiber)
       expect(result.tokenSource).toBe("identity_provider")
       const sent = yield* requests
@@ -467,7 +473,7 @@ describe("secrets stay out of logs and errors", () => {
           const a = yield* authority
           yield* a.enqueue({ status: 500, body: { error: "boom" } })
           const fiber = yield* Effect.fork(Effect.either(acquire({ resource: ARM })))
-          yield* TestClock.adjust("10 seconds")
+          yield* advanceWhenSleeping(1000)
           const result = yield* Fiber.join(fiber)
           const keys = (yield* requests).map((r) => r.headers.authorization).filter((h): h is string => h !== undefined)
           const tokens = (yield* issued).map((t) => t.accessToken)

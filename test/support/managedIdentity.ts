@@ -72,14 +72,19 @@ export const eventually = <E, R>(condition: Effect.Effect<boolean, E, R>): Effec
     return yield* Effect.fail(new Error("condition not met within 20 seconds"))
   })
 
+/**
+ * Waits (in real time) until a fiber sleeps until `millis` from the test clock's now: a fiber
+ * that got an answer over the in-process HTTP client may still be reading it when the test
+ * moves on, so moving the clock before its sleep is registered would skip that sleep.
+ */
+export const untilSleeping = (millis: number) =>
+  eventually(
+    Effect.map(
+      Effect.all([TestClock.currentTimeMillis, TestClock.sleeps()]),
+      ([now, sleeps]) => Chunk.some(sleeps, (t) => t === now + millis)
+    )
+  )
+
 /** Waits until a fiber sleeps until `millis` from the test clock's now, then moves the clock there. */
 export const advanceWhenSleeping = (millis: number) =>
-  Effect.gen(function*() {
-    yield* eventually(
-      Effect.map(
-        Effect.all([TestClock.currentTimeMillis, TestClock.sleeps()]),
-        ([now, sleeps]) => Chunk.some(sleeps, (t) => t === now + millis)
-      )
-    )
-    yield* TestClock.adjust(`${millis} millis`)
-  })
+  Effect.zipRight(untilSleeping(millis), TestClock.adjust(`${millis} millis`))
