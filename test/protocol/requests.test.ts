@@ -123,7 +123,7 @@ describe("on-behalf-of assertions: their own lifetime", () => {
   const now = 1_700_000_000
   it("valid, expired, not yet valid, opaque", () => {
     expect(checkLifetime(jwt({ exp: now + 60, nbf: now - 10 }), now)).toEqual(
-      Either.right({ _tag: "Valid", exp: now + 60 })
+      Either.right({ _tag: "Valid", exp: now + 60, nbf: now - 10 })
     )
     expect(Either.getLeft(checkLifetime(jwt({ exp: now }), now))).toMatchObject({
       value: { _tag: "InvalidRequest", field: "userAssertion" }
