@@ -179,3 +179,13 @@ describe("the hand-written access-token encoder", () => {
     { fastCheck: { numRuns: 300 } }
   )
 })
+
+describe("the in-place access-token decoder", () => {
+  it.prop("decodes what the copying decoder decodes, the same way", [accessToken], ([e]) => {
+    const wire = JSON.stringify(Serialization.encodeEntry("AccessToken", e))
+    const copied = Serialization.decodeEntry("AccessToken", JSON.parse(wire))
+    const inPlace = Serialization.decodeEntry("AccessToken", JSON.parse(wire), true, new Map())
+    expect(Either.isRight(inPlace)).toBe(Either.isRight(copied))
+    if (Either.isRight(inPlace) && Either.isRight(copied)) expect(plain(inPlace.right)).toEqual(plain(copied.right))
+  })
+})
