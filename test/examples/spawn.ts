@@ -1,6 +1,9 @@
 /**
- * Runs an example's npm script as a child process (without `npm`, so that SIGTERM reaches it)
- * until it prints a line, then stops it.
+ * Runs an example's npm script as a child process until it prints a line, then stops it. The
+ * script (`tsx examples/<name>/main.ts`) runs as `node --import tsx examples/<name>/main.ts`:
+ * one process, without `npm` or tsx's own parent process, so that SIGTERM reaches the program
+ * itself (tsx's parent relays signals, and under load it was seen to end the program with
+ * 143 instead of letting it stop).
  */
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
@@ -16,7 +19,9 @@ export const runUntil = async (
   expect(command, `npm script ${script}`).toMatch(/^tsx examples\/\w+\/main\.ts$/)
   const environment: NodeJS.ProcessEnv = { ...process.env, PORT: "0" }
   for (const name of Object.keys(environment)) if (name.startsWith("AZURE_")) delete environment[name]
-  const child = ChildProcess.spawn("node_modules/.bin/tsx", command!.split(" ").slice(1), { env: environment })
+  const child = ChildProcess.spawn(process.execPath, ["--import", "tsx", ...command!.split(" ").slice(1)], {
+    env: environment
+  })
   let stdout = ""
   let stderr = ""
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
