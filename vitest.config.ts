@@ -14,6 +14,11 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     setupFiles: ["./test/support/setup.ts"],
+    // One module graph per worker instead of one per file: every file importing effect and the
+    // library anew cost about 3 s of set-up and collection per file on this 2-core machine
+    // (34 files: 315 s → 118 s). Test files therefore leave no global state behind (they restore
+    // process.env and their spies) and build their clients, caches and servers per test.
+    isolate: false,
     testTimeout: 30_000,
     hookTimeout: 30_000
   }
