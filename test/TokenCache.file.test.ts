@@ -6,7 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Logger, Option, Redacted } from "effect"
 import { TokenCache } from "effect-msal"
 import { accessToken, keyOf, put, targets, targetsInFile } from "./cache/entries.js"
-import { runWorkers } from "./cache/processes.js"
+import { expectOneFetch, runWorkers } from "./cache/processes.js"
 import { tempFiles } from "./support/tempFiles.js"
 
 const { freshFile } = tempFiles("file")
@@ -157,19 +157,7 @@ describe("file cache", () => {
   it.live("withLock: 4 processes missing one token fetch it once", () =>
     Effect.gen(function*() {
       const path = freshFile()
-      const log = `${path}.requests`
-      fs.writeFileSync(log, "")
-      const outcomes = yield* Effect.promise(() =>
-        runWorkers([0, 1, 2, 3].map(() => ["flight", `file:${path}`, log, "cold"]), `${path}.go`)
-      )
-      expect(outcomes.map((o) => o.code)).toEqual([0, 0, 0, 0])
-      expect(fs.readFileSync(log, "utf8").trim().split("\n")).toHaveLength(1)
-      expect(outcomes.map((o) => o.stdout.trim().split("\n").at(-1)).sort()).toEqual([
-        "cache",
-        "cache",
-        "cache",
-        "fetched"
-      ])
+      yield* Effect.promise(() => expectOneFetch(`file:${path}`, nodePath.dirname(path), "cold"))
     }), 120_000)
 })
 

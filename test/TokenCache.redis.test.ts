@@ -8,9 +8,9 @@ import { Redis } from "ioredis"
 import { CacheEntry, ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
 import { accessToken, liveFor, nowSeconds, putTokens, refreshToken } from "./cache/entries.js"
-import { runWorkers } from "./cache/processes.js"
+import { expectOneFetch } from "./cache/processes.js"
 import type { RedisServer } from "./cache/redisServer.js"
-import { startRedis } from "./cache/redisServer.js"
+import { countCommands, startRedis } from "./cache/redisServer.js"
 import { AUTHORITY, CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"
 
 let server: RedisServer
@@ -37,22 +37,7 @@ const open = (options: Partial<TokenCache.RedisOptions>) =>
 /** A client whose every command is counted. */
 const counting = () => {
   const client = new Redis(server.url)
-  const calls: Array<string> = []
-  const counted: TokenCache.RedisClient = {
-    hget: ((...args: Parameters<Redis["hget"]>) => {
-      calls.push("hget")
-      return client.hget(...args)
-    }) as Redis["hget"],
-    evalsha: ((...args: Parameters<Redis["evalsha"]>) => {
-      calls.push("evalsha")
-      return client.evalsha(...args)
-    }) as Redis["evalsha"],
-    eval: ((...args: Parameters<Redis["eval"]>) => {
-      calls.push("eval")
-      return client.eval(...args)
-    }) as Redis["eval"]
-  }
-  return { client, counted, calls }
+  return { client, ...countCommands(client) }
 }
 
 describe("Redis cache", () => {
@@ -276,22 +261,7 @@ describe("Redis cache", () => {
   it.live("withLock: 4 processes sharing one Redis fetch a cold token once", () =>
     Effect.gen(function*() {
       const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), "effect-msal-redis-"))
-      const log = nodePath.join(dir, "requests")
-      fs.writeFileSync(log, "")
-      const outcomes = yield* Effect.promise(() =>
-        runWorkers(
-          [0, 1, 2, 3].map(() => ["flight", `redis:${server.url}`, log, `cold-${n}`]),
-          nodePath.join(dir, "go")
-        )
-      )
-      expect(outcomes.map((o) => [o.code, o.stderr])).toEqual(outcomes.map(() => [0, ""]))
-      expect(fs.readFileSync(log, "utf8").trim().split("\n")).toHaveLength(1)
-      expect(outcomes.map((o) => o.stdout.trim().split("\n").at(-1)).sort()).toEqual([
-        "cache",
-        "cache",
-        "cache",
-        "fetched"
-      ])
+      yield* Effect.promise(() => expectOneFetch(`redis:${server.url}`, dir, `cold-${n}`))
       fs.rmSync(dir, { recursive: true, force: true })
     }), 120_000)
 

@@ -13,6 +13,7 @@ import { CacheEntry, ClientCredential, ConfidentialClient, CredentialSigner, Tok
 import * as TestAuthority from "effect-msal/TestAuthority"
 import { accessToken, liveFor, putTokens, refreshToken } from "./cache/entries.js"
 import { runWorkers } from "./cache/processes.js"
+import { countCommands } from "./cache/redisServer.js"
 import { storeContract } from "./cache/storeContract.js"
 import type { RedisCluster } from "./cache/redisCluster.js"
 import { startCluster } from "./cache/redisCluster.js"
@@ -88,12 +89,7 @@ describe("Redis Cluster store", () => {
   it.live("get is one round trip; a partition listing is two", () =>
     Effect.gen(function*() {
       const client = new Cluster(cluster.nodes.slice(0, 1))
-      const calls: Array<string> = []
-      const counted: TokenCache.RedisClient = {
-        hget: (key, field) => (calls.push("hget"), client.hget(key, field)),
-        evalsha: (sha, keys, ...args) => (calls.push("evalsha"), client.evalsha(sha, keys, ...args)),
-        eval: (script, keys, ...args) => (calls.push("eval"), client.eval(script, keys, ...args))
-      }
+      const { calls, counted } = countCommands(client)
       const cache = yield* open({ prefix: prefix(), client: counted, nodes: undefined })
       yield* putTokens(cache, token("a"), token("b"))
       yield* cache.list("AccessToken", CacheEntry.partitionOf("AccessToken", token("a"))) // loads the scripts

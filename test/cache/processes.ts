@@ -1,8 +1,9 @@
 /** Runs test/cache/worker.ts (or another worker script) in child processes, all released at once. */
+import { expect } from "@effect/vitest"
 import * as esbuild from "esbuild"
 import { spawn } from "node:child_process"
 import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
 import { basename, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -93,4 +94,23 @@ export const runWorkers = (
       })
     ))
   )
+}
+
+/**
+ * Four worker processes on `store` (`file:<path>` or `redis:<url>`) miss the token for
+ * `target` at once: under the store's lock exactly one "fetches" it (one line in its log in
+ * `dir`) and the other three find it in the store. Each exits 0 with nothing on stderr.
+ */
+export const expectOneFetch = async (store: string, dir: string, target: string) => {
+  const log = join(dir, "requests")
+  writeFileSync(log, "")
+  const outcomes = await runWorkers([0, 1, 2, 3].map(() => ["flight", store, log, target]), join(dir, "go"))
+  expect(outcomes.map((o) => [o.code, o.stderr])).toEqual(outcomes.map(() => [0, ""]))
+  expect(readFileSync(log, "utf8").trim().split("\n")).toHaveLength(1)
+  expect(outcomes.map((o) => o.stdout.trim().split("\n").at(-1)).sort()).toEqual([
+    "cache",
+    "cache",
+    "cache",
+    "fetched"
+  ])
 }

@@ -4,6 +4,7 @@
  */
 import { spawn } from "node:child_process"
 import { createServer } from "node:net"
+import type * as TokenCache from "../../src/TokenCache.js"
 
 export interface RedisServer {
   readonly url: string
@@ -66,4 +67,15 @@ export const startRedis = async (): Promise<RedisServer> => {
         child.kill("SIGTERM")
       })
   }
+}
+
+/** `client` (a Redis or a Cluster) as the store's client, every command it is sent named in `calls`. */
+export const countCommands = (client: TokenCache.RedisClient) => {
+  const calls: Array<string> = []
+  const counted: TokenCache.RedisClient = {
+    hget: (key, field) => (calls.push("hget"), client.hget(key, field)),
+    evalsha: (sha, keys, ...args) => (calls.push("evalsha"), client.evalsha(sha, keys, ...args)),
+    eval: (script, keys, ...args) => (calls.push("eval"), client.eval(script, keys, ...args))
+  }
+  return { counted, calls }
 }
