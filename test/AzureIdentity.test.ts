@@ -80,10 +80,13 @@ const startResource = async (challenge: boolean) => {
   return { url, seen, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
 }
 
-/** An Azure SDK pipeline: the bearer-token policy, then a policy that routes https://api.contoso.test to 127.0.0.1. */
-const pipelineTo = (localUrl: string) => {
+/**
+ * An Azure SDK pipeline: the bearer-token policy over `tokenCredential` (default this file's
+ * credential), then a policy that routes https://api.contoso.test to 127.0.0.1.
+ */
+const pipelineTo = (localUrl: string, tokenCredential: TokenCredential = credential) => {
   const pipeline = createEmptyPipeline()
-  pipeline.addPolicy(bearerTokenAuthenticationPolicy({ credential, scopes: SCOPE }))
+  pipeline.addPolicy(bearerTokenAuthenticationPolicy({ credential: tokenCredential, scopes: SCOPE }))
   pipeline.addPolicy({
     name: "toLoopback",
     sendRequest: (request, next) => {
@@ -237,18 +240,8 @@ describe("the Promise client's asTokenCredential", () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
     try {
       const local = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-      const pipeline = createEmptyPipeline()
-      pipeline.addPolicy(bearerTokenAuthenticationPolicy({ credential: promiseCredential, scopes: SCOPE }))
-      pipeline.addPolicy({
-        name: "toLoopback",
-        sendRequest: (request, next) => {
-          request.url = request.url.replace(API, local)
-          request.allowInsecureConnection = true
-          return next(request)
-        }
-      })
-      const http = createDefaultHttpClient()
-      const send = () => pipeline.sendRequest(http, createPipelineRequest({ url: `${API}/items` }))
+      const sendTo = pipelineTo(local, promiseCredential)
+      const send = () => sendTo("/items")
       expect([(await send()).status, (await send()).status]).toEqual([200, 200])
       const issuedTokens = await Effect.runPromise(testAuthority.issued)
       expect(issuedTokens).toHaveLength(1)

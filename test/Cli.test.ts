@@ -126,6 +126,19 @@ const startServer = async (args: ReadonlyArray<string> = []) => {
   return { url: match[1]!, stop: (): Promise<Exit.Exit<number>> => Effect.runPromise(Fiber.interrupt(fiber)) }
 }
 
+/** A client-credentials token request to a served authority, as any HTTP client sends it. */
+const requestToken = (url: string) =>
+  fetch(`${url}/contoso/oauth2/v2.0/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: CLIENT_ID,
+      client_secret: SECRET,
+      scope: GRAPH
+    })
+  })
+
 describe("effect-msal (usage)", () => {
   it("--help lists the commands and exits 0", async () => {
     const run = await cli(["--help"])
@@ -381,16 +394,7 @@ describe("effect-msal authority serve", () => {
         })
         void exited.then(() => reject(new Error(`authority serve exited: ${stdout} ${stderr}`)))
       })
-      const response = await fetch(`${url}/contoso/oauth2/v2.0/token`, {
-        method: "POST",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({
-          grant_type: "client_credentials",
-          client_id: CLIENT_ID,
-          client_secret: SECRET,
-          scope: GRAPH
-        })
-      })
+      const response = await requestToken(url)
       expect(response.status).toBe(200)
       child.kill("SIGINT")
       expect(await exited).toBe(0)
@@ -402,16 +406,7 @@ describe("effect-msal authority serve", () => {
 
   it("runs in process until interrupted", async () => {
     const server = await startServer()
-    const response = await fetch(`${server.url}/contoso/oauth2/v2.0/token`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "client_credentials",
-        client_id: CLIENT_ID,
-        client_secret: SECRET,
-        scope: GRAPH
-      })
-    })
+    const response = await requestToken(server.url)
     expect(response.status).toBe(200)
     await server.stop()
     await expect(fetch(`${server.url}/contoso/oauth2/v2.0/token`, { method: "POST" })).rejects.toThrow()
