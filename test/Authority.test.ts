@@ -619,6 +619,58 @@ describe("a domain-named tenant's realm", () => {
     }).pipe(Effect.provide(clientLayer({ authority: DOMAIN }, { tenantIds }))))
 })
 
+describe("user tokens under the account's tid (where msal-node writes them)", () => {
+  const OTHER = "0fab0fab-1111-4222-8333-444455556666"
+  const account = {
+    homeAccountId: `uid.${OTHER}`,
+    environment: "login.microsoftonline.com",
+    tenantId: OTHER,
+    username: "u@fabrikam.example",
+    localAccountId: "uid"
+  }
+  const userToken = Effect.flatMap(TestClock.currentTimeMillis, (millis) => {
+    const now = Math.floor(millis / 1000)
+    return Effect.flatMap(TokenCache.TokenCache, (c) =>
+      c.modify([{
+        _tag: "Put",
+        section: "AccessToken",
+        entry: {
+          credential_type: "AccessToken",
+          secret: Redacted.make("under the tid"),
+          home_account_id: account.homeAccountId,
+          environment: "login.microsoftonline.com",
+          client_id: CLIENT_ID,
+          realm: OTHER,
+          target: "User.Read openid profile",
+          token_type: "Bearer",
+          cached_at: now,
+          expires_on: now + 3600,
+          extended_expires_on: now + 3600
+        }
+      }]))
+  })
+  const silent = Effect.flatMap(
+    ConfidentialClient.ConfidentialClient,
+    (c) => c.acquireTokenSilent({ account, scopes: ["User.Read"] })
+  )
+
+  it.effect("are served for a tenantless authority (organizations)", () =>
+    Effect.gen(function*() {
+      yield* userToken
+      const result = yield* silent
+      expect(Redacted.value(result.accessToken)).toBe("under the tid")
+      expect(yield* posts).toEqual([])
+    }).pipe(Effect.provide(clientLayer({ authority: "https://login.microsoftonline.com/organizations" }))))
+
+  it.effect("are never served for an authority that names another tenant", () =>
+    Effect.gen(function*() {
+      yield* userToken
+      const error = yield* Effect.flip(silent)
+      expect(error._tag).toBe("TokenNotFound")
+      expect(yield* posts).toEqual([])
+    }).pipe(Effect.provide(clientLayer({ authority: `https://login.microsoftonline.com/${GUID}` }))))
+})
+
 describe("tenant override", () => {
   // a domain-named tenant is discovered: Entra answers with its tenant id's endpoints
   const FABRIKAM = "0fab0fab-1111-4222-8333-444455556666"

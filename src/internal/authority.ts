@@ -274,8 +274,9 @@ export const knownAliases = (host: string): ReadonlyArray<string> =>
 
 /**
  * The realms to look a token up under, the written one first: `realm`, then the tenant as the
- * authority wrote it when that differs (case-insensitively), then `others` (for user tokens,
- * the account's or the assertion's `tid`, under which msal-node writes them: msal-common
+ * authority wrote it when that differs (case-insensitively), then, for a tenantless authority
+ * (`common`, `organizations`, `consumers`), `others` (for user tokens, the account's or the
+ * assertion's `tid`, under which msal-node writes them: msal-common
  * `ResponseHandler.generateCacheRecord` takes the ID token's `tid` as the realm). A cache
  * written by MSAL Python on Entra (the GUID of the discovered token endpoint), by msal-node
  * (app tokens under the configured tenant, user tokens under `tid`) or by an earlier version
@@ -288,13 +289,19 @@ export const lookupRealms = (
 ): ReadonlyArray<string> => {
   const realms = [endpoints.realm]
   if (endpoints.form === "Oidc" || endpoints.form === "Adfs") return realms
-  for (const realm of [endpoints.realmAsWritten, ...others]) {
+  // a `tid` stands in only for a tenantless authority: one that names a tenant never serves
+  // another tenant's token
+  const tenantless = TENANTLESS_REALMS.has(endpoints.realm.toLowerCase())
+  for (const realm of [endpoints.realmAsWritten, ...(tenantless ? others : [])]) {
     if (realm !== undefined && realm.length > 0 && !realms.some((r) => r.toLowerCase() === realm.toLowerCase())) {
       realms.push(realm)
     }
   }
   return realms
 }
+
+/** Realms that name no tenant: the multi-tenant `common`, `organizations`, `consumers`. */
+const TENANTLESS_REALMS: ReadonlySet<string> = new Set(["common", "organizations", "consumers"])
 
 /** The realms of `lookupRealms` after the written one, or `undefined` when there are none. @internal */
 export const otherRealms = (
