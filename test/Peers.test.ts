@@ -216,7 +216,7 @@ describe("msal-node 7.2.1 as a peer (real HTTP on 127.0.0.1)", () => {
   for (const [spelling, authority] of AUTHORITIES) {
     // msal-node refuses client credentials on /organizations (missing_tenant_id_error): no
     // app-token round trip there; the refusal itself is tested below
-    const appTest = spelling === "organizations" ? it.live.skip : it.live
+    const appTokens = spelling !== "organizations"
     const userTest = it.live
     const readTest = it.live
     describe(`authority by ${spelling}`, () => {
@@ -251,19 +251,21 @@ describe("msal-node 7.2.1 as a peer (real HTTP on 127.0.0.1)", () => {
         )
       }
 
-      appTest("an app token msal-node cached is served by us with no request", () =>
-        Effect.gen(function*() {
-          const w = yield* world2
-          const theirs = yield* Effect.promise(() => w.node.acquireTokenByClientCredential({ scopes: [GRAPH] }))
-          yield* Effect.suspend(() => TokenCache.deserialize(w.node.getTokenCache().serialize())).pipe(
-            Effect.provideService(TokenCache.TokenCache, w.cache)
-          )
-          const before = yield* w.posts
-          const ours = yield* w.client.acquireTokenForClient({ scopes: [GRAPH] })
-          expect(ours.tokenSource).toBe("cache")
-          expect(Redacted.value(ours.accessToken)).toBe(theirs?.accessToken)
-          expect(yield* w.posts).toBe(before)
-        }).pipe(Effect.scoped), 90_000)
+      if (appTokens) {
+        it.live("an app token msal-node cached is served by us with no request", () =>
+          Effect.gen(function*() {
+            const w = yield* world2
+            const theirs = yield* Effect.promise(() => w.node.acquireTokenByClientCredential({ scopes: [GRAPH] }))
+            yield* Effect.suspend(() => TokenCache.deserialize(w.node.getTokenCache().serialize())).pipe(
+              Effect.provideService(TokenCache.TokenCache, w.cache)
+            )
+            const before = yield* w.posts
+            const ours = yield* w.client.acquireTokenForClient({ scopes: [GRAPH] })
+            expect(ours.tokenSource).toBe("cache")
+            expect(Redacted.value(ours.accessToken)).toBe(theirs?.accessToken)
+            expect(yield* w.posts).toBe(before)
+          }).pipe(Effect.scoped), 90_000)
+      }
 
       // msal-node looks app tokens up under the tenant as configured (msal-node
       // `ClientCredentialClient.readAccessTokenFromCache`: `realm: authority.tenant`), we write
@@ -284,8 +286,8 @@ describe("msal-node 7.2.1 as a peer (real HTTP on 127.0.0.1)", () => {
             }).pipe(Effect.scoped),
           90_000
         )
-      } else {
-        appTest("an app token we cached is served by msal-node with no request", () =>
+      } else if (appTokens) {
+        it.live("an app token we cached is served by msal-node with no request", () =>
           Effect.gen(function*() {
             const w = yield* world2
             const ours = yield* w.client.acquireTokenForClient({ scopes: [GRAPH] })
