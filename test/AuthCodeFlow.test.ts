@@ -305,7 +305,7 @@ describe("acquireTokenByAuthCodeFlow", () => {
       })
     }).pipe(Effect.provide(testLayer())))
 
-  it.effect("rejects malformed input: not an object, a malformed flow, a repeated parameter", () =>
+  it.effect("rejects malformed input: not an object, a malformed flow, a repeated parameter, one that is not text", () =>
     Effect.gen(function*() {
       const { flow, response } = yield* startSignIn()
       const code = response.get("code")!
@@ -321,6 +321,14 @@ describe("acquireTokenByAuthCodeFlow", () => {
       expect(yield* redeemFailure(flow, twice)).toMatchObject({ _tag: "InvalidRequest", field: "response" })
       expect(yield* redeemFailure(flow, { state: [flow.state, "x"], code })).toMatchObject({ _tag: "InvalidRequest" })
       expect(yield* redeemFailure(flow, "state=x" as never)).toMatchObject({ _tag: "InvalidRequest" })
+      // a parameter that is not text is refused, not dropped: an `error` object must not let the code through
+      for (const error of [{}, { code: "access_denied" }, 1, null, true]) {
+        expect(yield* redeemFailure(flow, { state: flow.state, code, error })).toMatchObject({
+          _tag: "InvalidRequest",
+          field: "response",
+          description: "the redirect's parameter error is not a string"
+        })
+      }
       expect(yield* tokenRequestCount).toBe(0)
     }).pipe(Effect.provide(testLayer())))
 

@@ -61,7 +61,7 @@ const redirectUriOf = (value: unknown): Either.Either<string | undefined, Invali
     )
   })
 
-/** The redirect's parameters; a repeated parameter is rejected (one of them may be forged). */
+/** The redirect's parameters; a repeated parameter, or one that is not text, is rejected (one of them may be forged). */
 const paramsOf = (response: unknown): Either.Either<Readonly<Record<string, string>>, InvalidRequest> => {
   const out: Record<string, string> = {}
   const repeated = (k: string) =>
@@ -82,6 +82,13 @@ const paramsOf = (response: unknown): Either.Either<Readonly<Record<string, stri
   for (const [k, v] of Object.entries(response)) {
     if (typeof v === "string") out[k] = v
     else if (Array.isArray(v)) return repeated(k)
+    else if (v !== undefined) {
+      // fail closed: a parameter that is not text (`error: {}` from a nested query parser) is
+      // not dropped, or an error could be skipped and the code redeemed
+      return Either.left(
+        new InvalidRequest({ field: "response", description: `the redirect's parameter ${k} is not a string` })
+      )
+    }
   }
   return Either.right(out)
 }
