@@ -194,27 +194,43 @@ describe("getAccounts", () => {
       expect(yield* Effect.flip(c.getAccounts({ username: 42 as never }))).toMatchObject({ _tag: "InvalidRequest" })
     }).pipe(Effect.provide(testLayer())))
 
-  it.scoped("C20: one account for a user signed in to two tenants", () =>
+  it.scoped("C20: one account for a user signed in to two tenants (home, and a guest in another)", () =>
     Effect.gen(function*() {
       const a = yield* authority
       const contoso = yield* makeClient()
-      // the same user under a second realm: `organizations` (a domain is discovered to its tenant
-      // id, and the test authority issues a user's ID tokens in the home tenant only, so a second
-      // named tenant would be refused by the issuer check)
-      const fabrikam = yield* makeClient({ authority: "https://login.microsoftonline.com/organizations" })
+      // a second organization the user is a guest in: its tenant id is what discovery answers
+      const fabrikam = yield* makeClient({ authority: "https://login.microsoftonline.com/fabrikam.onmicrosoft.com" })
+      const results = []
       for (const c of [contoso, fabrikam]) {
         const flow = yield* c.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: REDIRECT_URI })
-        yield* c.acquireTokenByAuthCodeFlow({ flow, response: new URL(yield* a.authorize(flow.authUri)).searchParams })
+        results.push(
+          yield* c.acquireTokenByAuthCodeFlow({
+            flow,
+            response: new URL(yield* a.authorize(flow.authUri)).searchParams
+          })
+        )
       }
-      expect((yield* snapshot).entries.Account).toHaveLength(2)
+      const [home, guest] = results
+      // Entra names the tenant signed in to in tid (and iss), the home tenant in client_info
+      expect(home!.tenantId).toBe(ALICE.tenantId)
+      expect(guest!.tenantId).not.toBe(ALICE.tenantId)
+      expect(guest!.tenantId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+      expect(guest!.idTokenClaims?.iss).toBe(`https://login.microsoftonline.com/${guest!.tenantId}/v2.0`)
+      expect(guest!.account?.homeAccountId).toBe(homeOf(ALICE))
+      expect(guest!.account?.localAccountId).not.toBe(ALICE.objectId)
+      const entries = (yield* snapshot).entries.Account
+      expect(entries.map((e) => e.realm).sort()).toEqual([ALICE.tenantId, guest!.tenantId].sort())
       const accounts = yield* contoso.getAccounts()
       expect(accounts).toHaveLength(1)
       expect(accounts[0]).toMatchObject({
         homeAccountId: homeOf(ALICE),
         environment: "login.microsoftonline.com",
-        username: ALICE.username,
-        localAccountId: ALICE.objectId
+        username: ALICE.username
       })
+      // each tenant's tokens stay its own: silent for the guest tenant is served from its realm
+      const silent = yield* fabrikam.acquireTokenSilent({ scopes: ["User.Read"], account: guest!.account! })
+      expect(silent.tokenSource).toBe("cache")
+      expect(silent.tenantId).toBe(guest!.tenantId)
     }).pipe(Effect.provide(sharedLayer())))
 
   it.effect("accounts of another cloud or of an unknown authority type are not listed", () =>

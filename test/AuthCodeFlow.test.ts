@@ -452,10 +452,30 @@ describe("acquireTokenByAuthCodeFlow", () => {
       }).pipe(Effect.provide(testLayer())))
   })
 
-  it.effect("a tenant given by GUID must be the issuer's", () =>
+  it.effect("a tenant given by GUID must be the issuer's: an ID token of another tenant is refused", () =>
     Effect.gen(function*() {
       const { flow, response } = yield* startSignIn()
       expect(yield* redeemFailure(flow, response)).toMatchObject({ _tag: "IdTokenError", reason: "Issuer" })
+    }).pipe(
+      Effect.provide(
+        testLayer({
+          client: { authority: `https://login.microsoftonline.com/${ALICE.tenantId}` },
+          authority: {
+            idTokenClaims: {
+              iss: "https://login.microsoftonline.com/00000000-0000-0000-0000-0000000000aa/v2.0",
+              tid: "00000000-0000-0000-0000-0000000000aa"
+            }
+          }
+        })
+      )
+    ))
+
+  it.effect("a guest's sign-in to another tenant: the ID token names that tenant, the account stays the home one", () =>
+    Effect.gen(function*() {
+      const result = yield* signIn()
+      expect(result.tenantId).toBe("00000000-0000-0000-0000-0000000000aa")
+      expect(result.idTokenClaims?.tid).toBe("00000000-0000-0000-0000-0000000000aa")
+      expect(result.account?.homeAccountId).toBe(`${ALICE.objectId}.${ALICE.tenantId}`)
     }).pipe(
       Effect.provide(
         testLayer({ client: { authority: "https://login.microsoftonline.com/00000000-0000-0000-0000-0000000000aa" } })

@@ -82,6 +82,27 @@ const jwt = (claims: Record<string, unknown>): string => appToken(claims)
 const pairwiseSub = (user: TestUser, clientId: string): string =>
   Crypto.createHash("sha256").update(`${user.objectId}|${clientId}`).digest("base64url").slice(0, 43)
 
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/**
+ * Where a user signs in: the tenant the token endpoint names (a guest signing in to another
+ * organization), else (`common`, `organizations`, B2C, AD FS, generic OIDC) the home tenant.
+ * Entra's ID tokens name that tenant in `tid` and `iss` ("tid: the tenant that the user is
+ * signing in to", Microsoft Learn, "ID token claims reference"), and the user's object there
+ * in `oid`: a guest is another object in each tenant ("Properties of a B2B guest user",
+ * Microsoft Learn). `client_info` keeps naming the home tenant and object (`uid`, `utid`).
+ */
+const signedInAs = (ctx: GrantContext, user: TestUser): { readonly tenantId: string; readonly objectId: string } => {
+  const kind = kindOfTokenEndpoint(ctx.tokenEndpoint, ctx.settings)
+  const tenantId = (kind === "Entra" || kind === "Ciam") && GUID.test(ctx.tenant) ? ctx.tenant : user.tenantId
+  if (tenantId.toLowerCase() === user.tenantId.toLowerCase()) return { tenantId: user.tenantId, objectId: user.objectId }
+  const h = Crypto.createHash("sha256").update(`guest:${user.objectId}:${tenantId.toLowerCase()}`).digest("hex")
+  return {
+    tenantId,
+    objectId: `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`
+  }
+}
+
 /** @internal */
 export const clientInfoOf = (user: TestUser): string =>
   base64url(JSON.stringify({ uid: user.objectId, utid: user.tenantId }))
@@ -143,9 +164,10 @@ const b2cSignInAnswer = (
 const userAccessToken = (ctx: GrantContext, r: UserTokenRequest, granted: ReadonlyArray<string>, sequence: number) => {
   const { clientId, user } = r
   const now = Math.floor(ctx.nowMillis / 1000)
+  const at = signedInAs(ctx, user)
   return jwt({
     aud: resourceOf(r.scopes),
-    iss: `https://sts.windows.net/${user.tenantId}/`,
+    iss: `https://sts.windows.net/${at.tenantId}/`,
     iat: now,
     nbf: now,
     exp: now + ctx.settings.expiresIn,
@@ -153,10 +175,10 @@ const userAccessToken = (ctx: GrantContext, r: UserTokenRequest, granted: Readon
     amr: ["pwd"],
     appid: clientId,
     name: user.displayName ?? user.username,
-    oid: user.objectId,
+    oid: at.objectId,
     scp: granted.filter((s) => !OIDC_SCOPES.has(s)).map((s) => s.slice(s.lastIndexOf("/") + 1)).join(" "),
     sub: pairwiseSub(user, clientId),
-    tid: user.tenantId,
+    tid: at.tenantId,
     unique_name: user.username,
     upn: user.username,
     uti: `at-${sequence}`,
@@ -170,20 +192,21 @@ const userIdToken = (ctx: GrantContext, r: UserTokenRequest, sequence: number): 
   const { clientId, user } = r
   const { settings } = ctx
   const now = Math.floor(ctx.nowMillis / 1000)
+  const at = signedInAs(ctx, user)
   const claims: Record<string, unknown> = {
     aud: clientId,
-    iss: idTokenIssuer(ctx.tokenEndpoint, user.tenantId, settings),
+    iss: idTokenIssuer(ctx.tokenEndpoint, at.tenantId, settings),
     iat: now,
     nbf: now,
     exp: now + ID_TOKEN_LIFETIME_SECONDS,
     auth_time: r.authTime,
     name: user.displayName ?? user.username,
     ...(r.nonce === undefined ? {} : { nonce: r.nonce }),
-    oid: user.objectId,
+    oid: at.objectId,
     preferred_username: user.username,
     rh: "0.AAAA",
     sub: pairwiseSub(user, clientId),
-    tid: user.tenantId,
+    tid: at.tenantId,
     uti: `id-${sequence}`,
     ver: "2.0"
   }
