@@ -95,7 +95,8 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 const signedInAs = (ctx: GrantContext, user: TestUser): { readonly tenantId: string; readonly objectId: string } => {
   const kind = kindOfTokenEndpoint(ctx.tokenEndpoint, ctx.settings)
   const tenantId = (kind === "Entra" || kind === "Ciam") && GUID.test(ctx.tenant) ? ctx.tenant : user.tenantId
-  if (tenantId.toLowerCase() === user.tenantId.toLowerCase()) return { tenantId: user.tenantId, objectId: user.objectId }
+  if (tenantId.toLowerCase() === user.tenantId.toLowerCase())
+    return { tenantId: user.tenantId, objectId: user.objectId }
   const h = Crypto.createHash("sha256").update(`guest:${user.objectId}:${tenantId.toLowerCase()}`).digest("hex")
   return {
     tenantId,
