@@ -142,6 +142,16 @@ const codeOf = (cause: unknown): string | undefined =>
     ? codeOf(cause.cause)
     : undefined
 
+/** One attempt's deadline: past it, a `NetworkError` `Timeout` naming the endpoint. @internal */
+export const withAttemptTimeout =
+  (url: string, duration: Duration.Duration) =>
+  <A, E, R>(attempt: Effect.Effect<A, E, R>): Effect.Effect<A, E | NetworkError, R> =>
+    Effect.timeoutFail(attempt, {
+      duration,
+      onTimeout: () =>
+        new NetworkError({ reason: "Timeout", url, description: `no answer within ${Duration.format(duration)}` })
+    })
+
 /**
  * A platform transport failure as a `NetworkError`: the endpoint and the cause's message
  * and code (`ECONNREFUSED`, …), never the request (whose body holds secrets). @internal
@@ -315,15 +325,7 @@ const attemptOnce = (
     Effect.onExit((exit) => Metrics.attempt(request.grant.grant_type, exit)),
     Effect.mapError(transportError(request.endpoint)),
     Effect.flatMap((response) => processResponse(response, request.endpoint)),
-    Effect.timeoutFail({
-      duration: sender.attemptTimeout,
-      onTimeout: () =>
-        new NetworkError({
-          reason: "Timeout",
-          url: request.endpoint,
-          description: `no answer within ${Duration.format(sender.attemptTimeout)}`
-        })
-    })
+    withAttemptTimeout(request.endpoint, sender.attemptTimeout)
   )
 
 /**

@@ -108,15 +108,7 @@ const exchange = (
     return { status: response.status, headers: response.headers, body } satisfies Response.RawResponse
   }).pipe(
     Effect.scoped,
-    Effect.timeoutFail({
-      duration: channel.attemptTimeout,
-      onTimeout: () =>
-        new NetworkError({
-          reason: "Timeout",
-          url: source.endpoint,
-          description: `no answer within ${Duration.format(channel.attemptTimeout)}`
-        })
-    })
+    Transport.withAttemptTimeout(source.endpoint, channel.attemptTimeout)
   )
 
 /** Sends a request, retried by the source's policy; the outcome of the last answer. */
