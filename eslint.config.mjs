@@ -12,7 +12,20 @@ import tseslint from "typescript-eslint"
 export const functionLength = ["error", { max: 60, skipBlankLines: true, skipComments: true, IIFEs: true }]
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", ".bench-out/**", "coverage/**", "**/*.md", "**/*.json"] },
+  // what .gitignore ignores too: .samples/ is written by the type-check of the docs samples
+  {
+    ignores: [
+      "dist/**",
+      "node_modules/**",
+      ".bench-out/**",
+      ".samples/**",
+      "coverage/**",
+      "docs/api/**",
+      "test-results/**",
+      "**/*.md",
+      "**/*.json"
+    ]
+  },
   ...tseslint.configs.recommended,
   ...effectEslint.configs.dprint,
   {
