@@ -208,26 +208,27 @@ export const toHttp = (
 /** Token responses are a few kilobytes; anything past this is not read. @internal */
 export const MAX_BODY_BYTES = 1024 * 1024
 
-const tooLarge = (url: string, status: number) =>
+const tooLarge = (url: string, status: number, maxBytes: number) =>
   new NetworkError({
     reason: "InvalidResponse",
     url,
     status,
-    description: `the response body is larger than ${MAX_BODY_BYTES} bytes`
+    description: `the response body is larger than ${maxBytes} bytes`
   })
 
-/** The body as text, read as a stream and abandoned past `MAX_BODY_BYTES`. @internal */
+/** The body as text, read as a stream and abandoned past `maxBytes` (token responses: `MAX_BODY_BYTES`). @internal */
 export const readBody = (
   response: HttpClientResponse.HttpClientResponse,
-  url: string
+  url: string,
+  maxBytes: number = MAX_BODY_BYTES
 ): Effect.Effect<string, NetworkError> => {
   const declared = Number(response.headers["content-length"])
-  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return Effect.fail(tooLarge(url, response.status))
+  if (Number.isFinite(declared) && declared > maxBytes) return Effect.fail(tooLarge(url, response.status, maxBytes))
   const chunks: Array<Uint8Array> = []
   let size = 0
   return Stream.runForEach(response.stream, (chunk) => {
     size += chunk.length
-    if (size > MAX_BODY_BYTES) return Effect.fail(tooLarge(url, response.status))
+    if (size > maxBytes) return Effect.fail(tooLarge(url, response.status, maxBytes))
     chunks.push(chunk)
     return Effect.void
   }).pipe(

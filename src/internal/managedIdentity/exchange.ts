@@ -5,7 +5,6 @@
  *
  * @internal
  */
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as Headers from "@effect/platform/Headers"
 import type * as HttpClient from "@effect/platform/HttpClient"
@@ -16,7 +15,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
-import * as Stream from "effect/Stream"
 import type { MsalError } from "../../MsalError.js"
 import { NetworkError } from "../../MsalError.js"
 import * as Metrics from "../metrics.js"
@@ -56,41 +54,6 @@ const toHttp = (request: SourceRequest): HttpClientRequest.HttpClientRequest => 
   return request.form === undefined ? withHeaders : HttpClientRequest.bodyUrlParams(withHeaders, request.form)
 }
 
-/** The body as text, read as a stream and abandoned past `MAX_BODY_BYTES`. */
-const readBody = (
-  response: HttpClientResponse.HttpClientResponse,
-  url: string
-): Effect.Effect<string, NetworkError> => {
-  const chunks: Array<Uint8Array> = []
-  let size = 0
-  return Stream.runForEach(response.stream, (chunk) => {
-    size += chunk.length
-    if (size > MAX_BODY_BYTES) {
-      return Effect.fail(
-        new NetworkError({
-          reason: "InvalidResponse",
-          url,
-          status: response.status,
-          description: `the answer is larger than ${MAX_BODY_BYTES} bytes`
-        })
-      )
-    }
-    chunks.push(chunk)
-    return Effect.void
-  }).pipe(
-    Effect.catchTag("ResponseError", () =>
-      Effect.fail(
-        new NetworkError({
-          reason: "Transport",
-          url,
-          status: response.status,
-          description: "the connection failed while reading the answer"
-        })
-      )),
-    Effect.map(() => Buffer.concat(chunks).toString("utf8"))
-  )
-}
-
 /** One HTTP exchange: redirects not followed, secret headers redacted, bounded in time and size. */
 const exchange = (
   channel: Channel,
@@ -104,7 +67,7 @@ const exchange = (
       Effect.locallyWith(Headers.currentRedactedNames, (names) => [...names, ...Sources.SECRET_HEADERS]),
       Effect.mapError(Transport.transportError(source.endpoint, "the managed identity endpoint"))
     )
-    const body = yield* readBody(response, source.endpoint)
+    const body = yield* Transport.readBody(response, source.endpoint, MAX_BODY_BYTES)
     return { status: response.status, headers: response.headers, body } satisfies Response.RawResponse
   }).pipe(
     Effect.scoped,
