@@ -30,6 +30,8 @@ export interface Answer {
   readonly body: string
 }
 
+const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([204, 205, 304])
+
 /**
  * A fresh client (memory cache, client secret, no retries) whose every request is answered by
  * `answer`; `use` runs against it. The exit of `use`, the requests sent and the cache after.
@@ -47,9 +49,12 @@ export const withClient = <A>(
         const entry = { method: request.method, url: request.url, form: Object.fromEntries(new URLSearchParams(body)) }
         sent.push(entry)
         const a = answer(entry)
+        const status = a.status ?? 200
+        // 204, 205 and 304 carry no body (the Fetch standard's null body statuses)
+        const answered = NULL_BODY_STATUSES.has(status) ? null : a.body
         return HttpClientResponse.fromWeb(
           request,
-          new Response(a.body, { status: a.status ?? 200, headers: { "content-type": "application/json" } })
+          new Response(answered, { status, headers: { "content-type": "application/json" } })
         )
       })
     )
