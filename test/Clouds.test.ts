@@ -407,6 +407,24 @@ describe("a sign-in answered with an ID token only (Azure AD B2C asked for OIDC 
       expect(requests.map((r) => r.form.grant_type)).toEqual(["authorization_code", "refresh_token"])
     }).pipe(Effect.provide(testLayer({ client: { authority: B2C } }))))
 
+  it.effect("a code redeemed for an API with an answer that has no access token is a NetworkError, nothing cached", () =>
+    Effect.gen(function*() {
+      const c = yield* client
+      const a = yield* authority
+      const flow = yield* c.initiateAuthCodeFlow({ scopes: ["User.Read"], redirectUri: REDIRECT_URI })
+      const response = new URL(yield* a.authorize(flow.authUri)).searchParams
+      yield* a.enqueue({ status: 200, body: { token_type: "Bearer", id_token: "x.y.z", refresh_token: "rt" } })
+      const error = yield* Effect.flip(c.acquireTokenByAuthCodeFlow({ flow, response }))
+      expect(error).toMatchObject({ _tag: "NetworkError", reason: "InvalidResponse", status: 200 })
+      expect(error.message).toContain("access_token")
+      const { entries } = yield* (yield* TokenCache.TokenCache).snapshot
+      expect([entries.AccessToken, entries.RefreshToken, entries.IdToken, entries.Account]).toEqual([[], [], [], []])
+    }).pipe(
+      Effect.provide(
+        testLayer({ client: { authority: "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi" } })
+      )
+    ))
+
   it.effect("an app-token answer without access_token is a NetworkError, and nothing is cached", () =>
     Effect.gen(function*() {
       const c = yield* client

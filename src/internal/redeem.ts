@@ -62,8 +62,9 @@ export interface TokenRedemption extends RedemptionBase {
 }
 
 /**
- * A sign-in (the authorization code grant): its answer may carry only an ID token, as Azure
- * AD B2C's does when asked for `openid offline_access` alone. MSAL Python's `TokenCache.add`
+ * A sign-in (the authorization code grant asking for OpenID Connect scopes only): its answer
+ * may carry only an ID token, as Azure AD B2C's does when asked for `openid offline_access`
+ * alone. A request that names an API still needs an access token. MSAL Python's `TokenCache.add`
  * then stores no access token; msal-node reports an empty `accessToken`.
  * @internal
  */

@@ -5,6 +5,13 @@ import { InvalidRequest } from "../MsalError.js"
 export const RESERVED_SCOPES: ReadonlyArray<string> = ["openid", "profile", "offline_access"]
 
 /**
+ * Whether a request asks only to sign the user in (OpenID Connect scopes, `email` included):
+ * the only request whose answer may carry an ID token without an access token. @internal
+ */
+export const isSignInOnly = (scopes: ReadonlyArray<string>): boolean =>
+  scopes.every((s) => RESERVED_SCOPES.includes(s) || s === "email")
+
+/**
  * A non-empty list of non-empty scope strings without whitespace, de-duplicated and sorted
  * ascending (code-unit order, as MSAL does), or an `InvalidRequest`.
  * @internal

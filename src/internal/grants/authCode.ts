@@ -374,7 +374,7 @@ const acquireTokenByAuthCodeFlow = (u: UserContext) =>
       yield* Effect.annotateCurrentSpan({ "msal.grant": "authorization_code", "msal.tenant": endpoints.realm })
       return yield* redeem(u, {
         endpoints,
-        signIn: true,
+        signIn: Scopes.isSignInOnly(scopes),
         grant: {
           grant_type: "authorization_code",
           code: Redacted.make(code),
@@ -427,7 +427,7 @@ const acquireTokenByAuthorizationCode = (u: UserContext) =>
       yield* Effect.annotateCurrentSpan({ "msal.grant": "authorization_code", "msal.tenant": endpoints.realm })
       return yield* redeem(u, {
         endpoints,
-        signIn: true,
+        signIn: Scopes.isSignInOnly(decorated),
         grant: {
           grant_type: "authorization_code",
           code,

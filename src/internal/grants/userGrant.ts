@@ -112,7 +112,7 @@ export const requireRecord = (request: unknown, what: string): Effect.Effect<voi
 
 /** One user token request: what goes on the wire and how the answer is stored. @internal */
 export interface UserRedemption extends Omit<Redeem.RedemptionBase, "regional"> {
-  /** A sign-in (the authorization code grant): the answer may carry only an ID token. */
+  /** A sign-in (the authorization code grant, OpenID Connect scopes only): the answer may carry only an ID token. */
   readonly signIn?: boolean | undefined
   /** The decorated scopes sent. */
   readonly scopes: ReadonlyArray<string>
