@@ -112,6 +112,15 @@ const missingAccessToken = (url: string) =>
     description: "the token response has missing or invalid fields: access_token"
   })
 
+/** The grant's processor bound to the answer, or `undefined` when the answer lacks the access token it must carry. */
+const processorFor = (
+  r: Redemption,
+  token: TokenResponse.TokenResponse
+): ((context: Omit<Answer, "token">) => Stored) | undefined => {
+  if (r.signIn === true) return (context) => r.store({ token, ...context })
+  return TokenResponse.isIssued(token) ? (context) => r.store({ token, ...context }) : undefined
+}
+
 /** @internal */
 export const make = (deps: Deps) => (r: Redemption): Effect.Effect<AuthenticationResult, MsalError> =>
   Effect.gen(function*() {
@@ -130,21 +139,16 @@ export const make = (deps: Deps) => (r: Redemption): Effect.Effect<Authenticatio
       ...(r.idempotent === undefined ? {} : { idempotent: r.idempotent })
     }
     const token = yield* deps.send(r.endpoints, request, r.regional === true)
-    // only a sign-in may be answered without an access token
-    if (r.signIn !== true && !TokenResponse.isIssued(token)) {
-      return yield* Effect.fail(missingAccessToken(r.endpoints.tokenEndpoint))
-    }
+    // only a sign-in may be answered without an access token: checked before the ID token is read
+    const store = processorFor(r, token)
+    if (store === undefined) return yield* Effect.fail(missingAccessToken(r.endpoints.tokenEndpoint))
     const claims = yield* idTokenClaims(token, deps.clientId)
     if (r.check !== undefined) yield* r.check(claims, Math.floor((yield* Clock.currentTimeMillis) / 1000))
     const appMetadata = yield* deps.cache.get(
       "AppMetadata",
       Cache.appMetadataKey(r.endpoints.environment, deps.clientId)
     )
-    const context = { idTokenClaims: claims, requestedAtMillis, appMetadata, correlationId }
-    let stored: Stored
-    if (r.signIn === true) stored = r.store({ token, ...context })
-    else if (TokenResponse.isIssued(token)) stored = r.store({ token, ...context })
-    else return yield* Effect.fail(missingAccessToken(r.endpoints.tokenEndpoint))
+    const stored = store({ idTokenClaims: claims, requestedAtMillis, appMetadata, correlationId })
     yield* deps.cache.modify(stored.changes)
     yield* logStored(stored.result, deps.enablePiiLog)
     return stored.result

@@ -5,8 +5,10 @@ import { InvalidRequest } from "../MsalError.js"
 export const RESERVED_SCOPES: ReadonlyArray<string> = ["openid", "profile", "offline_access"]
 
 /**
- * Whether a request asks only to sign the user in (OpenID Connect scopes, `email` included):
- * the only request whose answer may carry an ID token without an access token. @internal
+ * Whether a request asks only to sign the user in (the OpenID Connect scopes `openid`,
+ * `profile`, `email`, `offline_access`: Microsoft Learn, "Scopes and permissions in the
+ * Microsoft identity platform", OpenID Connect scopes): the only request whose answer may
+ * carry an ID token without an access token. @internal
  */
 export const isSignInOnly = (scopes: ReadonlyArray<string>): boolean =>
   scopes.every((s) => RESERVED_SCOPES.includes(s) || s === "email")

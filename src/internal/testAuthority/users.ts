@@ -144,7 +144,12 @@ export interface UserTokenRequest {
 const isB2cSignIn = (ctx: GrantContext, granted: ReadonlyArray<string>): boolean =>
   granted.every((s) => OIDC_SCOPES.has(s)) && kindOfTokenEndpoint(ctx.tokenEndpoint, ctx.settings) === "B2C"
 
-/** B2C's sign-in answer: `not_before`, the ID token and its lifetime, the refresh token and its lifetime. */
+/**
+ * B2C's sign-in answer: `not_before`, the ID token and its lifetime, the refresh token and its
+ * lifetime (the fields and values of the token response in "OAuth 2.0 authorization code flow
+ * in Azure Active Directory B2C", Microsoft Learn: `id_token_expires_in` 3600,
+ * `refresh_token_expires_in` 1209600).
+ */
 const b2cSignInAnswer = (
   ctx: GrantContext,
   r: UserTokenRequest,
