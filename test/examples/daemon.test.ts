@@ -7,10 +7,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Layer, Option, Redacted } from "effect"
 import { ConfidentialClient } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
-import * as ChildProcess from "node:child_process"
 import { CLIENT_ID, GRAPH_SCOPE, graph, identityLayer, rounds } from "../../examples/daemon/daemon.js"
 import * as Identity from "../../examples/shared/Identity.js"
 import * as ResourceServer from "../../examples/shared/ResourceServer.js"
+import { runToEnd } from "./spawn.js"
 
 const get = (url: string, authorization?: string) =>
   Effect.promise(() =>
@@ -147,18 +147,7 @@ describe("the daemon example", () => {
     }))
 
   it("npm run example:daemon prints both rounds and exits 0", async () => {
-    const environment = { ...process.env }
-    for (const name of Object.keys(environment)) if (name.startsWith("AZURE_")) delete environment[name]
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-      (resolve) => {
-        const child = ChildProcess.spawn("npm", ["run", "--silent", "example:daemon"], { env: environment })
-        let stdout = ""
-        let stderr = ""
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
-        child.on("close", (code) => resolve({ code, stdout, stderr }))
-      }
-    )
+    const { code, stderr, stdout } = await runToEnd("example:daemon")
     expect(stderr).not.toContain("The daemon failed")
     expect(code).toBe(0)
     expect(stdout).toMatch(
