@@ -5,7 +5,7 @@
  * given by tenant id, by domain and as `organizations`. MSAL Python talks to a served test
  * authority over real HTTP on 127.0.0.1 (test/peers/msal_python.py).
  */
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import type { INetworkModule } from "@azure/msal-node"
 import * as MsalNode from "@azure/msal-node"
@@ -20,6 +20,10 @@ import { ALICE, REDIRECT_URI } from "./support/users.js"
 
 const TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 const USER_SCOPES = ["https://graph.microsoft.com/User.Read"]
+
+/** One MSAL Python process for the file (a new application, cache and session per request). */
+const peer = Peer.make()
+afterAll(peer.close)
 
 /** The authority spellings every round trip runs with. */
 const AUTHORITIES: ReadonlyArray<readonly [string, string]> = [
@@ -47,7 +51,7 @@ const world = (authority: string) =>
       ))
     )
     const python = (request: Omit<Peer.PeerRequest, "base" | "cache" | "client_id" | "secret" | "authority">) =>
-      Peer.run({ base: server.url, cache: file, client_id: CLIENT_ID, secret: SECRET, authority, ...request })
+      peer.run({ base: server.url, cache: file, client_id: CLIENT_ID, secret: SECRET, authority, ...request })
     const posts = Effect.map(service.tokenRequests, (rs) => rs.length)
     /** Our cache → the peer's file, written for MSAL Python (app tokens with a null home account id). */
     const exportCache = Effect.flatMap(
@@ -71,9 +75,10 @@ const world = (authority: string) =>
 
 // npm test's pretest (scripts/provision.mjs) installs python3-msal: a missing peer fails, never skips
 describe("MSAL Python 1.21 as a peer (real HTTP on 127.0.0.1)", () => {
-  it("MSAL Python runs with /usr/bin/python3", () => {
-    expect(Peer.available()).toBe(true)
-  })
+  it.live("MSAL Python 1.21 runs with /usr/bin/python3", () =>
+    Effect.gen(function*() {
+      expect(yield* peer.hello).toEqual({ msal: expect.stringMatching(/^1\.21\./), python: Peer.PYTHON })
+    }), 90_000)
 
   for (const [spelling, authority] of AUTHORITIES) {
     const test = it.live
