@@ -1,13 +1,16 @@
 /**
- * Keys, certificates and PKCS#12 files made at test time (node:crypto and the `openssl`
- * command) in a temporary directory; nothing secret is committed.
+ * Certificates and PKCS#12 files made at test time (the `openssl` command and node-forge) in a
+ * temporary directory, for fixed test keys committed in test/credentials/keys: generating
+ * them took about half a second a key on a loaded machine, for every test file using them.
+ * The keys are test material only; they protect nothing.
  */
 import { execFileSync } from "node:child_process"
 import type { KeyObject } from "node:crypto"
-import { createPrivateKey, generateKeyPairSync, X509Certificate } from "node:crypto"
+import { createPrivateKey, X509Certificate } from "node:crypto"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import forge from "node-forge"
 
 /** The passphrase of every encrypted key and PFX made here. */
@@ -66,10 +69,22 @@ export interface Fixtures {
 
 const openssl = (args: ReadonlyArray<string>) => execFileSync("openssl", args, { stdio: ["ignore", "pipe", "pipe"] })
 
+/** The committed test keys (PKCS#8 PEM), by fixture name. */
+const KEYS = fileURLToPath(new URL("./keys/", import.meta.url))
+
+/** A test key: `keys/<name>.key`, checked to be of the kind its fixture promises. */
+const testKey = (name: string, kind: "rsa2048" | "rsa1024" | "ec"): KeyObject => {
+  const key = createPrivateKey(readFileSync(join(KEYS, `${name}.key`), "utf8"))
+  const actual = key.asymmetricKeyType === "ec"
+    ? `ec-${key.asymmetricKeyDetails?.namedCurve}`
+    : `${key.asymmetricKeyType}${key.asymmetricKeyDetails?.modulusLength}`
+  const expected = kind === "ec" ? "ec-prime256v1" : kind
+  if (actual !== expected) throw new Error(`test key ${name} is ${actual}, not ${expected}`)
+  return key
+}
+
 const makePair = (dir: string, name: string, kind: "rsa2048" | "rsa1024" | "ec", issuer?: KeyPair): KeyPair => {
-  const { privateKey } = kind === "ec"
-    ? generateKeyPairSync("ec", { namedCurve: "P-256" })
-    : generateKeyPairSync("rsa", { modulusLength: kind === "rsa1024" ? 1024 : 2048 })
+  const privateKey = testKey(name, kind)
   const pkcs8 = privateKey.export({ type: "pkcs8", format: "pem" }).toString()
   const pkcs1 = kind === "ec" ? "" : privateKey.export({ type: "pkcs1", format: "pem" }).toString()
   const encrypted = privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: PASSPHRASE })
@@ -128,10 +143,7 @@ const lazy = <A>(make: () => A): () => A => {
   return () => (value ??= { a: make() }).a
 }
 
-/**
- * The fixtures, each made on first use (RSA key generation dominates: a test file pays only
- * for the keys it touches).
- */
+/** The fixtures, each made on first use (a test file pays only for the certificates and files it touches). */
 export const make = (): Fixtures => {
   const dir = mkdtempSync(join(tmpdir(), "effect-msal-credentials-"))
   const a = lazy(() => makePair(dir, "a", "rsa2048"))
