@@ -1,6 +1,9 @@
-/** A Redis that stops answering (SIGSTOP) never holds a token call past the client's timeout. */
+/**
+ * A Redis that stops answering (SIGSTOP) never holds a token call past the client's timeout:
+ * every store operation gives up after the store's `timeout` (3 seconds by default).
+ */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Layer, Option } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Option, TestClock } from "effect"
 import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
 import { accessToken, liveFor } from "./cache/entries.js"
@@ -19,29 +22,91 @@ afterAll(async () => {
 
 const token = accessToken("x", { secret: "s", ...liveFor() })
 
+/** How an effect ended: "success", its failure's tag, or "Error" for a plain Error. */
+const outcomeOf = <A, E>(exit: Exit.Exit<A, E>) =>
+  Exit.match(exit, {
+    onFailure: (cause) =>
+      Option.match(Cause.failureOption(cause), {
+        onNone: () => Cause.pretty(cause),
+        onSome: (e) => e instanceof Error && !("_tag" in e) ? "Error" : String((e as { _tag: string })._tag)
+      }),
+    onSuccess: () => "success"
+  })
+
 /** How an effect ended, and after how long (real time). */
 const timed = <A, E>(effect: Effect.Effect<A, E>) =>
   Effect.gen(function*() {
     const start = Date.now()
     const exit = yield* Effect.exit(Effect.timeout(effect, "20 seconds"))
-    const outcome = Exit.match(exit, {
-      onFailure: (cause) =>
-        Option.match(Cause.failureOption(cause), {
-          onNone: () => Cause.pretty(cause),
-          onSome: (e) => e instanceof Error && !("_tag" in e) ? "Error" : String((e as { _tag: string })._tag)
-        }),
-      onSuccess: () => "success"
-    })
-    return { outcome, millis: Date.now() - start }
+    return { outcome: outcomeOf(exit), millis: Date.now() - start }
   })
+
+/** Every operation of the store. */
+const operations = (
+  store: TokenCache.Service
+): Record<"get" | "list" | "modify" | "snapshot" | "withLock", Effect.Effect<unknown, Error>> => ({
+  get: store.get("AccessToken", "k"),
+  list: store.list("AccessToken"),
+  modify: store.modify([{ _tag: "Put", section: "AccessToken", entry: token }]),
+  snapshot: store.snapshot,
+  // a lock that cannot be had is given up on (the effect then runs unlocked)
+  withLock: store.withLock!("k", Effect.fail(new Error("ran unlocked")))
+})
+
+/** A Redis client whose commands are never answered. */
+const silent: TokenCache.RedisClient = {
+  hget: () => new Promise(() => undefined),
+  evalsha: () => new Promise(() => undefined),
+  eval: () => new Promise(() => undefined)
+}
+
+describe("a Redis that never answers", () => {
+  // withLock is left out: its lock attempt is only abandoned when the client's own command
+  // timeout (ioredis' commandTimeout, set by the layer) fires, which this client has not; it
+  // is checked on a real stopped Redis below
+  it.effect("by default get, list, modify and snapshot give up after 3 seconds, not before, with CacheError", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(Date.now())
+      const store = Context.get(
+        yield* Layer.build(TokenCache.layerRedis({ client: silent, prefix: "silent:" })),
+        TokenCache.TokenCache
+      )
+      const { withLock: _, ...bounded } = operations(store)
+      const running = yield* Effect.forEach(
+        Object.entries(bounded),
+        ([name, op]) => Effect.map(Effect.fork(op), (fiber) => [name, fiber] as const)
+      )
+      const outcomes = Effect.map(
+        Effect.forEach(
+          running,
+          ([name, fiber]) =>
+            Effect.map(Fiber.poll(fiber), (exit) => [
+              name,
+              Option.match(exit, { onNone: () => "running", onSome: outcomeOf })
+            ])
+        ),
+        Object.fromEntries
+      )
+      yield* TestClock.adjust("2999 millis")
+      expect(yield* outcomes).toEqual({ get: "running", list: "running", modify: "running", snapshot: "running" })
+      yield* TestClock.adjust("1 millis")
+      expect(yield* outcomes).toEqual({
+        get: "CacheError",
+        list: "CacheError",
+        modify: "CacheError",
+        snapshot: "CacheError"
+      })
+    }).pipe(Effect.scoped))
+})
 
 describe("a stopped Redis", () => {
   it.live(
     "token calls for cached and new scopes fail with CacheError within the client's timeout; they work again after SIGCONT",
     () =>
       Effect.gen(function*() {
+        // a short store timeout (the default's is checked above): the test waits for it
         const store = Context.get(
-          yield* Layer.build(TokenCache.layerRedis({ url: server.url, prefix: "stuck:" })),
+          yield* Layer.build(TokenCache.layerRedis({ url: server.url, prefix: "stuck:", timeout: "300 millis" })),
           TokenCache.TokenCache
         )
         const client = Context.get(
@@ -59,12 +124,7 @@ describe("a stopped Redis", () => {
         const results = yield* Effect.all({
           cached: timed(client.acquireTokenForClient({ scopes: [GRAPH] })),
           fresh: timed(client.acquireTokenForClient({ scopes: ["https://vault.azure.net/.default"] })),
-          get: timed(store.get("AccessToken", "k")),
-          list: timed(store.list("AccessToken")),
-          modify: timed(store.modify([{ _tag: "Put", section: "AccessToken", entry: token }])),
-          snapshot: timed(store.snapshot),
-          // a lock that cannot be had is given up on (the effect then runs unlocked)
-          withLock: timed(store.withLock!("k", Effect.fail(new Error("ran unlocked"))))
+          ...Object.fromEntries(Object.entries(operations(store)).map(([name, op]) => [name, timed(op)]))
         }, { concurrency: "unbounded" })
         server.resume()
         for (const [name, r] of Object.entries(results)) {
