@@ -72,8 +72,10 @@ const openssl = (args: ReadonlyArray<string>) => execFileSync("openssl", args, {
 /** The committed test keys (PKCS#8 PEM), by fixture name. */
 const KEYS = fileURLToPath(new URL("./keys/", import.meta.url))
 
+type KeyKind = "rsa2048" | "rsa1024" | "ec"
+
 /** A test key: `keys/<name>.key`, checked to be of the kind its fixture promises. */
-const testKey = (name: string, kind: "rsa2048" | "rsa1024" | "ec"): KeyObject => {
+const testKey = (name: string, kind: KeyKind): KeyObject => {
   const key = createPrivateKey(readFileSync(join(KEYS, `${name}.key`), "utf8"))
   const actual = key.asymmetricKeyType === "ec"
     ? `ec-${key.asymmetricKeyDetails?.namedCurve}`
@@ -83,59 +85,106 @@ const testKey = (name: string, kind: "rsa2048" | "rsa1024" | "ec"): KeyObject =>
   return key
 }
 
-const makePair = (dir: string, name: string, kind: "rsa2048" | "rsa1024" | "ec", issuer?: KeyPair): KeyPair => {
+/** What a key pair is made of, as text: the same in every test file. */
+interface PairText {
+  readonly name: string
+  readonly pkcs8: string
+  readonly pkcs1: string
+  readonly encrypted: string
+  readonly certPem: string
+}
+
+/** Runs `work` in a new temporary directory, removed afterwards. */
+const inScratch = <A>(work: (dir: string) => A): A => {
+  const dir = mkdtempSync(join(tmpdir(), "effect-msal-fixture-"))
+  try {
+    return work(dir)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** Writes a pair's key and certificate into `dir`: their paths. */
+const writePair = (dir: string, pair: PairText) => {
+  const keyPath = join(dir, `${pair.name}.key`)
+  const certPath = join(dir, `${pair.name}.crt`)
+  writeFileSync(keyPath, pair.pkcs8)
+  writeFileSync(certPath, pair.certPem)
+  return { keyPath, certPath }
+}
+
+/** A test key with its certificate: self-signed, or issued by `issuer`. */
+const makePairText = (name: string, kind: KeyKind, issuer?: PairText): PairText => {
   const privateKey = testKey(name, kind)
   const pkcs8 = privateKey.export({ type: "pkcs8", format: "pem" }).toString()
   const pkcs1 = kind === "ec" ? "" : privateKey.export({ type: "pkcs1", format: "pem" }).toString()
   const encrypted = privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: PASSPHRASE })
     .toString()
-  const keyPath = join(dir, `${name}.key`)
-  const certPath = join(dir, `${name}.crt`)
-  writeFileSync(keyPath, pkcs8)
-  if (issuer === undefined) {
-    openssl([
-      "req",
-      "-x509",
-      "-new",
-      "-key",
-      keyPath,
-      "-subj",
-      `/CN=${name}`,
-      "-days",
-      "30",
-      "-sha256",
-      "-out",
-      certPath
-    ])
-  } else {
-    const csr = join(dir, `${name}.csr`)
-    openssl(["req", "-new", "-key", keyPath, "-subj", `/CN=${name}`, "-out", csr])
-    openssl([
-      "x509",
-      "-req",
-      "-in",
-      csr,
-      "-CA",
-      issuer.certPath,
-      "-CAkey",
-      issuer.keyPath,
-      "-set_serial",
-      "2",
-      "-days",
-      "30",
-      "-sha256",
-      "-out",
-      certPath
-    ])
-  }
-  const certPem = readFileSync(certPath, "utf8")
-  return { pkcs8, pkcs1, encrypted, certPem, cert: new X509Certificate(certPem), privateKey, keyPath, certPath }
+  const certPem = inScratch((dir) => {
+    const keyPath = join(dir, `${name}.key`)
+    const certPath = join(dir, `${name}.crt`)
+    writeFileSync(keyPath, pkcs8)
+    if (issuer === undefined) {
+      openssl([
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        keyPath,
+        "-subj",
+        `/CN=${name}`,
+        "-days",
+        "30",
+        "-sha256",
+        "-out",
+        certPath
+      ])
+    } else {
+      const csr = join(dir, `${name}.csr`)
+      const ca = writePair(dir, issuer)
+      openssl(["req", "-new", "-key", keyPath, "-subj", `/CN=${name}`, "-out", csr])
+      openssl([
+        "x509",
+        "-req",
+        "-in",
+        csr,
+        "-CA",
+        ca.certPath,
+        "-CAkey",
+        ca.keyPath,
+        "-set_serial",
+        "2",
+        "-days",
+        "30",
+        "-sha256",
+        "-out",
+        certPath
+      ])
+    }
+    return readFileSync(certPath, "utf8")
+  })
+  return { name, pkcs8, pkcs1, encrypted, certPem }
 }
 
-const exportPfx = (dir: string, name: string, args: ReadonlyArray<string>): string => {
-  const out = join(dir, `${name}.pfx`)
-  openssl(["pkcs12", "-export", ...args, "-out", out])
-  return out
+/** `openssl pkcs12 -export` of `pair`'s key and certificate (the certificate only with `-nokeys`). */
+const opensslPfx = (pair: PairText, args: ReadonlyArray<string>): Buffer =>
+  inScratch((dir) => {
+    const { certPath, keyPath } = writePair(dir, pair)
+    const out = join(dir, "out.pfx")
+    const input = args.includes("-nokeys") ? ["-in", certPath] : ["-inkey", keyPath, "-in", certPath]
+    openssl(["pkcs12", "-export", ...input, ...args, "-out", out])
+    return readFileSync(out)
+  })
+
+/** A PKCS#12 written by node-forge: `key`, then `certs` in the order given. */
+const forgePfx = (key: PairText, certs: ReadonlyArray<PairText>, algorithm: "3des" | "aes256"): Buffer => {
+  const p12 = forge.pkcs12.toPkcs12Asn1(
+    forge.pki.privateKeyFromPem(key.pkcs1),
+    certs.map((c) => forge.pki.certificateFromPem(c.certPem)),
+    PASSPHRASE,
+    { algorithm }
+  )
+  return Buffer.from(forge.asn1.toDer(p12).getBytes(), "binary")
 }
 
 const lazy = <A>(make: () => A): () => A => {
@@ -143,51 +192,74 @@ const lazy = <A>(make: () => A): () => A => {
   return () => (value ??= { a: make() }).a
 }
 
-/** The fixtures, each made on first use (a test file pays only for the certificates and files it touches). */
-export const make = (): Fixtures => {
-  const dir = mkdtempSync(join(tmpdir(), "effect-msal-credentials-"))
-  const a = lazy(() => makePair(dir, "a", "rsa2048"))
-  const b = lazy(() => makePair(dir, "b", "rsa2048"))
-  const ca = lazy(() => makePair(dir, "ca", "rsa2048"))
-  const leaf = lazy(() => makePair(dir, "leaf", "rsa2048", ca()))
-  const small = lazy(() => makePair(dir, "small", "rsa1024"))
-  const ec = lazy(() => makePair(dir, "ec", "ec"))
+/**
+ * Certificates and PKCS#12 files, each made on first use, once per process: the test files
+ * of one worker share one module graph (vitest.config.ts), so the `openssl` and node-forge
+ * work is paid once, not per file. Files are written by `make`, per test file.
+ */
+const shared = (() => {
+  const a = lazy(() => makePairText("a", "rsa2048"))
+  const b = lazy(() => makePairText("b", "rsa2048"))
+  const ca = lazy(() => makePairText("ca", "rsa2048"))
+  const leaf = lazy(() => makePairText("leaf", "rsa2048", ca()))
+  const small = lazy(() => makePairText("small", "rsa1024"))
+  const ec = lazy(() => makePairText("ec", "ec"))
   const pass = `pass:${PASSPHRASE}`
-  const keyAndCert = (p: KeyPair) => ["-inkey", p.keyPath, "-in", p.certPath]
-  const forgePfx = (name: string, key: KeyPair, certs: ReadonlyArray<KeyPair>, algorithm: "3des" | "aes256") => {
-    const out = join(dir, `${name}.pfx`)
-    const p12 = forge.pkcs12.toPkcs12Asn1(
-      forge.pki.privateKeyFromPem(key.pkcs1),
-      certs.map((c) => forge.pki.certificateFromPem(c.certPem)),
-      PASSPHRASE,
-      { algorithm }
-    )
-    writeFileSync(out, Buffer.from(forge.asn1.toDer(p12).getBytes(), "binary"))
-    return out
-  }
   const pfx = {
-    modern: lazy(() => exportPfx(dir, "modern", [...keyAndCert(a()), "-passout", pass])),
-    legacy: lazy(() => exportPfx(dir, "legacy", ["-legacy", ...keyAndCert(a()), "-passout", pass])),
+    modern: lazy(() => opensslPfx(a(), ["-passout", pass])),
+    legacy: lazy(() => opensslPfx(a(), ["-legacy", "-passout", pass])),
     windows: lazy(() =>
-      exportPfx(dir, "windows", [
-        ...keyAndCert(a()),
-        "-keypbe",
-        "PBE-SHA1-3DES",
-        "-certpbe",
-        "PBE-SHA1-3DES",
-        "-macalg",
-        "sha1",
-        "-passout",
-        pass
-      ])
+      opensslPfx(a(), ["-keypbe", "PBE-SHA1-3DES", "-certpbe", "PBE-SHA1-3DES", "-macalg", "sha1", "-passout", pass])
     ),
     // The CA's certificate before the leaf's, to check that the chain is put in order.
-    chain: lazy(() => forgePfx("chain", leaf(), [ca(), leaf()], "aes256")),
-    noPassphrase: lazy(() => exportPfx(dir, "nopass", [...keyAndCert(a()), "-passout", "pass:"])),
-    noKey: lazy(() => exportPfx(dir, "nokey", ["-nokeys", "-in", a().certPath, "-passout", pass])),
-    mismatched: lazy(() => forgePfx("mismatched", b(), [a()], "3des")),
-    small: lazy(() => exportPfx(dir, "small", [...keyAndCert(small()), "-passout", pass])),
-    rotated: lazy(() => exportPfx(dir, "rotated", [...keyAndCert(b()), "-passout", pass]))
+    chain: lazy(() => forgePfx(leaf(), [ca(), leaf()], "aes256")),
+    noPassphrase: lazy(() => opensslPfx(a(), ["-passout", "pass:"])),
+    noKey: lazy(() => opensslPfx(a(), ["-nokeys", "-passout", pass])),
+    mismatched: lazy(() => forgePfx(b(), [a()], "3des")),
+    small: lazy(() => opensslPfx(small(), ["-passout", pass])),
+    rotated: lazy(() => opensslPfx(b(), ["-passout", pass]))
+  }
+  return { pairs: { a, b, ca, leaf, small, ec }, pfx }
+})()
+
+/** The fixtures of one test file, in its own temporary directory (`cleanup` removes it); each file is written on first use. */
+export const make = (): Fixtures => {
+  const dir = mkdtempSync(join(tmpdir(), "effect-msal-credentials-"))
+  const pairOf = (text: () => PairText) =>
+    lazy((): KeyPair => {
+      const t = text()
+      return {
+        ...writePair(dir, t),
+        pkcs8: t.pkcs8,
+        pkcs1: t.pkcs1,
+        encrypted: t.encrypted,
+        certPem: t.certPem,
+        cert: new X509Certificate(t.certPem),
+        privateKey: createPrivateKey(t.pkcs8)
+      }
+    })
+  const a = pairOf(shared.pairs.a)
+  const b = pairOf(shared.pairs.b)
+  const ca = pairOf(shared.pairs.ca)
+  const leaf = pairOf(shared.pairs.leaf)
+  const small = pairOf(shared.pairs.small)
+  const ec = pairOf(shared.pairs.ec)
+  const file = (name: string, bytes: () => Buffer) =>
+    lazy(() => {
+      const path = join(dir, `${name}.pfx`)
+      writeFileSync(path, bytes())
+      return path
+    })
+  const pfx = {
+    modern: file("modern", shared.pfx.modern),
+    legacy: file("legacy", shared.pfx.legacy),
+    windows: file("windows", shared.pfx.windows),
+    chain: file("chain", shared.pfx.chain),
+    noPassphrase: file("nopass", shared.pfx.noPassphrase),
+    noKey: file("nokey", shared.pfx.noKey),
+    mismatched: file("mismatched", shared.pfx.mismatched),
+    small: file("small", shared.pfx.small),
+    rotated: file("rotated", shared.pfx.rotated)
   }
   return {
     dir,
