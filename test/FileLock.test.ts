@@ -5,13 +5,14 @@ import * as os from "node:os"
 import * as nodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber } from "effect"
+import { Clock, Deferred, Effect, Exit, Fiber } from "effect"
 import { TokenCache } from "effect-msal"
 import type * as FileLock from "../src/internal/fileLock.js"
 import { acquire, withLock } from "../src/internal/fileLock.js"
 import { accessToken, put, targetsInFile } from "./cache/entries.js"
 import { bundled } from "./cache/processes.js"
 import { tempFiles } from "./support/tempFiles.js"
+import { eventDriven } from "./support/virtualTime.js"
 
 const WORKER = fileURLToPath(new URL("./cache/lockWorker.ts", import.meta.url))
 const { freshDir } = tempFiles("lock")
@@ -24,6 +25,9 @@ const STEPS: ReadonlyArray<FileLock.Step> = ["prepare", "list", "stat", "create"
  * contender enters the critical section for the `resume`-th time (and stays 20 ms), so that
  * the victim's step runs while another holds the lock; or after 150 ms if neither comes (the
  * victim itself holds the lock). Returns the most holders seen at once and who got it.
+ *
+ * Run under `eventDriven`: these waits, and the lock's own back-off between attempts, are on
+ * the TestClock, which moves on only while no file-system step is in flight.
  */
 const interleave = (lock: string, step: FileLock.Step, nth: number, victim: number, resume: "done" | 1 | 2) =>
   Effect.gen(function*() {
@@ -63,57 +67,83 @@ const interleave = (lock: string, step: FileLock.Step, nth: number, victim: numb
     return { most, done }
   })
 
+/**
+ * One scenario of `interleave` on a lock of its own, starting free or after a holder that died
+ * (generation 5, last renewed long ago). Afterwards the lock is free (taken at once) and one
+ * generation is left. Returns what happened, and how long it took on the (virtual) clock.
+ */
+const scenario = (start: "free" | "stale", step: FileLock.Step, nth: number, victim: number, resume: "done" | 1 | 2) =>
+  Effect.gen(function*() {
+    const began = yield* Clock.currentTimeMillis
+    const lock = nodePath.join(freshDir(), "tokens.json.lock")
+    if (start === "stale") {
+      const old = new Date(Date.now() - 120_000)
+      fs.mkdirSync(nodePath.join(lock, "5"), { recursive: true })
+      fs.utimesSync(nodePath.join(lock, "5"), old, old)
+    }
+    const { done, most } = yield* interleave(lock, step, nth, victim, resume)
+    const free = yield* Effect.either(acquire(lock, { timeoutMillis: 0, staleMillis: 60_000 }))
+    if (free._tag === "Right") yield* free.right
+    const left = fs.readdirSync(lock).filter((f) => /^[0-9]+$/.test(f)).length
+    return {
+      outcome: `${start} ${step}#${nth} v${victim} ${resume}: most=${most} done=${done} free=${
+        free._tag === "Right"
+      } left=${left}`,
+      took: (yield* Clock.currentTimeMillis) - began
+    }
+  })
+
 describe("the file lock is a lease: generations created with mkdir, judged by age", () => {
-  it.live(
+  it.effect(
     "a delay at every step of acquire and release, in each of three contenders, never makes two holders",
     () =>
-      Effect.gen(function*() {
-        const outcomes: Array<string> = []
-        for (const start of ["free", "stale"] as const) {
-          for (const step of STEPS) {
-            for (const nth of [1, 2]) {
-              for (const victim of [0, 1, 2])
-                for (const resume of ["done", 1, 2] as const) {
-                  const lock = nodePath.join(freshDir(), "tokens.json.lock")
-                  if (start === "stale") {
-                    // a holder that died: generation 5, last renewed long ago
-                    fs.mkdirSync(nodePath.join(lock, "5"), { recursive: true })
-                    fs.utimesSync(
-                      nodePath.join(lock, "5"),
-                      new Date(Date.now() - 120_000),
-                      new Date(Date.now() - 120_000)
-                    )
-                  }
-                  const { done, most } = yield* interleave(lock, step, nth, victim, resume)
-                  outcomes.push(`${start} ${step}#${nth} v${victim} ${resume}: most=${most} done=${done.join(",")}`)
-                  // the lock is free afterwards: taken at once, and one generation is left
-                  const release = yield* acquire(lock, { timeoutMillis: 0, staleMillis: 60_000 })
-                  yield* release
-                  expect(fs.readdirSync(lock).filter((f) => /^[0-9]+$/.test(f))).toHaveLength(1)
-                }
-            }
-          }
-        }
-        expect(outcomes.filter((o) => !o.includes("most=1 done=0,1,2"))).toEqual([])
-        expect(outcomes).toHaveLength(2 * STEPS.length * 2 * 3 * 3)
-      }),
-    300_000
+      // All scenarios run at once, each on a lock of its own, on a clock that moves on only when
+      // no file-system step is in flight: the waits (back-off, holding, the victim's) take no
+      // real time
+      eventDriven(
+        Effect.gen(function*() {
+          const runs = yield* Effect.all(
+            (["free", "stale"] as const).flatMap((start) =>
+              STEPS.flatMap((step) =>
+                [1, 2].flatMap((nth) =>
+                  [0, 1, 2].flatMap((victim) =>
+                    (["done", 1, 2] as const).map((resume) => scenario(start, step, nth, victim, resume))
+                  )
+                )
+              )
+            ),
+            { concurrency: "unbounded" }
+          )
+          const outcomes = runs.map((r) => r.outcome)
+          expect(outcomes.filter((o) => !o.endsWith("most=1 done=0,1,2 free=true left=1"))).toEqual([])
+          expect(outcomes).toHaveLength(2 * STEPS.length * 2 * 3 * 3)
+          // and none waited for a timeout (about 400 ms of virtual time is the most seen)
+          expect(runs.filter((r) => r.took >= 2_000).map((r) => `${r.outcome} took=${r.took}`)).toEqual([])
+        }),
+        "20 seconds"
+      ),
+    120_000
   )
 
   it.live("a holder that outlives staleLockAfter keeps the lock by its heartbeat", () =>
     Effect.gen(function*() {
       const lock = nodePath.join(freshDir(), "tokens.json.lock")
-      const options = { timeoutMillis: 1_000, staleMillis: 300 }
+      // (with a 300 ms lease this failed once on the loaded 2-core machine, while this file's
+      // worker processes booted)
+      const options = { timeoutMillis: 1_500, staleMillis: 500 }
       const holding = yield* Deferred.make<void>()
+      const done = yield* Deferred.make<void>()
       const holder = yield* Effect.fork(
-        withLock(lock, options, Effect.zipRight(Deferred.succeed(holding, undefined), Effect.sleep("1500 millis")))
+        withLock(lock, options, Effect.zipRight(Deferred.succeed(holding, undefined), Deferred.await(done)))
       )
       yield* Deferred.await(holding)
+      // still held after waiting three times staleLockAfter
       const exit = yield* Effect.exit(withLock(lock, options, Effect.void))
       expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error.reason).toBe("Lock")
+      yield* Deferred.succeed(done, undefined)
       yield* Fiber.join(holder)
       // released: taken at once
-      yield* withLock(lock, { timeoutMillis: 0, staleMillis: 300 }, Effect.void)
+      yield* withLock(lock, { timeoutMillis: 0, staleMillis: 500 }, Effect.void)
     }), 30_000)
 
   it.live(
@@ -134,6 +164,9 @@ describe("the file lock is a lease: generations created with mkdir, judged by ag
   )
 })
 
+/** Every worker process this file started: those still running are killed after its tests. */
+const children = new Set<ChildProcess>()
+
 /**
  * Starts a lock worker (bundled once by esbuild, then run by `node` alone; optionally under
  * `prefix`, e.g. unshare); resolves once it printed `line`.
@@ -151,6 +184,7 @@ const startWorker = (
         env: { ...process.env, ...env },
         stdio: ["ignore", "pipe", "pipe"]
       })
+      children.add(child)
       let out = ""
       let err = ""
       const timer = setTimeout(() => reject(new Error(`worker not ready in 90 s: ${err}`)), 90_000)
@@ -184,28 +218,67 @@ const unshareReason = (() => {
 })()
 if (unshareReason !== undefined) console.warn(`FileLock.test.ts: skipping the PID-namespace test: ${unshareReason}`)
 
+/**
+ * Starts `start` now, when the file is collected, so that its processes boot (seconds of CPU on
+ * a loaded machine) while the in-process tests above run; the test that needs them awaits it.
+ */
+const early = <A>(start: () => Promise<A>): Promise<A> => {
+  const started = start()
+  started.catch(() => undefined) // reported by the test that awaits it
+  return started
+}
+
+const HOLDER_STALE = 1000
+/**
+ * The holder in its own PID namespace: pid 1 there (unshare forks it, sh execs node), and here pid
+ * 1 is init, which never dies: a lock judged by its holder's pid would never be taken over.
+ */
+const namespaced = unshareReason !== undefined ? undefined : early(() => {
+  const lock = nodePath.join(freshDir(), "tokens.json.lock")
+  return startWorker(["hold", lock, String(HOLDER_STALE), "60000"], "held", [
+    "unshare",
+    "--pid",
+    "--fork",
+    "--kill-child",
+    "sh",
+    "-c",
+    "exec \"$@\"",
+    "sh"
+  ]).then((holder) => ({ lock, holder }))
+})
+
+const STRESS_STALE = 1000
+/** The stress test's workers: 4 at work, 3 more to replace the killed; all wait at the barrier. */
+const stressing = early(() => {
+  const dir = freshDir()
+  const paths = {
+    lock: nodePath.join(dir, "work.lock"),
+    log: nodePath.join(dir, "log"),
+    cache: nodePath.join(dir, "tokens.json"),
+    stop: nodePath.join(dir, "stop"),
+    barrier: nodePath.join(dir, "go")
+  }
+  fs.writeFileSync(paths.log, "")
+  const spawnOne = () =>
+    startWorker(["stress", paths.lock, String(STRESS_STALE), paths.log, paths.cache, paths.stop], "ready", [], {
+      BARRIER: paths.barrier
+    })
+  return Promise.all(Array.from({ length: 7 }, spawnOne)).then((workers) => ({ ...paths, workers }))
+})
+
+afterAll(() => Promise.all([...children].map(killAndWait)))
+
 describe("the file lock across processes", () => {
   it.skipIf(unshareReason !== undefined)(
     `a holder in another PID namespace keeps the lock while it lives; once killed, it is taken within staleLockAfter${
       unshareReason === undefined ? "" : ` (skipped: ${unshareReason})`
     }`,
     async () => {
-      const lock = nodePath.join(freshDir(), "tokens.json.lock")
-      const stale = 1000
-      // fork 300 short processes first, so the holder's pid in its namespace is one no process has here
-      const holder = await startWorker(["hold", lock, String(stale), "60000"], "held", [
-        "unshare",
-        "--pid",
-        "--fork",
-        "--kill-child",
-        "sh",
-        "-c",
-        "i=0; while [ $i -lt 300 ]; do /bin/true; i=$((i+1)); done; exec \"$@\"",
-        "sh"
-      ])
+      const { holder, lock } = await namespaced!
+      const stale = HOLDER_STALE
       try {
         const exit = await Effect.runPromiseExit(
-          withLock(lock, { timeoutMillis: 2500, staleMillis: stale }, Effect.void)
+          withLock(lock, { timeoutMillis: 2 * stale, staleMillis: stale }, Effect.void)
         )
         expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error.reason).toBe("Lock")
       } finally {
@@ -221,59 +294,24 @@ describe("the file lock across processes", () => {
   it(
     "4 processes, holders SIGKILLed at random: never two holders, no finished write lost, recovery within staleLockAfter",
     async () => {
-      const dir = freshDir()
-      const lock = nodePath.join(dir, "work.lock")
-      const log = nodePath.join(dir, "log")
-      const cache = nodePath.join(dir, "tokens.json")
-      const stop = nodePath.join(dir, "stop")
-      const barrier = nodePath.join(dir, "go")
-      fs.writeFileSync(log, "")
-      const stale = 2000
-      const spawnOne = () =>
-        startWorker(["stress", lock, String(stale), log, cache, stop], "ready", [], { BARRIER: barrier })
-      // 4 at work, 3 more waiting to replace the killed (started now: a start can take seconds on a loaded machine)
-      const workers = await Promise.all(Array.from({ length: 7 }, spawnOne))
-      const active = workers.slice(0, 4)
-      const spare = workers.slice(4)
-      for (const w of spare) w.kill("SIGSTOP")
+      const { barrier, cache, lock, log, stop, workers } = await stressing
+      const stale = STRESS_STALE
+      const stress = makeStress(lock, log, workers.slice(0, 4), workers.slice(4))
       fs.writeFileSync(barrier, "go")
-      const kills: Array<{ at: number; holding: boolean }> = []
-      const started = Date.now()
       try {
-        while (Date.now() - started < 8000 && kills.length < 3) {
-          await new Promise((r) => setTimeout(r, 700 + Math.random() * 800))
-          // prefer a holder: the one named by the marker, if it is ours
-          const marker = fs.existsSync(`${lock}.holder`) ? fs.readFileSync(`${lock}.holder`, "utf8") : ""
-          const victim = active.find((w) => String(w.pid) === marker) ??
-            active[Math.floor(Math.random() * active.length)]!
-          await killAndWait(victim)
-          const at = Date.now()
-          const holding = fs.existsSync(`${lock}.holder`) &&
-            fs.readFileSync(`${lock}.holder`, "utf8") === String(victim.pid)
-          if (holding) fs.unlinkSync(`${lock}.holder`)
-          kills.push({ at, holding })
-          active.splice(active.indexOf(victim), 1)
-          const next = spare.shift()
-          if (next !== undefined) {
-            next.kill("SIGCONT")
-            active.push(next)
-          }
+        // two kills at random points of the work (each after a few more lines in the log; the
+        // one named by the holder marker, if any, else any), then one of a holder caught in
+        // its critical section; the workers keep going until that lock is taken over (bounded),
+        // and then for 10 more writes
+        for (let k = 0; k < 2; k++) {
+          await stress.progress(2 + Math.floor(Math.random() * 8))
+          await stress.killAny()
         }
-        // the workers keep going until the last killed holder's lock is taken over (or the
-        // bound passes): stopping them at once left nobody to take it, and nothing to check
-        const last = kills.at(-1)
-        if (last?.holding === true) {
-          const acquiredSince = () =>
-            fs.readFileSync(log, "utf8").split("\n").some((l) =>
-              l.startsWith("acq ") && Number(l.split(" ")[2]) > last.at
-            )
-          const deadline = last.at + stale + 3000
-          while (!acquiredSince() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-        }
+        await stress.killHolder()
+        await stress.takenOverAndDone(stale + 3000)
       } finally {
         fs.writeFileSync(stop, "")
-        await Promise.all(active.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once("exit", r)))))
-        await Promise.all([...active, ...spare].map(killAndWait))
+        await stress.stopAll()
       }
       const lines = fs.readFileSync(log, "utf8").trim().split("\n")
       expect(lines.filter((l) => l.startsWith("DOUBLE"))).toEqual([])
@@ -284,22 +322,119 @@ describe("the file lock across processes", () => {
       )
         .map((t) => t.target)
       expect(done.filter((t) => !stored.includes(t))).toEqual([])
-      expect(kills.length).toBeGreaterThan(0)
+      expect(stress.kills.length).toBe(3)
+      expect(stress.kills.some((k) => k.holding)).toBe(true)
       expect(done.length).toBeGreaterThan(10)
       // after a holder was killed, someone holds the lock again within staleLockAfter (+ polling and load)
-      for (const kill of kills.filter((k) => k.holding)) {
+      for (const kill of stress.kills.filter((k) => k.holding)) {
         const next = acquisitions.find((t) => t > kill.at)
         expect(next === undefined ? "none" : next - kill.at).toBeLessThan(stale + 1500)
       }
       console.log(
         `lock stress: ${acquisitions.length} acquisitions, ${done.length} writes, kills ${
-          JSON.stringify(kills.map((k) => k.holding ? "holder" : "other"))
+          JSON.stringify(stress.kills.map((k) => k.holding ? "holder" : "other"))
         }`
       )
     },
-    240_000
+    120_000
   )
 })
+
+/** Polls `condition` every 5 ms until it holds; throws after `withinMs`. */
+const pollUntil = async (what: string, condition: () => boolean, withinMs: number) => {
+  const deadline = Date.now() + withinMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not within ${withinMs} ms: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** The state of process `pid` from /proc ("T" once stopped); undefined where there is no /proc. */
+const processState = (pid: number) => {
+  try {
+    return fs.readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /s, "").charAt(0)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The killing side of the stress test: `active` workers, `spare` ones (SIGSTOPped here until
+ * one replaces a killed worker), the kills made and whether each hit the holder of `lock`.
+ */
+const makeStress = (lock: string, log: string, active: Array<ChildProcess>, spare: Array<ChildProcess>) => {
+  const all = [...active, ...spare]
+  for (const w of spare) w.kill("SIGSTOP")
+  const kills: Array<{ at: number; holding: boolean }> = []
+  const marker = () => fs.existsSync(`${lock}.holder`) ? fs.readFileSync(`${lock}.holder`, "utf8") : ""
+  const logLines = () => fs.readFileSync(log, "utf8").split("\n").filter((l) => l !== "")
+  /** Kills `victim`; it held the lock when the marker still names it once it is dead. */
+  const kill = async (victim: ChildProcess) => {
+    await killAndWait(victim)
+    const at = Date.now()
+    const holding = marker() === String(victim.pid)
+    if (holding) fs.unlinkSync(`${lock}.holder`)
+    kills.push({ at, holding })
+    active.splice(active.indexOf(victim), 1)
+    const next = spare.shift()
+    if (next !== undefined) {
+      next.kill("SIGCONT")
+      active.push(next)
+    }
+  }
+  return {
+    kills,
+    /** Waits for `lines` more lines in the log. */
+    progress: (lines: number) => {
+      const target = logLines().length + lines
+      return pollUntil(`${lines} more lines in the log`, () => logLines().length >= target, 10_000)
+    },
+    /** Kills the worker named by the marker if it is ours, else one at random. */
+    killAny: () =>
+      kill(active.find((w) => String(w.pid) === marker()) ?? active[Math.floor(Math.random() * active.length)]!),
+    /** Stops a worker the marker names, and kills it if the marker still names it once it stopped. */
+    killHolder: async () => {
+      const deadline = Date.now() + 15_000
+      for (;;) {
+        let victim: ChildProcess | undefined
+        await pollUntil("a worker in its critical section", () => {
+          victim = active.find((w) => String(w.pid) === marker())
+          return victim !== undefined || Date.now() > deadline
+        }, 20_000)
+        if (victim === undefined) throw new Error("no holder caught in its critical section within 15 s")
+        victim.kill("SIGSTOP")
+        const pid = victim.pid!
+        // (where there is no /proc, or it does not stop in time, the check after its death decides)
+        await pollUntil("the worker stopped", () => ["T", "t", undefined].includes(processState(pid)), 2000)
+          .catch(() => undefined)
+        if (marker() === String(pid)) return kill(victim)
+        victim.kill("SIGCONT")
+      }
+    },
+    /**
+     * Waits until the last killed holder's lock is taken again (up to `withinMs`: the test's
+     * check reports it), then for 10 more writes, so that writes after every kill are checked.
+     */
+    takenOverAndDone: async (withinMs: number) => {
+      const last = kills.filter((k) => k.holding).at(-1)
+      if (last !== undefined) {
+        await pollUntil(
+          "the lock taken over",
+          () => logLines().some((l) => l.startsWith("acq ") && Number(l.split(" ")[2]) > last.at),
+          withinMs
+        ).catch(() => undefined)
+      }
+      const writes = () => logLines().filter((l) => l.startsWith("done ")).length
+      const target = writes() + 10
+      await pollUntil("10 more writes", () => writes() >= target, 30_000)
+    },
+    /** Waits for the active workers to end (the stop file exists), then kills every one left. */
+    stopAll: async () => {
+      await Promise.all(active.map((w) => new Promise((r) => (w.exitCode !== null ? r(null) : w.once("exit", r)))))
+      await Promise.all(all.map(killAndWait))
+    }
+  }
+}
 
 const tmpfs = (() => {
   const dir = fs.mkdtempSync(nodePath.join(os.tmpdir(), "effect-msal-tmpfs-"))
