@@ -2,15 +2,29 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as nodePath from "node:path"
-import { describe, expect, it } from "@effect/vitest"
+import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Exit, Layer, Logger, Option, Redacted } from "effect"
 import { TokenCache } from "effect-msal"
 import { accessToken, keyOf, put, targets, targetsInFile } from "./cache/entries.js"
-import { expectOneFetch, runWorkers } from "./cache/processes.js"
+import { runWorkers, startOneFetch } from "./cache/processes.js"
 import { tempFiles } from "./support/tempFiles.js"
 
 const { freshFile } = tempFiles("file")
 const token = (target: string, secret?: string) => accessToken(target, { secret })
+
+// The worker processes start when this file is collected, so that they boot (seconds of CPU on
+// a loaded machine) while the in-process tests run; each set is released at once by its own
+// barrier, and the tests below wait for them. They end on their own; the file waits for them.
+const WRITES = 15
+const written = freshFile()
+const writing = runWorkers(
+  [0, 1, 2, 3].map((id) => ["write", `file:${written}`, String(id), String(WRITES)]),
+  `${written}.go`
+)
+writing.catch(() => undefined) // reported by the test
+const fetchedOnce = freshFile()
+const oneFetch = startOneFetch(`file:${fetchedOnce}`, nodePath.dirname(fetchedOnce), "cold")
+afterAll(() => Promise.allSettled([writing, oneFetch.ended]))
 
 /** Runs `effect` with a file cache at `path` opened for it (one "process"). */
 const withFile = <A, E>(
@@ -139,11 +153,9 @@ describe("file cache", () => {
 
   it.live("4 processes writing concurrently lose no token", () =>
     Effect.gen(function*() {
-      const path = freshFile()
-      const count = 15
-      const outcomes = yield* Effect.promise(() =>
-        runWorkers([0, 1, 2, 3].map((id) => ["write", `file:${path}`, String(id), String(count)]), `${path}.go`)
-      )
+      const path = written
+      const count = WRITES
+      const outcomes = yield* Effect.promise(() => writing)
       expect(outcomes.map((o) => [o.code, o.stderr])).toEqual(outcomes.map(() => [0, ""]))
       const expected = [0, 1, 2, 3].flatMap((id) => Array.from({ length: count }, (_, i) => `w${id}-t${i}`)).sort()
       expect(targetsInFile(path)).toEqual(expected)
@@ -154,11 +166,7 @@ describe("file cache", () => {
       ).toEqual([])
     }), 120_000)
 
-  it.live("withLock: 4 processes missing one token fetch it once", () =>
-    Effect.gen(function*() {
-      const path = freshFile()
-      yield* Effect.promise(() => expectOneFetch(`file:${path}`, nodePath.dirname(path), "cold"))
-    }), 120_000)
+  it.live("withLock: 4 processes missing one token fetch it once", () => Effect.promise(oneFetch.check), 120_000)
 })
 
 const key = (id: string) => ({ id, key: Redacted.make(randomBytes(32)) })

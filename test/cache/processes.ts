@@ -101,16 +101,28 @@ export const runWorkers = (
  * `target` at once: under the store's lock exactly one "fetches" it (one line in its log in
  * `dir`) and the other three find it in the store. Each exits 0 with nothing on stderr.
  */
-export const expectOneFetch = async (store: string, dir: string, target: string) => {
+export const expectOneFetch = (store: string, dir: string, target: string) => startOneFetch(store, dir, target).check()
+
+/**
+ * `expectOneFetch` in two halves: the workers start now (`ended` settles when all have exited);
+ * `check` waits for them and makes the checks. For a test file that starts its processes early,
+ * so that they boot while its other tests run.
+ */
+export const startOneFetch = (store: string, dir: string, target: string) => {
   const log = join(dir, "requests")
   writeFileSync(log, "")
-  const outcomes = await runWorkers([0, 1, 2, 3].map(() => ["flight", store, log, target]), join(dir, "go"))
-  expect(outcomes.map((o) => [o.code, o.stderr])).toEqual(outcomes.map(() => [0, ""]))
-  expect(readFileSync(log, "utf8").trim().split("\n")).toHaveLength(1)
-  expect(outcomes.map((o) => o.stdout.trim().split("\n").at(-1)).sort()).toEqual([
-    "cache",
-    "cache",
-    "cache",
-    "fetched"
-  ])
+  const running = runWorkers([0, 1, 2, 3].map(() => ["flight", store, log, target]), join(dir, "go"))
+  const ended: Promise<unknown> = running.catch(() => undefined) // a failure is reported by check
+  const check = async () => {
+    const outcomes = await running
+    expect(outcomes.map((o) => [o.code, o.stderr])).toEqual(outcomes.map(() => [0, ""]))
+    expect(readFileSync(log, "utf8").trim().split("\n")).toHaveLength(1)
+    expect(outcomes.map((o) => o.stdout.trim().split("\n").at(-1)).sort()).toEqual([
+      "cache",
+      "cache",
+      "cache",
+      "fetched"
+    ])
+  }
+  return { ended, check }
 }
