@@ -262,19 +262,13 @@ const makeWithLock =
     const lockKey = layout.lockKey(key)
     const token = randomBytes(16).toString("hex")
     const release = Effect.ignore(runner.run(Scripts.RELEASE, [lockKey], [token]))
-    let taken = false
-    // the waiting is interruptible; each attempt is not, and a lock taken just before an
-    // interruption is released
+    // Each attempt may be abandoned (interrupted, or past the store's timeout) after Redis took
+    // the lock for us; the release names our token, so sending it when unsure is harmless.
     const acquire = Effect.gen(function*() {
       const start = yield* Clock.currentTimeMillis
       let pause = 10
       for (;;) {
-        const got = yield* Effect.uninterruptible(
-          Effect.tap(
-            runner.run(Scripts.ACQUIRE, [lockKey], [token, lockTtl]),
-            (g) => Effect.sync(() => (taken = g === 1))
-          )
-        )
+        const got = yield* runner.run(Scripts.ACQUIRE, [lockKey], [token, lockTtl])
         if (got === 1) return true
         const now = yield* Clock.currentTimeMillis
         if (now - start >= lockWait) return false
@@ -283,7 +277,11 @@ const makeWithLock =
       }
     }).pipe(
       Effect.catchAll((e) =>
-        Effect.as(Effect.logWarning("Redis lock unavailable; continuing without it", { error: e.message }), false)
+        // the release is bounded by the store's timeout; the caller does not wait for it
+        Effect.forkDaemon(release).pipe(
+          Effect.zipRight(Effect.logWarning("Redis lock unavailable; continuing without it", { error: e.message })),
+          Effect.as(false)
+        )
       ),
       Effect.tap((held) =>
         held ? Effect.void : Effect.logDebug("Redis lock not acquired in time; continuing without it")
@@ -291,7 +289,7 @@ const makeWithLock =
     )
     return Effect.uninterruptibleMask((restore) =>
       restore(acquire).pipe(
-        Effect.onInterrupt(() => (taken ? release : Effect.void)),
+        Effect.onInterrupt(() => release),
         Effect.flatMap((held) => Effect.ensuring(restore(effect), held ? release : Effect.void))
       )
     )

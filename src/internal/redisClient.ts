@@ -156,7 +156,11 @@ const sha1 = (s: string) => createHash("sha1").update(s).digest("hex")
 export const makeRunner = (client: RedisClient, timeout: Duration.Duration): Runner => {
   const bound = <A, R>(effect: Effect.Effect<A, CacheError, R>, roundTrips = 1) => {
     const duration = Duration.times(timeout, Math.max(1, roundTrips))
-    return Effect.timeoutFail(effect, {
+    // The wait is interruptible even where the caller is not (a lock attempt, a finalizer's
+    // release): otherwise the timeout would wait for a promise that a client without a command
+    // timeout of its own never settles. Redis runs each script whole, so abandoning the wait
+    // cannot leave a half-applied change.
+    return Effect.timeoutFail(Effect.interruptible(effect), {
       duration,
       onTimeout: () =>
         new CacheError({ reason: "Io", description: `redis: no answer within ${Duration.format(duration)}` })
