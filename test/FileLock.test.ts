@@ -268,7 +268,9 @@ const stressing = early(() => {
 
 afterAll(() => Promise.all([...children].map(killAndWait)))
 
-describe("the file lock across processes", () => {
+// The two tests run at the same time: each has its own processes and lock, and most of each is
+// waiting (for staleLockAfter to pass, for a takeover)
+describe.concurrent("the file lock across processes", () => {
   it.skipIf(unshareReason !== undefined)(
     `a holder in another PID namespace keeps the lock while it lives; once killed, it is taken within staleLockAfter${
       unshareReason === undefined ? "" : ` (skipped: ${unshareReason})`
