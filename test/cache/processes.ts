@@ -1,59 +1,15 @@
 /** Runs test/cache/worker.ts (or another worker script) in child processes, all released at once. */
 import { expect } from "@effect/vitest"
-import * as esbuild from "esbuild"
 import { spawn } from "node:child_process"
-import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs"
-import { basename, join } from "node:path"
+import { readFileSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { bundle } from "../support/bundle.js"
 
 const WORKER = fileURLToPath(new URL("./worker.ts", import.meta.url))
 
-/** Bundles live under node_modules, so that a package the bundle leaves out (ioredis) resolves. */
-const BUNDLES = fileURLToPath(new URL("../../node_modules/.cache/effect-msal-test-workers/", import.meta.url))
-const bundles = new Map<string, Promise<string>>()
-
-/**
- * The worker script compiled into one plain ES module (esbuild, well under a second), so that
- * each child process starts with `node` alone instead of compiling the sources with tsx on
- * every start (several seconds of CPU per process). The file is named by its content's hash:
- * later runs and other test files reuse it, and a changed worker gets a new one.
- */
-export const bundled = (script: string): Promise<string> => {
-  let out = bundles.get(script)
-  if (out === undefined) {
-    out = esbuild.build({
-      entryPoints: [script],
-      outfile: join(BUNDLES, "worker.mjs"),
-      write: false,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      // CommonJS dependencies inside the bundle need a real require
-      banner: {
-        js:
-          "import { createRequire as __workerRequire } from \"node:module\";\nconst require = __workerRequire(import.meta.url);"
-      },
-      logLevel: "warning"
-    }).then(({ outputFiles }) => {
-      const code = outputFiles[0]!.contents
-      const file = join(
-        BUNDLES,
-        `${basename(script, ".ts")}-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`
-      )
-      if (!existsSync(file)) {
-        mkdirSync(BUNDLES, { recursive: true })
-        const temporary = `${file}.${process.pid}.tmp`
-        writeFileSync(temporary, code)
-        renameSync(temporary, file)
-      }
-      return file
-    })
-    bundles.set(script, out)
-  }
-  return out
-}
+/** The worker script with its packages in one file (test/support/bundle.ts), started by `node` alone. */
+export const bundled = (script: string): Promise<string> => bundle(script, "inside")
 
 export interface Outcome {
   readonly code: number | null

@@ -2,9 +2,15 @@
  * A TypeScript program compiled into one plain ES module by esbuild, so that a test can start
  * it with `node` alone. Under `node --import tsx` every module the program loads, effect's
  * hundreds included, passes through tsx's resolve and load hooks (about 3 s of CPU per start
- * on this 2-core machine, 4 to 13 s of wall time under load); the bundle holds the program's
- * own TypeScript (the examples and the library's sources, compiled by esbuild in well under a
- * second) and leaves every package to Node's own loader (about 1 s of CPU per start).
+ * on this 2-core machine, 4 to 13 s of wall time under load).
+ *
+ * Two kinds, by what the program is for:
+ * - `"outside"` (the examples and the CLI): the program's own TypeScript (and the library's
+ *   sources) is compiled, in well under a second; every package stays an import that Node's
+ *   own loader reads from node_modules, as it would for a user (about 1 s of CPU per start).
+ * - `"inside"` (the cache and lock workers, started by the handful): packages are bundled
+ *   too, so each start reads one file (about 0.3 s); ioredis, optional for users, is bundled
+ *   like any other dependency.
  */
 import * as esbuild from "esbuild"
 import { createHash } from "node:crypto"
@@ -26,17 +32,31 @@ const packagesOutside: esbuild.Plugin = {
   }
 }
 
-/** One build per entry point and process: the test files share one process. */
+/** What the bundle holds besides the program's own TypeScript: see the module's comment. */
+export type Packages = "outside" | "inside"
+
+const options = (packages: Packages): Pick<esbuild.BuildOptions, "plugins" | "banner"> =>
+  packages === "outside"
+    ? { plugins: [packagesOutside] }
+    // CommonJS dependencies inside the bundle need a real require
+    : {
+      banner: {
+        js: "import { createRequire as __bundleRequire } from \"node:module\";\n" +
+          "const require = __bundleRequire(import.meta.url);"
+      }
+    }
+
+/** One build per entry point, kind and process: the test files share one process. */
 const builds = new Map<string, Promise<string>>()
 
 /**
- * The path of `entry` (a `.ts` file, relative to the repository) bundled with the sources it
- * imports; packages are imported from node_modules when it runs. The file is
- * named by its content's hash: a changed program gets a new file, an unchanged one is reused.
+ * The path of `entry` (a `.ts` file) bundled as `packages` says. The file is named by its
+ * content's hash: a changed program gets a new file, an unchanged one is reused by later runs.
  */
-export const bundle = (entry: string): Promise<string> => {
+export const bundle = (entry: string, packages: Packages = "outside"): Promise<string> => {
   const path = resolve(entry)
-  let out = builds.get(path)
+  const id = `${packages}:${path}`
+  let out = builds.get(id)
   if (out === undefined) {
     out = esbuild.build({
       entryPoints: [path],
@@ -46,11 +66,11 @@ export const bundle = (entry: string): Promise<string> => {
       platform: "node",
       format: "esm",
       target: "node20",
-      plugins: [packagesOutside],
-      logLevel: "warning"
+      logLevel: "warning",
+      ...options(packages)
     }).then(({ outputFiles }) => {
       const code = outputFiles[0]!.contents
-      const name = `${basename(dirname(path))}-${basename(path, ".ts")}`
+      const name = `${basename(dirname(path))}-${basename(path, ".ts")}-${packages}`
       const file = join(BUNDLES, `${name}-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.mjs`)
       if (!existsSync(file)) {
         mkdirSync(BUNDLES, { recursive: true })
@@ -61,8 +81,8 @@ export const bundle = (entry: string): Promise<string> => {
       return file
     })
     // a failed build is not kept: the next caller tries again and sees its own error
-    out.catch(() => builds.delete(path))
-    builds.set(path, out)
+    out.catch(() => builds.delete(id))
+    builds.set(id, out)
   }
   return out
 }
