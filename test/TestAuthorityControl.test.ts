@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Exit, Layer, Scope, TestClock } from "effect"
 import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
 import { CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"
@@ -74,4 +74,55 @@ describe("the served authority's control API (for tests in any language)", () =>
       expect((yield* call(`${control}/enqueue`, "POST", { status: "x" })).status).toBe(400)
       expect((yield* call(`${control}/nope`, "POST")).status).toBe(404)
     }))
+})
+
+/** A client-credentials request over real HTTP: the answer's status, or "no answer". */
+const requestToken = (url: string) =>
+  fetch(`${url}/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: CLIENT_ID,
+      client_secret: SECRET,
+      scope: GRAPH
+    })
+      .toString()
+  }).then((response) => String(response.status), () => "no answer")
+
+/** Waits (live time, at most 5 s) until the authority has recorded a request. */
+const untilRecorded = (authority: TestAuthority.Service) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 500 && (yield* authority.requests).length === 0; i++) {
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 10)))
+    }
+    expect(yield* authority.requests).toHaveLength(1)
+  })
+
+describe("the served authority's lifetime", () => {
+  it.effect("a request still being answered when the server's scope closes is interrupted with it", () =>
+    Effect.gen(function*() {
+      const authority = yield* TestAuthority.make({ latency: "10 seconds" })
+      const scope = yield* Scope.make()
+      const server = yield* TestAuthority.serve().pipe(
+        Effect.provideService(TestAuthority.TestAuthority, authority),
+        Scope.extend(scope)
+      )
+      const answered = requestToken(server.url)
+      // the request reaches the authority over real HTTP; its answer waits for the TestClock
+      yield* untilRecorded(authority)
+      yield* Scope.close(scope, Exit.void)
+      expect(yield* Effect.promise(() => answered)).toBe("no answer")
+      // a handler that outlived the server would now issue its token
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* authority.issued).toEqual([])
+      // the same request on a server that stays up is answered, and issues one
+      const again = yield* TestAuthority.make({ latency: "10 seconds" })
+      const live = yield* TestAuthority.serve().pipe(Effect.provideService(TestAuthority.TestAuthority, again))
+      const status = requestToken(live.url)
+      yield* untilRecorded(again)
+      yield* TestClock.adjust("10 seconds")
+      expect(yield* Effect.promise(() => status)).toBe("200")
+      expect(yield* again.issued).toHaveLength(1)
+    }).pipe(Effect.scoped))
 })

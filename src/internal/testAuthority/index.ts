@@ -7,9 +7,9 @@ import type * as Scope from "effect/Scope"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
-import * as Runtime from "effect/Runtime"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { authorizationCode } from "./authorizationCode.js"
@@ -273,8 +273,9 @@ export const serve = (
   options?: { readonly port?: number | undefined }
 ): Effect.Effect<Server, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const runtime = yield* Effect.runtime<never>()
-    const run = Runtime.runPromise(runtime)
+    // a request still being answered when the scope closes (a latency, a scripted delay) is
+    // interrupted with it, instead of outliving the server
+    const run = yield* FiberSet.makeRuntimePromise()
     const server = Http.createServer((req, res) => {
       const chunks: Array<Buffer> = []
       req.on("data", (c: Buffer) => chunks.push(c))
@@ -307,6 +308,7 @@ export const serve = (
             res.end(response.body)
           },
           () => {
+            if (res.headersSent || res.destroyed) return
             res.writeHead(500)
             res.end()
           }
