@@ -105,6 +105,63 @@ describe("a Redis that never answers", () => {
     }).pipe(Effect.scoped))
 })
 
+/**
+ * A client that answers the lock's attempt with `attempt` and records the lock calls (an
+ * attempt has the key, the token and the TTL; a release the key and the token).
+ */
+const recordingLocks = (attempt: () => Promise<unknown>) => {
+  const calls: Array<{ readonly op: "attempt" | "release"; readonly token: string }> = []
+  const client: TokenCache.RedisClient = {
+    hget: () => Promise.resolve(null),
+    evalsha: (_sha: string, _keys: number, ...args: Array<string | number>) => {
+      if (args.length === 3) {
+        calls.push({ op: "attempt", token: String(args[1]) })
+        return attempt()
+      }
+      calls.push({ op: "release", token: String(args[1]) })
+      return Promise.resolve(1)
+    },
+    eval: () => Promise.resolve(null)
+  }
+  return { client, calls }
+}
+
+/** Waits (live time, at most 2 s) until `condition` holds. */
+const until = (condition: () => boolean) =>
+  Effect.promise(async () => {
+    for (let i = 0; i < 400 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5))
+  })
+
+describe("a lock attempt that is abandoned", () => {
+  it.live("when the caller is interrupted while Redis has not answered, a release with the lock's token follows", () =>
+    Effect.gen(function*() {
+      const { calls, client } = recordingLocks(() => new Promise(() => undefined))
+      const store = Context.get(
+        yield* Layer.build(TokenCache.layerRedis({ client, prefix: "abandoned:" })),
+        TokenCache.TokenCache
+      )
+      const holder = yield* Effect.fork(store.withLock!("k", Effect.never))
+      yield* until(() => calls.length === 1)
+      yield* Fiber.interrupt(holder)
+      yield* until(() => calls.length === 2)
+      expect(calls.map((c) => c.op)).toEqual(["attempt", "release"])
+      expect(calls[1]!.token).toBe(calls[0]!.token)
+    }).pipe(Effect.scoped))
+
+  it.live("when the store's timeout passes, the effect runs unlocked and a release with the lock's token follows", () =>
+    Effect.gen(function*() {
+      const { calls, client } = recordingLocks(() => new Promise(() => undefined))
+      const store = Context.get(
+        yield* Layer.build(TokenCache.layerRedis({ client, prefix: "abandoned:", timeout: "50 millis" })),
+        TokenCache.TokenCache
+      )
+      expect(yield* store.withLock!("k", Effect.succeed("ran"))).toBe("ran")
+      yield* until(() => calls.length === 2)
+      expect(calls.map((c) => c.op)).toEqual(["attempt", "release"])
+      expect(calls[1]!.token).toBe(calls[0]!.token)
+    }).pipe(Effect.scoped))
+})
+
 describe("a stopped Redis", () => {
   it.live(
     "token calls for cached and new scopes fail with CacheError within the client's timeout; they work again after SIGCONT",
