@@ -12,6 +12,7 @@ import { Writable } from "node:stream"
 import * as Inspect from "../src/internal/cli/inspect.js"
 import * as Cli from "../src/internal/cli/main.js"
 import { bundle } from "./support/bundle.js"
+import { postClientCredentials } from "./support/harness.js"
 
 const CLIENT_ID = "11111111-2222-3333-4444-555555555555"
 const SECRET = "cli-s3cret-do-not-print"
@@ -129,16 +130,7 @@ const startServer = async (args: ReadonlyArray<string> = []) => {
 
 /** A client-credentials token request to a served authority, as any HTTP client sends it. */
 const requestToken = (url: string) =>
-  fetch(`${url}/contoso/oauth2/v2.0/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: CLIENT_ID,
-      client_secret: SECRET,
-      scope: GRAPH
-    })
-  })
+  postClientCredentials(url, { tenant: "contoso", clientId: CLIENT_ID, secret: SECRET })
 
 describe("effect-msal (usage)", () => {
   it("--help lists the commands and exits 0", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Scope, TestClock } from "effect"
 import { ClientCredential, ConfidentialClient, CredentialSigner, TokenCache } from "effect-msal"
 import * as TestAuthority from "effect-msal/TestAuthority"
-import { CLIENT_ID, GRAPH, SECRET } from "./support/harness.js"
+import { CLIENT_ID, GRAPH, postClientCredentials, SECRET } from "./support/harness.js"
 
 const BY_TENANT_ID = "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47"
 
@@ -78,17 +78,8 @@ describe("the served authority's control API (for tests in any language)", () =>
 
 /** A client-credentials request over real HTTP: the answer's status, or "no answer". */
 const requestToken = (url: string) =>
-  fetch(`${url}/72f988bf-86f1-41af-91ab-2d7cd011db47/oauth2/v2.0/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "client_credentials",
-      client_id: CLIENT_ID,
-      client_secret: SECRET,
-      scope: GRAPH
-    })
-      .toString()
-  }).then((response) => String(response.status), () => "no answer")
+  postClientCredentials(url, { tenant: "72f988bf-86f1-41af-91ab-2d7cd011db47" })
+    .then((response) => String(response.status), () => "no answer")
 
 /** Waits (live time, at most 5 s) until the authority has recorded a request. */
 const untilRecorded = (authority: TestAuthority.Service) =>

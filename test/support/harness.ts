@@ -40,3 +40,22 @@ export const tokenRequestCount = Effect.map(TestAuthority.TestAuthority, (a) => 
   Effect.flatten,
   Effect.map((r) => r.length)
 )
+
+/**
+ * A client-credentials token request for GRAPH sent over real HTTP to a served authority, as
+ * any HTTP client sends it: `POST <baseUrl>/<tenant>/oauth2/v2.0/token` with a client secret.
+ */
+export const postClientCredentials = (
+  baseUrl: string,
+  options: { readonly tenant: string; readonly clientId?: string; readonly secret?: string }
+): Promise<Response> =>
+  fetch(`${baseUrl}/${options.tenant}/oauth2/v2.0/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "client_credentials",
+      client_id: options.clientId ?? CLIENT_ID,
+      client_secret: options.secret ?? SECRET,
+      scope: GRAPH
+    })
+  })
