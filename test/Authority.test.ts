@@ -560,31 +560,39 @@ describe("issuer validation (newest MSAL rules)", () => {
   }
 })
 
+/** An access token of CLIENT_ID put in the client's cache, valid for an hour from the TestClock's now. */
+const cachedAccessToken = (token: {
+  readonly realm: string
+  readonly secret: string
+  readonly target: string
+  readonly homeAccountId?: string
+}) =>
+  Effect.flatMap(TestClock.currentTimeMillis, (millis) => {
+    const now = Math.floor(millis / 1000)
+    return Effect.flatMap(TokenCache.TokenCache, (c) =>
+      c.modify([{
+        _tag: "Put",
+        section: "AccessToken",
+        entry: {
+          credential_type: "AccessToken",
+          secret: Redacted.make(token.secret),
+          home_account_id: token.homeAccountId ?? "",
+          environment: "login.microsoftonline.com",
+          client_id: CLIENT_ID,
+          realm: token.realm,
+          target: token.target,
+          token_type: "Bearer",
+          cached_at: now,
+          expires_on: now + 3600,
+          extended_expires_on: now + 3600
+        }
+      }]))
+  })
+
 describe("a domain-named tenant's realm", () => {
   const DOMAIN = "https://login.microsoftonline.com/contoso.onmicrosoft.com"
   /** An app token for GRAPH under a realm, valid for an hour from now. */
-  const appToken = (realm: string, secret: string) =>
-    Effect.flatMap(TestClock.currentTimeMillis, (millis) => {
-      const now = Math.floor(millis / 1000)
-      return Effect.flatMap(TokenCache.TokenCache, (c) =>
-        c.modify([{
-          _tag: "Put",
-          section: "AccessToken",
-          entry: {
-            credential_type: "AccessToken",
-            secret: Redacted.make(secret),
-            home_account_id: "",
-            environment: "login.microsoftonline.com",
-            client_id: CLIENT_ID,
-            realm,
-            target: GRAPH,
-            token_type: "Bearer",
-            cached_at: now,
-            expires_on: now + 3600,
-            extended_expires_on: now + 3600
-          }
-        }]))
-    })
+  const appToken = (realm: string, secret: string) => cachedAccessToken({ realm, secret, target: GRAPH })
 
   it.effect("a token cached under the domain (msal-node, earlier versions) is served with no token request", () =>
     Effect.gen(function*() {
@@ -628,26 +636,11 @@ describe("user tokens under the account's tid (where msal-node writes them)", ()
     username: "u@fabrikam.example",
     localAccountId: "uid"
   }
-  const userToken = Effect.flatMap(TestClock.currentTimeMillis, (millis) => {
-    const now = Math.floor(millis / 1000)
-    return Effect.flatMap(TokenCache.TokenCache, (c) =>
-      c.modify([{
-        _tag: "Put",
-        section: "AccessToken",
-        entry: {
-          credential_type: "AccessToken",
-          secret: Redacted.make("under the tid"),
-          home_account_id: account.homeAccountId,
-          environment: "login.microsoftonline.com",
-          client_id: CLIENT_ID,
-          realm: OTHER,
-          target: "User.Read openid profile",
-          token_type: "Bearer",
-          cached_at: now,
-          expires_on: now + 3600,
-          extended_expires_on: now + 3600
-        }
-      }]))
+  const userToken = cachedAccessToken({
+    realm: OTHER,
+    secret: "under the tid",
+    target: "User.Read openid profile",
+    homeAccountId: account.homeAccountId
   })
   const silent = Effect.flatMap(
     ConfidentialClient.ConfidentialClient,
