@@ -1,4 +1,5 @@
 /** Timing helpers: percentiles and bounded sampling loops. */
+import { Effect } from "effect"
 import { performance } from "node:perf_hooks"
 
 export interface Summary {
@@ -70,3 +71,28 @@ export const sampleAsync = async (limits: Limits, call: () => Promise<unknown>):
   }
   return summarize(samples, n, performance.now() - start, n === limits.maxSamples ? "samples" : "time")
 }
+
+/**
+ * Times each run of `call` inside one running fiber (no `runPromise` per call), within the
+ * limits; counts the results that were not served from the cache.
+ */
+export const sampleInFiber = <E, R>(limits: Limits, call: Effect.Effect<{ readonly tokenSource: string }, E, R>) =>
+  Effect.gen(function*() {
+    let misses = 0
+    const warmupEnd = performance.now() + limits.warmupMillis
+    for (let i = 0; i < limits.warmupCalls && performance.now() < warmupEnd; i++) yield* call
+    const samples = new Float64Array(limits.maxSamples)
+    const start = performance.now()
+    const deadline = start + limits.maxMillis
+    let n = 0
+    while (n < limits.maxSamples) {
+      const t0 = performance.now()
+      const result = yield* call
+      const t1 = performance.now()
+      if (result.tokenSource !== "cache") misses++
+      samples[n++] = t1 - t0
+      if (t1 > deadline) break
+    }
+    const bound = n === limits.maxSamples ? "samples" as const : "time" as const
+    return { summary: summarize(samples, n, performance.now() - start, bound), misses }
+  })

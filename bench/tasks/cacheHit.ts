@@ -2,7 +2,6 @@
  * 1. Cache-hit `acquireTokenForClient` with `size` cached app tokens spread over tenants and
  * scopes. Every measured call is checked to be a cache hit.
  */
-import { Effect } from "effect"
 import { performance } from "node:perf_hooks"
 import type { ConfidentialClient } from "effect-msal"
 import { ConfidentialClient as Client } from "effect-msal"
@@ -11,7 +10,7 @@ import { makeMsal } from "../support/msal.js"
 import { makeRuntime } from "../support/ours.js"
 import { fillMsal, fillOurs, sizeOfMsal, sizeOfOurs } from "../support/populate.js"
 import type { Limits, Summary } from "../support/stats.js"
-import { sampleAsync, summarize } from "../support/stats.js"
+import { sampleAsync, sampleInFiber } from "../support/stats.js"
 
 export interface CacheHitResult {
   readonly library: "ours" | "msal"
@@ -35,28 +34,7 @@ const msalLimits = (size: number): Limits =>
 
 /** Times each call inside one running fiber. */
 const fiberLoop = (client: ConfidentialClient.Service, limits: Limits) =>
-  Effect.gen(function*() {
-    const request = { scopes: [HIT_SCOPE] }
-    let misses = 0
-    const warmupEnd = performance.now() + limits.warmupMillis
-    for (let i = 0; i < limits.warmupCalls && performance.now() < warmupEnd; i++) {
-      yield* client.acquireTokenForClient(request)
-    }
-    const samples = new Float64Array(limits.maxSamples)
-    const start = performance.now()
-    const deadline = start + limits.maxMillis
-    let n = 0
-    while (n < limits.maxSamples) {
-      const t0 = performance.now()
-      const result = yield* client.acquireTokenForClient(request)
-      const t1 = performance.now()
-      if (result.tokenSource !== "cache") misses++
-      samples[n++] = t1 - t0
-      if (t1 > deadline) break
-    }
-    const bound = n === limits.maxSamples ? "samples" as const : "time" as const
-    return { summary: summarize(samples, n, performance.now() - start, bound), misses }
-  })
+  sampleInFiber(limits, client.acquireTokenForClient({ scopes: [HIT_SCOPE] }))
 
 export const runOurs = async (baseUrl: string, size: number): Promise<CacheHitResult> => {
   const runtime = makeRuntime(baseUrl)

@@ -5,7 +5,6 @@
  */
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
-import { performance } from "node:perf_hooks"
 import type { ConfidentialClient } from "effect-msal"
 import { ConfidentialClient as Client } from "effect-msal"
 import type { WireAccessToken } from "../support/fixtures.js"
@@ -14,7 +13,7 @@ import { makeMsal } from "../support/msal.js"
 import { makeRuntime } from "../support/ours.js"
 import { sizeOfMsal, sizeOfOurs, toEntry } from "../support/populate.js"
 import type { Limits, Summary } from "../support/stats.js"
-import { sampleAsync, summarize } from "../support/stats.js"
+import { sampleAsync, sampleInFiber } from "../support/stats.js"
 import { TokenCache } from "effect-msal"
 
 /** The downstream scope every user's token is for. */
@@ -73,27 +72,7 @@ const tokens = (users: number, nowSeconds: number) => Array.from({ length: users
 const LIMITS: Limits = { warmupCalls: 5_000, warmupMillis: 500, maxSamples: 200_000, maxMillis: 1_500 }
 
 const fiberLoop = (client: ConfidentialClient.Service, request: ConfidentialClient.OnBehalfOfRequest) =>
-  Effect.gen(function*() {
-    let misses = 0
-    const warmupEnd = performance.now() + LIMITS.warmupMillis
-    for (let i = 0; i < LIMITS.warmupCalls && performance.now() < warmupEnd; i++) {
-      yield* client.acquireTokenOnBehalfOf(request)
-    }
-    const samples = new Float64Array(LIMITS.maxSamples)
-    const start = performance.now()
-    const deadline = start + LIMITS.maxMillis
-    let n = 0
-    while (n < LIMITS.maxSamples) {
-      const t0 = performance.now()
-      const result = yield* client.acquireTokenOnBehalfOf(request)
-      const t1 = performance.now()
-      if (result.tokenSource !== "cache") misses++
-      samples[n++] = t1 - t0
-      if (t1 > deadline) break
-    }
-    const bound = n === LIMITS.maxSamples ? "samples" as const : "time" as const
-    return { summary: summarize(samples, n, performance.now() - start, bound), misses }
-  })
+  sampleInFiber(LIMITS, client.acquireTokenOnBehalfOf(request))
 
 export const runOurs = async (baseUrl: string, users: number): Promise<OboHitResult> => {
   const runtime = makeRuntime(baseUrl)
